@@ -1,0 +1,33 @@
+"""``python -m bot.gateway``: serve the gateway with uvicorn on GATEWAY_HOST:GATEWAY_PORT."""
+from __future__ import annotations
+
+import sys
+
+import uvicorn
+
+from bot.settings import get_settings
+
+
+def main() -> int:
+    settings = get_settings()
+    from crm.errors import CRMConfigError
+
+    try:
+        from bot.gateway.app import create_app
+
+        app = create_app(settings)
+        uvicorn.run(
+            app,
+            host=settings.gateway_host,
+            port=settings.gateway_port,
+            log_level="info",
+            ws_max_size=256 * 1024,
+        )
+    except CRMConfigError as exc:
+        print(f"gateway: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,62 @@
+"""ASGI application factory for the gateway."""
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import AsyncIterator
+
+from fastapi import FastAPI
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+
+from bot.settings import Settings, get_settings
+
+WEB_DIR = Path(__file__).resolve().parent.parent / "web"
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        from crm.db import make_engine, make_session_factory
+        from crm.migrate import check
+
+        from bot.gateway.chat import ChatService
+        from bot.gateway.rasa_client import RasaClient
+        from bot.gateway.store import ChatStore
+
+        check(settings.database_url)
+        engine = make_engine(settings.database_url)
+        rasa = RasaClient(settings.rasa_url, settings.rasa_token)
+        app.state.rasa = rasa
+        app.state.chat = ChatService(
+            ChatStore(make_session_factory(engine)), rasa, settings.max_message_chars
+        )
+        try:
+            yield
+        finally:
+            await rasa.close()
+            engine.dispose()
+
+    app = FastAPI(title="Lumen support gateway", lifespan=lifespan, docs_url=None, redoc_url=None)
+
+    from bot.gateway.routes_chat import router as chat_router
+
+    app.include_router(chat_router)
+    app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
+
+    @app.get("/", include_in_schema=False)
+    async def demo_page() -> FileResponse:
+        return FileResponse(WEB_DIR / "demo.html")
+
+    @app.get("/widget.js", include_in_schema=False)
+    async def widget_script() -> FileResponse:
+        return FileResponse(WEB_DIR / "static" / "widget.js", media_type="text/javascript")
+
+    @app.get("/healthz")
+    async def health() -> JSONResponse:
+        rasa_ok = await app.state.rasa.ready()
+        return JSONResponse({"gateway": "ok", "rasa": "ok" if rasa_ok else "down"})
+
+    return app

@@ -1,0 +1,73 @@
+"""Client for the Rasa server's token-protected gateway channel (see bot/rasa_channel.py)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+
+class RasaUnavailable(RuntimeError):
+    """Rasa could not be reached or answered with an error."""
+
+
+@dataclass
+class RasaTurn:
+    messages: list[dict[str, Any]]
+    intent: str | None = None
+    confidence: float | None = None
+    language: str | None = None
+    kb_entry_id: str | None = None
+    kb_score: float | None = None
+    kb_decision: str | None = None
+    entities: list[dict[str, Any]] = field(default_factory=list)
+
+
+class RasaClient:
+    def __init__(self, base_url: str, token: str, timeout: float = 30.0) -> None:
+        self._client = httpx.AsyncClient(
+            base_url=base_url,
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=timeout,
+        )
+
+    async def close(self) -> None:
+        await self._client.aclose()
+
+    async def send(
+        self, sender: str, text: str, *, metadata: dict[str, Any], message_id: str
+    ) -> RasaTurn:
+        try:
+            reply = await self._client.post(
+                "/webhooks/gateway/webhook",
+                json={
+                    "sender": sender,
+                    "message": text,
+                    "metadata": metadata,
+                    "message_id": message_id,
+                },
+            )
+        except httpx.HTTPError as exc:
+            raise RasaUnavailable(f"Rasa server unreachable: {exc.__class__.__name__}") from exc
+        if reply.status_code != 200:
+            raise RasaUnavailable(f"Rasa server answered HTTP {reply.status_code}")
+        body = reply.json()
+        turn = body.get("turn") or {}
+        slots = turn.get("slots") or {}
+        return RasaTurn(
+            messages=body.get("messages") or [],
+            intent=turn.get("intent"),
+            confidence=turn.get("confidence"),
+            language=slots.get("language"),
+            kb_entry_id=slots.get("kb_entry_id"),
+            kb_score=slots.get("kb_score"),
+            kb_decision=slots.get("kb_decision"),
+            entities=turn.get("entities") or [],
+        )
+
+    async def ready(self) -> bool:
+        try:
+            reply = await self._client.get("/webhooks/gateway/")
+        except httpx.HTTPError:
+            return False
+        return reply.status_code == 200

@@ -1,0 +1,118 @@
+"""Rasa graph components for trilingual (zh-Hant / zh-Hans / en) and mixed-script input."""
+from __future__ import annotations
+
+import unicodedata
+from typing import Any, Dict, List, Optional, Text
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.extractors.extractor import EntityExtractorMixin
+from rasa.nlu.tokenizers.tokenizer import Token, Tokenizer
+from rasa.shared.nlu.constants import ENTITIES, TEXT
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from bot.lang import detect_language, fold
+
+LANGUAGE_ENTITY = "language"
+
+
+def _is_noise(token: str) -> bool:
+    return all(
+        ch.isspace() or unicodedata.category(ch)[0] in ("P", "S", "Z") for ch in token
+    )
+
+
+@DefaultV1Recipe.register(
+    DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER, is_trainable=False
+)
+class MixedScriptTokenizer(Tokenizer, GraphComponent):
+    """Jieba word segmentation on script-folded text.
+
+    Traditional and Simplified input produce the same tokens, and English words inside Chinese
+    sentences stay whole, so "我的 order 還沒 ship" and "我的order还没ship" featurise alike.
+    """
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return {
+            "intent_tokenization_flag": False,
+            "intent_split_symbol": "_",
+            "token_pattern": None,
+            "prefix_separator_symbol": None,
+        }
+
+    @staticmethod
+    def required_packages() -> List[Text]:
+        return ["jieba"]
+
+    @classmethod
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> "MixedScriptTokenizer":
+        import jieba
+
+        jieba.setLogLevel(60)
+        return cls(config)
+
+    def tokenize(self, message: Message, attribute: Text) -> List[Token]:
+        import jieba
+
+        folded = fold(message.get(attribute) or "")
+        pieces = [p for p in jieba.tokenize(folded) if not p[0].isspace()]
+        words = [p for p in pieces if not _is_noise(p[0])] or pieces
+        return self._apply_token_pattern([Token(w, start, end) for w, start, end in words])
+
+
+@DefaultV1Recipe.register(
+    DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=False
+)
+class LanguageEntityExtractor(GraphComponent, EntityExtractorMixin):
+    """Adds a ``language`` entity (zh-Hant, zh-Hans or en) to every message.
+
+    The domain maps it onto the ``language`` slot, so responses pick the variation in the
+    customer's language and script. Text that fits both Chinese scripts keeps the language the
+    gateway passes as ``metadata.language_hint`` (the conversation's language so far).
+    """
+
+    @classmethod
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> "LanguageEntityExtractor":
+        return cls()
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        return training_data
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        for message in messages:
+            text = message.get(TEXT)
+            if not text:
+                continue
+            metadata: Optional[Dict[Text, Any]] = message.get("metadata") or {}
+            language = detect_language(text, default=metadata.get("language_hint"))
+            entities = [
+                e for e in message.get(ENTITIES, []) if e.get("entity") != LANGUAGE_ENTITY
+            ]
+            entities.append(
+                {
+                    "entity": LANGUAGE_ENTITY,
+                    "value": language,
+                    "start": 0,
+                    "end": len(text),
+                    "confidence": 1.0,
+                    "extractor": self.__class__.__name__,
+                }
+            )
+            message.set(ENTITIES, entities, add_to_output=True)
+        return messages

@@ -1,0 +1,93 @@
+"""All runtime configuration, read from environment variables in one place.
+
+Every process (gateway, action server, `kb` CLI, CRM tools) calls :func:`get_settings`; nothing
+else reads ``os.environ`` for configuration.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _path(name: str, default: Path) -> Path:
+    value = os.environ.get(name)
+    return Path(value).expanduser().resolve() if value else default
+
+
+def _float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise ValueError(f"{name} must be a number, got {raw!r}") from exc
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ValueError(f"{name} must be an integer, got {raw!r}") from exc
+
+
+@dataclass(frozen=True)
+class Settings:
+    var_dir: Path
+    database_url: str
+    kb_source: Path
+    kb_index_root: Path
+    kb_encoder: str
+    rasa_url: str
+    rasa_token: str
+    action_server_port: int
+    gateway_host: str
+    gateway_port: int
+    max_message_chars: int
+    environment: str = "development"
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment == "production"
+
+
+def _secret(var_dir: Path, name: str) -> str:
+    """Return a per-install random secret kept under ``var/secrets`` (never in the repo)."""
+    import secrets
+
+    path = var_dir / "secrets" / name
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_urlsafe(32)
+    path.write_text(value)
+    path.chmod(0o600)
+    return value
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    var_dir = _path("CSA_VAR_DIR", PROJECT_ROOT / "var")
+    var_dir.mkdir(parents=True, exist_ok=True)
+    return Settings(
+        var_dir=var_dir,
+        database_url=os.environ.get("DATABASE_URL") or f"sqlite:///{var_dir / 'crm.sqlite3'}",
+        kb_source=_path("KB_SOURCE", PROJECT_ROOT / "kb" / "data" / "reference_faq.yml"),
+        kb_index_root=_path("KB_INDEX_DIR", var_dir / "kb"),
+        kb_encoder=os.environ.get("KB_ENCODER", "use-multilingual-v3"),
+        rasa_url=os.environ.get("RASA_URL", "http://127.0.0.1:5005").rstrip("/"),
+        rasa_token=os.environ.get("RASA_TOKEN") or _secret(var_dir, "rasa_token"),
+        action_server_port=_int("ACTION_SERVER_PORT", 5055),
+        gateway_host=os.environ.get("GATEWAY_HOST", "127.0.0.1"),
+        gateway_port=_int("GATEWAY_PORT", 8000),
+        max_message_chars=_int("MAX_MESSAGE_CHARS", 2000),
+        environment=os.environ.get("CSA_ENV", "development"),
+    )

@@ -1,0 +1,222 @@
+"""Conversations and messages (the API the gateway calls)."""
+from __future__ import annotations
+
+import secrets
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import exc as sa_exc, select
+from sqlalchemy.orm import Session
+
+from crm.errors import CRMNotFound
+from crm.models import Conversation, Message
+from crm.models.base import CONVERSATION_STATUSES, utcnow
+
+
+def new_conversation_token() -> str:
+    """An unguessable public token for the widget (~192 bits, URL-safe, 32 chars)."""
+    return secrets.token_urlsafe(24)
+
+
+def get_conversation_by_token(session: Session, token: str) -> Conversation | None:
+    return session.scalars(select(Conversation).where(Conversation.token == token)).one_or_none()
+
+
+def get_conversation(session: Session, conversation_id: int) -> Conversation | None:
+    return session.get(Conversation, conversation_id)
+
+
+def create_conversation(
+    session: Session,
+    *,
+    token: str,
+    channel: str = "web",
+    language: str | None = None,
+    customer_id: int | None = None,
+    started_at: datetime | None = None,
+) -> Conversation:
+    conv = Conversation(
+        token=token,
+        channel=channel,
+        language=language,
+        customer_id=customer_id,
+        started_at=started_at or utcnow(),
+    )
+    session.add(conv)
+    session.flush()
+    return conv
+
+
+def get_or_create_conversation(
+    session: Session, *, token: str, channel: str = "web", language: str | None = None,
+    customer_id: int | None = None, started_at: datetime | None = None,
+) -> tuple[Conversation, bool]:
+    """Look the token up, creating the conversation if needed (safe under concurrent calls)."""
+    conv = get_conversation_by_token(session, token)
+    if conv is not None:
+        return conv, False
+    try:
+        with session.begin_nested():
+            conv = create_conversation(
+                session, token=token, channel=channel, language=language,
+                customer_id=customer_id, started_at=started_at,
+            )
+        return conv, True
+    except sa_exc.IntegrityError:
+        conv = get_conversation_by_token(session, token)
+        if conv is None:
+            raise
+        return conv, False
+
+
+def add_message(
+    session: Session,
+    *,
+    conversation_id: int,
+    client_id: str | None,
+    direction: str,
+    text: str,
+    language: str | None = None,
+    intent: str | None = None,
+    confidence: float | None = None,
+    kb_entry_id: str | None = None,
+    kb_score: float | None = None,
+    latency_ms: int | None = None,
+    channel: str = "web",
+    payload: dict[str, Any] | None = None,
+    created_at: datetime | None = None,
+) -> tuple[Message, bool]:
+    """Insert a message once per ``(conversation_id, client_id)``.
+
+    Returns ``(message, created)``; a repeated ``client_id`` returns the stored row untouched
+    and ``created=False``. Races are resolved by the unique constraint inside a SAVEPOINT, so
+    the caller's transaction survives a lost race on SQLite and PostgreSQL alike.
+    ``client_id=None`` (server-side messages) gets a fresh ``srv-<uuid>`` id.
+    """
+    if client_id is None:
+        client_id = f"srv-{uuid.uuid4().hex}"
+    existing = _find_message(session, conversation_id, client_id)
+    if existing is not None:
+        return existing, False
+    msg = Message(
+        conversation_id=conversation_id, client_id=client_id, direction=direction, text=text,
+        language=language, intent=intent, confidence=confidence, kb_entry_id=kb_entry_id,
+        kb_score=kb_score, latency_ms=latency_ms, channel=channel, payload=payload,
+        created_at=created_at or utcnow(),
+    )
+    try:
+        with session.begin_nested():
+            session.add(msg)
+            session.flush()
+    except sa_exc.IntegrityError:
+        # Lost the race (or a different constraint failed: then the lookup finds nothing).
+        existing = _find_message(session, conversation_id, client_id)
+        if existing is None:
+            raise
+        return existing, False
+    return msg, True
+
+
+def _find_message(session: Session, conversation_id: int, client_id: str) -> Message | None:
+    stmt = select(Message).where(
+        Message.conversation_id == conversation_id, Message.client_id == client_id
+    )
+    return session.scalars(stmt).one_or_none()
+
+
+def update_message_nlu(
+    session: Session,
+    message_id: int,
+    *,
+    intent: str | None,
+    confidence: float | None,
+    language: str | None = None,
+    kb_entry_id: str | None = None,
+    kb_score: float | None = None,
+) -> Message:
+    """Store NLU results on an already-saved message.
+
+    ``intent``/``confidence`` are always written; ``language``, ``kb_entry_id`` and
+    ``kb_score`` only when not None.
+    """
+    msg = session.get(Message, message_id)
+    if msg is None:
+        raise CRMNotFound(f"message {message_id} not found")
+    msg.intent = intent
+    msg.confidence = confidence
+    for name, value in (("language", language), ("kb_entry_id", kb_entry_id), ("kb_score", kb_score)):
+        if value is not None:
+            setattr(msg, name, value)
+    session.flush()
+    return msg
+
+
+def list_messages(
+    session: Session, conversation_id: int, *, after_id: int | None = None, limit: int = 200
+) -> list[Message]:
+    """Messages in display order (``created_at``, then ``id``).
+
+    ``after_id`` returns only messages that come after that message in this order (for
+    polling); an unknown ``after_id`` returns messages with a larger id.
+    """
+    stmt = select(Message).where(Message.conversation_id == conversation_id)
+    if after_id is not None:
+        anchor = session.get(Message, after_id)
+        if anchor is not None and anchor.conversation_id == conversation_id:
+            stmt = stmt.where(
+                (Message.created_at > anchor.created_at)
+                | ((Message.created_at == anchor.created_at) & (Message.id > anchor.id))
+            )
+        else:
+            stmt = stmt.where(Message.id > after_id)
+    stmt = stmt.order_by(Message.created_at, Message.id).limit(max(1, min(limit, 1000)))
+    return list(session.scalars(stmt))
+
+
+def set_conversation_language(session: Session, conversation_id: int, language: str | None) -> Conversation:
+    """Record the conversation's current language (follows the customer; None is ignored)."""
+    conv = session.get(Conversation, conversation_id)
+    if conv is None:
+        raise CRMNotFound(f"conversation {conversation_id} not found")
+    if language is not None and conv.language != language:
+        conv.language = language
+        session.flush()
+    return conv
+
+
+def set_conversation_status(
+    session: Session,
+    conversation_id: int,
+    status: str,
+    *,
+    agent_id: int | None = None,
+    handoff_reason: str | None = None,
+) -> Conversation:
+    """Move a conversation between bot / waiting_agent / agent / closed."""
+    if status not in CONVERSATION_STATUSES:
+        raise ValueError(f"unknown conversation status {status!r}")
+    conv = session.get(Conversation, conversation_id)
+    if conv is None:
+        raise CRMNotFound(f"conversation {conversation_id} not found")
+    conv.status = status
+    if agent_id is not None:
+        conv.assigned_agent_id = agent_id
+    if handoff_reason is not None:
+        conv.handoff_reason = handoff_reason
+    if status == "closed" and conv.ended_at is None:
+        conv.ended_at = utcnow()
+    session.flush()
+    return conv
+
+
+def list_conversations_for_customer(
+    session: Session, customer_id: int, *, limit: int = 20
+) -> list[Conversation]:
+    stmt = (
+        select(Conversation)
+        .where(Conversation.customer_id == customer_id)
+        .order_by(Conversation.started_at.desc(), Conversation.id.desc())
+        .limit(limit)
+    )
+    return list(session.scalars(stmt))

@@ -1,0 +1,135 @@
+"""Customers and orders, including the agent-facing 360° view."""
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+
+from crm.errors import CRMNotFound
+from crm.models import CompensationOffer, Conversation, Customer, Feedback, Message, Order, Ticket
+from crm.repo._serialize import columns, iso
+
+PROFILE_FIELDS = [
+    "id", "external_ref", "name", "email", "phone", "preferred_language", "tier",
+    "lifetime_value", "birthday", "preferences", "notes", "created_at", "anonymised_at",
+]
+ORDER_FIELDS = ["id", "order_number", "status", "placed_at", "total", "currency"]
+ITEM_FIELDS = ["sku", "name", "qty", "unit_price"]
+CONVERSATION_FIELDS = ["id", "channel", "language", "status", "started_at", "ended_at", "handoff_reason"]
+TICKET_FIELDS = [
+    "id", "category", "severity", "status", "subject", "order_id", "conversation_id",
+    "assignee_id", "created_at", "due_at", "resolution", "resolved_at",
+]
+HISTORY_FIELDS = ["from_status", "to_status", "changed_by", "changed_at", "note"]
+OFFER_FIELDS = ["id", "ticket_id", "type", "amount", "currency", "status", "offered_at", "decided_at"]
+
+
+def get_customer(session: Session, customer_id: int) -> Customer | None:
+    return session.get(Customer, customer_id)
+
+
+def find_customer_by_email(session: Session, email: str) -> Customer | None:
+    stmt = select(Customer).where(func.lower(Customer.email) == email.strip().lower())
+    return session.scalars(stmt.order_by(Customer.id).limit(1)).first()
+
+
+def find_customer_by_external_ref(session: Session, external_ref: str) -> Customer | None:
+    return session.scalars(select(Customer).where(Customer.external_ref == external_ref)).first()
+
+
+def normalise_order_number(order_number: str) -> str:
+    """``" lm 1234-5678 "`` -> ``"LM12345678"`` (customers type them loosely)."""
+    return "".join(ch for ch in order_number.upper() if ch.isalnum())
+
+
+def find_order(session: Session, order_number: str) -> Order | None:
+    """Order by number (case/space/dash-insensitive), with its items loaded."""
+    stmt = (
+        select(Order)
+        .options(selectinload(Order.items))
+        .where(Order.order_number == normalise_order_number(order_number))
+    )
+    return session.scalars(stmt).one_or_none()
+
+
+def order_dict(order: Order) -> dict[str, Any]:
+    data = columns(order, ORDER_FIELDS)
+    data["items"] = [columns(item, ITEM_FIELDS) for item in order.items]
+    return data
+
+
+def consent_dict(customer: Customer) -> dict[str, Any]:
+    return {
+        kind: {
+            "granted": getattr(customer, f"consent_{kind}"),
+            "at": iso(getattr(customer, f"consent_{kind}_at")),
+            "source": getattr(customer, f"consent_{kind}_source"),
+        }
+        for kind in ("personalisation", "marketing")
+    }
+
+
+def customer_360(
+    session: Session, customer_id: int, *, max_orders: int = 20, max_conversations: int = 10
+) -> dict[str, Any]:
+    """Everything an agent needs about one customer, as a JSON-safe dict.
+
+    Keys: ``profile`` (incl. ``consent``), ``orders`` (newest first, with ``items``),
+    ``conversations`` (recent, with ``message_count``; public tokens are never included),
+    ``tickets`` (with status ``history``), ``compensation`` and ``csat``
+    (``average``, ``count``, ``recent``). Money values are strings like ``"120.00"``.
+    """
+    customer = session.get(Customer, customer_id)
+    if customer is None:
+        raise CRMNotFound(f"customer {customer_id} not found")
+    profile = columns(customer, PROFILE_FIELDS)
+    profile["consent"] = consent_dict(customer)
+
+    orders = session.scalars(
+        select(Order).options(selectinload(Order.items)).where(Order.customer_id == customer_id)
+        .order_by(Order.placed_at.desc(), Order.id.desc()).limit(max_orders)
+    ).all()
+
+    counts = (
+        select(Message.conversation_id, func.count(Message.id).label("n"))
+        .group_by(Message.conversation_id).subquery()
+    )
+    conv_rows = session.execute(
+        select(Conversation, func.coalesce(counts.c.n, 0))
+        .outerjoin(counts, counts.c.conversation_id == Conversation.id)
+        .where(Conversation.customer_id == customer_id)
+        .order_by(Conversation.started_at.desc(), Conversation.id.desc()).limit(max_conversations)
+    ).all()
+
+    tickets = session.scalars(
+        select(Ticket).options(selectinload(Ticket.history)).where(Ticket.customer_id == customer_id)
+        .order_by(Ticket.created_at.desc(), Ticket.id.desc())
+    ).all()
+    offers = session.scalars(
+        select(CompensationOffer).where(CompensationOffer.customer_id == customer_id)
+        .order_by(CompensationOffer.offered_at.desc(), CompensationOffer.id.desc())
+    ).all()
+    feedback = session.scalars(
+        select(Feedback).where(Feedback.customer_id == customer_id)
+        .order_by(Feedback.created_at.desc(), Feedback.id.desc())
+    ).all()
+
+    return {
+        "profile": profile,
+        "orders": [order_dict(o) for o in orders],
+        "conversations": [
+            {**columns(c, CONVERSATION_FIELDS), "message_count": int(n)} for c, n in conv_rows
+        ],
+        "tickets": [
+            {**columns(t, TICKET_FIELDS), "history": [columns(h, HISTORY_FIELDS) for h in t.history]}
+            for t in tickets
+        ],
+        "compensation": [columns(o, OFFER_FIELDS) for o in offers],
+        "csat": {
+            "average": round(sum(f.csat for f in feedback) / len(feedback), 2) if feedback else None,
+            "count": len(feedback),
+            "recent": [columns(f, ["conversation_id", "csat", "comment", "created_at"])
+                       for f in feedback[:5]],
+        },
+    }

@@ -1,0 +1,82 @@
+"""Data-subject requests: export everything about a customer, or anonymise ("forget") them.
+
+Forgetting keeps business records (orders, ticket states, offers, aggregate metrics) but
+removes personal data: profile fields, free texts of the customer's conversations
+(messages, feedback comments, unanswered questions, ticket descriptions, follow-up notes).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from crm.errors import CRMNotFound
+from crm.models import (
+    Conversation, Customer, Feedback, FollowUp, Message, Ticket, UnansweredQuestion,
+)
+from crm.models.base import utcnow
+from crm.repo._serialize import columns
+from crm.repo.admin import audit
+from crm.repo.customers import customer_360
+
+REDACTED = "[redacted]"
+MESSAGE_FIELDS = ["id", "client_id", "direction", "text", "language", "intent", "confidence",
+                  "kb_entry_id", "kb_score", "channel", "payload", "created_at"]
+
+
+def export_customer(session: Session, customer_id: int, *, actor: str = "cli") -> dict[str, Any]:
+    """JSON-safe dump of all data held about the customer (audited)."""
+    data = customer_360(session, customer_id, max_orders=10_000, max_conversations=10_000)
+    conv_ids = [c["id"] for c in data["conversations"]]
+    messages = session.scalars(
+        select(Message).where(Message.conversation_id.in_(conv_ids))
+        .order_by(Message.conversation_id, Message.created_at, Message.id)
+    ).all() if conv_ids else []
+    by_conv: dict[int, list[dict[str, Any]]] = {cid: [] for cid in conv_ids}
+    for m in messages:
+        by_conv[m.conversation_id].append(columns(m, MESSAGE_FIELDS))
+    for conv in data["conversations"]:
+        conv["messages"] = by_conv[conv["id"]]
+    audit(session, actor=actor, action="customer.export", target=f"customer:{customer_id}")
+    return data
+
+
+def forget_customer(session: Session, customer_id: int, *, actor: str = "cli") -> dict[str, int]:
+    """Anonymise the customer in place; returns counts of redacted rows. Idempotent."""
+    customer = session.get(Customer, customer_id)
+    if customer is None:
+        raise CRMNotFound(f"customer {customer_id} not found")
+    now = utcnow()
+    customer.name = "Anonymised customer"
+    customer.external_ref = customer.email = customer.phone = None
+    customer.birthday = customer.notes = None
+    customer.preferences = {}
+    for kind in ("personalisation", "marketing"):
+        setattr(customer, f"consent_{kind}", False)
+        setattr(customer, f"consent_{kind}_at", now)
+        setattr(customer, f"consent_{kind}_source", "erasure_request")
+    customer.anonymised_at = customer.anonymised_at or now
+
+    convs = select(Conversation.id).where(Conversation.customer_id == customer_id)
+    counts = {
+        "messages": _run(session, update(Message).where(Message.conversation_id.in_(convs))
+                         .values(text=REDACTED, payload=None)),
+        "unanswered": _run(session, update(UnansweredQuestion)
+                           .where(UnansweredQuestion.conversation_id.in_(convs))
+                           .values(text=REDACTED)),
+        "feedback": _run(session, update(Feedback).where(Feedback.customer_id == customer_id)
+                         .values(comment=None)),
+        "tickets": _run(session, update(Ticket).where(Ticket.customer_id == customer_id)
+                        .values(description=None)),
+        "follow_ups": _run(session, update(FollowUp).where(FollowUp.customer_id == customer_id)
+                           .values(note=None)),
+    }
+    audit(session, actor=actor, action="customer.forget", target=f"customer:{customer_id}",
+          details=counts)
+    session.flush()
+    return counts
+
+
+def _run(session: Session, stmt) -> int:
+    return session.execute(stmt).rowcount or 0

@@ -1,0 +1,135 @@
+"""Tickets (with status history), compensation offers, follow-ups and CSAT feedback."""
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy.orm import Session
+
+from crm.errors import CRMNotFound
+from crm.models import CompensationOffer, Feedback, FollowUp, Ticket, TicketStatusChange
+from crm.models.base import OFFER_STATUSES, TICKET_STATUSES, utcnow
+
+#: Allowed offer transitions (anything may still be rejected before it is granted).
+OFFER_FLOW = {
+    "offered": {"chosen", "approved", "rejected"},
+    "chosen": {"approved", "rejected"},
+    "approved": {"granted", "rejected"},
+    "rejected": set(),
+    "granted": set(),
+}
+
+
+def create_ticket(
+    session: Session, *, subject: str, category: str = "other", severity: str = "medium",
+    customer_id: int | None = None, conversation_id: int | None = None,
+    order_id: int | None = None, description: str | None = None,
+    assignee_id: int | None = None, due_at: datetime | None = None,
+    actor: str | None = None, created_at: datetime | None = None,
+) -> Ticket:
+    """Open a ticket; its first history row records ``None -> open``."""
+    now = created_at or utcnow()
+    ticket = Ticket(
+        subject=subject, category=category, severity=severity, status="open",
+        customer_id=customer_id, conversation_id=conversation_id, order_id=order_id,
+        description=description, assignee_id=assignee_id, due_at=due_at,
+        created_at=now, updated_at=now,
+    )
+    ticket.history.append(
+        TicketStatusChange(from_status=None, to_status="open", changed_by=actor, changed_at=now)
+    )
+    session.add(ticket)
+    session.flush()
+    return ticket
+
+
+def change_ticket_status(
+    session: Session, ticket_id: int, status: str, *, actor: str | None = None,
+    note: str | None = None, resolution: str | None = None, at: datetime | None = None,
+) -> Ticket:
+    """Move a ticket to ``status`` and append the transition to its history."""
+    if status not in TICKET_STATUSES:
+        raise ValueError(f"unknown ticket status {status!r}")
+    ticket = session.get(Ticket, ticket_id)
+    if ticket is None:
+        raise CRMNotFound(f"ticket {ticket_id} not found")
+    now = at or utcnow()
+    if status != ticket.status:
+        ticket.history.append(TicketStatusChange(
+            from_status=ticket.status, to_status=status, changed_by=actor, changed_at=now, note=note,
+        ))
+        ticket.status = status
+        ticket.updated_at = now
+    if resolution is not None:
+        ticket.resolution = resolution
+    if status in ("resolved", "closed") and ticket.resolved_at is None:
+        ticket.resolved_at = now
+    session.flush()
+    return ticket
+
+
+def offer_compensation(
+    session: Session, *, customer_id: int, type: str, amount: Decimal | str | int,
+    currency: str, ticket_id: int | None = None, offered_at: datetime | None = None,
+) -> CompensationOffer:
+    offer = CompensationOffer(
+        customer_id=customer_id, ticket_id=ticket_id, type=type, amount=Decimal(str(amount)),
+        currency=currency, status="offered", offered_at=offered_at or utcnow(),
+    )
+    session.add(offer)
+    session.flush()
+    return offer
+
+
+def set_offer_status(
+    session: Session, offer_id: int, status: str, *, approved_by_id: int | None = None,
+    at: datetime | None = None,
+) -> CompensationOffer:
+    """Advance an offer along :data:`OFFER_FLOW`; ``ValueError`` on an illegal transition."""
+    if status not in OFFER_STATUSES:
+        raise ValueError(f"unknown offer status {status!r}")
+    offer = session.get(CompensationOffer, offer_id)
+    if offer is None:
+        raise CRMNotFound(f"compensation offer {offer_id} not found")
+    if status not in OFFER_FLOW[offer.status]:
+        raise ValueError(f"offer {offer_id}: cannot go from {offer.status} to {status}")
+    offer.status = status
+    if status in ("approved", "rejected"):
+        offer.approved_by_id = approved_by_id
+        offer.decided_at = at or utcnow()
+    session.flush()
+    return offer
+
+
+def add_follow_up(
+    session: Session, *, due_at: datetime, customer_id: int | None = None,
+    ticket_id: int | None = None, conversation_id: int | None = None,
+    note: str | None = None, created_by: str | None = None,
+) -> FollowUp:
+    fu = FollowUp(due_at=due_at, customer_id=customer_id, ticket_id=ticket_id,
+                  conversation_id=conversation_id, note=note, created_by=created_by)
+    session.add(fu)
+    session.flush()
+    return fu
+
+
+def complete_follow_up(session: Session, follow_up_id: int, outcome: str) -> FollowUp:
+    fu = session.get(FollowUp, follow_up_id)
+    if fu is None:
+        raise CRMNotFound(f"follow-up {follow_up_id} not found")
+    fu.outcome, fu.done_at = outcome, utcnow()
+    session.flush()
+    return fu
+
+
+def add_feedback(
+    session: Session, *, conversation_id: int, csat: int, comment: str | None = None,
+    customer_id: int | None = None, created_at: datetime | None = None,
+) -> Feedback:
+    if not 1 <= int(csat) <= 5:
+        raise ValueError("csat must be between 1 and 5")
+    fb = Feedback(conversation_id=conversation_id, customer_id=customer_id, csat=int(csat),
+                  comment=comment, created_at=created_at or utcnow())
+    session.add(fb)
+    session.flush()
+    return fb

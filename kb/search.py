@@ -1,0 +1,274 @@
+"""Query-time retrieval: :class:`KBSearcher` (one index) and :class:`KBService` (hot-reloading).
+
+Decision rule (parameters come from the index's ``search.json``, defaults in
+``kb/data/search_defaults.json``): with ``top`` the best entry score and ``second`` the runner-up,
+
+* ``top < min_score``                                   -> ``fallback`` (hand over / say we don't know)
+* ``top < answer_score`` or ``top - second < margin``   -> ``clarify`` (offer the top hits)
+* otherwise                                             -> ``answer`` (the first hit)
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+from bot.lang import LANGUAGES, detect_language, to_simplified, to_traditional
+from kb.normalize import normalize
+
+log = logging.getLogger(__name__)
+
+NOTICE_EMPTY = "empty query"
+NOTICE_TRUNCATED = "query truncated"
+NOTICE_UNAVAILABLE = "knowledge base unavailable"
+
+
+@dataclass(frozen=True)
+class Hit:
+    entry_id: str
+    score: float
+    question: str
+    answer: str
+    category: str = ""
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    decision: str  # "answer" | "clarify" | "fallback"
+    hits: list[Hit]
+    language: str
+    notice: str | None = None
+    scores: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def answered(self) -> bool:
+        return self.decision == "answer"
+
+    @property
+    def best(self) -> Hit | None:
+        return self.hits[0] if self.hits else None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def pick_text(texts: dict[str, Any], language: str) -> Any:
+    """Text for ``language``, converting between Chinese scripts when only the other one exists."""
+    if language in texts:
+        return texts[language]
+    if language == "zh-Hans" and "zh-Hant" in texts:
+        return _convert(texts["zh-Hant"], to_simplified)
+    if language == "zh-Hant" and "zh-Hans" in texts:
+        return _convert(texts["zh-Hans"], to_traditional)
+    return texts.get("en") or next(iter(texts.values()))
+
+
+def _convert(value: Any, fn) -> Any:
+    return [fn(v) for v in value] if isinstance(value, list) else fn(value)
+
+
+@dataclass(frozen=True)
+class RawScores:
+    dense: dict[str, tuple[float, int]]    # entry id -> (best cosine, row id)
+    lexical: dict[str, tuple[float, int]]  # entry id -> (best normalised BM25, row id)
+    dense_floor: float                     # lowest retrieved cosine: stands in for entries not retrieved
+
+
+def fuse(raw: RawScores, weight: float) -> dict[str, tuple[float, int]]:
+    """Linear fusion ``(1 - weight) * dense + weight * lexical`` per entry."""
+    if weight <= 0:
+        return dict(raw.dense)
+    if weight >= 1:
+        return dict(raw.lexical)
+    fused = {}
+    for entry in raw.dense.keys() | raw.lexical.keys():
+        dense, d_row = raw.dense.get(entry, (raw.dense_floor, -1))
+        lexical, l_row = raw.lexical.get(entry, (0.0, -1))
+        fused[entry] = ((1 - weight) * dense + weight * lexical, d_row if d_row >= 0 else l_row)
+    return fused
+
+
+def decide(scores: Sequence[float], config: dict[str, Any]) -> str:
+    """Apply the decision rule above to entry scores sorted best first."""
+    if not scores or scores[0] < config["min_score"]:
+        return "fallback"
+    second = scores[1] if len(scores) > 1 else 0.0
+    if scores[0] < config["answer_score"] or scores[0] - second < config["margin"]:
+        return "clarify"
+    return "answer"
+
+
+class KBSearcher:
+    """Searches one loaded index. Thread-safe: all state is read-only after construction."""
+
+    def __init__(self, loaded, encoder=None, config: dict[str, Any] | None = None):
+        from kb.encoder import load_encoder
+
+        self.index = loaded
+        self.path: Path = loaded.path
+        self.config: dict[str, Any] = {**loaded.search_config, **(config or {})}
+        self.encoder = encoder or load_encoder(loaded.manifest["encoder"])
+        self.entries = loaded.entries
+        self.rows = loaded.rows
+        self.lexical = None
+        if float(self.config.get("lexical_weight", 0.0)) > 0:
+            from kb.lexical import LexicalIndex
+
+            self.lexical = LexicalIndex.from_rows(self.rows, **self.config.get("lexical", {}))
+
+    @classmethod
+    def from_dir(cls, index_dir: str | Path, expected_encoder: str | None = None,
+                 expected_kb_hash: str | None = None) -> "KBSearcher":
+        from kb.index import load_index
+
+        return cls(load_index(index_dir, expected_encoder, expected_kb_hash))
+
+    # ------------------------------------------------------------------ public API
+    def search(self, text: str, language: str | None = None, k: int = 5) -> SearchResult:
+        return self.search_batch([text], [language], k)[0]
+
+    def search_batch(self, texts: Sequence[str], languages: Sequence[str | None] | None = None,
+                     k: int = 5) -> list[SearchResult]:
+        """Search many queries with one encoder call (used by the CLI ``query`` command and benches)."""
+        languages = list(languages) if languages is not None else [None] * len(texts)
+        prepared = [self._prepare(t, lang) for t, lang in zip(texts, languages)]
+        todo = [i for i, p in enumerate(prepared) if p["norm"]]
+        entry_scores = self.score_entries([prepared[i]["norm"] for i in todo])
+        results: list[SearchResult | None] = [None] * len(texts)
+        for i, scores in zip(todo, entry_scores):
+            results[i] = self._result(prepared[i], scores, k)
+        for i, p in enumerate(prepared):
+            if results[i] is None:
+                results[i] = SearchResult("fallback", [], p["language"], p["notice"] or NOTICE_EMPTY)
+        return results  # type: ignore[return-value]
+
+    # ------------------------------------------------------------------ internals
+    def _prepare(self, text: str | None, language: str | None) -> dict[str, Any]:
+        text = text if isinstance(text, str) else ""
+        notice = None
+        limit = int(self.config.get("max_query_chars", 1000))
+        if len(text) > limit:
+            text, notice = text[:limit], NOTICE_TRUNCATED
+        if language not in LANGUAGES:
+            language = detect_language(text)
+        norm = normalize(text)
+        if not norm:
+            notice = NOTICE_EMPTY
+        return {"text": text, "norm": norm, "language": language, "notice": notice}
+
+    def dense_scores(self, norms: list[str]) -> list[dict[int, float]]:
+        """Cosine similarity of each query to its nearest rows: [{row id: score}]."""
+        from kb.encoder import encode
+
+        if not norms:
+            return []
+        vectors = encode(self.encoder, norms)
+        n = min(int(self.config.get("candidates", 50)), self.index.faiss_index.ntotal)
+        scores, ids = self.index.faiss_index.search(vectors, n)
+        return [{int(r): float(s) for r, s in zip(id_row, sc_row) if r >= 0} for sc_row, id_row in zip(scores, ids)]
+
+    def raw_scores(self, norms: list[str], weight: float | None = None) -> list[RawScores]:
+        """Per query, the dense and lexical per-entry scores before fusion."""
+        weight = self.lexical_weight if weight is None else weight
+        dense = self.dense_scores(norms) if weight < 1.0 else [{} for _ in norms]
+        lexical = self.lexical.scores_batch(norms, int(self.config.get("candidates", 50))) \
+            if (weight > 0 and self.lexical is not None) else [{} for _ in norms]
+        return [RawScores(self._per_entry(d), self._per_entry(l), min(d.values()) if d else 0.0)
+                for d, l in zip(dense, lexical)]
+
+    def _per_entry(self, rows: dict[int, float]) -> dict[str, tuple[float, int]]:
+        best: dict[str, tuple[float, int]] = {}
+        for row_id, score in rows.items():
+            entry = self.rows[row_id]["entry_id"]
+            if entry not in best or score > best[entry][0]:
+                best[entry] = (score, row_id)
+        return best
+
+    @property
+    def lexical_weight(self) -> float:
+        return float(self.config.get("lexical_weight", 0.0)) if self.lexical is not None else 0.0
+
+    def score_entries(self, norms: list[str]) -> list[dict[str, tuple[float, int]]]:
+        """Per query: {entry id: (fused score, row id to show)}."""
+        weight = self.lexical_weight
+        return [fuse(raw, weight) for raw in self.raw_scores(norms, weight)]
+
+    def _result(self, prepared: dict[str, Any], scores: dict[str, tuple[float, int]], k: int) -> SearchResult:
+        ranked = sorted(scores.items(), key=lambda kv: kv[1][0], reverse=True)
+        language = prepared["language"]
+        hits = []
+        for entry_id, (score, row_id) in ranked[:max(k, 1)]:
+            entry = self.entries[entry_id]
+            row = self.rows[row_id]
+            question = row["question"] if row["language"] == language and row.get("kind") == "question" \
+                else pick_text(entry.questions, language)[0]
+            hits.append(Hit(entry_id, round(score, 4), question, pick_text(entry.answers, language), entry.category))
+        decision = decide([s for _, (s, _) in ranked], self.config)
+        return SearchResult(decision, hits[:k], language, prepared["notice"])
+
+
+class KBService:
+    """Hot-reloading front end over ``root/CURRENT`` for long-running processes.
+
+    ``search`` never fails because of a reload: the pointer is re-read at most every
+    ``check_interval`` seconds by one thread (others keep using the current searcher), the new
+    searcher is fully loaded before the reference is swapped, and a failed load keeps the old one.
+    """
+
+    def __init__(self, root: str | Path | None = None, encoder_name: str | None = None,
+                 check_interval: float = 1.0):
+        if root is None or encoder_name is None:
+            from bot.settings import get_settings
+
+            settings = get_settings()
+            root = settings.kb_index_root if root is None else root
+            encoder_name = settings.kb_encoder if encoder_name is None else encoder_name
+        self.root = Path(root)
+        self.encoder_name = encoder_name
+        self.check_interval = check_interval
+        self._searcher: KBSearcher | None = None
+        self._loaded_dir: Path | None = None
+        self._failed_dir: Path | None = None
+        self._next_check = 0.0
+        self._reload_lock = threading.Lock()
+
+    @property
+    def current_dir(self) -> Path | None:
+        return self._loaded_dir
+
+    def searcher(self) -> KBSearcher | None:
+        """Current searcher, reloading first if ``CURRENT`` changed (checked at most once per interval)."""
+        now = time.monotonic()
+        if now >= self._next_check and self._reload_lock.acquire(blocking=self._searcher is None):
+            try:
+                self._next_check = now + self.check_interval
+                self._maybe_reload()
+            finally:
+                self._reload_lock.release()
+        return self._searcher
+
+    def _maybe_reload(self) -> None:
+        from kb.index import current_index_dir
+
+        target = current_index_dir(self.root)
+        if target is None or target == self._loaded_dir or target == self._failed_dir:
+            return
+        try:
+            searcher = KBSearcher.from_dir(target, expected_encoder=self.encoder_name)
+        except Exception:  # keep serving the previous index
+            log.exception("kb: could not load index %s; keeping %s", target, self._loaded_dir)
+            self._failed_dir = target
+            return
+        self._searcher, self._loaded_dir, self._failed_dir = searcher, target, None
+        log.info("kb: now serving %s", target)
+
+    def search(self, text: str, language: str | None = None, k: int = 5) -> SearchResult:
+        searcher = self.searcher()
+        if searcher is None:
+            log.error("kb: no usable index under %s (run `python -m kb build`)", self.root)
+            lang = language if language in LANGUAGES else detect_language(text if isinstance(text, str) else "")
+            return SearchResult("fallback", [], lang, NOTICE_UNAVAILABLE)
+        return searcher.search(text, language, k)

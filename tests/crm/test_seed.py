@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from crm.db import session_scope
+from crm.models import Conversation, Customer, Order, Ticket, TicketStatusChange, User
+from crm.repo.admin import authenticate
+from crm.seed import N_CUSTOMERS, seed
+
+
+def _snapshot(s):
+    return [(c.name, c.tier, c.preferred_language, str(c.lifetime_value))
+            for c in s.scalars(select(Customer).order_by(Customer.id))]
+
+
+def test_seed_loads_varied_data_once(session_factory):
+    with session_scope(session_factory) as s:
+        first = seed(s, user_passwords={"agent": "correct horse battery"})
+    assert not first.skipped and first.customers == N_CUSTOMERS and first.users == ["demo-agent"]
+    with session_scope(session_factory) as s:
+        customers = s.scalars(select(Customer)).all()
+        assert {c.preferred_language for c in customers} == {"zh-Hant", "zh-Hans", "en"}
+        assert {c.tier for c in customers} == {"standard", "silver", "gold", "platinum"}
+        assert {c.consent_marketing for c in customers} == {True, False}
+        assert any("\u4e00" <= ch <= "\u9fff" for c in customers if c.preferred_language != "en" for ch in c.name)
+        numbers = s.scalars(select(Order.order_number)).all()
+        assert numbers and all(n.startswith("LM") and len(n) == 10 and n[2:].isdigit() for n in numbers)
+        assert len({t.status for t in s.scalars(select(Ticket))}) >= 4
+        assert s.scalar(select(func.count()).select_from(TicketStatusChange)) > first.tickets
+        assert s.scalar(select(func.count()).select_from(User)) == 1
+        assert authenticate(s, "demo-agent", "correct horse battery") is not None
+        assert authenticate(s, "demo-agent", "wrong") is None
+        before = (_snapshot(s), s.scalar(select(func.count()).select_from(Order)),
+                  s.scalar(select(func.count()).select_from(Conversation)))
+    with session_scope(session_factory) as s:
+        second = seed(s, user_passwords={"agent": "another password!"})
+    assert second.skipped and second.customers == 0 and second.users == []
+    with session_scope(session_factory) as s:
+        after = (_snapshot(s), s.scalar(select(func.count()).select_from(Order)),
+                 s.scalar(select(func.count()).select_from(Conversation)))
+        assert after == before
+
+
+def test_seed_without_passwords_creates_no_users(session_factory):
+    with session_scope(session_factory) as s:
+        seed(s)
+        assert s.scalar(select(func.count()).select_from(User)) == 0

@@ -12,17 +12,12 @@ Entries that fail for a non-connectivity reason (bad data) go to ``<path>.dead``
 """
 from __future__ import annotations
 
-import fcntl
 import json
 import logging
-import os
-import threading
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import exc as sa_exc
@@ -30,9 +25,16 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from crm.db import session_scope
 from crm.models import Customer
-from crm.models.base import utcnow
+from crm.orm.base import utcnow
+from crm.outbox_store import (
+    Outbox, append_bytes, compact, default_outbox_path, read_complete, terminate_torn_line,
+)
 from crm.repo.conversations import add_message, get_or_create_conversation
 
+__all__ = [
+    "DB_DOWN_ERRORS", "ExchangeResult", "Outbox", "ReplayResult", "apply_entry",
+    "default_outbox_path", "make_entry", "record_exchange", "replay",
+]
 log = logging.getLogger(__name__)
 
 #: Errors meaning "the database is not usable right now" (as opposed to bad data).
@@ -43,98 +45,6 @@ MESSAGE_FIELDS = frozenset({
     "client_id", "direction", "text", "language", "intent", "confidence", "kb_entry_id",
     "kb_score", "latency_ms", "channel", "payload", "created_at",
 })
-
-
-def default_outbox_path() -> Path:
-    """``<var_dir>/outbox/messages.jsonl`` from ``bot.settings``."""
-    from bot.settings import get_settings
-
-    return get_settings().var_dir / "outbox" / "messages.jsonl"
-
-
-class Outbox:
-    """Append-only JSONL file, safe across threads and processes (``flock`` on a sidecar)."""
-
-    def __init__(self, path: str | os.PathLike[str]):
-        self.path = Path(path)
-        self.dead_path = self.path.with_name(self.path.name + ".dead")
-        self._lock_path = self.path.with_name(self.path.name + ".lock")
-        self._thread_lock = threading.Lock()  # never nest _locked(): flock is per open file
-        self._replay_lock = threading.Lock()
-
-    @contextmanager
-    def _locked(self) -> Iterator[None]:
-        with self._thread_lock:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o600)
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX)
-                yield
-            finally:
-                os.close(fd)  # releases the flock
-
-    def append(self, entry: Mapping[str, Any]) -> None:
-        """Append one entry and fsync it before returning."""
-        line = (json.dumps(entry, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
-        with self._locked():
-            _append_bytes(self.path, line)
-
-    def has_pending(self) -> bool:
-        try:
-            return self.path.stat().st_size > 0
-        except FileNotFoundError:
-            return False
-
-    def pending(self) -> list[dict[str, Any]]:
-        """Queued entries in order (unparseable lines are skipped here, dead-lettered on replay)."""
-        with self._locked():
-            data, _ = _read_complete(self.path)
-        out = []
-        for raw in data.splitlines():
-            try:
-                out.append(json.loads(raw))
-            except ValueError:
-                continue
-        return out
-
-    def __len__(self) -> int:
-        return len(self.pending())
-
-
-def _append_bytes(path: Path, data: bytes) -> None:
-    created = not path.exists()
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-    try:
-        _write_all(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    if created:
-        _fsync_dir(path.parent)
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view):]
-
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _read_complete(path: Path) -> tuple[bytes, int]:
-    """File content up to and including the last newline (a torn last write is excluded)."""
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        return b"", 0
-    end = data.rfind(b"\n") + 1
-    return data[:end], end
 
 
 @dataclass
@@ -234,7 +144,8 @@ def replay(outbox: Outbox, session_factory: sessionmaker[Session]) -> ReplayResu
         return ReplayResult(busy=True, remaining=len(outbox))
     try:
         with outbox._locked():
-            snapshot, snap_len = _read_complete(outbox.path)
+            terminate_torn_line(outbox.path)
+            snapshot, snap_len = read_complete(outbox.path)
         lines = snapshot.splitlines(keepends=True)
         done, result = 0, ReplayResult()
         for raw in lines:
@@ -250,7 +161,7 @@ def replay(outbox: Outbox, session_factory: sessionmaker[Session]) -> ReplayResu
                 result.dead += 1
             done += 1
         if done:
-            _compact(outbox, lines[done:], snap_len)
+            compact(outbox, lines[done:], snap_len)
         result.remaining = len(outbox)
         return result
     finally:
@@ -261,22 +172,4 @@ def _dead_letter(outbox: Outbox, raw: bytes, exc: BaseException) -> None:
     log.error("outbox entry rejected (%s): moved to %s", type(exc).__name__, outbox.dead_path)
     record = {"error": " ".join(str(exc).split())[:500], "raw": raw.decode(errors="replace").rstrip("\n")}
     with outbox._locked():
-        _append_bytes(outbox.dead_path, (json.dumps(record, ensure_ascii=False) + "\n").encode())
-
-
-def _compact(outbox: Outbox, keep: list[bytes], snap_len: int) -> None:
-    """Rewrite the file as ``keep`` + whatever was appended after the snapshot (atomically)."""
-    with outbox._locked():
-        try:
-            tail = outbox.path.read_bytes()[snap_len:]
-        except FileNotFoundError:
-            tail = b""
-        tmp = outbox.path.with_name(outbox.path.name + ".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        try:
-            _write_all(fd, b"".join(keep) + tail)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, outbox.path)
-        _fsync_dir(outbox.path.parent)
+        append_bytes(outbox.dead_path, (json.dumps(record, ensure_ascii=False) + "\n").encode())

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from crm.models import Conversation, Customer, Order, OrderItem, Ticket
-from crm.models.base import LANGUAGES, TICKET_CATEGORIES, TIERS
+from crm.orm.base import LANGUAGES, TICKET_CATEGORIES, TIERS
 from crm.repo import tickets as tk
 from crm.repo.admin import create_user, get_user_by_username
 from crm.repo.conversations import add_message

@@ -52,6 +52,12 @@ pids+=($!); rasa_pid=$!
 pids+=($!); gateway_pid=$!
 
 wait_http actions "http://127.0.0.1:$ACTION_SERVER_PORT/health" "$actions_pid" 120
+# Load the encoder and the index now rather than on the first customer's question: one real
+# action call with no side effects (the knowledge-base action only reads).
+warm_start=$SECONDS
+curl -fsS -o /dev/null -X POST "http://127.0.0.1:$ACTION_SERVER_PORT/webhook" -H 'Content-Type: application/json' \
+  -d '{"next_action":"action_answer_from_kb","sender_id":"warm-up","version":"3.6.21","domain":{},"tracker":{"sender_id":"warm-up","slots":{"language":"en"},"latest_message":{"text":"warm up","intent":{},"entities":[]},"events":[],"paused":false,"followup_action":null,"active_loop":{},"latest_action_name":null}}' \
+  && echo "==> [start] knowledge base loaded in $(( SECONDS - warm_start )) s" || echo "warning: knowledge-base warm-up failed; see $log_dir/actions.log" >&2
 wait_http gateway "http://$gw_host:$gw_port/healthz" "$gateway_pid" 120
 wait_http rasa "http://127.0.0.1:$rasa_port/webhooks/gateway/" "$rasa_pid" 300
 

@@ -10,7 +10,7 @@ from bot.settings import get_settings
 
 def main() -> int:
     settings = get_settings()
-    from crm.errors import CRMConfigError
+    from crm.errors import CRMError
 
     try:
         from bot.gateway.app import create_app
@@ -23,7 +23,7 @@ def main() -> int:
             log_level="info",
             ws_max_size=256 * 1024,
         )
-    except CRMConfigError as exc:
+    except CRMError as exc:
         print(f"gateway: {exc}", file=sys.stderr)
         return 2
     return 0

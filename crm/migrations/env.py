@@ -9,15 +9,24 @@ from __future__ import annotations
 from alembic import context
 
 from crm.models import Base
+from crm.orm.base import UTCDateTime
 
 config = context.config
 target_metadata = Base.metadata
+
+
+def _render_item(type_, obj, autogen_context):
+    """Autogenerate plain ``sa.DateTime(timezone=True)`` so migrations never import models."""
+    if type_ == "type" and isinstance(obj, UTCDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
 
 
 def _configure(**kwargs) -> None:
     context.configure(
         target_metadata=target_metadata,
         compare_type=True,
+        render_item=_render_item,
         render_as_batch=True,  # SQLite needs batch mode for ALTERs in later migrations
         **kwargs,
     )

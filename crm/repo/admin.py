@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from crm.models import AuditLog, User
-from crm.models.base import ROLES, utcnow
+from crm.orm.base import ROLES, utcnow
 
 _hasher = PasswordHasher()
 

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from crm.errors import CRMNotFound
 from crm.models import Conversation, Message
-from crm.models.base import CONVERSATION_STATUSES, utcnow
+from crm.orm.base import CONVERSATION_STATUSES, utcnow
 
 
 def new_conversation_token() -> str:

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from crm.errors import CRMNotFound
 from crm.models import KBEntry, KBEntryVersion, UnansweredQuestion
-from crm.models.base import UNANSWERED_STATUSES, utcnow
+from crm.orm.base import UNANSWERED_STATUSES, utcnow
 
 
 def save_kb_version(

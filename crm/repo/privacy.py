@@ -15,7 +15,7 @@ from crm.errors import CRMNotFound
 from crm.models import (
     Conversation, Customer, Feedback, FollowUp, Message, Ticket, UnansweredQuestion,
 )
-from crm.models.base import utcnow
+from crm.orm.base import utcnow
 from crm.repo._serialize import columns
 from crm.repo.admin import audit
 from crm.repo.customers import customer_360

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from crm.errors import CRMNotFound
 from crm.models import CompensationOffer, Feedback, FollowUp, Ticket, TicketStatusChange
-from crm.models.base import OFFER_STATUSES, TICKET_STATUSES, utcnow
+from crm.orm.base import OFFER_STATUSES, TICKET_STATUSES, utcnow
 
 #: Allowed offer transitions (anything may still be rejected before it is granted).
 OFFER_FLOW = {

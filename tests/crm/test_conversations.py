@@ -115,10 +115,15 @@ def test_update_message_nlu(session_factory, conv_id):
         m, _ = convs.add_message(s, conversation_id=conv_id, client_id="n", direction="customer",
                                  text="我想退貨")
     with session_scope(session_factory) as s:
-        convs.update_message_nlu(s, m.id, intent="return_request", confidence=0.93, language="zh-Hant")
+        convs.update_message_nlu(s, m.id, intent="return_request", confidence=0.93, language="zh-Hant",
+                                 kb_entry_id="returns-how-to", kb_score=0.81)
     with session_scope(session_factory) as s:
+        convs.update_message_nlu(s, m.id, intent="returns", confidence=0.5)  # None leaves kb fields
         got = s.get(Message, m.id)
-        assert (got.intent, got.confidence, got.language) == ("return_request", 0.93, "zh-Hant")
+        assert (got.intent, got.confidence, got.language) == ("returns", 0.5, "zh-Hant")
+        assert (got.kb_entry_id, got.kb_score) == ("returns-how-to", 0.81)
+        conv = convs.set_conversation_language(s, conv_id, "zh-Hans")
+        assert convs.set_conversation_language(s, conv_id, None).language == "zh-Hans" == conv.language
 
 
 def test_session_scope_rolls_back(session_factory, conv_id):

@@ -89,23 +89,39 @@ def test_replay_keeps_entries_appended_meanwhile_and_dead_letters_bad_ones(sessi
     box.append(ob.make_entry(token="t", messages=exchange(0)))
     box.append({"v": 1, "token": "t", "messages": [{"client_id": "x", "direction": "sideways",
                                                      "text": "bad", "created_at": T0.isoformat()}]})
-    with open(box.path, "ab") as fh:
-        fh.write(b'{"torn write')  # a crash mid-append: no newline, must not be touched
     real_apply = ob.apply_entry
+    late = ob.make_entry(token="t", messages=exchange(1))
 
     def apply_and_append(session, entry):
         if entry["messages"][0]["client_id"] == "u0":
-            box_path_bytes = box.path.read_bytes()
-            with open(box.path, "wb") as fh:  # simulate another writer finishing its line
-                fh.write(box_path_bytes + b'"}\n')
+            box.append(late)  # another request queues an exchange while replay runs
         return real_apply(session, entry)
 
     monkeypatch.setattr(ob, "apply_entry", apply_and_append)
     res = ob.replay(box, session_factory)
-    assert (res.applied, res.dead) == (1, 1)
-    assert box.path.read_bytes() == b'{"torn write"}\n'  # the later line survives compaction
+    assert (res.applied, res.dead, res.remaining) == (1, 1, 1)
+    assert box.pending() == [late]  # the later entry survives compaction
     dead = [json.loads(x) for x in box.dead_path.read_text().splitlines()]
     assert len(dead) == 1 and "sideways" in dead[0]["raw"]
+    monkeypatch.undo()
+    assert ob.replay(box, session_factory).applied == 1
+    assert texts(session_factory, "t") == ["question 0", "answer 0", "question 1", "answer 1"]
+
+
+def test_torn_last_line_is_isolated(session_factory, tmp_path):
+    box = ob.Outbox(tmp_path / "ob.jsonl")
+    box.append(ob.make_entry(token="t", messages=exchange(0)))
+    with open(box.path, "ab") as fh:
+        fh.write(b'{"v":1,"tok')  # crash in the middle of an append
+    box.append(ob.make_entry(token="t", messages=exchange(1)))  # must not be glued to it
+    assert len(box) == 2
+    res = ob.replay(box, session_factory)
+    assert (res.applied, res.dead, res.remaining) == (2, 1, 0)
+    # a torn line alone must not block the queue forever
+    with open(box.path, "ab") as fh:
+        fh.write(b'{"v":1,"tok')
+    assert ob.replay(box, session_factory).dead == 1 and not box.has_pending()
+    assert ob.record_exchange(session_factory, box, token="t", messages=exchange(2)).stored == "db"
 
 
 def test_make_entry_rejects_unknown_fields():

@@ -1,0 +1,40 @@
+"""Back-office users and the audit log."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Optional
+
+from sqlalchemy import Index, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from crm.orm.base import ROLES, Base, JSONType, one_of, utcnow
+
+
+class User(Base):
+    """``password_hash`` is an argon2 hash (see :mod:`crm.repo.users`)."""
+
+    __tablename__ = "users"
+    __table_args__ = (one_of("role", ROLES),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(10))
+    display_name: Mapped[Optional[str]] = mapped_column(String(100))
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_login_at: Mapped[Optional[datetime]]
+
+
+class AuditLog(Base):
+    """Who did what to which row; ``target`` is ``"<kind>:<id>"`` (e.g. ``customer:12``)."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_target_at", "target", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(60))
+    target: Mapped[Optional[str]] = mapped_column(String(200))
+    details: Mapped[Optional[dict[str, Any]]] = mapped_column(JSONType)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

@@ -1,11 +1,13 @@
-"""Process-wide, lazily created services used by the actions."""
+"""Process-wide, lazily created services used by the actions (nothing is built at import)."""
 from __future__ import annotations
 
 import threading
-from typing import Any
+from contextlib import contextmanager
+from typing import Any, Iterator
 
 _lock = threading.Lock()
 _kb_service: Any = None
+_session_factory: Any = None
 
 
 def kb_service() -> Any:
@@ -20,3 +22,28 @@ def kb_service() -> Any:
                 settings = get_settings()
                 _kb_service = KBService(settings.kb_index_root, encoder_name=settings.kb_encoder)
     return _kb_service
+
+
+@contextmanager
+def crm_session() -> Iterator[Any]:
+    """One CRM unit of work (commit at the end, rollback on error). Call from a worker thread."""
+    global _session_factory
+    if _session_factory is None:
+        with _lock:
+            if _session_factory is None:
+                from bot.settings import get_settings
+                from crm.db import make_engine, make_session_factory
+
+                _session_factory = make_session_factory(make_engine(get_settings().database_url))
+    from crm.db import session_scope
+
+    with session_scope(_session_factory) as session:
+        yield session
+
+
+def conversation_id(tracker: Any) -> int | None:
+    """The CRM conversation id: the gateway uses it as Rasa's sender id."""
+    try:
+        return int(tracker.sender_id)
+    except (TypeError, ValueError):
+        return None

@@ -30,7 +30,8 @@ from kb.evaluate import load_queries  # noqa: E402
 from kb.faq import Entry, KnowledgeBase, load_kb  # noqa: E402
 from kb.index import DEFAULTS_FILE, build_index, load_index  # noqa: E402
 from kb.normalize import normalize  # noqa: E402
-from kb.search import KBSearcher, fuse  # noqa: E402
+from kb.lexical import LexicalIndex  # noqa: E402
+from kb.search import KBSearcher, RawScores, fuse  # noqa: E402
 
 DATASETS = Path("/work/shared/datasets")
 WEIGHTS = (0.0, 0.2, 0.3, 0.4, 0.5, 0.6, 1.0)
@@ -98,17 +99,34 @@ def calibrate(val: Scored):
     return {"min_score": best[1], "answer_score": best[2], "margin": best[3]}
 
 
-def raw_scores(searcher, texts):
+LEXICAL_VARIANTS = {"entry-level BM25, stopwords (default)": {"level": "entry", "stopwords": True},
+                    "row-level BM25, stopwords": {"level": "row", "stopwords": True},
+                    "entry-level BM25, no stopwords": {"level": "entry", "stopwords": False}}
+
+
+def raw_scores(searcher, texts, lexical=None):
+    """RawScores per text; the dense part is computed once and reused for every lexical variant."""
+    lexical = lexical or {"default": searcher.lexical}
     norms = [normalize(t[:1000]) for t in texts]
-    out = []
+    dense = []
     for i in range(0, len(norms), 512):
-        out += searcher.raw_scores(norms[i:i + 512], weight=0.5)
-    return out
+        dense += searcher.dense_scores(norms[i:i + 512])
+    out = {}
+    for name, lex in lexical.items():
+        scores = lex.scores_batch(norms, int(searcher.config.get("candidates", 50)))
+        out[name] = [RawScores(searcher._per_entry(d), searcher._per_entry(l), min(d.values()) if d else 0.0)
+                     for d, l in zip(dense, scores)]
+    return out if len(lexical) > 1 else out[next(iter(out))]
 
 
-def searcher_for(kb, workdir, name, **build):
-    path = build_index(kb, "use-multilingual-v3", Path(workdir) / name, progress=len(kb.entries) > 100, **build)
-    return KBSearcher(load_index(path), config={"lexical_weight": 0.5})
+def searcher_for(kb, workdir, name, lexical=None, **build):
+    path = Path(workdir) / name
+    if not (path / "manifest.json").exists():
+        build_index(kb, "use-multilingual-v3", path, progress=len(kb.entries) > 100, **build)
+    config = {"lexical_weight": 0.5}
+    if lexical is not None:
+        config["lexical"] = lexical
+    return KBSearcher(load_index(path), config=config)
 
 
 def intent_kb(pairs):
@@ -121,7 +139,9 @@ def intent_kb(pairs):
 def run_set(name, searcher, val, test, lines, results):
     """val/test: lists of (text, expected or None); val may be None (ranking only)."""
     t0 = time.perf_counter()
-    raw_test = raw_scores(searcher, [t for t, _ in test])
+    lexical = {name: LexicalIndex.from_rows(searcher.rows, **cfg) for name, cfg in LEXICAL_VARIANTS.items()}
+    variants = raw_scores(searcher, [t for t, _ in test], lexical)
+    raw_test = variants[next(iter(LEXICAL_VARIANTS))]
     raw_val = raw_scores(searcher, [t for t, _ in val]) if val else None
     secs = time.perf_counter() - t0
     n_q = len(test) + (len(val) if val else 0)
@@ -145,6 +165,12 @@ def run_set(name, searcher, val, test, lines, results):
         lines.append(cells)
         results.append(row)
         print(cells, flush=True)
+    lines += ["", "Lexical variants (test queries, ranking only):", "",
+              "| lexical side | BM25 alone top-1 | fused w=0.2 top-1 / MRR | fused w=0.3 top-1 / MRR |", "|---|---|---|---|"]
+    for name, raws in variants.items():
+        exp = [e for _, e in test]
+        r1, r2, r3 = (Scored(raws, exp, w).ranking() for w in (1.0, 0.2, 0.3))
+        lines.append(f"| {name} | {r1['top1']:.3f} | {r2['top1']:.3f} / {r2['mrr']:.3f} | {r3['top1']:.3f} / {r3['mrr']:.3f} |")
 
 
 def by_tag(searcher, queries, weight, th, lines):

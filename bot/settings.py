@@ -6,7 +6,7 @@ else reads ``os.environ`` for configuration.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -51,8 +51,8 @@ class Settings:
     gateway_host: str
     gateway_port: int
     max_message_chars: int
+    identity_secret: str = ""
     environment: str = "development"
-    extra: dict = field(default_factory=dict)
 
     @property
     def is_production(self) -> bool:
@@ -89,5 +89,6 @@ def get_settings() -> Settings:
         gateway_host=os.environ.get("GATEWAY_HOST", "127.0.0.1"),
         gateway_port=_int("GATEWAY_PORT", 8000),
         max_message_chars=_int("MAX_MESSAGE_CHARS", 2000),
+        identity_secret=os.environ.get("IDENTITY_SECRET") or _secret(var_dir, "identity_secret"),
         environment=os.environ.get("CSA_ENV", "development"),
     )

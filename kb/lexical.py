@@ -20,6 +20,13 @@ _RUNS = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+|[^\s\u3400-\u4db
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 
 DEFAULT_FEATURES = ("words", "bigrams", "trigrams")
+# Function words dropped from the word tokens (character n-grams are kept): they carry no topic and
+# otherwise make "How do I return an item?" look like "How long do I have to return an item?".
+STOPWORDS = frozenset(
+    "a an the i me my we our you your it its is are am was be been do does did have has had to of for in on at "
+    "by with and or if so can could would will should how what when where why which who this that there please "
+    "pls hi hello 的 了 吗 呢 吧 啊 呀 我 我的 你 你们 是 要 有 在 和 跟 请问 请 可以 能 怎么 怎么办 什么 为什么 "
+    "还 就 都 也 会 个 一下 吗 嗎".split())
 
 
 def _jieba():
@@ -29,20 +36,21 @@ def _jieba():
     return jieba
 
 
-def tokenize(norm: str, features: Iterable[str] = DEFAULT_FEATURES) -> list[str]:
+def tokenize(norm: str, features: Iterable[str] = DEFAULT_FEATURES, stopwords: bool = True) -> list[str]:
     """Tokens of an already normalised text (see :func:`kb.normalize.normalize`)."""
     features = set(features)
+    stop = STOPWORDS if stopwords else frozenset()
     tokens: list[str] = []
     for run in _RUNS.findall(norm):
         if _CJK.match(run):
             if "words" in features:
-                tokens += ["w:" + w for w in _jieba().lcut(run) if w.strip()]
+                tokens += ["w:" + w for w in _jieba().lcut(run) if w.strip() and w not in stop]
             if "bigrams" in features:
                 tokens += ["b:" + run[i:i + 2] for i in range(len(run) - 1)] if len(run) > 1 else ["b:" + run]
             if "unigrams" in features:
                 tokens += ["u:" + ch for ch in run]
         else:
-            if "words" in features:
+            if "words" in features and run not in stop:
                 tokens.append("w:" + run)
             if "trigrams" in features and len(run) > 3:
                 padded = f"<{run}>"
@@ -54,11 +62,13 @@ class LexicalIndex:
     """Okapi BM25 over a list of documents, scored with scipy sparse matrices."""
 
     def __init__(self, docs: list[list[str]], k1: float = 1.2, b: float = 0.75,
-                 features: Iterable[str] = DEFAULT_FEATURES):
+                 features: Iterable[str] = DEFAULT_FEATURES, stopwords: bool = True,
+                 doc_rows: list[int] | None = None):
         import numpy as np
         from scipy import sparse
 
-        self.k1, self.b, self.features = k1, b, tuple(features)
+        self.k1, self.b, self.features, self.stopwords = k1, b, tuple(features), stopwords
+        self.doc_rows = doc_rows if doc_rows is not None else list(range(len(docs)))
         self.vocab: dict[str, int] = {}
         counts = [Counter(d) for d in docs]
         for c in counts:
@@ -84,9 +94,21 @@ class LexicalIndex:
                                         dtype="float32").T.tocsr()  # terms x docs
 
     @classmethod
-    def from_rows(cls, rows: list[dict], **params) -> "LexicalIndex":
-        features = params.get("features", DEFAULT_FEATURES)
-        return cls([tokenize(normalize(r["question"]), features) for r in rows], **params)
+    def from_rows(cls, rows: list[dict], level: str = "entry", **params) -> "LexicalIndex":
+        """One BM25 document per entry (all its questions concatenated; ``level="entry"``) or per row.
+
+        Scores are keyed by row id either way; at entry level by the entry's first row.
+        """
+        features, stopwords = params.get("features", DEFAULT_FEATURES), params.get("stopwords", True)
+        tokens = [tokenize(normalize(r["question"]), features, stopwords) for r in rows]
+        if level == "row":
+            return cls(tokens, **params)
+        docs: dict[str, list[str]] = {}
+        first: dict[str, int] = {}
+        for row, toks in zip(rows, tokens):
+            docs.setdefault(row["entry_id"], []).extend(toks)
+            first.setdefault(row["entry_id"], row["row"])
+        return cls(list(docs.values()), doc_rows=[first[e] for e in docs], **params)
 
     def _self_score(self, tokens: list[str]) -> float:
         c = Counter(tokens)
@@ -104,7 +126,7 @@ class LexicalIndex:
         out: list[dict[int, float]] = []
         n_docs = self.matrix.shape[1]
         for start in range(0, len(norms), 256):
-            chunk = [tokenize(q, self.features) for q in norms[start:start + 256]]
+            chunk = [tokenize(q, self.features, self.stopwords) for q in norms[start:start + 256]]
             terms = [[self.vocab[t] for t in set(toks) if t in self.vocab] for toks in chunk]
             for toks, ids in zip(chunk, terms):
                 if not ids:
@@ -114,5 +136,5 @@ class LexicalIndex:
                 k = min(top_n, n_docs)
                 best = np.argpartition(-scores, k - 1)[:k] if k < n_docs else np.arange(n_docs)
                 denom = max(self._self_score(toks), 1e-9)
-                out.append({int(r): min(float(scores[r]) / denom, 1.0) for r in best if scores[r] > 0})
+                out.append({self.doc_rows[r]: min(float(scores[r]) / denom, 1.0) for r in best if scores[r] > 0})
         return out

@@ -5,8 +5,8 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import AsyncIterator
 
-from fastapi import FastAPI
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi import FastAPI, Request
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from bot.settings import Settings, get_settings
@@ -23,6 +23,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         from crm.migrate import check
 
         from bot.gateway.chat import ChatService
+        from bot.gateway.hub import Hub
         from bot.gateway.rasa_client import RasaClient
         from bot.gateway.store import ChatStore
 
@@ -30,8 +31,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine = make_engine(settings.database_url)
         rasa = RasaClient(settings.rasa_url, settings.rasa_token)
         app.state.rasa = rasa
+        app.state.settings = settings
+        app.state.session_factory = make_session_factory(engine)
         app.state.chat = ChatService(
-            ChatStore(make_session_factory(engine)), rasa, settings.max_message_chars
+            ChatStore(app.state.session_factory), rasa, Hub(), settings.max_message_chars
         )
         try:
             yield
@@ -47,8 +50,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
 
     @app.get("/", include_in_schema=False)
-    async def demo_page() -> FileResponse:
-        return FileResponse(WEB_DIR / "demo.html")
+    async def demo_page(request: Request) -> HTMLResponse:
+        """The demo shop. In development, ``/?customer=<external ref>`` plays a signed-in
+        customer: the page embeds an identity token signed as the shop's backend would."""
+        from html import escape
+
+        from bot.identity import sign_identity
+
+        html = (WEB_DIR / "demo.html").read_text(encoding="utf-8")
+        customer = request.query_params.get("customer", "")[:64]
+        if customer and not settings.is_production:
+            token = sign_identity(settings.identity_secret, customer)
+            html = html.replace(
+                '<script src="/widget.js" defer></script>',
+                f'<script src="/widget.js" data-identity="{escape(token)}" defer></script>',
+            )
+        return HTMLResponse(html)
 
     @app.get("/widget.js", include_in_schema=False)
     async def widget_script() -> FileResponse:

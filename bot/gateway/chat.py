@@ -1,27 +1,34 @@
-"""The customer chat path: validate, record, ask Rasa, record the replies.
+"""The one chat path shared by customers, the bot and agents.
 
-Both the WebSocket and the HTTP fallback call :class:`ChatService`; they only translate frames.
-Every customer message is stored before Rasa is asked, and a message re-sent with the same
-client id (a reconnecting widget) gets the stored replies instead of a second answer.
+Customer messages (WebSocket or HTTP fallback) go through :meth:`ChatService.handle`: validate,
+store, then either ask Rasa (status ``bot``) or leave them for the agent holding the chat. Agent
+replies go through :meth:`ChatService.agent_reply`. Both store first and then push the stored
+message to every live widget and console through the :class:`~bot.gateway.hub.Hub`.
+A message re-sent with the same client id (a reconnecting widget) gets the stored replies
+instead of a second answer.
 """
 from __future__ import annotations
 
 import asyncio
 import time
 import unicodedata
+import uuid
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable
 
-from bot.lang import detect_language
+from bot.gateway.hub import Hub
+from bot.gateway.notices import status_notice
 from bot.gateway.rasa_client import RasaClient, RasaUnavailable
 from bot.gateway.store import ChatStore, ConversationRef
+from bot.lang import detect_language
 
 MAX_CLIENT_ID = 64
+HUMAN_STATUSES = ("waiting_agent", "agent")
 
 
 class ChatError(ValueError):
-    """A customer input problem, reported to the customer with a stable code."""
+    """An input problem, reported to the sender with a stable code."""
 
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
@@ -35,14 +42,16 @@ class ChatReply:
     messages: list[dict[str, Any]]
     notice: str | None = None
     duplicate: bool = False
+    status: str = "bot"
 
 
 def clean_text(text: Any, max_chars: int) -> tuple[str, str | None]:
     """Return the text to process and a notice when it had to be shortened."""
     if not isinstance(text, str):
         raise ChatError("invalid_text", "'text' must be a string")
-    text = "".join(ch for ch in text if unicodedata.category(ch) not in ("Cc", "Cs") or ch in "\n\t")
-    text = text.strip()
+    text = "".join(
+        ch for ch in text if unicodedata.category(ch) not in ("Cc", "Cs") or ch in "\n\t"
+    ).strip()
     if not text:
         raise ChatError("empty_message", "The message is empty.")
     if len(text) > max_chars:
@@ -57,19 +66,24 @@ def check_client_id(client_id: Any) -> str:
 
 
 class ChatService:
-    def __init__(self, store: ChatStore, rasa: RasaClient, max_chars: int) -> None:
+    def __init__(self, store: ChatStore, rasa: RasaClient, hub: Hub, max_chars: int) -> None:
         self._store = store
         self._rasa = rasa
+        self.hub = hub
         self._max_chars = max_chars
         self._locks: dict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
 
-    async def open(self, token: str | None) -> ConversationRef:
-        """Resume the conversation of ``token``, or start a new one when it is absent or unknown."""
+    async def open(self, token: str | None, customer_ref: str | None = None) -> ConversationRef:
+        """Resume the conversation of ``token``, or start a new one when it is absent or unknown.
+        ``customer_ref`` comes from a verified identity token only."""
+        conversation = None
         if token:
-            found = await asyncio.to_thread(self._store.find_conversation, token)
-            if found:
-                return found
-        return await asyncio.to_thread(self._store.create_conversation)
+            conversation = await asyncio.to_thread(self._store.find_conversation, token)
+        if conversation is None:
+            conversation = await asyncio.to_thread(self._store.create_conversation)
+        if customer_ref:
+            await asyncio.to_thread(self._store.attach_customer, conversation.id, customer_ref)
+        return conversation
 
     async def find(self, token: str) -> ConversationRef | None:
         return await asyncio.to_thread(self._store.find_conversation, token)
@@ -99,23 +113,34 @@ class ChatService:
         on_recorded: Callable[[str], Awaitable[None]] | None,
     ) -> ChatReply:
         language = detect_language(text, default=conversation.language)
-        message_id, created = await asyncio.to_thread(
+        view, created, status = await asyncio.to_thread(
             self._store.record_customer_message, conversation.id, client_id, text, language
         )
+        conversation.language, conversation.status = language, status
         if on_recorded is not None:
             await on_recorded(client_id)
         if not created:
             replies = await asyncio.to_thread(self._store.replies_to, conversation.id, client_id)
-            if replies:
-                return ChatReply(client_id, replies, notice, duplicate=True)
-        conversation.language = language
+            if replies or status in HUMAN_STATUSES:
+                return ChatReply(client_id, replies, notice, duplicate=True, status=status)
+        await self._to_consoles(conversation, [view])
+        if status in HUMAN_STATUSES:
+            return ChatReply(client_id, [], notice, status=status)
+        return await self._ask_rasa(conversation, view["id"], client_id, text, language, notice)
+
+    async def _ask_rasa(
+        self,
+        conversation: ConversationRef,
+        message_id: int,
+        client_id: str,
+        text: str,
+        language: str,
+        notice: str | None,
+    ) -> ChatReply:
         started = time.perf_counter()
         try:
             turn = await self._rasa.send(
-                str(conversation.id),
-                text,
-                metadata={"language_hint": language},
-                message_id=client_id,
+                str(conversation.id), text, metadata={"language_hint": language}, message_id=client_id
             )
         except RasaUnavailable as exc:
             replies = await asyncio.to_thread(
@@ -126,4 +151,62 @@ class ChatService:
         replies = await asyncio.to_thread(
             self._store.record_bot_turn, conversation.id, message_id, client_id, turn, latency_ms
         )
-        return ChatReply(client_id, replies, notice)
+        await self._to_consoles(conversation, replies)
+        status = "bot"
+        if turn.handoff_reason and await asyncio.to_thread(
+            self._store.transition, conversation.id, ("bot",), "waiting_agent",
+            reason=turn.handoff_reason,
+        ):
+            status = conversation.status = "waiting_agent"
+            await self.hub.to_consoles({"type": "queue_changed", "conversation_id": conversation.id})
+        return ChatReply(client_id, replies, notice, status=status)
+
+    async def agent_reply(
+        self, conversation_id: int, agent_id: int, text: Any, client_id: str | None = None
+    ) -> dict[str, Any]:
+        """Store an agent's message and push it live to the customer's widget."""
+        text, _ = clean_text(text, self._max_chars)
+        view = await asyncio.to_thread(
+            self._store.record_agent_message,
+            conversation_id,
+            check_client_id(client_id or f"agent-{uuid.uuid4().hex[:16]}"),
+            text,
+            agent_id,
+        )
+        await self.hub.to_customer(conversation_id, {"type": "push", "messages": [view]})
+        await self.hub.to_consoles(
+            {"type": "messages", "conversation_id": conversation_id, "messages": [view]}
+        )
+        return view
+
+    async def claim(self, conversation_id: int, agent_id: int) -> bool:
+        """Give the chat to this agent; only one agent can win a waiting chat."""
+        won = await asyncio.to_thread(
+            self._store.transition, conversation_id, ("waiting_agent",), "agent", agent_id=agent_id
+        )
+        if won:
+            await self._announce(conversation_id, "agent")
+        return won
+
+    async def hand_back(self, conversation_id: int) -> bool:
+        """Return the chat to the bot."""
+        done = await asyncio.to_thread(
+            self._store.transition, conversation_id, HUMAN_STATUSES, "bot"
+        )
+        if done:
+            await self._announce(conversation_id, "bot")
+        return done
+
+    async def _announce(self, conversation_id: int, status: str) -> None:
+        await self.hub.to_customer(
+            conversation_id, {"type": "status", "status": status, "notice": status_notice(status)}
+        )
+        await self.hub.to_consoles(
+            {"type": "queue_changed", "conversation_id": conversation_id, "status": status}
+        )
+
+    async def _to_consoles(self, conversation: ConversationRef, views: list[dict[str, Any]]) -> None:
+        if views:
+            await self.hub.to_consoles(
+                {"type": "messages", "conversation_id": conversation.id, "messages": views}
+            )

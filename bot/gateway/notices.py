@@ -10,3 +10,21 @@ _UNAVAILABLE = {
 
 def unavailable_text(language: str | None) -> str:
     return _UNAVAILABLE.get(language or "en", _UNAVAILABLE["en"])
+
+_STATUS = {
+    "agent": {
+        "zh-Hant": "客服專員已加入對話。",
+        "zh-Hans": "客服专员已加入对话。",
+        "en": "An agent has joined the chat.",
+    },
+    "bot": {
+        "zh-Hant": "您已回到智慧客服小幫手。",
+        "zh-Hans": "您已回到智能客服小助手。",
+        "en": "You're back with the assistant.",
+    },
+}
+
+
+def status_notice(status: str) -> dict[str, str] | None:
+    """The notice shown in the widget when a chat changes hands, in every language."""
+    return _STATUS.get(status)

@@ -20,6 +20,7 @@ class RasaTurn:
     kb_entry_id: str | None = None
     kb_score: float | None = None
     kb_decision: str | None = None
+    handoff_reason: str | None = None
     entities: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -62,6 +63,7 @@ class RasaClient:
             kb_entry_id=slots.get("kb_entry_id"),
             kb_score=slots.get("kb_score"),
             kb_decision=slots.get("kb_decision"),
+            handoff_reason=slots.get("handoff_reason"),
             entities=turn.get("entities") or [],
         )
 

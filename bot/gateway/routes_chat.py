@@ -7,6 +7,8 @@ WebSocket protocol (JSON text frames), ``/ws?token=<conversation token>``:
 - client -> server: ``{"type": "message", "id": "<client id>", "text": "..."}``; the server
   answers ``{"type": "ack", "id": ...}``, ``{"type": "typing", "on": true}`` and
   ``{"type": "reply", "in_reply_to": ..., "messages": [...], "notice"?: ...}``;
+- pushed by the server at any time: ``{"type": "push", "messages": [...]}`` (an agent's reply) and
+  ``{"type": "status", "status": "agent"|"bot", "notice": {...}}`` when the chat changes hands;
 - ``{"type": "ping"}`` -> ``{"type": "pong"}``;
 - any problem -> ``{"type": "error", "code": ..., "message": ..., "id"?: ...}``; the connection
   stays open.
@@ -21,6 +23,7 @@ from fastapi import APIRouter, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import JSONResponse
 
 from bot.gateway.chat import ChatError, ChatReply, ChatService
+from bot.identity import verify_identity
 
 logger = logging.getLogger(__name__)
 router = APIRouter()
@@ -32,6 +35,7 @@ def _reply_frame(reply: ChatReply) -> dict[str, Any]:
         "type": "reply",
         "in_reply_to": reply.client_id,
         "messages": reply.messages,
+        "status": reply.status,
     }
     if reply.notice:
         frame["notice"] = reply.notice
@@ -53,11 +57,19 @@ def _service(scope: Any) -> ChatService:
 async def chat_socket(websocket: WebSocket) -> None:
     chat = _service(websocket)
     await websocket.accept()
-    conversation = await chat.open(websocket.query_params.get("token"))
+    settings = websocket.app.state.settings
+    customer_ref = verify_identity(settings.identity_secret, websocket.query_params.get("identity"))
+    conversation = await chat.open(websocket.query_params.get("token"), customer_ref)
     await websocket.send_json(
-        {"type": "session", "token": conversation.token, "language": conversation.language}
+        {
+            "type": "session",
+            "token": conversation.token,
+            "language": conversation.language,
+            "status": conversation.status,
+        }
     )
     await websocket.send_json({"type": "history", "messages": await chat.history(conversation)})
+    chat.hub.join(conversation.id, websocket)
     try:
         while True:
             raw = await websocket.receive_text()
@@ -101,6 +113,8 @@ async def chat_socket(websocket: WebSocket) -> None:
                 )
     except WebSocketDisconnect:
         return
+    finally:
+        chat.hub.leave(conversation.id, websocket)
 
 
 @router.post("/api/conversations")

@@ -15,6 +15,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from crm.db import session_scope
 from crm.models import Message
 from crm.repo import conversations as repo
+from crm.repo.customers import find_customer_by_external_ref
+from crm.repo.kb import record_unanswered
 
 REPLY_SEPARATOR = ":r"
 
@@ -80,7 +82,8 @@ class ChatStore:
 
     def record_customer_message(
         self, conversation_id: int, client_id: str, text: str, language: str
-    ) -> tuple[int, bool]:
+    ) -> tuple[dict[str, Any], bool, str]:
+        """Store the message; return its view, whether it is new, and the conversation status."""
         with session_scope(self._factory) as session:
             message, created = repo.add_message(
                 session,
@@ -92,7 +95,50 @@ class ChatStore:
             )
             if created:
                 repo.set_conversation_language(session, conversation_id, language)
-            return message.id, created
+            status = repo.get_conversation(session, conversation_id).status
+            return message_view(message), created, status
+
+    def record_agent_message(
+        self, conversation_id: int, client_id: str, text: str, agent_id: int
+    ) -> dict[str, Any]:
+        with session_scope(self._factory) as session:
+            message, _ = repo.add_message(
+                session,
+                conversation_id=conversation_id,
+                client_id=client_id,
+                direction="agent",
+                text=text,
+                payload={"agent_id": agent_id},
+            )
+            return message_view(message)
+
+    def transition(
+        self,
+        conversation_id: int,
+        from_statuses: tuple[str, ...],
+        to_status: str,
+        *,
+        agent_id: int | None = None,
+        reason: str | None = None,
+    ) -> bool:
+        with session_scope(self._factory) as session:
+            return repo.transition_conversation(
+                session,
+                conversation_id,
+                from_statuses=from_statuses,
+                to_status=to_status,
+                agent_id=agent_id,
+                handoff_reason=reason,
+            )
+
+    def attach_customer(self, conversation_id: int, customer_ref: str) -> int | None:
+        """Link the conversation to the customer with this external reference, if one exists."""
+        with session_scope(self._factory) as session:
+            customer = find_customer_by_external_ref(session, customer_ref)
+            if customer is None:
+                return None
+            repo.attach_customer(session, conversation_id, customer.id)
+            return customer.id
 
     def replies_to(self, conversation_id: int, client_id: str) -> list[dict[str, Any]]:
         prefix = f"{client_id}{REPLY_SEPARATOR}"
@@ -112,7 +158,7 @@ class ChatStore:
         latency_ms: float,
     ) -> list[dict[str, Any]]:
         with session_scope(self._factory) as session:
-            repo.update_message_nlu(
+            question = repo.update_message_nlu(
                 session,
                 customer_message_id,
                 intent=turn.intent,
@@ -121,6 +167,15 @@ class ChatStore:
                 kb_entry_id=turn.kb_entry_id,
                 kb_score=turn.kb_score,
             )
+            if turn.kb_decision == "fallback":
+                record_unanswered(
+                    session,
+                    text=question.text,
+                    language=turn.language or question.language or "en",
+                    best_score=turn.kb_score,
+                    conversation_id=conversation_id,
+                    message_id=customer_message_id,
+                )
             views = []
             for index, rasa_message in enumerate(turn.messages):
                 message, _ = repo.add_message(

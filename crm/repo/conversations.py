@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import exc as sa_exc, select
+from sqlalchemy import exc as sa_exc, select, update
 from sqlalchemy.orm import Session
 
 from crm.errors import CRMNotFound
@@ -220,3 +220,43 @@ def list_conversations_for_customer(
         .limit(limit)
     )
     return list(session.scalars(stmt))
+
+
+def transition_conversation(
+    session: Session,
+    conversation_id: int,
+    *,
+    from_statuses: tuple[str, ...],
+    to_status: str,
+    agent_id: int | None = None,
+    handoff_reason: str | None = None,
+) -> bool:
+    """Atomically move a conversation to ``to_status`` if it is in one of ``from_statuses``.
+
+    A single conditional UPDATE, so two agents claiming the same chat cannot both win.
+    Returns whether this call made the change.
+    """
+    if to_status not in CONVERSATION_STATUSES:
+        raise ValueError(f"unknown conversation status {to_status!r}")
+    values: dict[str, Any] = {"status": to_status}
+    if agent_id is not None or to_status in ("bot", "waiting_agent"):
+        values["assigned_agent_id"] = agent_id
+    if handoff_reason is not None:
+        values["handoff_reason"] = handoff_reason
+    result = session.execute(
+        update(Conversation)
+        .where(Conversation.id == conversation_id, Conversation.status.in_(from_statuses))
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
+
+
+def attach_customer(session: Session, conversation_id: int, customer_id: int) -> None:
+    """Link an anonymous conversation to a verified customer (never re-links to another one)."""
+    session.execute(
+        update(Conversation)
+        .where(Conversation.id == conversation_id, Conversation.customer_id.is_(None))
+        .values(customer_id=customer_id)
+        .execution_options(synchronize_session=False)
+    )

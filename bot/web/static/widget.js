@@ -15,6 +15,7 @@
   var lang = (navigator.language || "en").toLowerCase().indexOf("zh") === 0
     ? (/(cn|sg|hans)/.test(navigator.language.toLowerCase()) ? "zh-Hans" : "zh-Hant") : "en";
   var token = localStorage.getItem(STORE);
+  var identity = (script && script.getAttribute("data-identity")) || window.LumenChatIdentity || "";
   var ws = null, connected = false, retry = 0, pending = [], seen = {};
 
   function el(tag, attrs, text) {
@@ -127,6 +128,11 @@
       pending = pending.filter(function (m) { return m.id !== f.in_reply_to; });
       if (f.notice) notice(f.notice);
       f.messages.forEach(function (m) { addMessage(m); });
+    } else if (f.type === "push") {
+      typing.hidden = true;
+      f.messages.forEach(function (m) { addMessage(m); });
+    } else if (f.type === "status") {
+      if (f.notice) notice(f.notice[lang] || f.notice.en);
     } else if (f.type === "error") {
       typing.hidden = true;
       if (f.id) pending = pending.filter(function (m) { return m.id !== f.id; });
@@ -134,7 +140,10 @@
     }
   }
   function connect() {
-    var url = base.replace(/^http/, "ws") + "/ws" + (token ? "?token=" + encodeURIComponent(token) : "");
+    var query = [];
+    if (token) query.push("token=" + encodeURIComponent(token));
+    if (identity) query.push("identity=" + encodeURIComponent(identity));
+    var url = base.replace(/^http/, "ws") + "/ws" + (query.length ? "?" + query.join("&") : "");
     ws = new WebSocket(url);
     ws.onopen = function () { connected = true; retry = 0; status.textContent = ""; };
     ws.onmessage = function (e) { try { handle(JSON.parse(e.data)); } catch (err) { /* ignore bad frame */ } };

@@ -52,6 +52,7 @@ class Settings:
     gateway_port: int
     max_message_chars: int
     identity_secret: str = ""
+    session_secret: str = ""
     environment: str = "development"
 
     @property
@@ -90,5 +91,6 @@ def get_settings() -> Settings:
         gateway_port=_int("GATEWAY_PORT", 8000),
         max_message_chars=_int("MAX_MESSAGE_CHARS", 2000),
         identity_secret=os.environ.get("IDENTITY_SECRET") or _secret(var_dir, "identity_secret"),
+        session_secret=os.environ.get("SESSION_SECRET") or _secret(var_dir, "session_secret"),
         environment=os.environ.get("CSA_ENV", "development"),
     )

@@ -1,6 +1,8 @@
 """ASGI application factory for the gateway."""
 from __future__ import annotations
 
+import asyncio
+import logging
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import AsyncIterator
@@ -12,6 +14,19 @@ from fastapi.staticfiles import StaticFiles
 from bot.settings import Settings, get_settings
 
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
+OUTBOX_REPLAY_INTERVAL_S = 2.0
+logger = logging.getLogger(__name__)
+
+
+async def replay_outbox_forever(store) -> None:
+    """Write messages queued during a database outage back as soon as it answers again."""
+    while True:
+        await asyncio.sleep(OUTBOX_REPLAY_INTERVAL_S)
+        if store.outbox.has_pending():
+            try:
+                await asyncio.to_thread(store.replay_outbox)
+            except Exception:
+                logger.exception("outbox replay failed; will retry")
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -21,6 +36,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         from crm.db import make_engine, make_session_factory
         from crm.migrate import check
+        from crm.outbox import Outbox, default_outbox_path
 
         from bot.gateway.chat import ChatService
         from bot.gateway.hub import Hub
@@ -34,11 +50,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.settings = settings
         app.state.session_factory = make_session_factory(engine)
         app.state.chat = ChatService(
-            ChatStore(app.state.session_factory), rasa, Hub(), settings.max_message_chars
+            ChatStore(app.state.session_factory, Outbox(default_outbox_path())),
+            rasa,
+            Hub(),
+            settings.max_message_chars,
         )
+        replayer = asyncio.create_task(replay_outbox_forever(app.state.chat.store))
         try:
             yield
         finally:
+            replayer.cancel()
             await rasa.close()
             engine.dispose()
 

@@ -67,7 +67,7 @@ def check_client_id(client_id: Any) -> str:
 
 class ChatService:
     def __init__(self, store: ChatStore, rasa: RasaClient, hub: Hub, max_chars: int) -> None:
-        self._store = store
+        self.store = store
         self._rasa = rasa
         self.hub = hub
         self._max_chars = max_chars
@@ -78,18 +78,18 @@ class ChatService:
         ``customer_ref`` comes from a verified identity token only."""
         conversation = None
         if token:
-            conversation = await asyncio.to_thread(self._store.find_conversation, token)
+            conversation = await asyncio.to_thread(self.store.find_conversation, token)
         if conversation is None:
-            conversation = await asyncio.to_thread(self._store.create_conversation)
+            conversation = await asyncio.to_thread(self.store.create_conversation)
         if customer_ref:
-            await asyncio.to_thread(self._store.attach_customer, conversation.id, customer_ref)
+            await asyncio.to_thread(self.store.attach_customer, conversation.id, customer_ref)
         return conversation
 
     async def find(self, token: str) -> ConversationRef | None:
-        return await asyncio.to_thread(self._store.find_conversation, token)
+        return await asyncio.to_thread(self.store.find_conversation, token)
 
     async def history(self, conversation: ConversationRef) -> list[dict[str, Any]]:
-        return await asyncio.to_thread(self._store.history, conversation.id)
+        return await asyncio.to_thread(self.store.history, conversation.id)
 
     async def handle(
         self,
@@ -114,24 +114,23 @@ class ChatService:
     ) -> ChatReply:
         language = detect_language(text, default=conversation.language)
         view, created, status = await asyncio.to_thread(
-            self._store.record_customer_message, conversation.id, client_id, text, language
+            self.store.record_customer_message, conversation, client_id, text, language
         )
         conversation.language, conversation.status = language, status
         if on_recorded is not None:
             await on_recorded(client_id)
         if not created:
-            replies = await asyncio.to_thread(self._store.replies_to, conversation.id, client_id)
+            replies = await asyncio.to_thread(self.store.replies_to, conversation.id, client_id)
             if replies or status in HUMAN_STATUSES:
                 return ChatReply(client_id, replies, notice, duplicate=True, status=status)
         await self._to_consoles(conversation, [view])
         if status in HUMAN_STATUSES:
             return ChatReply(client_id, [], notice, status=status)
-        return await self._ask_rasa(conversation, view["id"], client_id, text, language, notice)
+        return await self._ask_rasa(conversation, client_id, text, language, notice)
 
     async def _ask_rasa(
         self,
         conversation: ConversationRef,
-        message_id: int,
         client_id: str,
         text: str,
         language: str,
@@ -144,17 +143,17 @@ class ChatService:
             )
         except RasaUnavailable as exc:
             replies = await asyncio.to_thread(
-                self._store.record_system_reply, conversation.id, client_id, language, str(exc)
+                self.store.record_system_reply, conversation, client_id, language, str(exc)
             )
             return ChatReply(client_id, replies, notice)
         latency_ms = (time.perf_counter() - started) * 1000
         replies = await asyncio.to_thread(
-            self._store.record_bot_turn, conversation.id, message_id, client_id, turn, latency_ms
+            self.store.record_bot_turn, conversation, client_id, turn, latency_ms
         )
         await self._to_consoles(conversation, replies)
         status = "bot"
         if turn.handoff_reason and await asyncio.to_thread(
-            self._store.transition, conversation.id, ("bot",), "waiting_agent",
+            self.store.transition, conversation.id, ("bot",), "waiting_agent",
             reason=turn.handoff_reason,
         ):
             status = conversation.status = "waiting_agent"
@@ -167,7 +166,7 @@ class ChatService:
         """Store an agent's message and push it live to the customer's widget."""
         text, _ = clean_text(text, self._max_chars)
         view = await asyncio.to_thread(
-            self._store.record_agent_message,
+            self.store.record_agent_message,
             conversation_id,
             check_client_id(client_id or f"agent-{uuid.uuid4().hex[:16]}"),
             text,
@@ -182,7 +181,7 @@ class ChatService:
     async def claim(self, conversation_id: int, agent_id: int) -> bool:
         """Give the chat to this agent; only one agent can win a waiting chat."""
         won = await asyncio.to_thread(
-            self._store.transition, conversation_id, ("waiting_agent",), "agent", agent_id=agent_id
+            self.store.transition, conversation_id, ("waiting_agent",), "agent", agent_id=agent_id
         )
         if won:
             await self._announce(conversation_id, "agent")
@@ -191,7 +190,7 @@ class ChatService:
     async def hand_back(self, conversation_id: int) -> bool:
         """Return the chat to the bot."""
         done = await asyncio.to_thread(
-            self._store.transition, conversation_id, HUMAN_STATUSES, "bot"
+            self.store.transition, conversation_id, HUMAN_STATUSES, "bot"
         )
         if done:
             await self._announce(conversation_id, "bot")

@@ -23,6 +23,7 @@ from fastapi import APIRouter, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import JSONResponse
 
 from bot.gateway.chat import ChatError, ChatReply, ChatService
+from bot.gateway.store import StoreUnavailable
 from bot.identity import verify_identity
 
 logger = logging.getLogger(__name__)
@@ -59,7 +60,13 @@ async def chat_socket(websocket: WebSocket) -> None:
     await websocket.accept()
     settings = websocket.app.state.settings
     customer_ref = verify_identity(settings.identity_secret, websocket.query_params.get("identity"))
-    conversation = await chat.open(websocket.query_params.get("token"), customer_ref)
+    try:
+        conversation = await chat.open(websocket.query_params.get("token"), customer_ref)
+        history = await chat.history(conversation)
+    except StoreUnavailable:
+        await websocket.send_json(_error("unavailable", "The service is temporarily unavailable."))
+        await websocket.close(code=1013)
+        return
     await websocket.send_json(
         {
             "type": "session",
@@ -68,7 +75,7 @@ async def chat_socket(websocket: WebSocket) -> None:
             "status": conversation.status,
         }
     )
-    await websocket.send_json({"type": "history", "messages": await chat.history(conversation)})
+    await websocket.send_json({"type": "history", "messages": history})
     chat.hub.join(conversation.id, websocket)
     try:
         while True:
@@ -117,25 +124,37 @@ async def chat_socket(websocket: WebSocket) -> None:
         chat.hub.leave(conversation.id, websocket)
 
 
+UNAVAILABLE = JSONResponse({"error": "unavailable"}, status_code=503)
+
+
 @router.post("/api/conversations")
 async def create_conversation(request: Request) -> JSONResponse:
-    conversation = await _service(request).open(None)
+    try:
+        conversation = await _service(request).open(None)
+    except StoreUnavailable:
+        return UNAVAILABLE
     return JSONResponse({"token": conversation.token}, status_code=201)
 
 
 @router.get("/api/conversations/{token}/messages")
 async def conversation_history(token: str, request: Request) -> JSONResponse:
     chat = _service(request)
-    conversation = await chat.find(token)
-    if conversation is None:
-        return JSONResponse({"error": "unknown_conversation"}, status_code=404)
-    return JSONResponse({"messages": await chat.history(conversation)})
+    try:
+        conversation = await chat.find(token)
+        if conversation is None:
+            return JSONResponse({"error": "unknown_conversation"}, status_code=404)
+        return JSONResponse({"messages": await chat.history(conversation)})
+    except StoreUnavailable:
+        return UNAVAILABLE
 
 
 @router.post("/api/conversations/{token}/messages")
 async def post_message(token: str, request: Request) -> JSONResponse:
     chat = _service(request)
-    conversation = await chat.find(token)
+    try:
+        conversation = await chat.find(token)
+    except StoreUnavailable:
+        return UNAVAILABLE
     if conversation is None:
         return JSONResponse({"error": "unknown_conversation"}, status_code=404)
     body = await request.body()

@@ -1,24 +1,39 @@
-"""Units of work of the chat path over the CRM store.
+"""Units of work of the chat path over the CRM store, with the durable outbox behind them.
 
-Each public method opens one session, calls the CRM repository and commits. The methods are
-blocking and are called through ``asyncio.to_thread``. Bot replies are stored with client ids
-derived from the customer message they answer (``<client id>:r<n>``), which links each reply to
-its question and makes a replayed turn idempotent.
+Each public method opens one session, calls the CRM repository and commits; the methods block
+and are called through ``asyncio.to_thread``. Bot replies are stored with client ids derived
+from the customer message they answer (``<client id>:r<n>``), which links each reply to its
+question and makes a replayed turn idempotent.
+
+When the database is unreachable, customer and bot messages are appended to the fsync'd outbox
+instead (:mod:`crm.outbox`) and the chat goes on; :meth:`ChatStore.replay_outbox` writes them
+back in order once the database answers. While anything is queued, new messages queue behind it
+so the stored order is the order of the conversation.
 """
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime
+from typing import Any, Callable, TypeVar
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from crm.db import session_scope
 from crm.models import Message
+from crm.orm.base import utcnow
+from crm.outbox import DB_DOWN_ERRORS, Outbox, make_entry, replay
 from crm.repo import conversations as repo
 from crm.repo.customers import find_customer_by_external_ref
 from crm.repo.kb import record_unanswered
 
+logger = logging.getLogger(__name__)
 REPLY_SEPARATOR = ":r"
+T = TypeVar("T")
+
+
+class StoreUnavailable(RuntimeError):
+    """The database is down and the operation cannot be queued (e.g. opening a new chat)."""
 
 
 @dataclass
@@ -37,16 +52,25 @@ def _ref(conversation: Any) -> ConversationRef:
 
 def message_view(message: Message) -> dict[str, Any]:
     """The JSON shape of a stored message as the widget and consoles see it."""
-    payload = message.payload or {}
+    return _view(
+        message.id, message.client_id, message.direction, message.text,
+        message.created_at, message.payload,
+    )
+
+
+def _view(
+    message_id: int | None, client_id: str, direction: str, text: str,
+    created_at: datetime, payload: dict[str, Any] | None,
+) -> dict[str, Any]:
     view: dict[str, Any] = {
-        "id": message.id,
-        "client_id": message.client_id,
-        "direction": message.direction,
-        "text": message.text,
-        "created_at": message.created_at.isoformat(),
+        "id": message_id,
+        "client_id": client_id,
+        "direction": direction,
+        "text": text,
+        "created_at": created_at.isoformat(),
     }
     for key in ("buttons", "custom", "notice"):
-        if payload.get(key):
+        if (payload or {}).get(key):
             view[key] = payload[key]
     return view
 
@@ -61,154 +85,162 @@ def _bot_payload(rasa_message: dict[str, Any]) -> dict[str, Any] | None:
 
 
 class ChatStore:
-    def __init__(self, session_factory: sessionmaker[Session]) -> None:
+    def __init__(self, session_factory: sessionmaker[Session], outbox: Outbox) -> None:
         self._factory = session_factory
+        self.outbox = outbox
+
+    def _db(self, work: Callable[[Session], T]) -> T:
+        with session_scope(self._factory) as session:
+            return work(session)
+
+    def _durable(self, conversation: ConversationRef, messages: list[dict[str, Any]],
+                 work: Callable[[Session], T], queued: Callable[[], T]) -> T:
+        """Run ``work`` in the database, or queue ``messages`` in the outbox when it is down
+        (or when earlier messages are still queued, to keep their order)."""
+        if self.outbox.has_pending():
+            self.replay_outbox()
+        if not self.outbox.has_pending():
+            try:
+                return self._db(work)
+            except DB_DOWN_ERRORS as exc:
+                logger.warning("database unavailable, queueing in the outbox: %s",
+                               " ".join(str(exc).split())[:160])
+        stamped = [{**m, "created_at": m.get("created_at") or utcnow()} for m in messages]
+        self.outbox.append(make_entry(token=conversation.token, messages=stamped,
+                                      language=conversation.language))
+        return queued()
+
+    def replay_outbox(self) -> bool:
+        """Write queued messages to the database; True when nothing is left queued."""
+        if not self.outbox.has_pending():
+            return True
+        result = replay(self.outbox, self._factory)
+        if result.applied:
+            logger.info("outbox: replayed %d queued exchange(s)", result.applied)
+        return not self.outbox.has_pending()
 
     def create_conversation(self) -> ConversationRef:
-        with session_scope(self._factory) as session:
-            conversation = repo.create_conversation(
-                session, token=repo.new_conversation_token(), channel="web"
-            )
-            return _ref(conversation)
+        try:
+            return self._db(lambda s: _ref(repo.create_conversation(
+                s, token=repo.new_conversation_token(), channel="web")))
+        except DB_DOWN_ERRORS as exc:
+            raise StoreUnavailable("cannot open a new conversation while the database is down") from exc
 
     def find_conversation(self, token: str) -> ConversationRef | None:
-        with session_scope(self._factory) as session:
-            conversation = repo.get_conversation_by_token(session, token)
-            return _ref(conversation) if conversation else None
+        try:
+            return self._db(lambda s: (c := repo.get_conversation_by_token(s, token)) and _ref(c))
+        except DB_DOWN_ERRORS as exc:
+            raise StoreUnavailable("cannot look up the conversation while the database is down") from exc
 
     def history(self, conversation_id: int) -> list[dict[str, Any]]:
-        with session_scope(self._factory) as session:
-            return [message_view(m) for m in repo.list_messages(session, conversation_id, limit=1000)]
+        try:
+            return self._db(lambda s: [
+                message_view(m) for m in repo.list_messages(s, conversation_id, limit=1000)])
+        except DB_DOWN_ERRORS as exc:
+            raise StoreUnavailable("cannot read the history while the database is down") from exc
 
     def record_customer_message(
-        self, conversation_id: int, client_id: str, text: str, language: str
+        self, conversation: ConversationRef, client_id: str, text: str, language: str
     ) -> tuple[dict[str, Any], bool, str]:
         """Store the message; return its view, whether it is new, and the conversation status."""
-        with session_scope(self._factory) as session:
-            message, created = repo.add_message(
-                session,
-                conversation_id=conversation_id,
-                client_id=client_id,
-                direction="customer",
-                text=text,
-                language=language,
-            )
+        fields = {"client_id": client_id, "direction": "customer", "text": text, "language": language}
+
+        def work(session: Session) -> tuple[dict[str, Any], bool, str]:
+            message, created = repo.add_message(session, conversation_id=conversation.id, **fields)
             if created:
-                repo.set_conversation_language(session, conversation_id, language)
-            status = repo.get_conversation(session, conversation_id).status
-            return message_view(message), created, status
+                repo.set_conversation_language(session, conversation.id, language)
+            return message_view(message), created, repo.get_conversation(session, conversation.id).status
+
+        def queued() -> tuple[dict[str, Any], bool, str]:
+            return _view(None, client_id, "customer", text, utcnow(), None), True, conversation.status
+
+        return self._durable(conversation, [fields], work, queued)
+
+    def replies_to(self, conversation_id: int, client_id: str) -> list[dict[str, Any]]:
+        prefix = f"{client_id}{REPLY_SEPARATOR}"
+        try:
+            return self._db(lambda s: [
+                message_view(m) for m in repo.list_replies(s, conversation_id, prefix)])
+        except DB_DOWN_ERRORS:
+            return []
+
+    def record_bot_turn(
+        self, conversation: ConversationRef, customer_client_id: str, turn: Any, latency_ms: float
+    ) -> list[dict[str, Any]]:
+        nlu = {"language": turn.language, "intent": turn.intent, "confidence": turn.confidence,
+               "kb_entry_id": turn.kb_entry_id, "kb_score": turn.kb_score}
+        replies = [
+            {"client_id": f"{customer_client_id}{REPLY_SEPARATOR}{index}", "direction": "bot",
+             "text": m.get("text") or "", "latency_ms": round(latency_ms),
+             "payload": _bot_payload(m), **nlu}
+            for index, m in enumerate(turn.messages)
+        ]
+
+        def work(session: Session) -> list[dict[str, Any]]:
+            question = repo.get_message_by_client_id(session, conversation.id, customer_client_id)
+            if question is not None:
+                repo.update_message_nlu(session, question.id, **nlu)
+                if turn.kb_decision == "fallback":
+                    record_unanswered(
+                        session, text=question.text,
+                        language=turn.language or question.language or "en",
+                        best_score=turn.kb_score, conversation_id=conversation.id,
+                        message_id=question.id,
+                    )
+            return [message_view(repo.add_message(session, conversation_id=conversation.id, **r)[0])
+                    for r in replies]
+
+        def queued() -> list[dict[str, Any]]:
+            now = utcnow()
+            return [_view(None, r["client_id"], "bot", r["text"], now, r["payload"]) for r in replies]
+
+        return self._durable(conversation, replies, work, queued)
+
+    def record_system_reply(
+        self, conversation: ConversationRef, client_id: str, language: str, reason: str
+    ) -> list[dict[str, Any]]:
+        """Store and return the apology shown when the assistant cannot answer right now."""
+        from bot.gateway.notices import unavailable_text
+
+        reply = {"client_id": f"{client_id}{REPLY_SEPARATOR}0", "direction": "system",
+                 "text": unavailable_text(language), "language": language,
+                 "payload": {"notice": reason}}
+        return self._durable(
+            conversation, [reply],
+            lambda s: [message_view(repo.add_message(s, conversation_id=conversation.id, **reply)[0])],
+            lambda: [_view(None, reply["client_id"], "system", reply["text"], utcnow(), reply["payload"])],
+        )
 
     def record_agent_message(
         self, conversation_id: int, client_id: str, text: str, agent_id: int
     ) -> dict[str, Any]:
-        with session_scope(self._factory) as session:
-            message, _ = repo.add_message(
-                session,
-                conversation_id=conversation_id,
-                client_id=client_id,
-                direction="agent",
-                text=text,
-                payload={"agent_id": agent_id},
-            )
-            return message_view(message)
+        return self._db(lambda s: message_view(repo.add_message(
+            s, conversation_id=conversation_id, client_id=client_id, direction="agent",
+            text=text, payload={"agent_id": agent_id})[0]))
 
     def transition(
-        self,
-        conversation_id: int,
-        from_statuses: tuple[str, ...],
-        to_status: str,
-        *,
-        agent_id: int | None = None,
-        reason: str | None = None,
+        self, conversation_id: int, from_statuses: tuple[str, ...], to_status: str, *,
+        agent_id: int | None = None, reason: str | None = None,
     ) -> bool:
-        with session_scope(self._factory) as session:
-            return repo.transition_conversation(
-                session,
-                conversation_id,
-                from_statuses=from_statuses,
-                to_status=to_status,
-                agent_id=agent_id,
-                handoff_reason=reason,
-            )
+        try:
+            return self._db(lambda s: repo.transition_conversation(
+                s, conversation_id, from_statuses=from_statuses, to_status=to_status,
+                agent_id=agent_id, handoff_reason=reason))
+        except DB_DOWN_ERRORS:
+            logger.warning("database unavailable: conversation %s stays %s", conversation_id, from_statuses)
+            return False
 
     def attach_customer(self, conversation_id: int, customer_ref: str) -> int | None:
         """Link the conversation to the customer with this external reference, if one exists."""
-        with session_scope(self._factory) as session:
+        def work(session: Session) -> int | None:
             customer = find_customer_by_external_ref(session, customer_ref)
             if customer is None:
                 return None
             repo.attach_customer(session, conversation_id, customer.id)
             return customer.id
 
-    def replies_to(self, conversation_id: int, client_id: str) -> list[dict[str, Any]]:
-        prefix = f"{client_id}{REPLY_SEPARATOR}"
-        with session_scope(self._factory) as session:
-            return [
-                message_view(m)
-                for m in repo.list_messages(session, conversation_id, limit=1000)
-                if m.client_id.startswith(prefix)
-            ]
-
-    def record_bot_turn(
-        self,
-        conversation_id: int,
-        customer_message_id: int,
-        client_id: str,
-        turn: Any,
-        latency_ms: float,
-    ) -> list[dict[str, Any]]:
-        with session_scope(self._factory) as session:
-            question = repo.update_message_nlu(
-                session,
-                customer_message_id,
-                intent=turn.intent,
-                confidence=turn.confidence,
-                language=turn.language,
-                kb_entry_id=turn.kb_entry_id,
-                kb_score=turn.kb_score,
-            )
-            if turn.kb_decision == "fallback":
-                record_unanswered(
-                    session,
-                    text=question.text,
-                    language=turn.language or question.language or "en",
-                    best_score=turn.kb_score,
-                    conversation_id=conversation_id,
-                    message_id=customer_message_id,
-                )
-            views = []
-            for index, rasa_message in enumerate(turn.messages):
-                message, _ = repo.add_message(
-                    session,
-                    conversation_id=conversation_id,
-                    client_id=f"{client_id}{REPLY_SEPARATOR}{index}",
-                    direction="bot",
-                    text=rasa_message.get("text") or "",
-                    language=turn.language,
-                    intent=turn.intent,
-                    confidence=turn.confidence,
-                    kb_entry_id=turn.kb_entry_id,
-                    kb_score=turn.kb_score,
-                    latency_ms=round(latency_ms),
-                    payload=_bot_payload(rasa_message),
-                )
-                views.append(message_view(message))
-            return views
-
-    def record_system_reply(
-        self, conversation_id: int, client_id: str, language: str, reason: str
-    ) -> list[dict[str, Any]]:
-        """Store and return the apology shown when the assistant cannot answer right now."""
-        from bot.gateway.notices import unavailable_text
-
-        with session_scope(self._factory) as session:
-            message, _ = repo.add_message(
-                session,
-                conversation_id=conversation_id,
-                client_id=f"{client_id}{REPLY_SEPARATOR}0",
-                direction="system",
-                text=unavailable_text(language),
-                language=language,
-                payload={"notice": reason},
-            )
-            return [message_view(message)]
+        try:
+            return self._db(work)
+        except DB_DOWN_ERRORS:
+            logger.warning("database unavailable: identity not linked to conversation %s", conversation_id)
+            return None

@@ -260,3 +260,19 @@ def attach_customer(session: Session, conversation_id: int, customer_id: int) ->
         .values(customer_id=customer_id)
         .execution_options(synchronize_session=False)
     )
+
+
+def get_message_by_client_id(session: Session, conversation_id: int, client_id: str) -> Message | None:
+    return _find_message(session, conversation_id, client_id)
+
+
+def list_replies(session: Session, conversation_id: int, client_id_prefix: str) -> list[Message]:
+    """Messages of the conversation whose client id starts with ``client_id_prefix``."""
+    escaped = client_id_prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    stmt = (
+        select(Message)
+        .where(Message.conversation_id == conversation_id,
+               Message.client_id.like(f"{escaped}%", escape="\\"))
+        .order_by(Message.created_at, Message.id)
+    )
+    return list(session.scalars(stmt))

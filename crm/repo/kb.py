@@ -3,12 +3,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from crm.errors import CRMNotFound
 from crm.models import KBEntry, KBEntryVersion, UnansweredQuestion
-from crm.orm.base import UNANSWERED_STATUSES, utcnow
+from crm.orm.base import KB_STATUSES, UNANSWERED_STATUSES, utcnow
 
 
 def save_kb_version(
@@ -63,4 +63,59 @@ def review_unanswered(
 def list_unanswered(session: Session, *, status: str = "new", limit: int = 100) -> list[UnansweredQuestion]:
     stmt = (select(UnansweredQuestion).where(UnansweredQuestion.status == status)
             .order_by(UnansweredQuestion.created_at, UnansweredQuestion.id).limit(limit))
+    return list(session.scalars(stmt))
+
+
+# ---------------------------------------------------------------- trainer console
+
+def get_kb_entry(session: Session, key: str) -> KBEntry | None:
+    return session.scalars(select(KBEntry).where(KBEntry.key == key)).one_or_none()
+
+
+def current_kb_version(session: Session, entry: KBEntry) -> KBEntryVersion | None:
+    return session.scalars(
+        select(KBEntryVersion).where(KBEntryVersion.entry_id == entry.id,
+                                     KBEntryVersion.version == entry.current_version)
+    ).one_or_none()
+
+
+def list_kb_entries(
+    session: Session, *, statuses: tuple[str, ...] | None = None,
+) -> list[tuple[KBEntry, KBEntryVersion]]:
+    """Every entry (optionally only some statuses) with its current version, ordered by key."""
+    stmt = (select(KBEntry, KBEntryVersion)
+            .join(KBEntryVersion, (KBEntryVersion.entry_id == KBEntry.id)
+                  & (KBEntryVersion.version == KBEntry.current_version))
+            .order_by(KBEntry.key))
+    if statuses:
+        stmt = stmt.where(KBEntry.status.in_(statuses))
+    return [(entry, version) for entry, version in session.execute(stmt).all()]
+
+
+def count_kb_entries(session: Session) -> int:
+    return int(session.scalar(select(func.count()).select_from(KBEntry)) or 0)
+
+
+def list_kb_versions(session: Session, key: str) -> list[KBEntryVersion]:
+    entry = get_kb_entry(session, key)
+    if entry is None:
+        raise CRMNotFound(f"KB entry {key!r} not found")
+    return list(entry.versions)
+
+
+def set_kb_status(session: Session, key: str, status: str) -> KBEntry:
+    if status not in KB_STATUSES:
+        raise ValueError(f"unknown KB status {status!r}")
+    entry = get_kb_entry(session, key)
+    if entry is None:
+        raise CRMNotFound(f"KB entry {key!r} not found")
+    entry.status = status
+    session.flush()
+    return entry
+
+
+def get_unanswered(session: Session, ids: list[int]) -> list[UnansweredQuestion]:
+    if not ids:
+        return []
+    stmt = select(UnansweredQuestion).where(UnansweredQuestion.id.in_(ids)).order_by(UnansweredQuestion.id)
     return list(session.scalars(stmt))

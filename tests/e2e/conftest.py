@@ -9,8 +9,10 @@ import os
 import signal
 import subprocess
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -34,10 +36,9 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory):
-    var_dir = tmp_path_factory.mktemp("stack-var")
-    database_url = f"sqlite:///{var_dir / 'crm.sqlite3'}"
+@contextmanager
+def running_stack(var_dir: Path, database_url: str) -> Iterator[Stack]:
+    """Start the three services against ``database_url``; stop them on exit."""
     gateway_port = _free_port()
     env = {
         **os.environ,
@@ -84,3 +85,11 @@ def stack(tmp_path_factory: pytest.TempPathFactory):
             proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """The whole assistant on a fresh SQLite CRM file."""
+    var_dir = tmp_path_factory.mktemp("stack-var")
+    with running_stack(var_dir, f"sqlite:///{var_dir / 'crm.sqlite3'}") as running:
+        yield running

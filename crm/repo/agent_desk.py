@@ -1,0 +1,132 @@
+"""Read models of the agent console: the escalated-chat queue and one chat's working context.
+
+Functions take a Session and never commit. They return JSON-safe dicts; the priority of a queue
+item is computed by the caller (``bot.gateway.console.priority``) from the raw signals here.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from crm.errors import CRMNotFound
+from crm.models import (
+    CompensationOffer, Conversation, Customer, FollowUp, Message, Ticket, UnansweredQuestion, User,
+)
+from crm.repo._serialize import columns, iso
+
+ESCALATED = ("waiting_agent", "agent")
+AWAITING_APPROVAL = ("offered", "chosen")
+RECENT_MESSAGES = 40
+TICKET_FIELDS = ["id", "category", "severity", "status", "subject", "description", "order_id",
+                 "created_at", "resolution", "resolved_at"]
+OFFER_FIELDS = ["id", "ticket_id", "type", "amount", "currency", "status", "offered_at", "decided_at"]
+FOLLOW_UP_FIELDS = ["id", "due_at", "note", "outcome", "done_at", "created_by", "created_at"]
+
+
+def _recent_messages(session: Session, conversation_id: int, limit: int = RECENT_MESSAGES) -> list[Message]:
+    stmt = (select(Message).where(Message.conversation_id == conversation_id)
+            .order_by(Message.created_at.desc(), Message.id.desc()).limit(limit))
+    return list(reversed(list(session.scalars(stmt))))
+
+
+def pending_offers(session: Session, conversation: Conversation) -> list[CompensationOffer]:
+    """Offers awaiting an approval decision for this chat's tickets or its customer."""
+    ticket_ids = select(Ticket.id).where(Ticket.conversation_id == conversation.id)
+    where = [CompensationOffer.ticket_id.in_(ticket_ids)]
+    if conversation.customer_id is not None:
+        where.append(CompensationOffer.customer_id == conversation.customer_id)
+    stmt = (select(CompensationOffer).where(CompensationOffer.status.in_(AWAITING_APPROVAL), or_(*where))
+            .order_by(CompensationOffer.offered_at, CompensationOffer.id))
+    return list(session.scalars(stmt))
+
+
+def _waiting_since(conversation: Conversation, messages: list[Message]) -> Any:
+    """When the customer started waiting for a human reply (approximated from the transcript)."""
+    last_agent = max((m.created_at for m in messages if m.direction == "agent"), default=None)
+    if conversation.status == "waiting_agent":
+        if last_agent is None:
+            bot_times = [m.created_at for m in messages if m.direction in ("bot", "system")]
+            return max(bot_times, default=conversation.started_at)
+        return last_agent
+    unanswered = [m.created_at for m in messages
+                  if m.direction == "customer" and (last_agent is None or m.created_at > last_agent)]
+    return min(unanswered, default=None)
+
+
+def queue_signals(session: Session, conversation: Conversation) -> dict[str, Any]:
+    """Everything the queue shows and ranks by, for one escalated conversation."""
+    messages = _recent_messages(session, conversation.id)
+    customer = session.get(Customer, conversation.customer_id) if conversation.customer_id else None
+    agent = session.get(User, conversation.assigned_agent_id) if conversation.assigned_agent_id else None
+    fallbacks = session.scalars(
+        select(UnansweredQuestion.id).where(UnansweredQuestion.conversation_id == conversation.id)
+    ).all()
+    offers = pending_offers(session, conversation)
+    last = messages[-1] if messages else None
+    return {
+        "id": conversation.id,
+        "status": conversation.status,
+        "language": conversation.language,
+        "handoff_reason": conversation.handoff_reason,
+        "started_at": iso(conversation.started_at),
+        "waiting_since": iso(_waiting_since(conversation, messages)),
+        "assigned_agent_id": conversation.assigned_agent_id,
+        "assigned_agent": (agent.display_name or agent.username) if agent else None,
+        "customer": ({"id": customer.id, "name": customer.name, "tier": customer.tier}
+                     if customer else None),
+        "customer_texts": [m.text for m in messages if m.direction == "customer"][-10:],
+        "customer_intents": [m.intent for m in messages if m.direction == "customer" and m.intent],
+        "kb_fallbacks": len(fallbacks),
+        "offers_awaiting": len(offers),
+        "last_message": ({"direction": last.direction, "text": last.text[:200],
+                          "created_at": iso(last.created_at)} if last else None),
+    }
+
+
+def escalated_conversations(session: Session, *, limit: int = 200) -> list[dict[str, Any]]:
+    """Queue signals of every chat waiting for or held by an agent."""
+    stmt = (select(Conversation).where(Conversation.status.in_(ESCALATED))
+            .order_by(Conversation.started_at, Conversation.id).limit(limit))
+    return [queue_signals(session, c) for c in session.scalars(stmt)]
+
+
+def chat_context(session: Session, conversation_id: int) -> dict[str, Any]:
+    """One chat for the agent: status, complaint tickets, pending offers and follow-ups.
+
+    The transcript and the customer-360 view are loaded separately by the caller.
+    """
+    conversation = session.get(Conversation, conversation_id)
+    if conversation is None:
+        raise CRMNotFound(f"conversation {conversation_id} not found")
+    tickets = session.scalars(
+        select(Ticket).where(Ticket.conversation_id == conversation_id)
+        .order_by(Ticket.created_at.desc(), Ticket.id.desc())
+    ).all()
+    follow_ups = session.scalars(
+        select(FollowUp).where(FollowUp.conversation_id == conversation_id)
+        .order_by(FollowUp.due_at, FollowUp.id)
+    ).all()
+    signals = queue_signals(session, conversation)
+    return {
+        **signals,
+        "customer_id": conversation.customer_id,
+        "ended_at": iso(conversation.ended_at),
+        "tickets": [columns(t, TICKET_FIELDS) for t in tickets],
+        "offers": [columns(o, OFFER_FIELDS) for o in pending_offers(session, conversation)],
+        "follow_ups": [columns(f, FOLLOW_UP_FIELDS) for f in follow_ups],
+    }
+
+
+def offer_context(session: Session, offer_id: int) -> tuple[CompensationOffer, Conversation | None]:
+    """The offer and the chat it belongs to (through its ticket), for permission checks."""
+    offer = session.get(CompensationOffer, offer_id)
+    if offer is None:
+        raise CRMNotFound(f"compensation offer {offer_id} not found")
+    conversation = None
+    if offer.ticket_id is not None:
+        ticket = session.get(Ticket, offer.ticket_id)
+        if ticket is not None and ticket.conversation_id is not None:
+            conversation = session.get(Conversation, ticket.conversation_id)
+    return offer, conversation

@@ -1,0 +1,48 @@
+"""HTML pages of the consoles: Jinja2 templates (autoescaped) served with strict headers."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from bot.gateway.console.auth import ConsoleUser, current_user
+
+WEB_DIR = Path(__file__).resolve().parents[2] / "web" / "console"
+templates = Jinja2Templates(directory=str(WEB_DIR / "templates"))
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "connect-src 'self' ws: wss:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+NAV = [("agent", "/agent", "Inbox", ("agent", "manager")),
+       ("trainer", "/trainer", "Knowledge", ("trainer",)),
+       ("analytics", "/analytics", "Analytics", ("manager",))]
+
+
+def render(request: Request, template: str, context: dict[str, Any], status_code: int = 200) -> HTMLResponse:
+    response = templates.TemplateResponse(request, template, context, status_code=status_code)
+    response.headers.update(SECURITY_HEADERS)
+    return response
+
+
+def nav_for(user: ConsoleUser) -> list[dict[str, str]]:
+    return [{"key": key, "href": href, "label": label} for key, href, label, roles in NAV if user.can(*roles)]
+
+
+async def page(request: Request, template: str, roles: tuple[str, ...], active: str,
+               extra: dict[str, Any] | None = None) -> Response:
+    """Render a console page for a signed-in user with one of ``roles``; else redirect or 403."""
+    user = await current_user(request)
+    if user is None:
+        return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+    if not user.can(*roles):
+        return render(request, "forbidden.html", {"user": user, "nav": nav_for(user), "active": ""}, 403)
+    context = {"user": user, "nav": nav_for(user), "active": active, "csrf": user.csrf, **(extra or {})}
+    return render(request, template, context)

@@ -1,0 +1,81 @@
+"""``/login`` (form with its own CSRF token), ``/logout`` and ``/api/console/me``."""
+from __future__ import annotations
+
+import asyncio
+import hmac
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse, Response
+
+from bot.gateway.console import users
+from bot.gateway.console.auth import (
+    COOKIE, HOME, LOGIN_COOKIE, ConsoleUser, check_login_token, cookie_options, current_user,
+    login_token, require, safe_next, same_origin, session_cookie,
+)
+from bot.gateway.console.pages import render
+
+router = APIRouter()
+MESSAGES = {
+    "invalid": "Wrong user name or password.",
+    "missing": "Enter your user name and password.",
+    "throttled": "Too many failed attempts. Try again in a few minutes.",
+    "dev_account": "Development accounts are disabled in production.",
+    "csrf": "Your sign-in form expired. Please try again.",
+}
+
+
+def _login_page(request: Request, next_url: str, error: str = "", status: int = 200) -> Response:
+    settings = request.app.state.settings
+    cookie, form_value = login_token(settings)
+    response = render(request, "login.html", {"next": next_url, "error": MESSAGES.get(error, ""),
+                                              "login_csrf": form_value,
+                                              "production": settings.is_production}, status)
+    response.set_cookie(LOGIN_COOKIE, cookie, max_age=3600,
+                        **{**cookie_options(settings), "samesite": "strict"})
+    return response
+
+
+@router.get("/login", include_in_schema=False)
+async def login_form(request: Request, next: str = "") -> Response:
+    user = await current_user(request)
+    if user is not None:
+        return RedirectResponse(safe_next(next, HOME[user.role]), status_code=303)
+    return _login_page(request, safe_next(next, ""))
+
+
+@router.post("/login", include_in_schema=False)
+async def login_submit(
+    request: Request, username: str = Form(""), password: str = Form(""),
+    csrf: str = Form(""), next: str = Form(""),
+) -> Response:
+    settings = request.app.state.settings
+    if not check_login_token(settings, request.cookies.get(LOGIN_COOKIE), csrf):
+        return _login_page(request, next, "csrf", 403)
+    client = request.client.host if request.client else ""
+    row, reason = await asyncio.to_thread(
+        users.sign_in, request.app.state.session_factory, settings, username, password[:256], client
+    )
+    if row is None:
+        return _login_page(request, next, reason, 429 if reason == "throttled" else 401)
+    response = RedirectResponse(safe_next(next, HOME[row["role"]]), status_code=303)
+    response.set_cookie(COOKIE, session_cookie(settings, row["id"]), max_age=12 * 3600,
+                        **cookie_options(settings))
+    response.delete_cookie(LOGIN_COOKIE, path="/")
+    return response
+
+
+@router.post("/logout", include_in_schema=False)
+async def logout(request: Request, csrf: str = Form("")) -> Response:
+    """A plain form post: the CSRF token comes as a form field."""
+    user = await current_user(request)
+    if user is not None:
+        if not same_origin(request) or not csrf or not hmac.compare_digest(csrf, user.csrf):
+            return Response(status_code=403)
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(COOKIE, path="/")
+    return response
+
+
+@router.get("/api/console/me")
+async def me(user: ConsoleUser = Depends(require("agent", "trainer", "manager"))) -> dict:
+    return {**user.public(), "csrf": user.csrf}

@@ -9,10 +9,12 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.handoff import hand_off
 from actions.services import kb_service
 from bot.lang import detect_language
 
 CLARIFY_OPTIONS = 3
+FAILURES_BEFORE_HANDOFF = 2
 
 
 def _button_payload(entry_id: str) -> str:
@@ -21,7 +23,8 @@ def _button_payload(entry_id: str) -> str:
 
 class ActionAnswerFromKB(Action):
     """Confident hit: its approved answer. Close hits: ask which one, with buttons.
-    Low score: say so, offer a human; the question is recorded for trainers by the gateway."""
+    Low score: say so, offer a human; the question is recorded for trainers by the gateway.
+    The second low score in a row hands the chat to a human (``repeated_failures``)."""
 
     def name(self) -> Text:
         return "action_answer_from_kb"
@@ -55,6 +58,9 @@ class ActionAnswerFromKB(Action):
                 ],
             )
             return self._events(best.entry_id, score, "clarify", failed)
+        if failed + 1 >= FAILURES_BEFORE_HANDOFF:
+            handoff = await hand_off(dispatcher, tracker, "repeated_failures")
+            return self._events(None, score, "fallback", 0) + handoff
         dispatcher.utter_message(response="utter_kb_not_sure")
         return self._events(None, score, "fallback", failed + 1)
 

@@ -38,6 +38,26 @@ def search_defaults() -> dict[str, Any]:
     return json.loads(DEFAULTS_FILE.read_text(encoding="utf-8"))
 
 
+_faiss_ready = False
+
+
+def faiss_module():
+    """Import faiss, limiting its OpenMP threads once per process (``index.faiss_threads``).
+
+    Measured on 2 cores (bench/kb_speed.py): with OpenMP's default team, FAISS threads spin-wait
+    and compete with the encoder's BLAS threads; one thread halves single-query latency and build time.
+    """
+    global _faiss_ready
+    import faiss
+
+    if not _faiss_ready:
+        threads = int(search_defaults()["index"].get("faiss_threads", 0) or 0)
+        if threads > 0:
+            faiss.omp_set_num_threads(threads)
+        _faiss_ready = True
+    return faiss
+
+
 @dataclass
 class LoadedIndex:
     path: Path
@@ -49,11 +69,10 @@ class LoadedIndex:
 
 
 def _library_versions() -> dict[str, str]:
-    import faiss
     import numpy
     import sentence_transformers
 
-    return {"faiss": faiss.__version__, "sentence_transformers": sentence_transformers.__version__,
+    return {"faiss": faiss_module().__version__, "sentence_transformers": sentence_transformers.__version__,
             "numpy": numpy.__version__}
 
 
@@ -73,9 +92,9 @@ def make_rows(kb: KnowledgeBase, include_answers: bool = False) -> list[dict[str
 
 def make_faiss_index(vectors, hnsw_min_rows: int, hnsw_m: int = 32):
     """Exact inner product for small KBs; HNSW (approximate) from ``hnsw_min_rows`` rows upwards."""
-    import faiss
     import numpy as np
 
+    faiss = faiss_module()
     n, dim = vectors.shape
     if n >= hnsw_min_rows:
         base = faiss.IndexHNSWFlat(dim, hnsw_m, faiss.METRIC_INNER_PRODUCT)
@@ -98,8 +117,7 @@ def build_index(kb: KnowledgeBase, encoder_name: str, out_dir: str | Path, *,
                 include_answers: bool | None = None, hnsw_min_rows: int | None = None,
                 progress: bool = False, search_config: dict[str, Any] | None = None) -> Path:
     """Encode every normalised question of ``kb`` and write the index directory ``out_dir``."""
-    import faiss
-
+    faiss = faiss_module()
     from kb.encoder import embedding_dimension, encode, load_encoder
 
     defaults = search_defaults()
@@ -154,8 +172,7 @@ def read_manifest(index_dir: str | Path) -> dict[str, Any]:
 def load_index(index_dir: str | Path, expected_encoder: str | None = None,
                expected_kb_hash: str | None = None) -> LoadedIndex:
     """Load an index directory, refusing it when the manifest does not match expectations."""
-    import faiss
-
+    faiss = faiss_module()
     index_dir = Path(index_dir)
     manifest = read_manifest(index_dir)
     if manifest.get("format_version") != FORMAT_VERSION:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -41,7 +41,6 @@ class SearchResult:
     hits: list[Hit]
     language: str
     notice: str | None = None
-    scores: dict[str, float] = field(default_factory=dict)
 
     @property
     def answered(self) -> bool:

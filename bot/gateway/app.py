@@ -68,6 +68,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from bot.gateway.routes_chat import router as chat_router
 
     app.include_router(chat_router)
+
+    from bot.gateway.console import install as install_consoles
+
+    install_consoles(app)
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
 
     @app.get("/", include_in_schema=False)

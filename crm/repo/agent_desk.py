@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 
 from crm.errors import CRMNotFound
 from crm.models import (
-    CompensationOffer, Conversation, Customer, FollowUp, Message, Ticket, UnansweredQuestion, User,
+    CompensationOffer, Conversation, Customer, Feedback, FollowUp, Message, Ticket,
+    UnansweredQuestion, User,
 )
 from crm.repo._serialize import columns, iso
 
@@ -130,3 +131,9 @@ def offer_context(session: Session, offer_id: int) -> tuple[CompensationOffer, C
         if ticket is not None and ticket.conversation_id is not None:
             conversation = session.get(Conversation, ticket.conversation_id)
     return offer, conversation
+
+
+def latest_feedback(session: Session, conversation_id: int) -> Feedback | None:
+    stmt = (select(Feedback).where(Feedback.conversation_id == conversation_id)
+            .order_by(Feedback.created_at.desc(), Feedback.id.desc()).limit(1))
+    return session.scalars(stmt).first()

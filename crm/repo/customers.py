@@ -23,6 +23,7 @@ TICKET_FIELDS = [
 ]
 HISTORY_FIELDS = ["from_status", "to_status", "changed_by", "changed_at", "note"]
 OFFER_FIELDS = ["id", "ticket_id", "type", "amount", "currency", "status", "offered_at", "decided_at"]
+IN_CHUNK = 5000  # ids per IN (...) list: well below SQLite's bound-parameter limit
 
 
 def get_customer(session: Session, customer_id: int) -> Customer | None:
@@ -70,10 +71,31 @@ def consent_dict(customer: Customer) -> dict[str, Any]:
     }
 
 
+def count_messages(session: Session, conversation_ids: list[int]) -> dict[int, int]:
+    """``{conversation_id: number of messages}`` for these conversations (absent: none).
+
+    Counts only the given conversations (an index range scan each), never the whole table.
+    """
+    counts: dict[int, int] = {}
+    for start in range(0, len(conversation_ids), IN_CHUNK):
+        chunk = conversation_ids[start:start + IN_CHUNK]
+        counts.update(session.execute(
+            select(Message.conversation_id, func.count())
+            .where(Message.conversation_id.in_(chunk)).group_by(Message.conversation_id)
+        ).tuples().all())
+    return counts
+
+
 def customer_360(
-    session: Session, customer_id: int, *, max_orders: int = 20, max_conversations: int = 10
+    session: Session, customer_id: int, *, max_orders: int | None = 20,
+    max_conversations: int | None = 10,
 ) -> dict[str, Any]:
     """Everything an agent needs about one customer, as a JSON-safe dict.
+
+    ``max_orders`` / ``max_conversations`` cap the newest orders / conversations returned
+    (``None``: all of them, as the data export needs). Every query is driven by an index on
+    the customer (or on the few conversations shown), so the cost follows the size of this
+    customer's record, not of the store (see ``bench/crm_scale.py``).
 
     Keys: ``profile`` (incl. ``consent``), ``orders`` (newest first, with ``items``),
     ``conversations`` (recent, with ``message_count``; public tokens are never included),
@@ -91,16 +113,11 @@ def customer_360(
         .order_by(Order.placed_at.desc(), Order.id.desc()).limit(max_orders)
     ).all()
 
-    counts = (
-        select(Message.conversation_id, func.count(Message.id).label("n"))
-        .group_by(Message.conversation_id).subquery()
-    )
-    conv_rows = session.execute(
-        select(Conversation, func.coalesce(counts.c.n, 0))
-        .outerjoin(counts, counts.c.conversation_id == Conversation.id)
-        .where(Conversation.customer_id == customer_id)
+    conversations = session.scalars(
+        select(Conversation).where(Conversation.customer_id == customer_id)
         .order_by(Conversation.started_at.desc(), Conversation.id.desc()).limit(max_conversations)
     ).all()
+    message_counts = count_messages(session, [c.id for c in conversations])
 
     tickets = session.scalars(
         select(Ticket).options(selectinload(Ticket.history)).where(Ticket.customer_id == customer_id)
@@ -110,16 +127,21 @@ def customer_360(
         select(CompensationOffer).where(CompensationOffer.customer_id == customer_id)
         .order_by(CompensationOffer.offered_at.desc(), CompensationOffer.id.desc())
     ).all()
-    feedback = session.scalars(
+    csat_count, csat_sum = session.execute(
+        select(func.count(Feedback.id), func.coalesce(func.sum(Feedback.csat), 0))
+        .where(Feedback.customer_id == customer_id)
+    ).one()
+    recent_feedback = session.scalars(
         select(Feedback).where(Feedback.customer_id == customer_id)
-        .order_by(Feedback.created_at.desc(), Feedback.id.desc())
+        .order_by(Feedback.created_at.desc(), Feedback.id.desc()).limit(5)
     ).all()
 
     return {
         "profile": profile,
         "orders": [order_dict(o) for o in orders],
         "conversations": [
-            {**columns(c, CONVERSATION_FIELDS), "message_count": int(n)} for c, n in conv_rows
+            {**columns(c, CONVERSATION_FIELDS), "message_count": message_counts.get(c.id, 0)}
+            for c in conversations
         ],
         "tickets": [
             {**columns(t, TICKET_FIELDS), "history": [columns(h, HISTORY_FIELDS) for h in t.history]}
@@ -127,9 +149,9 @@ def customer_360(
         ],
         "compensation": [columns(o, OFFER_FIELDS) for o in offers],
         "csat": {
-            "average": round(sum(f.csat for f in feedback) / len(feedback), 2) if feedback else None,
-            "count": len(feedback),
+            "average": round(int(csat_sum) / csat_count, 2) if csat_count else None,
+            "count": int(csat_count),
             "recent": [columns(f, ["conversation_id", "csat", "comment", "created_at"])
-                       for f in feedback[:5]],
+                       for f in recent_feedback],
         },
     }

@@ -18,7 +18,7 @@ from crm.models import (
 from crm.orm.base import utcnow
 from crm.repo._serialize import columns
 from crm.repo.admin import audit
-from crm.repo.customers import customer_360
+from crm.repo.customers import IN_CHUNK, customer_360
 
 REDACTED = "[redacted]"
 MESSAGE_FIELDS = ["id", "client_id", "direction", "text", "language", "intent", "confidence",
@@ -27,17 +27,22 @@ MESSAGE_FIELDS = ["id", "client_id", "direction", "text", "language", "intent", 
 
 def export_customer(session: Session, customer_id: int, *, actor: str = "cli") -> dict[str, Any]:
     """JSON-safe dump of all data held about the customer (audited)."""
-    data = customer_360(session, customer_id, max_orders=10_000, max_conversations=10_000)
+    data = customer_360(session, customer_id, max_orders=None, max_conversations=None)
     conv_ids = [c["id"] for c in data["conversations"]]
-    messages = session.scalars(
-        select(Message).where(Message.conversation_id.in_(conv_ids))
-        .order_by(Message.conversation_id, Message.created_at, Message.id)
-    ).all() if conv_ids else []
     by_conv: dict[int, list[dict[str, Any]]] = {cid: [] for cid in conv_ids}
-    for m in messages:
-        by_conv[m.conversation_id].append(columns(m, MESSAGE_FIELDS))
+    for start in range(0, len(conv_ids), IN_CHUNK):
+        for m in session.scalars(
+            select(Message).where(Message.conversation_id.in_(conv_ids[start:start + IN_CHUNK]))
+            .order_by(Message.conversation_id, Message.created_at, Message.id)
+        ):
+            by_conv[m.conversation_id].append(columns(m, MESSAGE_FIELDS))
     for conv in data["conversations"]:
         conv["messages"] = by_conv[conv["id"]]
+    data["feedback"] = [  # every CSAT answer (the 360 view keeps only the 5 most recent)
+        columns(f, ["id", "conversation_id", "csat", "comment", "created_at"])
+        for f in session.scalars(select(Feedback).where(Feedback.customer_id == customer_id)
+                                 .order_by(Feedback.created_at, Feedback.id))
+    ]
     audit(session, actor=actor, action="customer.export", target=f"customer:{customer_id}")
     return data
 

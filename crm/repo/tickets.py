@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from crm.errors import CRMNotFound
@@ -133,3 +134,36 @@ def add_feedback(
     session.add(fb)
     session.flush()
     return fb
+
+
+#: Offer statuses that count as "compensation given or promised" for the repeat rule.
+COMPENSATED_STATUSES = ("chosen", "approved", "granted")
+OPEN_TICKET_STATUSES = ("open", "in_progress", "waiting_customer")
+
+
+def recent_compensations(session: Session, customer_id: int, since: datetime) -> list[CompensationOffer]:
+    """Offers chosen, approved or granted for the customer at or after ``since``, newest first."""
+    stmt = (select(CompensationOffer)
+            .where(CompensationOffer.customer_id == customer_id,
+                   CompensationOffer.status.in_(COMPENSATED_STATUSES),
+                   CompensationOffer.offered_at >= since)
+            .order_by(CompensationOffer.offered_at.desc(), CompensationOffer.id.desc()))
+    return list(session.scalars(stmt))
+
+
+def due_follow_ups(session: Session, customer_id: int, now: datetime | None = None) -> list[FollowUp]:
+    """Open follow-ups of the customer that are due, oldest first."""
+    stmt = (select(FollowUp)
+            .where(FollowUp.customer_id == customer_id, FollowUp.done_at.is_(None),
+                   FollowUp.due_at <= (now or utcnow()))
+            .order_by(FollowUp.due_at, FollowUp.id))
+    return list(session.scalars(stmt))
+
+
+def overdue_tickets(session: Session, now: datetime | None = None, *, limit: int = 200) -> list[Ticket]:
+    """Tickets still open past their due date, most overdue first (flagged to agents)."""
+    stmt = (select(Ticket)
+            .where(Ticket.status.in_(OPEN_TICKET_STATUSES), Ticket.due_at.is_not(None),
+                   Ticket.due_at < (now or utcnow()))
+            .order_by(Ticket.due_at, Ticket.id).limit(limit))
+    return list(session.scalars(stmt))

@@ -19,7 +19,7 @@ def test_build_search_query_eval(tmp_path, capsys, reference_index):
     assert json.loads(out[out.index("{"):])["hits"][0]["entry_id"] == "1"
 
     inp, outp = tmp_path / "q.jsonl", tmp_path / "out" / "r.jsonl"
-    inp.write_text('{"id": 1, "text": "退貨要幾天內申請？"}\n\n{"id": "b", "text": "🙂"}\n', encoding="utf-8")
+    inp.write_text('{"id": 1, "text": "退货期限是多久"}\n\n{"id": "b", "text": "🙂"}\n', encoding="utf-8")
     assert main(["query", "--index", str(reference_index), "--input", str(inp), "--output", str(outp)]) == 0
     lines = [json.loads(line) for line in outp.read_text(encoding="utf-8").splitlines()]
     assert lines[0]["id"] == 1 and lines[0]["answered"] and lines[0]["hits"][0]["entry_id"] == "returns-policy"

@@ -43,6 +43,7 @@ async def page(request: Request, template: str, roles: tuple[str, ...], active: 
     if user is None:
         return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
     if not user.can(*roles):
-        return render(request, "forbidden.html", {"user": user, "nav": nav_for(user), "active": ""}, 403)
+        return render(request, "forbidden.html",
+                      {"user": user, "nav": nav_for(user), "active": "", "csrf": user.csrf}, 403)
     context = {"user": user, "nav": nav_for(user), "active": active, "csrf": user.csrf, **(extra or {})}
     return render(request, template, context)

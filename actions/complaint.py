@@ -1,0 +1,124 @@
+"""Service recovery, step 1: apologise and acknowledge, then decide who continues.
+
+``action_complaint_start`` runs on every ``complaint`` outside the form. It apologises
+personally (naming the problem, and the order and first name when known and consented; Rasa
+picks one of several wordings per language), scores frustration and severity, and sets
+``complaint_route``: ``form`` (the bot listens and asks, step 2) or ``handoff`` (frustrated or
+top-tier customer: a person takes over at once). ``action_complaint_stop`` leaves the form.
+"""
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any, Dict, List, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import crm_ops
+from actions.common import count_actions, in_crm, language_of
+from actions.frustration import estimate_severity, frustration_score
+from actions.handoff import hand_off
+from actions.labels import category_label
+from actions.parsing import category_from_text
+from actions.personalise import profile_events
+from actions.policy import CATEGORIES, fx, is_top_tier, load_policy
+from actions.services import conversation_id
+
+#: Slots of one complaint; cleared when a new complaint starts or the customer stops.
+CASE_SLOTS = ("complaint_description", "complaint_category", "order_number", "order_id",
+              "desired_outcome", "complaint_confirmed", "correction_field", "resolution",
+              "ticket_id", "ticket_due", "offers", "order_total", "order_currency")
+
+
+def apology_response(has_name: bool, has_order: bool) -> str:
+    return "utter_apology" + ("_named" if has_name else "") + ("_order" if has_order else "")
+
+
+def _entities(tracker: Tracker, name: str) -> list[Any]:
+    return list(tracker.get_latest_entity_values(name))
+
+
+class ActionComplaintStart(Action):
+    def name(self) -> Text:
+        return "action_complaint_start"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[Dict[Text, Any]]:
+        text = tracker.latest_message.get("text") or ""
+        language = language_of(tracker)
+        events: List[Dict[Text, Any]] = [
+            SlotSet(slot, None) for slot in CASE_SLOTS
+            if slot not in ("complaint_category", "order_number") or not _entities(tracker, slot)
+        ]
+        frustration = frustration_score(
+            text, previous_complaints=count_actions(tracker, self.name()),
+            failed_answers=int(tracker.get_slot("failed_answers") or 0),
+        )
+        profile = await in_crm(crm_ops.conversation_profile, conversation_id(tracker),
+                               default=crm_ops.Profile())
+        events += profile_events(profile)
+
+        category = next((c for c in _entities(tracker, "complaint_category") if c in CATEGORIES), None)
+        category = category or category_from_text(text)
+        events.append(SlotSet("complaint_category", category))
+
+        order = None
+        number = next(iter(_entities(tracker, "order_number")), None)
+        if number:
+            order = await in_crm(crm_ops.lookup_order, str(number), profile.customer_id)
+            events += [SlotSet("order_number", order["number"] if order else None),
+                       SlotSet("order_id", order["id"] if order else None)]
+            if order:
+                events += order_events(order, profile.customer_id)
+        value_twd = float(Decimal(order["total"]) / fx(order["currency"])) if order else None
+        severity = estimate_severity(text, frustration=frustration.score, order_value_twd=value_twd)
+        events += [SlotSet("complaint_text", text[:1000]), SlotSet("severity", severity),
+                   SlotSet("frustration", frustration.score), SlotSet("flow_stage", None)]
+
+        dispatcher.utter_message(
+            response=apology_response(bool(profile.name), order is not None),
+            customer_name=profile.name or "", order_number=order["number"] if order else "",
+            problem=category_label(category, language),
+        )
+        extra = {"frustration_cues": frustration.cues}
+        if frustration.score >= float(load_policy()["frustration_threshold"]):
+            return events + [SlotSet("complaint_route", "handoff")] + await hand_off(
+                dispatcher, _with(tracker, events), "frustration", extra=extra)
+        if is_top_tier(profile.tier):
+            return events + [SlotSet("complaint_route", "handoff")] + await hand_off(
+                dispatcher, _with(tracker, events), "top_tier_complaint", extra=extra)
+        return events + [SlotSet("complaint_route", "form")]
+
+
+def order_events(order: Dict[str, Any], verified_customer_id: int | None) -> List[Dict[Text, Any]]:
+    """Slots from a found order; the order's customer becomes the complaint's customer only
+    when the website did not verify one (it is never greeted or named from this)."""
+    events = [SlotSet("order_total", order["total"]), SlotSet("order_currency", order["currency"])]
+    if verified_customer_id is None:
+        events.append(SlotSet("customer_id", order["customer_id"]))
+    return events
+
+
+def _with(tracker: Tracker, events: List[Dict[Text, Any]]) -> Tracker:
+    """The tracker as it will be after ``events`` (for the handoff summary)."""
+    copy = tracker.copy()
+    for event in events:
+        if event.get("event") == "slot":
+            copy.slots[event["name"]] = event["value"]
+    return copy
+
+
+class ActionComplaintStop(Action):
+    """"Stop" / "never mind" inside the complaint form: leave politely, forget the half case."""
+
+    def name(self) -> Text:
+        return "action_complaint_stop"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[Dict[Text, Any]]:
+        dispatcher.utter_message(response="utter_complaint_stopped")
+        return [SlotSet(slot, None) for slot in CASE_SLOTS] + [
+            SlotSet("complaint_route", None), SlotSet("flow_stage", None)]

@@ -1,0 +1,67 @@
+"""End of chat: one CSAT question (1-5 buttons) and an optional comment (``csat_form``),
+stored with ``crm.repo.tickets.add_feedback`` (one rating per chat; a second one replaces it)."""
+from __future__ import annotations
+
+from typing import Any, Dict, List, Text
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions import crm_ops
+from actions.common import in_crm, latest_intent
+from actions.parsing import parse_csat
+from actions.services import conversation_id
+
+NO_COMMENT_INTENTS = ("deny", "goodbye", "thanks", "stop")
+
+
+class ValidateCsatForm(FormValidationAction):
+    def name(self) -> Text:
+        return "validate_csat_form"
+
+    async def extract_csat_score(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        """The score from a button (entity ``csat_score``) or typed ("4", "五星", "4/5"), when
+        the question is open or the customer rates unprompted."""
+        asked = tracker.get_slot("requested_slot") == "csat_score" and tracker.active_loop.get("name") == "csat_form"
+        if not asked and latest_intent(tracker) != "give_feedback":
+            return {}
+        entity = next(tracker.get_latest_entity_values("csat_score"), None)
+        score = parse_csat(str(entity)) if entity is not None else parse_csat(tracker.latest_message.get("text") or "")
+        return {"csat_score": score} if score else {}
+
+    async def validate_csat_score(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        try:
+            score = int(float(value))
+        except (TypeError, ValueError):
+            return {"csat_score": None}
+        return {"csat_score": score if 1 <= score <= 5 else None}
+
+    async def validate_csat_comment(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        if latest_intent(tracker) in NO_COMMENT_INTENTS:
+            return {"csat_comment": ""}
+        return {"csat_comment": str(value or "").strip()[:1000]}
+
+
+class ActionCsatSave(Action):
+    def name(self) -> Text:
+        return "action_csat_save"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[Dict[Text, Any]]:
+        score = int(float(tracker.get_slot("csat_score") or 0))
+        comment = (tracker.get_slot("csat_comment") or "").strip() or None
+        conv = conversation_id(tracker)
+        if conv is not None and 1 <= score <= 5:
+            await in_crm(crm_ops.save_csat, conv, score, comment)
+        dispatcher.utter_message(response="utter_feedback_thanks")
+        dispatcher.utter_message(response="utter_goodbye")
+        return [SlotSet("csat_done", True), SlotSet("flow_stage", None)]

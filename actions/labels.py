@@ -1,0 +1,74 @@
+"""Localised fragments the actions put into responses: money, deadlines, option and button labels.
+
+Whole sentences live in ``domain.yml`` (one variation set per language); here are only the
+pieces an action fills in, each in the three languages.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+from typing import Any
+
+from actions.policy import label, load_policy
+
+SYMBOLS = {"TWD": "NT$", "HKD": "HK$", "CNY": "¥"}
+WEEKDAYS = {
+    "en": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"),
+    "zh-Hant": ("週一", "週二", "週三", "週四", "週五", "週六", "週日"),
+    "zh-Hans": ("周一", "周二", "周三", "周四", "周五", "周六", "周日"),
+}
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+UI = {
+    "something_else": {"en": "Something else", "zh-Hant": "其他", "zh-Hans": "其他"},
+    "no_compensation": {"en": "No need, thanks", "zh-Hant": "不用了，謝謝", "zh-Hans": "不用了，谢谢"},
+    "talk_to_person": {"en": "Talk to a person", "zh-Hant": "轉接真人客服", "zh-Hans": "转人工客服"},
+    "yes": {"en": "Yes", "zh-Hant": "是", "zh-Hans": "是"},
+    "no": {"en": "No", "zh-Hant": "否", "zh-Hans": "否"},
+    "no_order": {"en": "(no order number)", "zh-Hant": "（無訂單編號）", "zh-Hans": "（无订单编号）"},
+    "order_ref": {"en": "order {order}", "zh-Hant": "訂單 {order}", "zh-Hans": "订单 {order}"},
+}
+
+
+def lang(language: str | None) -> str:
+    return language if language in ("zh-Hant", "zh-Hans") else "en"
+
+
+def ui(key: str, language: str | None, **values: Any) -> str:
+    text = UI[key][lang(language)]
+    return text.format(**values) if values else text
+
+
+def money(amount: Decimal | int | str, currency: str) -> str:
+    value = Decimal(str(amount))
+    shown = f"{value:,.0f}" if value == value.to_integral_value() else f"{value:,.2f}"
+    symbol = SYMBOLS.get(currency)
+    return f"{symbol}{shown}" if symbol else f"{shown} {currency}"
+
+
+def deadline(when: datetime, language: str | None) -> str:
+    """``Fri 17 Jan, 18:00`` / ``1月17日（週五）18:00`` in the policy's display time zone."""
+    offset = timedelta(hours=float(load_policy().get("display_utc_offset_hours", 8)))
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    local = when.astimezone(timezone(offset))
+    language = lang(language)
+    day = WEEKDAYS[language][local.weekday()]
+    if language == "en":
+        return f"{day} {local.day} {MONTHS[local.month - 1]}, {local:%H:%M}"
+    return f"{local.month}月{local.day}日（{day}）{local:%H:%M}"
+
+
+def option_label(option: dict[str, Any], language: str | None) -> str:
+    """Button title of a compensation option (``option`` as stored in the ``offers`` slot)."""
+    amount = option.get("amount")
+    shown = (f"{Decimal(str(amount)):,.0f}" if option.get("currency") == "PTS"
+             else money(amount, option.get("currency") or "TWD"))
+    return label("option", option["type"], lang(language), amount=shown, percent=option.get("percent") or "")
+
+
+def category_label(category: str | None, language: str | None) -> str:
+    return label("category", category or "other", lang(language))
+
+
+def resolution_label(resolution: str | None, language: str | None) -> str:
+    return label("resolution", resolution or "review", lang(language))

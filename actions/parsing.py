@@ -1,0 +1,107 @@
+"""Reading form answers typed in free text (pure functions, trilingual, on folded text)."""
+from __future__ import annotations
+
+import re
+
+from bot.lang import fold
+
+# Folded (Simplified, lower-case) keywords -> complaint category. First match wins, so the
+# more specific categories come first.
+CATEGORY_KEYWORDS: list[tuple[str, tuple[str, ...]]] = [
+    ("repair_delay", ("repair", "fixing", "service centre", "service center", "维修", "送修", "修理", "维修单")),
+    ("billing_error", ("charge", "charged", "billing", "bill", "invoice", "payment", "refund not",
+                       "扣款", "扣钱", "扣了", "帐单", "账单", "收费", "多收", "付款", "发票", "金额", "收多")),
+    ("wrong_missing_item", ("wrong item", "wrong colour", "wrong color", "wrong model", "missing",
+                            "not what i ordered", "寄错", "发错", "送错", "少了", "缺件", "漏寄", "少寄",
+                            "不是我买的", "不是我订的", "错的")),
+    ("damaged_defective", ("broken", "damaged", "defective", "faulty", "cracked", "scratch",
+                           "not working", "doesn't work", "dead", "坏", "破", "裂", "刮痕", "故障",
+                           "瑕疵", "不能用", "开不了机", "没声音", "失灵", "坏点", "压烂")),
+    ("late_delivery", ("late", "delay", "not arrived", "hasn't arrived", "never arrived", "delivery",
+                       "shipping", "courier", "parcel", "还没到", "没到", "未到", "延迟", "配送",
+                       "物流", "快递", "发货", "出货", "到货", "送达", "运送")),
+    ("staff_attitude", ("rude", "attitude", "impolite", "staff", "agent", "hung up", "态度", "没礼貌",
+                        "店员", "客服", "职员", "不理人", "挂我电话", "挂电话")),
+    ("other", ("other", "something else", "其他", "其它", "别的")),
+]
+OUTCOME_KEYWORDS: list[tuple[str, tuple[str, ...]]] = [
+    ("refund", ("refund", "money back", "reimburse", "退款", "退钱", "退费", "退货", "退回")),
+    ("replacement", ("replace", "exchange", "new one", "swap", "换货", "换新", "换一", "换个", "补寄", "重新寄")),
+    ("repair", ("repair", "fix", "维修", "修理", "修好", "送修")),
+    ("redelivery", ("deliver", "resend", "ship it", "send it", "重新配送", "重新送", "尽快送", "送过来", "寄过来", "快点到")),
+    ("review", ("apolog", "investigat", "look into", "review", "talk to", "explain", "道歉", "调查",
+                "交代", "处理", "说法", "解释")),
+]
+FIELD_KEYWORDS: list[tuple[str, tuple[str, ...]]] = [
+    ("order_number", ("order", "number", "订单", "单号", "编号")),
+    ("complaint_category", ("category", "type", "kind", "类别", "类型", "种类", "问题类")),
+    ("desired_outcome", ("outcome", "want", "wish", "resolution", "希望", "想要", "处理方式", "诉求")),
+    ("complaint_description", ("description", "what happened", "details", "描述", "经过", "说明", "内容")),
+]
+_ORDER = re.compile(r"(?<![a-z0-9])lm[\s\-]*((?:\d[\s\-]*){8})(?![0-9])")
+_DIGITS = re.compile(r"(?<![0-9])((?:\d[\s\-]*){8})(?![0-9])")
+_CSAT_DIGIT = re.compile(r"(?<![0-9./])([0-5])(?:\s*(?:/\s*5|分|星|颗星|粒星|stars?|out of 5))?(?![0-9])")
+_CN_NUMBERS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "零": 0, "满分": 5}
+
+
+def _first(text: str, table: list[tuple[str, tuple[str, ...]]]) -> str | None:
+    folded = fold(text or "")
+    for value, words in table:
+        for word in words:
+            if word.isascii():
+                if re.search(rf"(?<![a-z]){re.escape(word)}", folded):
+                    return value
+            elif word in folded:
+                return value
+    return None
+
+
+def category_from_text(text: str) -> str | None:
+    return _first(text, CATEGORY_KEYWORDS)
+
+
+def outcome_from_text(text: str) -> str | None:
+    return _first(text, OUTCOME_KEYWORDS)
+
+
+def correction_field_from_text(text: str) -> str | None:
+    return _first(text, FIELD_KEYWORDS)
+
+
+def order_number_from_text(text: str) -> str | None:
+    """``LM12345678`` from "lm 1234-5678", "LM12345678" or a bare 8-digit number."""
+    folded = fold(text or "")
+    match = _ORDER.search(folded) or _DIGITS.search(folded)
+    if not match:
+        return None
+    return "LM" + re.sub(r"\D", "", match.group(1))
+
+
+def parse_csat(text: str) -> int | None:
+    """A 1-5 rating from "4", "4/5", "4 stars", "四分", "五星", "⭐⭐⭐"; 0 counts as 1."""
+    raw = text or ""
+    stars = raw.count("⭐") + raw.count("★")
+    if 1 <= stars <= 5:
+        return stars
+    folded = fold(raw)
+    if "10/10" in folded.replace(" ", ""):
+        return 5
+    match = _CSAT_DIGIT.search(folded)
+    if match:
+        return max(1, int(match.group(1)))
+    for word, value in _CN_NUMBERS.items():
+        if re.search(rf"{word}\s*(分|星|颗|粒|stars?)", folded) or word == "满分" and word in folded:
+            return max(1, value)
+    words = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "zero": 1}
+    match = re.search(r"\b(zero|one|two|three|four|five)\b", folded)
+    return words[match.group(1)] if match else None
+
+
+def first_name(full_name: str | None, language: str | None) -> str | None:
+    """How the bot addresses a customer: the given name in English, the full name in Chinese."""
+    name = (full_name or "").strip()
+    if not name:
+        return None
+    if re.search(r"[\u3400-\u9fff]", name):
+        return name
+    return name.split()[0]

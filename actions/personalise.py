@@ -1,0 +1,66 @@
+"""``action_greet``: greet by name when the website verified the customer and they consented;
+at a known customer's next visit, ask whether the last promise was kept (service recovery,
+step 6). Anonymous visitors get the plain greeting and are asked only what a task needs."""
+from __future__ import annotations
+
+from typing import Any, Dict, List, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import crm_ops
+from actions.common import in_crm, language_of
+from actions.labels import category_label, resolution_label, ui
+from actions.services import conversation_id
+
+
+def parse_promise(note: str | None) -> tuple[str | None, str | None]:
+    """``"promise: replacement | complaint: late_delivery"`` -> (resolution, category)."""
+    parts = dict(
+        (key.strip(), value.strip())
+        for key, _, value in (p.partition(":") for p in (note or "").split("|")) if value
+    )
+    return parts.get("promise"), parts.get("complaint")
+
+
+def promise_note(resolution: str | None, category: str | None) -> str:
+    return f"promise: {resolution or 'review'} | complaint: {category or 'other'}"
+
+
+def profile_events(profile: crm_ops.Profile) -> List[Dict[Text, Any]]:
+    return [
+        SlotSet("customer_id", profile.customer_id),
+        SlotSet("customer_name", profile.name),
+        SlotSet("customer_tier", profile.tier),
+    ]
+
+
+class ActionGreet(Action):
+    def name(self) -> Text:
+        return "action_greet"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[Dict[Text, Any]]:
+        language = language_of(tracker)
+        profile = await in_crm(crm_ops.conversation_profile, conversation_id(tracker),
+                               default=crm_ops.Profile())
+        if profile.name:
+            dispatcher.utter_message(response="utter_greet_named", customer_name=profile.name)
+        else:
+            dispatcher.utter_message(response="utter_greet")
+        events = profile_events(profile) if profile.customer_id else []
+        if profile.customer_id is None:
+            return events
+        due = await in_crm(crm_ops.due_follow_up, profile.customer_id)
+        if not due:
+            return events
+        resolution, category = parse_promise(due["note"])
+        dispatcher.utter_message(
+            response="utter_follow_up_question", ticket=due["ticket_id"],
+            problem=category_label(category, language), resolution=resolution_label(resolution, language),
+            buttons=[{"title": ui("yes", language), "payload": "/affirm"},
+                     {"title": ui("no", language), "payload": "/deny"}],
+        )
+        return events + [SlotSet("follow_up_id", due["id"]), SlotSet("flow_stage", "follow_up_asked")]

@@ -1,0 +1,98 @@
+"""Rebuild and publish the KB index from the CRM in a background thread, with progress.
+
+Stages: ``export`` (CRM -> KnowledgeBase), ``encoder`` (load the sentence encoder), ``build``
+(encode every question and write the FAISS index; its progress is estimated from the previous
+build's duration), ``publish`` (swap ``CURRENT``), ``reload`` (the gateway loads the new index,
+as the action server does on its next question). One rebuild runs at a time.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any, Callable
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.gateway.console.errors import ConsoleError
+from bot.gateway.console.kbsync import crm_knowledge_base
+from crm.db import session_scope
+from crm.repo.admin import audit
+
+logger = logging.getLogger(__name__)
+STAGES = {"export": 5, "encoder": 15, "build": 30, "publish": 90, "reload": 95, "done": 100}
+DEFAULT_BUILD_S = 10.0
+
+
+class Rebuilder:
+    def __init__(self, factory: sessionmaker[Session], settings: Any,
+                 on_published: Callable[[], None] | None = None) -> None:
+        self._factory, self._settings, self._on_published = factory, settings, on_published
+        self._lock = threading.Lock()
+        self._state: dict[str, Any] = {"status": "idle", "stage": None, "progress": 0}
+        self._build_s = DEFAULT_BUILD_S
+        self._stage_started = 0.0
+
+    def status(self) -> dict[str, Any]:
+        with self._lock:
+            state = dict(self._state)
+        if state["status"] == "running" and state["stage"] == "build":
+            share = min(0.95, (time.monotonic() - self._stage_started) / self._build_s)
+            state["progress"] = int(STAGES["build"] + share * (STAGES["publish"] - STAGES["build"]))
+            state["estimated"] = True
+        if state.get("started") and state["status"] == "running":
+            state["elapsed_s"] = round(time.time() - state["started"], 1)
+        return state
+
+    def start(self, username: str) -> dict[str, Any]:
+        with self._lock:
+            if self._state["status"] == "running":
+                raise ConsoleError(409, "running", "A rebuild is already running.")
+            self._state = {"status": "running", "stage": "export", "progress": STAGES["export"],
+                           "started": time.time(), "by": username, "error": None}
+        threading.Thread(target=self._run, args=(username,), name="kb-rebuild", daemon=True).start()
+        return self.status()
+
+    def _stage(self, stage: str) -> None:
+        with self._lock:
+            self._state.update(stage=stage, progress=STAGES[stage])
+            self._stage_started = time.monotonic()
+
+    def _run(self, username: str) -> None:
+        from kb.encoder import load_encoder
+        from kb.index import build_and_publish
+
+        try:
+            kb = crm_knowledge_base(self._factory)
+            self._stage("encoder")
+            load_encoder(self._settings.kb_encoder)
+            self._stage("build")
+            started = time.monotonic()
+            build = build_and_publish(kb, self._settings.kb_encoder, self._settings.kb_index_root)
+            self._build_s = max(1.0, time.monotonic() - started)
+            self._stage("publish")
+            with session_scope(self._factory) as session:
+                audit(session, actor=username, action="kb.rebuilt", target=f"index:{build.name}",
+                      details={"entries": len(kb.entries)})
+            self._stage("reload")
+            if self._on_published is not None:
+                self._on_published()
+            with self._lock:
+                self._state.update(status="done", stage="done", progress=100, build=build.name,
+                                   entries=len(kb.entries), finished=time.time())
+        except Exception as exc:  # reported to the page; the published index is unchanged
+            logger.exception("kb rebuild failed")
+            with self._lock:
+                self._state.update(status="failed", error=" ".join(str(exc).split())[:300],
+                                   finished=time.time())
+
+
+def get_rebuilder(app: Any) -> Rebuilder:
+    rebuilder = getattr(app.state, "console_rebuilder", None)
+    if rebuilder is None:
+        from bot.gateway.console.kbsearch import get_kb
+
+        kb = get_kb(app)
+        rebuilder = app.state.console_rebuilder = Rebuilder(
+            app.state.session_factory, app.state.settings, on_published=kb.reload)
+    return rebuilder

@@ -1,0 +1,219 @@
+/* Agent inbox: live queue, claim, transcript, suggested answers, reply, hand back.
+ * The customer-360 panel and the ticket/offer/follow-up actions are in agent_side.js. */
+(function () {
+  "use strict";
+  var L = window.Lumen, h = L.h;
+  var root = document.getElementById("inbox");
+  var me = { id: Number(root.getAttribute("data-user-id")), role: root.getAttribute("data-role") };
+  var state = { items: [], filter: "waiting", selected: null, chat: null, seen: {} };
+  var queueEl = document.getElementById("queue"), transcript = document.getElementById("transcript");
+  var reply = document.getElementById("reply"), composer = document.getElementById("composer");
+  var REASONS = { long_wait: ["Waiting long", "amber"], frustrated: ["Frustrated", "red"],
+                  tier_gold: ["Gold", "violet"], tier_platinum: ["Platinum", "violet"],
+                  approval_needed: ["Approval needed", "blue"] };
+  var WHO = { customer: "Customer", bot: "Assistant", agent: "Agent", system: "System" };
+
+  function customerName(item) {
+    return item.customer ? item.customer.name : "Visitor #" + item.id;
+  }
+  function statusChip(item) {
+    if (item.status === "waiting_agent") return h("span", { "class": "chip amber" }, "Waiting " + Math.round(item.priority ? item.priority.waited_min : 0) + " min");
+    if (item.status === "agent") return h("span", { "class": "chip green" }, item.assigned_agent_id === me.id ? "You" : (item.assigned_agent || "Agent"));
+    return h("span", { "class": "chip" }, item.status === "bot" ? "With assistant" : item.status);
+  }
+
+  /* ------------------------------------------------------------ queue */
+  function visible(item) {
+    if (state.filter === "waiting") return item.status === "waiting_agent";
+    if (state.filter === "mine") return item.status === "agent" && item.assigned_agent_id === me.id;
+    return true;
+  }
+  function renderQueue() {
+    L.clear(queueEl);
+    var waiting = state.items.filter(function (i) { return i.status === "waiting_agent"; }).length;
+    var badge = document.getElementById("count-waiting");
+    badge.textContent = waiting; badge.hidden = !waiting;
+    var items = state.items.filter(visible);
+    if (!items.length) {
+      queueEl.appendChild(h("li", { "class": "empty" }, h("strong", {}, state.filter === "mine" ? "No chats assigned to you" : "All caught up"), "Escalated chats appear here as soon as the assistant hands them over."));
+      return;
+    }
+    items.forEach(function (item) {
+      var p = item.priority || { frustration: 0, reasons: [] };
+      var level = p.score >= 45 ? "p3" : p.score >= 20 ? "p2" : "";
+      var chips = [h("span", { "class": "chip" }, L.LANG[item.language] || "–")];
+      (p.reasons || []).forEach(function (r) { var d = REASONS[r]; if (d) chips.push(h("span", { "class": "chip " + d[1] }, d[0])); });
+      var last = item.last_message;
+      var avatar = h("span", { "class": "avatar" }, L.initials(customerName(item)));
+      avatar.style.background = L.colorFor(customerName(item));
+      queueEl.appendChild(h("li", {}, h("button", {
+        "class": "queue-item", type: "button", "data-id": item.id,
+        "aria-current": state.selected === item.id ? "true" : "false",
+        onclick: function () { select(item.id); }
+      },
+        h("span", { "class": "prio " + level, title: "Priority " + (p.score || 0) }),
+        avatar,
+        h("span", { "class": "body" },
+          h("span", { "class": "row" }, h("span", { "class": "name" }, customerName(item)), statusChip(item)),
+          h("span", { "class": "preview" }, last ? (last.direction === "customer" ? "" : WHO[last.direction] + ": ") + last.text : "No messages"),
+          h("span", { "class": "chips" }, chips)))));
+    });
+  }
+  var queueTimer = null;
+  function loadQueue() {
+    clearTimeout(queueTimer);
+    return L.api("GET", "/api/agent/queue").then(function (data) {
+      state.items = data.items; renderQueue();
+    }).catch(function (e) { L.toast(e.message, true); }).then(function () {
+      queueTimer = setTimeout(loadQueue, 15000);
+    });
+  }
+  var pendingQueue = null;
+  function queueSoon() { clearTimeout(pendingQueue); pendingQueue = setTimeout(loadQueue, 250); }
+  Array.prototype.forEach.call(document.querySelectorAll(".queue .tabs button"), function (tab) {
+    tab.addEventListener("click", function () {
+      Array.prototype.forEach.call(document.querySelectorAll(".queue .tabs button"), function (t) { t.setAttribute("aria-selected", String(t === tab)); });
+      state.filter = tab.getAttribute("data-filter"); renderQueue();
+    });
+  });
+
+  /* ------------------------------------------------------------ one chat */
+  function messageNode(m) {
+    var who = m.direction === "agent" ? "Agent" : WHO[m.direction] || m.direction;
+    var node = h("div", { "class": "msg " + m.direction, "data-id": m.id },
+      h("div", { "class": "bubble" }, m.text || ""),
+      m.buttons && m.buttons.length ? h("div", { "class": "buttons" }, m.buttons.map(function (b) { return h("span", { "class": "chip" }, b.title); })) : null,
+      h("div", { "class": "meta" }, who + " · " + L.clock(m.created_at)));
+    return node;
+  }
+  function addMessages(messages) {
+    var atBottom = transcript.scrollHeight - transcript.scrollTop - transcript.clientHeight < 60;
+    messages.forEach(function (m) {
+      if (state.seen[m.id]) return;
+      state.seen[m.id] = true;
+      transcript.appendChild(messageNode(m));
+    });
+    if (atBottom || messages.length) transcript.scrollTop = transcript.scrollHeight;
+  }
+  function renderSummary(chat) {
+    var box = L.clear(document.getElementById("summary"));
+    var complaint = chat.tickets && chat.tickets[0];
+    if (!complaint && !chat.handoff_reason) return;
+    box.appendChild(h("div", { "class": "card summary" },
+      h("h3", {}, complaint ? "Complaint summary" : "Handed over", chat.handoff_reason ? h("span", { "class": "chip amber" }, chat.handoff_reason) : null,
+        complaint ? h("span", { "class": "chip" }, complaint.category) : null,
+        complaint ? h("span", { "class": "chip " + (complaint.severity === "high" || complaint.severity === "critical" ? "red" : "") }, complaint.severity) : null),
+      complaint ? h("p", {}, h("strong", {}, complaint.subject)) : null,
+      complaint && complaint.description ? h("p", { "class": "muted" }, complaint.description) : null));
+  }
+  function renderChat(chat) {
+    state.chat = chat;
+    document.getElementById("no-chat").hidden = true;
+    document.getElementById("chat").hidden = false;
+    var name = customerName(chat);
+    var avatar = document.getElementById("chat-avatar");
+    avatar.textContent = L.initials(name); avatar.style.background = L.colorFor(name);
+    document.getElementById("chat-title").textContent = name;
+    document.getElementById("chat-sub").textContent = "Chat #" + chat.id + " · " + (L.LANG[chat.language] || "") + " · started " + L.clock(chat.started_at);
+    L.clear(document.getElementById("chat-status")).appendChild(statusChip(chat));
+    document.getElementById("claim").hidden = chat.status !== "waiting_agent";
+    document.getElementById("hand-back").hidden = !chat.held_by_me;
+    reply.disabled = !chat.held_by_me;
+    document.getElementById("send").disabled = !chat.held_by_me;
+    document.getElementById("composer-hint").textContent = chat.held_by_me ? "Replies go live to the customer's chat window and are logged in the CRM."
+      : chat.status === "waiting_agent" ? "Claim the chat to reply." : chat.status === "agent" ? "Another agent holds this chat." : "The assistant is handling this chat.";
+    renderSummary(chat);
+    L.clear(transcript); state.seen = {};
+    addMessages(chat.messages);
+    window.LumenSide.render(chat, me, refreshChat);
+    loadSuggestions();
+  }
+  function select(id) {
+    state.selected = id; renderQueue();
+    return refreshChat();
+  }
+  function refreshChat() {
+    if (state.selected === null) return Promise.resolve();
+    var id = state.selected;
+    return L.api("GET", "/api/agent/conversations/" + id).then(function (chat) {
+      if (state.selected === id) renderChat(chat);
+    }).catch(function (e) { L.toast(e.message, true); });
+  }
+
+  /* ------------------------------------------------------------ suggestions */
+  function loadSuggestions() {
+    var box = L.clear(document.getElementById("suggestions"));
+    if (!state.chat) return;
+    var id = state.chat.id;
+    L.api("GET", "/api/agent/conversations/" + id + "/suggestions").then(function (data) {
+      if (!state.chat || state.chat.id !== id) return;
+      L.clear(box);
+      if (!data.hits || !data.hits.length) return;
+      box.appendChild(h("span", { "class": "faint" }, "Suggested:"));
+      data.hits.forEach(function (hit) {
+        box.appendChild(h("button", { type: "button", "class": "suggestion", title: hit.answer,
+          onclick: function () { reply.value = hit.answer; reply.focus(); }
+        }, h("span", { "class": "q" }, hit.question), h("span", { "class": "score" }, Math.round(hit.score * 100) + "%")));
+      });
+    }).catch(function () { /* suggestions are optional */ });
+  }
+
+  /* ------------------------------------------------------------ actions */
+  document.getElementById("claim").addEventListener("click", function () {
+    var id = state.chat.id;
+    L.api("POST", "/api/agent/conversations/" + id + "/claim").then(function () {
+      L.toast("Chat claimed: the customer sees that you joined.");
+      state.filter = "mine";
+      Array.prototype.forEach.call(document.querySelectorAll(".queue .tabs button"), function (t) { t.setAttribute("aria-selected", String(t.getAttribute("data-filter") === "mine")); });
+      return Promise.all([loadQueue(), refreshChat()]);
+    }).then(function () { reply.focus(); }).catch(function (e) { L.toast(e.message, true); loadQueue(); refreshChat(); });
+  });
+  document.getElementById("hand-back").addEventListener("click", function () {
+    L.api("POST", "/api/agent/conversations/" + state.chat.id + "/hand-back").then(function () {
+      L.toast("Handed back to the assistant."); loadQueue(); refreshChat();
+    }).catch(function (e) { L.toast(e.message, true); });
+  });
+  composer.addEventListener("submit", function (e) {
+    e.preventDefault();
+    var text = reply.value.trim();
+    if (!text || !state.chat) return;
+    var clientId = "agent-" + Date.now().toString(36) + Math.random().toString(36).slice(2, 8);
+    document.getElementById("send").disabled = true;
+    L.api("POST", "/api/agent/conversations/" + state.chat.id + "/reply", { text: text, client_id: clientId }).then(function (data) {
+      reply.value = ""; addMessages([data.message]);
+    }).catch(function (err) { L.toast(err.message, true); }).then(function () {
+      document.getElementById("send").disabled = !(state.chat && state.chat.held_by_me); reply.focus();
+    });
+  });
+  reply.addEventListener("keydown", function (e) {
+    if (e.key === "Enter" && !e.shiftKey && !e.isComposing) { e.preventDefault(); composer.requestSubmit(); }
+  });
+
+  /* ------------------------------------------------------------ live updates */
+  var retry = 0;
+  function connect() {
+    var ws = new WebSocket(location.origin.replace(/^http/, "ws") + "/ws/console");
+    var live = document.getElementById("live-state");
+    ws.onopen = function () { retry = 0; live.textContent = "Live"; live.className = "chip green"; loadQueue(); refreshChat(); };
+    ws.onmessage = function (event) {
+      var frame; try { frame = JSON.parse(event.data); } catch (err) { return; }
+      if (frame.type === "messages") {
+        if (state.chat && frame.conversation_id === state.chat.id) {
+          addMessages(frame.messages);
+          if (frame.messages.some(function (m) { return m.direction === "customer"; })) loadSuggestions();
+        }
+        if (state.items.some(function (i) { return i.id === frame.conversation_id; })) queueSoon();
+      } else if (frame.type === "queue_changed" || frame.type === "csat") {
+        queueSoon();
+        if (state.chat && frame.conversation_id === state.chat.id) refreshChat();
+      }
+    };
+    ws.onclose = function () {
+      live.textContent = "Reconnecting…"; live.className = "chip amber";
+      retry += 1; setTimeout(connect, Math.min(10000, 500 * Math.pow(2, retry)));
+    };
+  }
+  loadQueue();
+  connect();
+  window.LumenAgent = { select: select, refresh: refreshChat };
+})();

@@ -1,0 +1,222 @@
+"""Support metrics for the analytics dashboard, one function per metric.
+
+Every function takes a Session and a :class:`Filters` (UTC ``[start, end)`` and an optional
+conversation language) and returns JSON-safe data. Rows are selected with only the columns a
+metric needs and aggregated in Python, which reads the same on SQLite and PostgreSQL.
+
+Definitions:
+
+* a conversation *counts* when the customer wrote at least one message in it;
+* *handed off*: it has a handoff reason, an assigned agent, an agent message or is waiting for
+  one; *contained* = counted and not handed off;
+* *repeat contact*: the same identified customer starts another conversation within 7 days;
+* *first-contact resolution*: an identified customer's conversation with no repeat contact
+  within 7 days and no ticket from it left unresolved;
+* *first response*: first customer message -> next bot/agent reply; *agent first response*:
+  the bot's hand-over message (its last message before the agent's first) -> the agent's first
+  message; *resolution*: ticket created -> resolved.
+"""
+from __future__ import annotations
+
+import statistics
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from crm.models import CompensationOffer, Conversation, Customer, Feedback, Message, Ticket, UnansweredQuestion
+
+REPEAT_WINDOW = timedelta(days=7)
+OPEN_TICKET = ("open", "in_progress", "waiting_customer")
+GRANTED = ("approved", "granted")
+
+
+@dataclass(frozen=True)
+class Filters:
+    start: datetime
+    end: datetime
+    language: str | None = None
+
+    @classmethod
+    def for_days(cls, first: date, last: date, language: str | None = None) -> "Filters":
+        """Whole UTC days ``first``..``last`` inclusive."""
+        start = datetime(first.year, first.month, first.day, tzinfo=timezone.utc)
+        end = datetime(last.year, last.month, last.day, tzinfo=timezone.utc) + timedelta(days=1)
+        return cls(start, end, language or None)
+
+    def days(self) -> list[str]:
+        day, out = self.start.date(), []
+        while day < self.end.date():
+            out.append(day.isoformat())
+            day += timedelta(days=1)
+        return out
+
+
+def _ratio(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
+def _counted_ids(f: Filters) -> Any:
+    """SELECT of the ids of counted conversations started in range (in the language)."""
+    stmt = select(Conversation.id).where(
+        Conversation.started_at >= f.start, Conversation.started_at < f.end,
+        Conversation.id.in_(select(Message.conversation_id).where(Message.direction == "customer")))
+    return stmt.where(Conversation.language == f.language) if f.language else stmt
+
+
+def _conversations(session: Session, f: Filters) -> list[tuple[Any, ...]]:
+    """Counted conversations: (id, customer_id, status, handoff_reason, started_at, handed_off)."""
+    ids = _counted_ids(f)
+    with_agent = set(session.scalars(select(Message.conversation_id).distinct().where(
+        Message.direction == "agent", Message.conversation_id.in_(ids))))
+    stmt = select(Conversation.id, Conversation.customer_id, Conversation.status,
+                  Conversation.handoff_reason, Conversation.assigned_agent_id,
+                  Conversation.started_at).where(Conversation.id.in_(ids))
+    rows = []
+    for r in session.execute(stmt).all():
+        handed = bool(r.handoff_reason or r.assigned_agent_id or r.id in with_agent
+                      or r.status in ("waiting_agent", "agent"))
+        rows.append((r.id, r.customer_id, r.status, r.handoff_reason, r.started_at, handed))
+    return rows
+
+
+def conversations_per_day(session: Session, f: Filters) -> list[dict[str, Any]]:
+    counts = Counter(row[4].date().isoformat() for row in _conversations(session, f))
+    return [{"day": day, "count": counts.get(day, 0)} for day in f.days()]
+
+
+def containment(session: Session, f: Filters) -> dict[str, Any]:
+    rows = _conversations(session, f)
+    contained = sum(1 for row in rows if not row[5])
+    return {"conversations": len(rows), "contained": contained, "rate": _ratio(contained, len(rows))}
+
+
+def handoffs(session: Session, f: Filters) -> dict[str, Any]:
+    rows = _conversations(session, f)
+    handed = [row for row in rows if row[5]]
+    reasons = Counter((row[3] or "unspecified") for row in handed)
+    return {"conversations": len(rows), "handed_off": len(handed), "rate": _ratio(len(handed), len(rows)),
+            "reasons": [{"reason": r, "count": c} for r, c in reasons.most_common()]}
+
+
+def csat_trend(session: Session, f: Filters) -> dict[str, Any]:
+    stmt = (select(Feedback.csat, Feedback.created_at).join(Conversation, Conversation.id == Feedback.conversation_id)
+            .where(Feedback.created_at >= f.start, Feedback.created_at < f.end))
+    if f.language:
+        stmt = stmt.where(Conversation.language == f.language)
+    by_day: dict[str, list[int]] = defaultdict(list)
+    scores = []
+    for csat, at in session.execute(stmt).all():
+        by_day[at.date().isoformat()].append(csat)
+        scores.append(csat)
+    return {"average": round(statistics.fmean(scores), 2) if scores else None, "count": len(scores),
+            "days": [{"day": d, "average": round(statistics.fmean(by_day[d]), 2) if by_day[d] else None,
+                      "count": len(by_day[d])} for d in f.days()]}
+
+
+def _ticket_language(stmt: Any, language: str | None, ticket_conversation: Any, customer_col: Any) -> Any:
+    if not language:
+        return stmt
+    stmt = (stmt.outerjoin(Conversation, Conversation.id == ticket_conversation)
+            .outerjoin(Customer, Customer.id == customer_col))
+    return stmt.where(func.coalesce(Conversation.language, Customer.preferred_language) == language)
+
+
+def complaint_categories(session: Session, f: Filters) -> list[dict[str, Any]]:
+    stmt = select(Ticket.category).where(Ticket.created_at >= f.start, Ticket.created_at < f.end)
+    stmt = _ticket_language(stmt, f.language, Ticket.conversation_id, Ticket.customer_id)
+    counts = Counter(session.scalars(stmt))
+    return [{"category": c, "count": n} for c, n in counts.most_common()]
+
+
+def top_unanswered(session: Session, f: Filters, limit: int = 10) -> list[dict[str, Any]]:
+    stmt = select(UnansweredQuestion.text, UnansweredQuestion.status).where(
+        UnansweredQuestion.created_at >= f.start, UnansweredQuestion.created_at < f.end)
+    if f.language:
+        stmt = stmt.where(UnansweredQuestion.language == f.language)
+    groups: dict[str, dict[str, Any]] = {}
+    for text, status in session.execute(stmt).all():
+        key = " ".join(text.lower().split())
+        group = groups.setdefault(key, {"text": text, "count": 0, "open": 0})
+        group["count"] += 1
+        group["open"] += status == "new"
+    return sorted(groups.values(), key=lambda g: (-g["count"], g["text"]))[:limit]
+
+
+def _repeat_flags(session: Session, f: Filters) -> list[tuple[int, bool]]:
+    """(conversation id, repeated within 7 days) for counted conversations of known customers."""
+    rows = [row for row in _conversations(session, f) if row[1] is not None]
+    customers = select(Conversation.customer_id).where(Conversation.id.in_(_counted_ids(f)))
+    starts: dict[int, list[datetime]] = defaultdict(list)
+    if rows:
+        for customer_id, at in session.execute(select(Conversation.customer_id, Conversation.started_at)
+                                               .where(Conversation.customer_id.in_(customers))).all():
+            starts[customer_id].append(at)
+    return [(row[0], any(row[4] < at <= row[4] + REPEAT_WINDOW for at in starts[row[1]])) for row in rows]
+
+
+def repeat_contact(session: Session, f: Filters) -> dict[str, Any]:
+    flags = _repeat_flags(session, f)
+    repeated = sum(1 for _, again in flags if again)
+    return {"conversations": len(flags), "repeated": repeated, "rate": _ratio(repeated, len(flags))}
+
+
+def first_contact_resolution(session: Session, f: Filters) -> dict[str, Any]:
+    flags = _repeat_flags(session, f)
+    open_tickets = set(session.scalars(select(Ticket.conversation_id).where(
+        Ticket.conversation_id.in_(_counted_ids(f)), Ticket.status.in_(OPEN_TICKET)))) if flags else set()
+    resolved = sum(1 for cid, again in flags if not again and cid not in open_tickets)
+    return {"conversations": len(flags), "resolved": resolved, "rate": _ratio(resolved, len(flags))}
+
+
+def _median(values: list[float]) -> float | None:
+    return round(statistics.median(values), 1) if values else None
+
+
+def response_times(session: Session, f: Filters) -> dict[str, Any]:
+    first: list[float] = []
+    agent_first: list[float] = []
+    messages: dict[int, list[Any]] = defaultdict(list)
+    for cid, direction, at in session.execute(
+            select(Message.conversation_id, Message.direction, Message.created_at)
+            .where(Message.conversation_id.in_(_counted_ids(f)))
+            .order_by(Message.created_at, Message.id)).all():
+        messages[cid].append((direction, at))
+    for rows in messages.values():
+        asked = next((at for d, at in rows if d == "customer"), None)
+        answer = next((at for d, at in rows if d != "customer" and asked and at >= asked), None)
+        if asked and answer:
+            first.append((answer - asked).total_seconds())
+        agent_at = next((at for d, at in rows if d == "agent"), None)
+        if agent_at:
+            before = [at for d, at in rows if d in ("bot", "system") and at <= agent_at]
+            since = before[-1] if before else asked
+            if since:
+                agent_first.append((agent_at - since).total_seconds())
+    resolved = session.execute(select(Ticket.created_at, Ticket.resolved_at).where(
+        Ticket.created_at >= f.start, Ticket.created_at < f.end, Ticket.resolved_at.is_not(None)))
+    resolution = [(done - made).total_seconds() for made, done in resolved.all()]
+    return {"first_response_s": _median(first), "agent_first_response_s": _median(agent_first),
+            "resolution_s": _median(resolution),
+            "samples": {"first_response": len(first), "agent_first_response": len(agent_first),
+                        "resolution": len(resolution)}}
+
+
+def compensation_granted(session: Session, f: Filters) -> list[dict[str, Any]]:
+    decided = func.coalesce(CompensationOffer.decided_at, CompensationOffer.offered_at)
+    stmt = (select(CompensationOffer.type, CompensationOffer.amount, CompensationOffer.currency)
+            .where(CompensationOffer.status.in_(GRANTED), decided >= f.start, decided < f.end))
+    if f.language:
+        stmt = stmt.outerjoin(Ticket, Ticket.id == CompensationOffer.ticket_id)
+        stmt = _ticket_language(stmt, f.language, Ticket.conversation_id, CompensationOffer.customer_id)
+    by_type: dict[str, dict[str, Any]] = {}
+    for kind, amount, currency in session.execute(stmt).all():
+        entry = by_type.setdefault(kind, {"type": kind, "count": 0, "amounts": defaultdict(Decimal)})
+        entry["count"] += 1
+        entry["amounts"][currency] += Decimal(amount or 0)
+    return [{**e, "amounts": {c: f"{v:.2f}" for c, v in sorted(e["amounts"].items())}}
+            for e in sorted(by_type.values(), key=lambda e: -e["count"])]

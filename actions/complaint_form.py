@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import Any, Dict, List, Text
 
 from rasa_sdk import Action, FormValidationAction, Tracker
-from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -37,6 +36,16 @@ def required_complaint_slots(confirmed: Any) -> List[Text]:
     return list(BASE_SLOTS)
 
 
+def previous_value(tracker: Tracker, slot: str, valid: tuple[str, ...]) -> str | None:
+    """The latest valid value ``slot`` had since the current complaint started."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "action" and event.get("name") == "action_complaint_start":
+            return None
+        if event.get("event") == "slot" and event.get("name") == slot and event.get("value") in valid:
+            return event["value"]
+    return None
+
+
 class ValidateComplaintForm(FormValidationAction):
     def name(self) -> Text:
         return "validate_complaint_form"
@@ -51,7 +60,7 @@ class ValidateComplaintForm(FormValidationAction):
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[Text, Any]:
         text = str(value or "").strip()
-        if len(text) < 2:
+        if len(text) < 2 or text.startswith("/"):  # a button payload is not a description
             return {"complaint_description": None}
         result: Dict[Text, Any] = {"complaint_description": text[:1000]}
         if tracker.get_slot("complaint_category") not in CATEGORIES:
@@ -67,9 +76,14 @@ class ValidateComplaintForm(FormValidationAction):
     async def validate_complaint_category(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[Text, Any]:
+        """A button value, else the words of the span or the message; an unrecognised span
+        (the entity extractor returns raw text for phrasings it has not seen) keeps the
+        category understood before."""
         if value in CATEGORIES:
             return {"complaint_category": value}
-        return {"complaint_category": category_from_text(str(value or "")) if value else None}
+        text = tracker.latest_message.get("text") or ""
+        found = category_from_text(str(value or "")) or category_from_text(text)
+        return {"complaint_category": found or previous_value(tracker, "complaint_category", CATEGORIES)}
 
     async def validate_order_number(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -99,7 +113,9 @@ class ValidateComplaintForm(FormValidationAction):
         if value in RESOLUTIONS or value == "other":
             return {"desired_outcome": value}
         text = str(value or "").strip()
-        return {"desired_outcome": (outcome_from_text(text) or text[:200]) if text else None}
+        if not text or text.startswith("/"):
+            return {"desired_outcome": None}
+        return {"desired_outcome": outcome_from_text(text) or text[:200]}
 
     async def validate_correction_field(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict

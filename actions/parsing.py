@@ -17,19 +17,19 @@ CATEGORY_KEYWORDS: list[tuple[str, tuple[str, ...]]] = [
     ("damaged_defective", ("broken", "damaged", "defective", "faulty", "cracked", "scratch",
                            "not working", "doesn't work", "dead", "坏", "破", "裂", "刮痕", "故障",
                            "瑕疵", "不能用", "开不了机", "没声音", "失灵", "坏点", "压烂")),
+    ("staff_attitude", ("rude", "attitude", "impolite", "unfriendly", "hung up", "态度", "没礼貌",
+                        "不理人", "挂我电话", "挂电话", "好串", "很凶")),
     ("late_delivery", ("late", "delay", "not arrived", "hasn't arrived", "never arrived", "delivery",
                        "shipping", "courier", "parcel", "还没到", "没到", "未到", "延迟", "配送",
                        "物流", "快递", "发货", "出货", "到货", "送达", "运送")),
-    ("staff_attitude", ("rude", "attitude", "impolite", "staff", "agent", "hung up", "态度", "没礼貌",
-                        "店员", "客服", "职员", "不理人", "挂我电话", "挂电话")),
     ("other", ("other", "something else", "其他", "其它", "别的")),
 ]
 OUTCOME_KEYWORDS: list[tuple[str, tuple[str, ...]]] = [
     ("refund", ("refund", "money back", "reimburse", "退款", "退钱", "退费", "退货", "退回")),
-    ("replacement", ("replace", "exchange", "new one", "swap", "换货", "换新", "换一", "换个", "补寄", "重新寄")),
+    ("replacement", ("replace", "replacement", "exchange", "new one", "swap", "换货", "换新", "换一", "换个", "补寄", "重新寄")),
     ("repair", ("repair", "fix", "维修", "修理", "修好", "送修")),
-    ("redelivery", ("deliver", "resend", "ship it", "send it", "重新配送", "重新送", "尽快送", "送过来", "寄过来", "快点到")),
-    ("review", ("apolog", "investigat", "look into", "review", "talk to", "explain", "道歉", "调查",
+    ("redelivery", ("deliver", "deliver it", "redeliver", "re-deliver", "resend", "ship it", "send it", "重新配送", "重新送", "尽快送", "送过来", "寄过来", "快点到")),
+    ("review", ("apology", "apologise", "apologize", "investigate", "investigation", "look into", "review", "talk to", "explain", "道歉", "调查",
                 "交代", "处理", "说法", "解释")),
 ]
 FIELD_KEYWORDS: list[tuple[str, tuple[str, ...]]] = [
@@ -48,8 +48,8 @@ def _first(text: str, table: list[tuple[str, tuple[str, ...]]]) -> str | None:
     folded = fold(text or "")
     for value, words in table:
         for word in words:
-            if word.isascii():
-                if re.search(rf"(?<![a-z]){re.escape(word)}", folded):
+            if word.isascii():  # whole words, with simple inflections ("delayed", "scratches")
+                if re.search(rf"(?<![a-z]){re.escape(word)}(?:s|es|d|ed|ing)?(?![a-z])", folded):
                     return value
             elif word in folded:
                 return value

@@ -7,14 +7,16 @@ Usage::
     # quick run on SQLite
     python bench/crm_scale.py --sqlite /tmp/crm_scale.sqlite3 --customers 10000 --messages 1000000
 
-Steps: migrate a fresh database to the base revision (``0001``, the schema before any index
-this benchmark motivated), fill it server-side (``INSERT ... SELECT`` over ``generate_series``
-on PostgreSQL, a recursive CTE on SQLite; no per-row Python), ``VACUUM ANALYZE``, then time
-``customer_360`` for random customers, warm, one session per call (as the console does):
+Steps: migrate a fresh database to the base revision (``0001``), fill it server-side
+(``INSERT ... SELECT`` over ``generate_series`` on PostgreSQL, a recursive CTE on SQLite; no
+per-row Python), ``VACUUM ANALYZE``, then time ``customer_360`` for random customers, warm, one
+session per call (as the console does):
 
 * ``baseline``: the query shapes of the original ``customer_360`` (a copy kept below), schema 0001;
 * ``code``: the current ``crm.repo.customers.customer_360``, schema 0001;
-* ``head``: the current code after ``crm.migrate.upgrade`` to head (indexes of 0002_...).
+* ``candidates``: the same plus composite ``(customer_id, <date>, id)`` indexes on orders,
+  tickets and feedback, created for the phase and dropped after it (``--no-candidates``: skip);
+* ``head``: the current code after ``crm.migrate.upgrade`` to head, if head is not 0001.
 
 Data shape: customers are drawn with a skew (``id = 1 + floor(N * u**2)``), so a few customers
 own thousands of conversations; 10% of conversations are anonymous. Per-conversation message
@@ -389,24 +391,27 @@ def customer_360_baseline(session: Session, customer_id: int, *, max_orders: int
 # --------------------------------------------------------------------------------------------
 # Measurement
 # --------------------------------------------------------------------------------------------
-def time_calls(factory, fn: Callable, ids: list[int], warmup: int) -> list[float]:
+def time_calls(factory, fn: Callable, ids: list[int], warmup: int) -> tuple[list[float], list[float]]:
+    """Wall-clock and client CPU seconds (``process_time``) of each call."""
     for cid in ids[:warmup]:
         with factory() as s:
             fn(s, cid)
-    out = []
+    wall, cpu = [], []
     for cid in ids:
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         with factory() as s:
             fn(s, cid)
-        out.append(time.perf_counter() - t0)
-    return out
+        wall.append(time.perf_counter() - t0)
+        cpu.append(time.process_time() - c0)
+    return wall, cpu
 
 
-def summary(times: list[float]) -> dict[str, float]:
-    ms = sorted(t * 1000 for t in times)
+def summary(times: tuple[list[float], list[float]]) -> dict[str, float]:
+    ms = sorted(t * 1000 for t in times[0])
     return {
         "n": len(ms), "p50": statistics.median(ms),
         "p95": ms[min(len(ms) - 1, int(round(0.95 * (len(ms) - 1))))], "max": ms[-1],
+        "cpu_p50": statistics.median(t * 1000 for t in times[1]),
     }
 
 
@@ -447,6 +452,31 @@ def explain(engine, factory, fn: Callable, customer_id: int) -> str:
     return "\n".join(out)
 
 
+def server_ms(engine, factory, fn: Callable, ids: list[int]) -> float | None:
+    """PostgreSQL only: median over ``ids`` of the summed server execution time (EXPLAIN
+    ANALYZE) of the statements of one call -- the database's share, free of client overhead."""
+    if engine.dialect.name != "postgresql":
+        return None
+    totals = []
+    for cid in ids:
+        with captured_sql(engine) as seen:
+            with factory() as s:
+                fn(s, cid)
+        raw = engine.raw_connection()
+        try:
+            cur = raw.driver_connection.cursor()
+            total = 0.0
+            for statement, params in seen:
+                if statement.lstrip().upper().startswith("SELECT"):
+                    cur.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + statement, params)
+                    total += float(cur.fetchone()[0][0]["Execution Time"])
+            raw.driver_connection.rollback()
+            totals.append(total)
+        finally:
+            raw.close()
+    return statistics.median(totals)
+
+
 def heaviest_customers(factory) -> tuple[int, int]:
     with factory() as s:
         row = s.execute(
@@ -465,6 +495,32 @@ def distribution(factory, sample: list[int]) -> dict[str, float]:
         ).all())
     values = sorted(counts.get(cid, 0) for cid in sample)
     return {"median": statistics.median(values), "p95": values[int(0.95 * (len(values) - 1))]}
+
+
+#: Composite indexes that would let the per-customer "newest first" queries stop early
+#: instead of sorting all of a customer's rows. Measured as a phase, then dropped again.
+CANDIDATE_INDEXES = {
+    "bench_orders_customer_placed": ("orders", "customer_id, placed_at, id"),
+    "bench_tickets_customer_created": ("tickets", "customer_id, created_at, id"),
+    "bench_feedback_customer_created": ("feedback", "customer_id, created_at, id, csat"),
+}
+
+
+@contextmanager
+def candidate_indexes(engine):
+    tables = ", ".join(sorted({table for table, _ in CANDIDATE_INDEXES.values()}))
+    analyze_sql = f"ANALYZE {tables}" if engine.dialect.name == "postgresql" else "ANALYZE"
+    with engine.begin() as conn:
+        for name, (table, cols) in CANDIDATE_INDEXES.items():
+            conn.exec_driver_sql(f"CREATE INDEX {name} ON {table} ({cols})")
+        conn.exec_driver_sql(analyze_sql)
+    try:
+        yield
+    finally:
+        with engine.begin() as conn:
+            for name in CANDIDATE_INDEXES:
+                conn.exec_driver_sql(f"DROP INDEX {name}")
+            conn.exec_driver_sql(analyze_sql)
 
 
 # --------------------------------------------------------------------------------------------
@@ -527,6 +583,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--warmup", type=int, default=20)
     ap.add_argument("--reuse", action="store_true", help="keep an existing database (skip generation)")
     ap.add_argument("--keep", action="store_true", help="do not drop the database at the end")
+    ap.add_argument("--no-candidates", action="store_true",
+                    help="skip the phase with candidate composite indexes")
     ap.add_argument("--explain", action="store_true", help="print query plans for the heaviest customer")
     ap.add_argument("--write-docs", action="store_true", help="update the CRM section of docs/benchmarks.md")
     args = ap.parse_args(argv)
@@ -575,15 +633,27 @@ def main(argv: list[str] | None = None) -> int:
             stats = summary(time_calls(factory, fn, ids, warm))
             heavy = summary(time_calls(factory, fn, [heavy_id] * 5, 1))
             stats["heavy_p50"] = heavy["p50"]
+            stats["load"] = os.getloadavg()[0]
+            stats["db_ms"] = server_ms(engine, factory, fn, sample[:2 if name == "baseline" else 20])
+            stats["heavy_db_ms"] = server_ms(engine, factory, fn, [heavy_id])
             results[name] = stats
-            print(f"  {name:<9} {stats['n']:>4} calls: p50 {stats['p50']:8.2f} ms  p95 {stats['p95']:8.2f} ms"
-                  f"  max {stats['max']:8.2f} ms | heaviest customer p50 {heavy['p50']:8.2f} ms", flush=True)
+            print(f"  {name:<10} {stats['n']:>4} calls: p50 {stats['p50']:8.2f} ms  p95 {stats['p95']:8.2f} ms"
+                  f"  (client CPU p50 {stats['cpu_p50']:6.2f} ms)"
+                  f"  max {stats['max']:8.2f} ms | heaviest customer p50 {heavy['p50']:8.2f} ms"
+                  f" | load {stats['load']:.1f}"
+                  + (f" | server p50 {stats['db_ms']:.2f} ms, heaviest {stats['heavy_db_ms']:.2f} ms"
+                     if stats["db_ms"] is not None else ""),
+                  flush=True)
             if args.explain:
                 print(explain(engine, factory, fn, heavy_id))
 
         print("customer_360 latency (warm, one session per call):")
         phase("baseline", customer_360_baseline)
         phase("code", customers_repo.customer_360)
+        if not args.no_candidates:
+            with candidate_indexes(engine):
+                phase("candidates", customers_repo.customer_360)
+            phase("code-again", customers_repo.customer_360)  # A/B/A: load drift shows up here
         head = migrate.heads()[0]
         if migrate.current(url) != (head,):
             engine.dispose()
@@ -608,14 +678,18 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def write_docs(args, p, engine_name, size, gen_s, dist, heavy_convs, results, head) -> None:
-    name = f"scale-{'sqlite' if args.sqlite else 'pg'}"
+    name = f"scale-{'sqlite' if args.sqlite else 'pg'}-{p['messages']}"
     cmd = "python bench/crm_scale.py " + (
         f"--sqlite {args.sqlite}" if args.sqlite else "--server <url>")
     if args.customers != 100_000 or args.messages != 10_000_000:
         cmd += f" --customers {args.customers} --messages {args.messages}"
-    cmd += f" --calls {args.calls} --write-docs"
+    cmd += f" --calls {args.calls}" + (" --reuse" if args.reuse else "") + (" --keep" if args.keep else "")
+    cmd += (f" --baseline-calls {args.baseline_calls}" if args.baseline_calls else "") + " --write-docs"
     labels = {"baseline": "original `customer_360`, schema 0001",
               "code": "current `customer_360`, schema 0001",
+              "candidates": "current `customer_360`, schema 0001 + candidate composite indexes "
+                            "(measured, not adopted)",
+              "code-again": "current `customer_360`, schema 0001 (again, after dropping them)",
               "head": f"current `customer_360`, schema {head}"}
     lines = [
         f"### Customer 360 on {engine_name}: {p['customers']:,} customers, {p['messages']:,} messages",
@@ -627,14 +701,16 @@ def write_docs(args, p, engine_name, size, gen_s, dist, heavy_convs, results, he
         f"Sampled customers own median {dist['median']:g} / p95 {dist['p95']:g} conversations; "
         f"the heaviest owns {heavy_convs:,}.",
         "",
-        "| variant | calls | p50 ms | p95 ms | max ms | heaviest customer p50 ms |",
-        "|---|---|---|---|---|---|",
+        "| variant | calls | p50 ms | p95 ms | max ms | heaviest customer p50 ms | load avg |"
+        " client CPU p50 ms |" + (" DB server time p50 / heaviest ms |" if engine_name == "PostgreSQL" else ""),
+        "|---|---|---|---|---|---|---|---|" + ("---|" if engine_name == "PostgreSQL" else ""),
     ]
-    for key in ("baseline", "code", "head"):
+    for key in ("baseline", "code", "candidates", "code-again", "head"):
         if key in results:
             r = results[key]
             lines.append(f"| {labels[key]} | {r['n']} | {r['p50']:.2f} | {r['p95']:.2f} | "
-                         f"{r['max']:.2f} | {r['heavy_p50']:.2f} |")
+                         f"{r['max']:.2f} | {r['heavy_p50']:.2f} | {r['load']:.1f} | {r['cpu_p50']:.2f} |"
+                         + (f" {r['db_ms']:.2f} / {r['heavy_db_ms']:.2f} |" if r.get("db_ms") is not None else ""))
     final = results.get("head") or results["code"]
     lines += ["", f"p50 ratio original/current: {results['baseline']['p50'] / final['p50']:.0f}x "
               f"(heaviest customer {results['baseline']['heavy_p50'] / final['heavy_p50']:.0f}x)."]

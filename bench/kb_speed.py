@@ -69,7 +69,7 @@ def faiss_table(base_vectors, sizes, lines, n_queries=200):
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--write-docs", action="store_true")
-    ap.add_argument("--sizes", default="1000,10000,50000,200000")
+    ap.add_argument("--sizes", default="1000,5000,10000,20000,50000,100000")
     args = ap.parse_args()
     lines = []
     from kb.encoder import encode, load_encoder
@@ -111,10 +111,12 @@ def main() -> int:
     text = "\n".join(lines)
     print(text)
     if args.write_docs:
-        from kb_docs import replace_section
+        from kb_quality import replace_section  # same folder
 
         replace_section("speed", "## Knowledge-base retrieval speed (`bench/kb_speed.py`)\n\n"
-                        f"Run {time.strftime('%Y-%m-%d')} on {os.cpu_count()} CPU cores.\n\n" + text + "\n")
+                        f"Run {time.strftime('%Y-%m-%d')} on {os.cpu_count()} CPU cores; load average at the end "
+                        f"{os.getloadavg()[0]:.1f} (other work was running on the machine, so latencies are "
+                        "upper bounds).\n\n" + text + "\n")
     return 0
 
 

@@ -8,13 +8,22 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
+from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 
 from crm import migrate
 from crm.db import make_engine, make_session_factory, session_scope
+from crm.repo import admin as admin_repo
 from crm.repo.admin import create_user
 
 PASSWORD = "correct-horse-battery"
+# Cheap argon2 parameters keep the many sign-ins of these tests fast (production keeps the defaults).
+FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(monkeypatch):
+    monkeypatch.setattr(admin_repo, "_hasher", FAST_HASHER)
 ROLES = ("agent", "trainer", "manager", "admin")
 
 
@@ -62,7 +71,8 @@ def template_db(tmp_path_factory) -> Path:
     url = f"sqlite:///{path}"
     migrate.upgrade(url)
     engine = make_engine(url)
-    with session_scope(make_session_factory(engine)) as session:
+    with pytest.MonkeyPatch.context() as patch, session_scope(make_session_factory(engine)) as session:
+        patch.setattr(admin_repo, "_hasher", FAST_HASHER)
         for role in ROLES:
             create_user(session, username=f"{role}1", password=PASSWORD, role=role,
                         display_name=f"{role.title()} One")

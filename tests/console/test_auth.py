@@ -10,7 +10,7 @@ import pytest
 from bot.gateway.console import devusers
 from crm.db import session_scope
 from crm.repo.admin import authenticate, create_user
-from tests.console.conftest import PASSWORD, Console, build_client, login
+from tests.console.conftest import PASSWORD, build_client, login
 
 
 def test_login_sets_httponly_samesite_session_and_redirects_by_role(app_client):

@@ -65,3 +65,73 @@ def test_sqlite_pragmas(tmp_path):
             assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
     finally:
         eng.dispose()
+
+
+def _add_future_revision(tmp_path, monkeypatch) -> str:
+    """Point crm.migrate at a copy of the migrations with one extra revision after head."""
+    import shutil
+    import textwrap
+
+    dst = tmp_path / "migrations"
+    shutil.copytree(migrate.MIGRATIONS_DIR, dst, ignore=shutil.ignore_patterns("__pycache__"))
+    rev = "9000_test_next"
+    (dst / "versions" / f"{rev}.py").write_text(textwrap.dedent(f'''
+        from alembic import op
+
+        revision = "{rev}"
+        down_revision = "{migrate.heads()[0]}"
+        branch_labels = None
+        depends_on = None
+
+
+        def upgrade() -> None:
+            op.create_index("ix_test_next_customers_name", "customers", ["name"])
+
+
+        def downgrade() -> None:
+            op.drop_index("ix_test_next_customers_name", table_name="customers")
+    '''))
+    monkeypatch.setattr(migrate, "MIGRATIONS_DIR", dst)
+    return rev
+
+
+def test_cli_migrate_upgrades_older_schema_and_keeps_data(capsys, migrated_url, tmp_path, monkeypatch):
+    from alembic import command
+
+    from crm import cli
+
+    old_head = migrate.heads()[0]
+    eng = make_engine(migrated_url)
+    try:
+        with eng.begin() as conn:
+            conn.execute(text(
+                "INSERT INTO customers (name, preferred_language, tier, lifetime_value, preferences,"
+                " consent_personalisation, consent_marketing, created_at) VALUES ('Kept', 'en',"
+                " 'gold', 0, '{}', false, false, CURRENT_TIMESTAMP)"))
+        new_rev = _add_future_revision(tmp_path, monkeypatch)
+        assert migrate.heads() == (new_rev,)
+        with pytest.raises(CRMSchemaError, match=f"revision {old_head} is older than this code"):
+            migrate.check(migrated_url)
+        assert cli.main(["--url", migrated_url, "migrate"]) == 0
+        assert capsys.readouterr().out == f"database at revision {new_rev}\n"
+        assert migrate.check(migrated_url) == new_rev
+        names = {ix["name"] for ix in inspect(eng).get_indexes("customers")}
+        assert "ix_test_next_customers_name" in names
+        with eng.connect() as conn:
+            assert conn.execute(text("SELECT name FROM customers")).scalars().all() == ["Kept"]
+        # ... and the new revision can be rolled back
+        command.downgrade(migrate.alembic_config(url=migrated_url), old_head)
+        assert migrate.current(migrated_url) == (old_head,)
+    finally:
+        eng.dispose()
+
+
+def test_cli_migrate_refuses_newer_schema(capsys, migrated_url):
+    from crm import cli
+
+    _set_revision(migrated_url, "9999_future")
+    assert cli.main(["--url", migrated_url, "migrate"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: database schema revision 9999_future is newer than this code")
+    assert err.count("\n") == 1
+    assert migrate.current(migrated_url) == ("9999_future",)  # left untouched

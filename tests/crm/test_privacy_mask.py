@@ -165,8 +165,8 @@ def test_mask_record_deep_copy_and_sensitive_keys():
     assert masked["id"] == 51234567 and masked["order_number"] == "LM12345678"
     assert masked["total"] == Decimal("1299.00") and masked["created_at"] is at
     assert masked["email"] == "a***@example.com"
-    assert masked["phone"] == "*****"
-    assert masked["mobile"] == "912***678"
+    assert masked["phone"] == "***45"
+    assert masked["mobile"] == "*******78"
     assert masked["contact_email"] == "***"
     assert masked["card_number"] == "************1112"
     assert masked["preferences"] == {"contact": "sms", "notes": "call 0912-***-678 after 6pm"}

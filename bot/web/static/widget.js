@@ -1,22 +1,35 @@
 /* Lumen support chat widget. Embed with one tag: <script src="https://HOST/widget.js" defer></script>
  * Talks to the gateway over a WebSocket (/ws), falls back to HTTP, keeps the conversation token
  * in localStorage (history lives on the server), queues unsent messages and re-sends them by id
- * after a reconnect; the server acknowledges by id, so nothing is lost or duplicated. */
+ * after a reconnect; the server acknowledges by id, so nothing is lost or duplicated.
+ * No build step; all server text is inserted with textContent. */
 (function () {
   "use strict";
   var script = document.currentScript;
   var base = (script && script.src) ? new URL(script.src).origin : location.origin;
-  var STORE = "lumen-chat-token";
-  var LABELS = {
-    "zh-Hant": { title: "線上客服", open: "線上客服", send: "送出", placeholder: "請輸入您的問題…", typing: "客服正在輸入…", offline: "連線中斷，重新連線中…", close: "關閉" },
-    "zh-Hans": { title: "在线客服", open: "在线客服", send: "发送", placeholder: "请输入您的问题…", typing: "客服正在输入…", offline: "连接中断，正在重连…", close: "关闭" },
-    "en": { title: "Support chat", open: "Chat with us", send: "Send", placeholder: "Type your question…", typing: "Assistant is typing…", offline: "Connection lost, reconnecting…", close: "Close" }
+  var STORE = "lumen-chat-token", LANG_STORE = "lumen-chat-lang", RATED = "lumen-chat-rated:";
+  var T = {
+    "zh-Hant": { title: "流明客服", open: "線上客服", send: "送出", placeholder: "請輸入您的問題…", typing: "正在輸入", offline: "連線中斷，重新連線中…", close: "關閉對話視窗",
+      bot: "智慧客服", agent: "客服專員", you: "您", waiting: "正在為您轉接專人，請稍候…", sending: "傳送中", hello: "您好！我是流明電子的智慧客服，有什麼可以幫您？",
+      quick: ["訂單查詢", "退貨政策", "保固維修", "我要找真人客服"], rate: "為這次服務評分", rateAsk: "請為這次的服務評分", comment: "想補充什麼嗎？（選填）", submit: "送出評分",
+      thanks: "感謝您的評分！", stars: ["非常不滿意", "不滿意", "普通", "滿意", "非常滿意"], msg: "訊息", lang: "語言", unread: "則新訊息" },
+    "zh-Hans": { title: "流明客服", open: "在线客服", send: "发送", placeholder: "请输入您的问题…", typing: "正在输入", offline: "连接中断，正在重连…", close: "关闭聊天窗口",
+      bot: "智能客服", agent: "客服专员", you: "您", waiting: "正在为您转接人工客服，请稍候…", sending: "发送中", hello: "您好！我是流明电子的智能客服，有什么可以帮您？",
+      quick: ["订单查询", "退货政策", "保修维修", "转人工客服"], rate: "为本次服务评分", rateAsk: "请为本次服务评分", comment: "还有什么想说的吗？（选填）", submit: "提交评分",
+      thanks: "感谢您的评分！", stars: ["非常不满意", "不满意", "一般", "满意", "非常满意"], msg: "消息", lang: "语言", unread: "条新消息" },
+    "en": { title: "Lumen support", open: "Chat with us", send: "Send", placeholder: "Type your question…", typing: "typing", offline: "Connection lost, reconnecting…", close: "Close chat",
+      bot: "Assistant", agent: "Support agent", you: "You", waiting: "Connecting you to a person, please wait…", sending: "Sending", hello: "Hi! I'm Lumen's virtual assistant. How can I help?",
+      quick: ["Track my order", "Return policy", "Warranty & repair", "Talk to a person"], rate: "Rate this chat", rateAsk: "How did we do?", comment: "Anything to add? (optional)", submit: "Send rating",
+      thanks: "Thanks for your feedback!", stars: ["Very poor", "Poor", "OK", "Good", "Excellent"], msg: "Message", lang: "Language", unread: "new messages" }
   };
-  var lang = (navigator.language || "en").toLowerCase().indexOf("zh") === 0
-    ? (/(cn|sg|hans)/.test(navigator.language.toLowerCase()) ? "zh-Hans" : "zh-Hant") : "en";
+  function guess() {
+    var nav = (navigator.language || "en").toLowerCase();
+    return nav.indexOf("zh") !== 0 ? "en" : (/(cn|sg|hans)/.test(nav) ? "zh-Hans" : "zh-Hant");
+  }
+  var lang = localStorage.getItem(LANG_STORE) || guess(), manualLang = !!localStorage.getItem(LANG_STORE);
   var token = localStorage.getItem(STORE);
   var identity = (script && script.getAttribute("data-identity")) || window.LumenChatIdentity || "";
-  var ws = null, connected = false, retry = 0, pending = [], seen = {};
+  var ws = null, connected = false, retry = 0, pending = [], seen = {}, chatStatus = "bot", hadAgent = false, unread = 0, count = 0;
 
   function el(tag, attrs, text) {
     var node = document.createElement(tag);
@@ -24,72 +37,158 @@
     if (text !== undefined) node.textContent = text;
     return node;
   }
-  var css = el("link", { rel: "stylesheet", href: base + "/static/widget.css" });
-  document.head.appendChild(css);
+  function icon() {  /* a chat bubble, drawn as SVG so it needs no emoji font */
+    var ns = "http://www.w3.org/2000/svg", svg = document.createElementNS(ns, "svg"), path = document.createElementNS(ns, "path");
+    svg.setAttribute("viewBox", "0 0 24 24"); svg.setAttribute("class", "lw-launcher-icon"); svg.setAttribute("aria-hidden", "true");
+    path.setAttribute("d", "M4 4h16a1 1 0 0 1 1 1v11a1 1 0 0 1-1 1H9l-5 4v-4H4a1 1 0 0 1-1-1V5a1 1 0 0 1 1-1z");
+    path.setAttribute("fill", "currentColor"); svg.appendChild(path);
+    return svg;
+  }
+  document.head.appendChild(el("link", { rel: "stylesheet", href: base + "/static/widget.css" }));
   var launcher = el("button", { "class": "lw-launcher", type: "button", "aria-expanded": "false", "aria-controls": "lw-panel" });
-  var panel = el("section", { "class": "lw-panel", id: "lw-panel", role: "dialog", "aria-label": "Support chat", hidden: "" });
-  var head = el("div", { "class": "lw-head" });
-  var title = el("h2", {});
-  head.appendChild(title);
-  var switches = {};
+  var launchText = el("span", {}), badge = el("span", { "class": "lw-badge", hidden: "" });
+  launcher.appendChild(icon());
+  launcher.appendChild(launchText); launcher.appendChild(badge);
+  var panel = el("section", { "class": "lw-panel", id: "lw-panel", role: "dialog", "aria-labelledby": "lw-title", hidden: "" });
+  var head = el("header", { "class": "lw-head" });
+  var avatar = el("div", { "class": "lw-avatar", "aria-hidden": "true" }, "L");
+  var titles = el("div", { "class": "lw-titles" }), title = el("h2", { id: "lw-title" }), who = el("p", { "class": "lw-who" });
+  titles.appendChild(title); titles.appendChild(who);
+  head.appendChild(avatar); head.appendChild(titles);
+  var switcher = el("div", { "class": "lw-lang", role: "group" }), switches = {};
   [["zh-Hant", "繁"], ["zh-Hans", "简"], ["en", "EN"]].forEach(function (pair) {
     var b = el("button", { type: "button", "aria-pressed": "false", "data-lang": pair[0], lang: pair[0] }, pair[1]);
-    b.addEventListener("click", function () { setLang(pair[0]); });
-    switches[pair[0]] = b; head.appendChild(b);
+    b.addEventListener("click", function () { manualLang = true; localStorage.setItem(LANG_STORE, pair[0]); setLang(pair[0]); });
+    switches[pair[0]] = b; switcher.appendChild(b);
   });
-  var closeBtn = el("button", { type: "button" }, "×");
-  head.appendChild(closeBtn);
-  var log = el("div", { "class": "lw-log", role: "log", "aria-live": "polite", "aria-relevant": "additions" });
+  head.appendChild(switcher);
+  var rateBtn = el("button", { type: "button", "class": "lw-icon", "data-action": "rate" }, "☆");
+  var closeBtn = el("button", { type: "button", "class": "lw-icon", "data-action": "close" }, "×");
+  head.appendChild(rateBtn); head.appendChild(closeBtn);
+  var log = el("div", { "class": "lw-log", role: "log", "aria-live": "polite", "aria-relevant": "additions", tabindex: "0" });
   var typing = el("div", { "class": "lw-typing", hidden: "" });
-  var status = el("div", { "class": "lw-status", role: "status" });
+  var typingText = el("span", { "class": "lw-sr" });
+  typing.appendChild(el("span", { "class": "lw-dot", "aria-hidden": "true" })); typing.appendChild(el("span", { "class": "lw-dot", "aria-hidden": "true" }));
+  typing.appendChild(el("span", { "class": "lw-dot", "aria-hidden": "true" })); typing.appendChild(typingText);
+  var quick = el("div", { "class": "lw-quick", role: "group" });
+  var status = el("div", { "class": "lw-status", role: "status", "aria-live": "polite" });
   var form = el("form", { "class": "lw-form" });
-  var input = el("textarea", { rows: "1", maxlength: "2000", "aria-label": "Message" });
-  var sendBtn = el("button", { type: "submit" });
+  var input = el("textarea", { rows: "1", maxlength: "2000", id: "lw-input" });
+  var sendBtn = el("button", { type: "submit", "class": "lw-send" });
   form.appendChild(input); form.appendChild(sendBtn);
-  panel.appendChild(head); panel.appendChild(log); panel.appendChild(status); panel.appendChild(form);
+  [head, log, quick, status, form].forEach(function (n) { panel.appendChild(n); });
+  log.appendChild(typing);
   document.body.appendChild(launcher); document.body.appendChild(panel);
 
   function setLang(code) {
-    lang = code;
-    var t = LABELS[code];
-    title.textContent = t.title; launcher.textContent = t.open; sendBtn.textContent = t.send;
-    input.setAttribute("placeholder", t.placeholder); typing.textContent = t.typing;
-    closeBtn.setAttribute("aria-label", t.close);
+    lang = code; var t = T[code];
+    panel.setAttribute("lang", code);
+    title.textContent = t.title; launchText.textContent = t.open; sendBtn.textContent = t.send;
+    input.setAttribute("placeholder", t.placeholder); input.setAttribute("aria-label", t.msg);
+    typingText.textContent = t.typing; closeBtn.setAttribute("aria-label", t.close); rateBtn.setAttribute("aria-label", t.rate);
+    rateBtn.title = t.rate; switcher.setAttribute("aria-label", t.lang); log.setAttribute("aria-label", t.title);
     Object.keys(switches).forEach(function (k) { switches[k].setAttribute("aria-pressed", String(k === code)); });
+    var hello = log.querySelector(".lw-hello");
+    if (hello) { hello.firstChild.textContent = t.bot; hello.lastChild.textContent = t.hello; }
+    setWho(); renderQuick();
   }
-  setLang(lang);
+  function setWho() {
+    var t = T[lang];
+    who.textContent = chatStatus === "agent" ? t.agent : chatStatus === "waiting_agent" ? t.waiting : t.bot;
+    avatar.className = "lw-avatar" + (chatStatus === "agent" ? " lw-human" : "");
+  }
+  function renderQuick() {
+    while (quick.firstChild) quick.removeChild(quick.firstChild);
+    quick.setAttribute("aria-label", T[lang].quick.join(" / "));
+    quick.hidden = count > 0;
+    T[lang].quick.forEach(function (label) {
+      var b = el("button", { type: "button" }, label);
+      b.addEventListener("click", function () { send(label); });
+      quick.appendChild(b);
+    });
+  }
 
   function linkify(node, text) {
     var re = /(https?:\/\/[^\s<>"'，。）)]+)/g, last = 0, m;
     while ((m = re.exec(text)) !== null) {
+      var url = m[1].replace(/[.,;:!?]+$/, "");  /* a sentence's full stop is not part of the link */
       node.appendChild(document.createTextNode(text.slice(last, m.index)));
-      var a = el("a", { href: m[1], target: "_blank", rel: "noopener noreferrer" }, m[1]);
-      node.appendChild(a); last = m.index + m[1].length;
+      node.appendChild(el("a", { href: url, target: "_blank", rel: "noopener noreferrer" }, url));
+      last = m.index + url.length;
     }
     node.appendChild(document.createTextNode(text.slice(last)));
   }
   function scroll() { log.scrollTop = log.scrollHeight; }
+  function put(node) { log.insertBefore(node, typing); scroll(); }
   function addMessage(m, isPending) {
     var key = m.client_id || m.id;
     if (key && seen[key]) { seen[key].classList.remove("lw-pending"); return; }
-    var bubble = el("div", { "class": "lw-msg lw-" + (m.direction || "bot") + (isPending ? " lw-pending" : "") });
+    var dir = m.direction || "bot";
+    var row = el("div", { "class": "lw-row lw-" + dir + (isPending ? " lw-pending" : "") });
+    if (dir === "agent" || dir === "bot") row.appendChild(el("span", { "class": "lw-sender" }, dir === "agent" ? T[lang].agent : T[lang].bot));
+    var bubble = el("div", { "class": "lw-msg" });
     linkify(bubble, m.text || "");
-    if (key) seen[key] = bubble;
-    if (m.text) log.insertBefore(bubble, typing);
+    row.appendChild(bubble);
+    if (key) seen[key] = row;
+    if (m.text) { put(row); count += 1; quick.hidden = true; }
     if (m.buttons && m.buttons.length) {
-      var row = el("div", { "class": "lw-buttons", role: "group" });
+      var group = el("div", { "class": "lw-buttons", role: "group" });
       m.buttons.forEach(function (b) {
         var btn = el("button", { type: "button" }, b.title);
-        btn.addEventListener("click", function () { send(b.payload, b.title); });
-        row.appendChild(btn);
+        btn.addEventListener("click", function () { group.remove(); send(b.payload, b.title); });
+        group.appendChild(btn);
       });
-      log.insertBefore(row, typing);
+      put(group);
     }
-    scroll();
+    if (panel.hidden && dir !== "customer" && !isPending) { unread += 1; badge.textContent = String(unread); badge.hidden = false; badge.setAttribute("aria-label", unread + " " + T[lang].unread); }
   }
-  function notice(text) { log.insertBefore(el("div", { "class": "lw-notice" }, text), typing); scroll(); }
-  log.appendChild(typing);
+  function greet() {
+    var row = el("div", { "class": "lw-row lw-bot lw-hello" });
+    row.appendChild(el("span", { "class": "lw-sender" }, T[lang].bot));
+    row.appendChild(el("div", { "class": "lw-msg" }, T[lang].hello));
+    put(row);
+  }
+  function notice(text) { put(el("div", { "class": "lw-notice", role: "note" }, text)); }
 
+  /* ---------------------------------------------------------------- CSAT */
+  function rated() { return token && localStorage.getItem(RATED + token); }
+  function askRating() {
+    if (!token || rated() || log.querySelector(".lw-csat")) return;
+    var t = T[lang], score = 0;
+    var card = el("form", { "class": "lw-csat", "aria-label": t.rateAsk });
+    card.appendChild(el("p", { "class": "lw-csat-title" }, t.rateAsk));
+    var group = el("div", { "class": "lw-stars", role: "radiogroup", "aria-label": t.rateAsk });
+    var stars = [1, 2, 3, 4, 5].map(function (n) {
+      var s = el("button", { type: "button", role: "radio", "aria-checked": "false", "aria-label": n + " – " + t.stars[n - 1], tabindex: n === 1 ? "0" : "-1", "data-score": String(n) }, "★");
+      s.addEventListener("click", function () { pick(n); });
+      s.addEventListener("keydown", function (e) {
+        var d = e.key === "ArrowRight" || e.key === "ArrowUp" ? 1 : e.key === "ArrowLeft" || e.key === "ArrowDown" ? -1 : 0;
+        if (d) { e.preventDefault(); pick(Math.min(5, Math.max(1, (score || 1) + (score ? d : 0)))); stars[score - 1].focus(); }
+      });
+      group.appendChild(s); return s;
+    });
+    function pick(n) {
+      score = n;
+      stars.forEach(function (s, i) { s.setAttribute("aria-checked", String(i + 1 === n)); s.tabIndex = i + 1 === n ? 0 : -1; s.classList.toggle("lw-on", i < n); });
+      submit.disabled = false;
+    }
+    var comment = el("textarea", { rows: "2", maxlength: "1000", placeholder: t.comment, "aria-label": t.comment });
+    var submit = el("button", { type: "submit", "class": "lw-send", disabled: "" }, t.submit);
+    card.appendChild(group); card.appendChild(comment); card.appendChild(submit);
+    card.addEventListener("submit", function (e) {
+      e.preventDefault(); if (!score) return; submit.disabled = true;
+      fetch(base + "/api/conversations/" + encodeURIComponent(token) + "/csat", {
+        method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ score: score, comment: comment.value })
+      }).then(function (r) {
+        if (!r.ok) throw new Error("HTTP " + r.status);
+        localStorage.setItem(RATED + token, String(score));
+        card.replaceWith(el("div", { "class": "lw-notice lw-thanks", role: "status" }, t.thanks + " " + "★★★★★".slice(0, score)));
+      }).catch(function () { submit.disabled = false; });
+    });
+    put(card); stars[0].focus();
+  }
+
+  /* ---------------------------------------------------------------- protocol */
   function newId() { return "c" + Date.now().toString(36) + Math.random().toString(36).slice(2, 10); }
   function send(text, shown) {
     text = (text || "").trim();
@@ -111,12 +210,21 @@
       handle({ type: "ack", id: m.id }); handle(frame); flush();
     }).catch(function () {});
   }
+  function setStatus(next, text) {
+    var before = chatStatus;
+    chatStatus = next; setWho();
+    if (next === "agent") hadAgent = true;
+    if (text) notice(text);
+    if (before === "agent" && next === "bot" && hadAgent) askRating();
+  }
   function handle(f) {
     if (f.type === "session") {
       token = f.token; localStorage.setItem(STORE, token);
-      if (f.language && LABELS[f.language]) setLang(f.language);
+      if (f.language && T[f.language] && !manualLang) setLang(f.language);
+      chatStatus = f.status || "bot"; hadAgent = hadAgent || chatStatus === "agent"; setWho();
     } else if (f.type === "history") {
-      f.messages.forEach(function (m) { addMessage(m); });
+      f.messages.forEach(function (m) { addMessage(m); if (m.direction === "agent") hadAgent = true; });
+      if (!f.messages.length && !log.querySelector(".lw-hello")) greet();
       flush();
     } else if (f.type === "ack") {
       pending = pending.filter(function (m) { return m.id !== f.id; });
@@ -128,11 +236,12 @@
       pending = pending.filter(function (m) { return m.id !== f.in_reply_to; });
       if (f.notice) notice(f.notice);
       f.messages.forEach(function (m) { addMessage(m); });
+      if (f.status && f.status !== chatStatus) setStatus(f.status, f.status === "waiting_agent" ? T[lang].waiting : null);
     } else if (f.type === "push") {
       typing.hidden = true;
       f.messages.forEach(function (m) { addMessage(m); });
     } else if (f.type === "status") {
-      if (f.notice) notice(f.notice[lang] || f.notice.en);
+      setStatus(f.status, f.notice ? (f.notice[lang] || f.notice.en) : null);
     } else if (f.type === "error") {
       typing.hidden = true;
       if (f.id) pending = pending.filter(function (m) { return m.id !== f.id; });
@@ -143,26 +252,29 @@
     var query = [];
     if (token) query.push("token=" + encodeURIComponent(token));
     if (identity) query.push("identity=" + encodeURIComponent(identity));
-    var url = base.replace(/^http/, "ws") + "/ws" + (query.length ? "?" + query.join("&") : "");
-    ws = new WebSocket(url);
-    ws.onopen = function () { connected = true; retry = 0; status.textContent = ""; };
-    ws.onmessage = function (e) { try { handle(JSON.parse(e.data)); } catch (err) { /* ignore bad frame */ } };
+    ws = new WebSocket(base.replace(/^http/, "ws") + "/ws" + (query.length ? "?" + query.join("&") : ""));
+    ws.onopen = function () { connected = true; retry = 0; status.textContent = ""; panel.classList.remove("lw-offline"); };
+    ws.onmessage = function (e) { try { handle(JSON.parse(e.data)); } catch (err) { /* ignore a bad frame */ } };
     ws.onclose = function () {
-      connected = false; retry += 1; status.textContent = LABELS[lang].offline;
+      connected = false; retry += 1; status.textContent = T[lang].offline; panel.classList.add("lw-offline");
       flush();
       setTimeout(connect, Math.min(10000, 500 * Math.pow(2, retry)));
     };
   }
   function toggle(open) {
     panel.hidden = !open; launcher.setAttribute("aria-expanded", String(open));
-    if (open) { input.focus(); if (!ws) connect(); } else { launcher.focus(); }
+    launcher.classList.toggle("lw-open", open);
+    if (open) { unread = 0; badge.hidden = true; input.focus(); if (!ws) connect(); scroll(); } else { launcher.focus(); }
   }
   launcher.addEventListener("click", function () { toggle(panel.hidden); });
   closeBtn.addEventListener("click", function () { toggle(false); });
+  rateBtn.addEventListener("click", askRating);
   panel.addEventListener("keydown", function (e) { if (e.key === "Escape") toggle(false); });
   form.addEventListener("submit", function (e) { e.preventDefault(); send(input.value); input.value = ""; input.focus(); });
   input.addEventListener("keydown", function (e) {
     if (e.key === "Enter" && !e.shiftKey && !e.isComposing) { e.preventDefault(); form.requestSubmit(); }
   });
-  window.LumenChat = { open: function () { toggle(true); }, send: send, setLanguage: setLang };
+  setLang(lang);
+  if (token) connect();  /* a returning visitor: load the history and receive pushes at once */
+  window.LumenChat = { open: function () { toggle(true); }, send: send, setLanguage: setLang, rate: askRating };
 })();

@@ -21,6 +21,8 @@
   function short(day) { return day.slice(5); }
 
   function chart(id, config) {
+    var empty = !config.data.datasets.some(function (ds) { return ds.data.some(function (v) { return v; }); });
+    document.getElementById(id).closest(".chart-card").classList.toggle("empty-chart", empty);
     if (charts[id]) {
       charts[id].data.labels = config.data.labels;
       config.data.datasets.forEach(function (ds, i) {

@@ -75,7 +75,7 @@
     return PALETTE[n % PALETTE.length];
   }
   function initials(name) {
-    var parts = String(name || "?").trim().split(/\s+/);
+    var parts = String(name || "?").replace(/[^\p{L}\p{N}\s]/gu, "").trim().split(/\s+/);
     var first = Array.from(parts[0] || "?")[0] || "?";
     return (parts.length > 1 && /^[A-Za-z]/.test(first) ? first + Array.from(parts[1])[0] : first).toUpperCase();
   }

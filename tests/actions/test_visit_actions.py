@@ -1,0 +1,155 @@
+"""Greeting and personalisation, the follow-up at the next visit (step 6), CSAT at the end of
+the chat, and the knowledge-base action's handoff after two failed answers in a row."""
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy import select
+
+import actions.kb_answer as kb_answer
+from actions.csat import ActionCsatSave, ValidateCsatForm
+from actions.followup import ActionFollowUpAnswer
+from actions.personalise import ActionGreet, parse_promise, promise_note
+from crm.db import session_scope
+from crm.models import Feedback, FollowUp, Ticket
+from crm.orm.base import utcnow
+from crm.repo import tickets as repo
+from tests.actions.conftest import entity, responses, run, tracker
+
+
+def test_greeting_by_name_only_with_consent(new_chat):
+    consenting = new_chat(verified=True, consent=True)
+    _, messages, slots = run(ActionGreet(), tracker(consenting.conversation_id, text="hi", intent="greet"))
+    assert responses(messages) == ["utter_greet_named"] and messages[0]["customer_name"]
+    assert slots["customer_id"] == consenting.customer_id
+    private = new_chat(verified=True, consent=False)
+    _, messages, slots = run(ActionGreet(), tracker(private.conversation_id, text="hi", intent="greet"))
+    assert responses(messages) == ["utter_greet"] and slots["customer_name"] is None
+    anonymous = new_chat(verified=False)
+    _, messages, slots = run(ActionGreet(), tracker(anonymous.conversation_id, text="hi", intent="greet"))
+    assert responses(messages) == ["utter_greet"] and slots == {}
+
+
+def test_greeting_survives_a_crm_outage(monkeypatch):
+    from actions import services
+
+    def broken():
+        raise RuntimeError("database is down")
+
+    monkeypatch.setattr(services, "crm_session", broken)
+    _, messages, slots = run(ActionGreet(), tracker("5", text="hi", intent="greet"))
+    assert responses(messages) == ["utter_greet"] and slots == {}
+
+
+def _due_promise(crm, case, *, overdue: bool) -> int:
+    with session_scope(crm) as session:
+        now = utcnow()
+        ticket = repo.create_ticket(session, subject="Complaint: late delivery", category="delivery",
+                                    customer_id=case.customer_id, due_at=now - timedelta(hours=2))
+        if not overdue:
+            repo.change_ticket_status(session, ticket.id, "resolved")
+        repo.add_follow_up(session, due_at=now - timedelta(hours=1), customer_id=case.customer_id,
+                           ticket_id=ticket.id, note=promise_note("redelivery", "late_delivery"))
+        return ticket.id
+
+
+def test_next_visit_asks_whether_the_promise_was_kept_and_records_yes(new_chat, crm):
+    case = new_chat(verified=True, consent=True)
+    ticket_id = _due_promise(crm, case, overdue=False)
+    trk = tracker(case.conversation_id, text="你好", intent="greet", slots={"language": "zh-Hant"})
+    _, messages, slots = run(ActionGreet(), trk)
+    assert responses(messages) == ["utter_greet_named", "utter_follow_up_question"]
+    assert messages[1]["ticket"] == ticket_id and messages[1]["resolution"] == "優先重新配送"
+    assert slots["flow_stage"] == "follow_up_asked"
+    trk = tracker(case.conversation_id, text="有", intent="affirm", slots=slots)
+    _, messages, result = run(ActionFollowUpAnswer(), trk)
+    assert responses(messages) == ["utter_follow_up_kept"] and result["follow_up_outcome"] == "kept"
+    with session_scope(crm) as session:
+        follow_up = session.get(FollowUp, slots["follow_up_id"])
+        assert follow_up.outcome == "kept" and follow_up.done_at is not None
+    assert len(run(ActionGreet(), tracker(case.conversation_id, intent="greet"))[1]) == 1  # asked once
+
+
+def test_a_broken_promise_puts_the_ticket_back_in_progress(new_chat, crm):
+    case = new_chat(verified=True, consent=False)
+    ticket_id = _due_promise(crm, case, overdue=True)
+    with session_scope(crm) as session:
+        assert ticket_id in [t.id for t in repo.overdue_tickets(session)]  # flagged to agents
+    _, _, slots = run(ActionGreet(), tracker(case.conversation_id, intent="greet"))
+    trk = tracker(case.conversation_id, text="no", intent="deny", slots=slots)
+    _, messages, _ = run(ActionFollowUpAnswer(), trk)
+    assert responses(messages) == ["utter_follow_up_not_kept"]
+    assert messages[0]["buttons"][0]["payload"] == "/request_human"
+    with session_scope(crm) as session:
+        ticket = session.get(Ticket, ticket_id)
+        assert ticket.status == "in_progress" and "not kept" in ticket.history[-1].note
+        assert session.get(FollowUp, slots["follow_up_id"]).outcome == "not_kept"
+
+
+def csat_extract(trk):
+    return asyncio.run(ValidateCsatForm().extract_csat_score(CollectingDispatcher(), trk, {}))
+
+
+def test_csat_score_from_buttons_typed_text_or_unprompted_rating():
+    asked = {"requested_slot": "csat_score"}
+    assert csat_extract(tracker("1", slots=asked, active_loop="csat_form", intent="give_feedback",
+                                entities=[entity("csat_score", "4")], text='/give_feedback{"csat_score":"4"}')) == {"csat_score": 4}
+    assert csat_extract(tracker("1", slots=asked, active_loop="csat_form", text="五星", intent="nlu_fallback")) == {"csat_score": 5}
+    assert csat_extract(tracker("1", text="2/5 too slow", intent="give_feedback")) == {"csat_score": 2}
+    assert csat_extract(tracker("1", text="where is my order", intent="inquiry")) == {}
+
+
+def test_csat_comment_is_optional():
+    validate = ValidateCsatForm().validate_csat_comment
+    skip = asyncio.run(validate("no", CollectingDispatcher(), tracker("1", text="no", intent="deny"), {}))
+    assert skip == {"csat_comment": ""}
+    said = asyncio.run(validate("faster please", CollectingDispatcher(),
+                                tracker("1", text="faster please", intent="nlu_fallback"), {}))
+    assert said == {"csat_comment": "faster please"}
+
+
+def test_csat_is_stored_once_per_chat(new_chat, crm):
+    case = new_chat(verified=True, consent=True)
+    for score, comment in ((2, "slow"), (4, "")):
+        trk = tracker(case.conversation_id, slots={"csat_score": score, "csat_comment": comment})
+        _, messages, slots = run(ActionCsatSave(), trk)
+    assert responses(messages) == ["utter_feedback_thanks", "utter_goodbye"] and slots["csat_done"] is True
+    with session_scope(crm) as session:
+        rows = session.scalars(select(Feedback).where(Feedback.conversation_id == case.conversation_id)).all()
+    assert [(r.csat, r.comment, r.customer_id) for r in rows] == [(4, None, case.customer_id)]
+
+
+def test_promise_note_round_trip():
+    assert parse_promise(promise_note("repair", "repair_delay")) == ("repair", "repair_delay")
+    assert parse_promise(None) == (None, None)
+
+
+@dataclass
+class FakeResult:
+    decision: str
+    hits: list = field(default_factory=list)
+
+    @property
+    def best(self):
+        return self.hits[0] if self.hits else None
+
+
+class FakeKB:
+    def search(self, text, language):
+        return FakeResult("fallback")
+
+
+def test_two_failed_answers_in_a_row_hand_off(monkeypatch, new_chat):
+    case = new_chat()
+    monkeypatch.setattr(kb_answer, "kb_service", lambda: FakeKB())
+    _, messages, slots = run(kb_answer.ActionAnswerFromKB(), tracker(case.conversation_id, text="blorf"))
+    assert responses(messages) == ["utter_kb_not_sure"] and slots["failed_answers"] == 1
+    assert "handoff_reason" not in slots
+    trk = tracker(case.conversation_id, text="snarg", slots={"failed_answers": 1.0})
+    _, messages, slots = run(kb_answer.ActionAnswerFromKB(), trk)
+    assert responses(messages) == ["utter_handoff_failures"]
+    assert slots["handoff_reason"] == "repeated_failures" and slots["failed_answers"] == 0
+    assert slots["kb_decision"] == "fallback"

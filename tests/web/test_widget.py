@@ -1,0 +1,76 @@
+"""Customer widget in a real browser: a KB answer in Traditional Chinese, history after a reload,
+the language switch, keyboard use and the mobile layout."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.web.conftest import ask, open_widget
+
+pytestmark = pytest.mark.browser
+FAQ = yaml.safe_load((Path(__file__).resolve().parents[2] / "kb/data/reference_faq.yml").read_text(encoding="utf-8"))
+RETURNS = next(e for e in FAQ["entries"] if e["id"] == "returns-policy")["answer"]
+
+
+def test_kb_question_in_traditional_chinese_is_answered(web_stack, pages):
+    page = pages.new()
+    open_widget(page, web_stack)
+    page.wait_for_selector(".lw-quick button")
+    assert page.get_attribute(".lw-lang [data-lang='zh-Hant']", "aria-pressed") == "true"  # zh-TW browser
+    assert page.evaluate("document.activeElement.id") == "lw-input"  # focus moves into the chat
+    pages.shot(page, "widget-open")
+    ask(page, "退貨期限是幾天？")
+    answer = page.locator(".lw-bot .lw-msg", has_text=RETURNS["zh-Hant"][:20])
+    answer.wait_for()
+    assert answer.inner_text().strip() == RETURNS["zh-Hant"]
+    assert page.locator(".lw-customer .lw-msg").inner_text() == "退貨期限是幾天？"
+    assert page.locator(".lw-bot .lw-msg a[href='https://lumen.example/returns']").count() == 1  # links
+    pages.shot(page, "answered")
+
+    mobile = pages.new(width=390, height=844)
+    open_widget(mobile, web_stack)
+    box = mobile.locator(".lw-panel").bounding_box()
+    assert box["width"] == 390 and box["x"] == 0  # full screen on a phone
+    ask(mobile, "How long do I have to return an item?")
+    mobile.locator(".lw-bot .lw-msg", has_text=RETURNS["en"][:30]).wait_for()
+    pages.shot(mobile, "mobile")
+    assert not pages.errors
+
+
+def test_reload_mid_conversation_keeps_the_history(web_stack, pages):
+    page = pages.new()
+    open_widget(page, web_stack)
+    ask(page, "退货期限是多久")
+    page.locator(".lw-bot .lw-msg", has_text=RETURNS["zh-Hans"][:20]).wait_for()
+    token = page.evaluate("localStorage.getItem('lumen-chat-token')")
+    pages.shot(page, "before-reload")
+    page.reload()
+    page.click(".lw-launcher")
+    page.locator(".lw-bot .lw-msg", has_text=RETURNS["zh-Hans"][:20]).wait_for()
+    assert page.evaluate("localStorage.getItem('lumen-chat-token')") == token
+    assert page.locator(".lw-customer .lw-msg").all_inner_texts() == ["退货期限是多久"]  # no duplicates
+    assert page.locator(".lw-quick").is_hidden()
+    pages.shot(page, "after-reload")
+    ask(page, "How long do I have to return an item?")
+    page.locator(".lw-bot .lw-msg", has_text=RETURNS["en"][:30]).wait_for()
+    assert page.locator(".lw-customer .lw-msg").count() == 2
+
+
+def test_language_switch_and_keyboard(web_stack, pages):
+    page = pages.new(locale="en-US")
+    page.goto(web_stack.url + "/")
+    page.focus(".lw-launcher")
+    page.keyboard.press("Enter")
+    page.wait_for_selector(".lw-panel:not([hidden])")
+    assert page.get_attribute(".lw-panel", "role") == "dialog"
+    assert page.get_attribute(".lw-log", "role") == "log"
+    page.click(".lw-lang [data-lang='zh-Hans']")
+    assert page.locator(".lw-head h2").inner_text() == "流明客服"
+    assert page.locator(".lw-send").inner_text() == "发送"
+    assert page.locator(".lw-quick button").first.inner_text() == "订单查询"
+    pages.shot(page, "simplified")
+    page.keyboard.press("Escape")
+    assert page.locator(".lw-panel").is_hidden()
+    assert page.evaluate("document.activeElement.className").startswith("lw-launcher")

@@ -9,8 +9,6 @@ export PYTHONPATH := $(CURDIR)
 export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 3
 
-KB_SOURCE ?= kb/data/reference_faq.yml
-INDEX_STAMP := var/kb/.built-from-source
 PG_URL := postgresql+psycopg://postgres@127.0.0.1:55432/postgres
 
 .PHONY: help install index train db run test test-unit test-e2e validate pg-start pg-stop clean
@@ -22,12 +20,8 @@ help:
 install:
 	@scripts/install_envs.sh
 
-$(INDEX_STAMP): $(KB_SOURCE) $(wildcard kb/*.py) $(wildcard kb/data/*.json) | install
-	@echo "==> [index] building the knowledge-base index from $(KB_SOURCE)"
-	@$(APP_PY) -m kb build --source $(KB_SOURCE)
-	@mkdir -p $(dir $@) && touch $@
-
-index: install $(INDEX_STAMP)
+index: db
+	@scripts/build_index.sh
 
 train: install
 	@scripts/train.sh >/dev/null
@@ -35,13 +29,14 @@ train: install
 db: install
 	@echo "==> [db] migrating the CRM store"
 	@$(APP_PY) -m crm migrate
-	@$(APP_PY) -m crm seed
+	@$(APP_PY) -m crm seed --no-users | tail -n 1
+	@$(APP_PY) -m bot.gateway.console.kbsync import-if-empty
 
 validate: install
 	@$(RASA) data validate --config config.yml --domain domain.yml --data data --fail-on-warnings 2>&1 | grep -vE "Warning|warn\(|^\s*$$" | tail -n 5
 
-run: install index db
-	@model=$$(scripts/train.sh) && scripts/services.sh "$$model"
+run: install index
+	@model=$$(scripts/train.sh) && $(APP_PY) -m bot.gateway.console.devusers && scripts/services.sh "$$model"
 
 pg-start:
 	@crm/devtools/pg_server.sh start

@@ -14,6 +14,8 @@ DEFAULT_LANGUAGE = "en"
 
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _LATIN = re.compile(r"[A-Za-z]")
+# Order numbers, links, e-mail addresses and numbers say nothing about the language.
+_NEUTRAL = re.compile(r"\bLM\d+\b|https?://\S+|\S+@\S+|\d+", re.IGNORECASE)
 # Cantonese particles written only in Traditional-script Hong Kong usage.
 _CANTONESE = set("係嘅唔咗冇喺啲乜嘢咁嚟佢哋")
 
@@ -44,7 +46,7 @@ def detect_language(text: str, default: str | None = None) -> str:
     text = unicodedata.normalize("NFKC", text or "")
     cjk = _CJK.findall(text)
     if not cjk:
-        if _LATIN.search(text):
+        if _LATIN.search(_NEUTRAL.sub(" ", text)):
             return "en"
         return default if default in LANGUAGES else DEFAULT_LANGUAGE
     han = "".join(cjk)

@@ -20,7 +20,9 @@ from sanic.response import HTTPResponse
 
 logger = logging.getLogger(__name__)
 
-TURN_SLOTS = ("kb_entry_id", "kb_score", "kb_decision", "language", "handoff_reason")
+TURN_SLOTS = (
+    "kb_entry_id", "kb_score", "kb_decision", "language", "handoff_reason", "handoff_summary",
+)
 
 
 def turn_summary(events: List[Any]) -> Dict[Text, Any]:

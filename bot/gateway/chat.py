@@ -27,6 +27,11 @@ MAX_CLIENT_ID = 64
 HUMAN_STATUSES = ("waiting_agent", "agent")
 
 
+def for_customer(views: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Drop internal records (the handoff summary for agents) from what a widget receives."""
+    return [v for v in views if "handoff" not in v]
+
+
 class ChatError(ValueError):
     """An input problem, reported to the sender with a stable code."""
 
@@ -81,15 +86,17 @@ class ChatService:
             conversation = await asyncio.to_thread(self.store.find_conversation, token)
         if conversation is None:
             conversation = await asyncio.to_thread(self.store.create_conversation)
-        if customer_ref:
-            await asyncio.to_thread(self.store.attach_customer, conversation.id, customer_ref)
+        if customer_ref and await asyncio.to_thread(
+            self.store.attach_customer, conversation.id, customer_ref
+        ):
+            conversation = await asyncio.to_thread(self.store.find_conversation, conversation.token)
         return conversation
 
     async def find(self, token: str) -> ConversationRef | None:
         return await asyncio.to_thread(self.store.find_conversation, token)
 
     async def history(self, conversation: ConversationRef) -> list[dict[str, Any]]:
-        return await asyncio.to_thread(self.store.history, conversation.id)
+        return for_customer(await asyncio.to_thread(self.store.history, conversation.id))
 
     async def handle(
         self,
@@ -122,7 +129,7 @@ class ChatService:
         if not created:
             replies = await asyncio.to_thread(self.store.replies_to, conversation.id, client_id)
             if replies or status in HUMAN_STATUSES:
-                return ChatReply(client_id, replies, notice, duplicate=True, status=status)
+                return ChatReply(client_id, for_customer(replies), notice, duplicate=True, status=status)
         await self._to_consoles(conversation, [view])
         if status in HUMAN_STATUSES:
             return ChatReply(client_id, [], notice, status=status)
@@ -158,7 +165,7 @@ class ChatService:
         ):
             status = conversation.status = "waiting_agent"
             await self.hub.to_consoles({"type": "queue_changed", "conversation_id": conversation.id})
-        return ChatReply(client_id, replies, notice, status=status)
+        return ChatReply(client_id, for_customer(replies), notice, status=status)
 
     async def agent_reply(
         self, conversation_id: int, agent_id: int, text: Any, client_id: str | None = None

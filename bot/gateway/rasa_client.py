@@ -21,6 +21,7 @@ class RasaTurn:
     kb_score: float | None = None
     kb_decision: str | None = None
     handoff_reason: str | None = None
+    handoff_summary: dict[str, Any] | None = None
     entities: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -64,6 +65,7 @@ class RasaClient:
             kb_score=slots.get("kb_score"),
             kb_decision=slots.get("kb_decision"),
             handoff_reason=slots.get("handoff_reason"),
+            handoff_summary=slots.get("handoff_summary"),
             entities=turn.get("entities") or [],
         )
 

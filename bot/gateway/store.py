@@ -69,7 +69,7 @@ def _view(
         "text": text,
         "created_at": created_at.isoformat(),
     }
-    for key in ("buttons", "custom", "notice"):
+    for key in ("buttons", "custom", "notice", "handoff"):
         if (payload or {}).get(key):
             view[key] = payload[key]
     return view
@@ -175,6 +175,13 @@ class ChatStore:
              "payload": _bot_payload(m), **nlu}
             for index, m in enumerate(turn.messages)
         ]
+        if turn.handoff_reason:
+            replies.append({
+                "client_id": f"{customer_client_id}{REPLY_SEPARATOR}handoff", "direction": "system",
+                "text": "", "language": turn.language,
+                "payload": {"handoff": {"reason": turn.handoff_reason,
+                                        "summary": turn.handoff_summary or {}}},
+            })
 
         def work(session: Session) -> list[dict[str, Any]]:
             question = repo.get_message_by_client_id(session, conversation.id, customer_client_id)
@@ -236,7 +243,7 @@ class ChatStore:
             customer = find_customer_by_external_ref(session, customer_ref)
             if customer is None:
                 return None
-            repo.attach_customer(session, conversation_id, customer.id)
+            repo.attach_customer(session, conversation_id, customer.id, customer.preferred_language)
             return customer.id
 
         try:

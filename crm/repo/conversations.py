@@ -252,14 +252,24 @@ def transition_conversation(
     return result.rowcount == 1
 
 
-def attach_customer(session: Session, conversation_id: int, customer_id: int) -> None:
-    """Link an anonymous conversation to a verified customer (never re-links to another one)."""
+def attach_customer(
+    session: Session, conversation_id: int, customer_id: int, language: str | None = None
+) -> None:
+    """Link an anonymous conversation to a verified customer (never re-links to another one).
+    ``language`` (the customer's preferred one) becomes the conversation's language if it has none."""
     session.execute(
         update(Conversation)
         .where(Conversation.id == conversation_id, Conversation.customer_id.is_(None))
         .values(customer_id=customer_id)
         .execution_options(synchronize_session=False)
     )
+    if language:
+        session.execute(
+            update(Conversation)
+            .where(Conversation.id == conversation_id, Conversation.language.is_(None))
+            .values(language=language)
+            .execution_options(synchronize_session=False)
+        )
 
 
 def get_message_by_client_id(session: Session, conversation_id: int, client_id: str) -> Message | None:

@@ -48,3 +48,9 @@ def test_fold_keeps_length_and_unifies_scripts():
     for text in ("退貨要幾天內申請？", "ＡＢＣ退货", "Hello 世界"):
         assert len(fold(text)) == len(text)
     assert fold("退貨") == fold("退货")
+
+
+def test_order_numbers_links_and_digits_keep_the_conversation_language():
+    assert detect_language("LM20240512", default="zh-Hans") == "zh-Hans"
+    assert detect_language("12345 https://lumen.example/x", default="zh-Hant") == "zh-Hant"
+    assert detect_language("LM20240512 please", default="zh-Hant") == "en"

@@ -101,16 +101,17 @@ def run_threads(store: ChatStore, convs: list, exchanges: int, threads: int,
     for w in workers:
         w.start()
     barrier.wait()
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     for w in workers:
         w.join()
-    wall = time.perf_counter() - t0
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     if errors:
         raise errors[0]
     lat = sorted(x * 1000 for xs in latencies for x in xs)
     done = len(lat)
     return {"threads": threads, "exchanges": done, "wall_s": wall, "per_s": done / wall,
-            "p50_ms": statistics.median(lat), "p95_ms": lat[int(0.95 * (done - 1))]}
+            "p50_ms": statistics.median(lat), "p95_ms": lat[int(0.95 * (done - 1))],
+            "cpu_ms": cpu / done * 1000, "load": os.getloadavg()[0]}
 
 
 def bench_db(url: str, label: str, args, outbox_dir: Path) -> list[dict[str, Any]]:
@@ -128,7 +129,8 @@ def bench_db(url: str, label: str, args, outbox_dir: Path) -> list[dict[str, Any
             rows.append(res)
             print(f"  {label:<10} {threads} thread(s): {res['per_s']:8.1f} exchanges/s "
                   f"({res['exchanges']} in {res['wall_s']:.1f} s; per exchange p50 "
-                  f"{res['p50_ms']:.2f} ms, p95 {res['p95_ms']:.2f} ms)", flush=True)
+                  f"{res['p50_ms']:.2f} ms, p95 {res['p95_ms']:.2f} ms; client CPU "
+                  f"{res['cpu_ms']:.2f} ms/exchange; load {res['load']:.1f})", flush=True)
         with make_session_factory(engine)() as s:  # sanity: everything is there, nothing twice
             n_msgs = s.scalar(select(func.count()).select_from(Message))
             n_unanswered = s.scalar(select(func.count()).select_from(UnansweredQuestion))
@@ -221,23 +223,23 @@ def write_docs(args, rows, outbox_rows, pg_settings) -> None:
 
     cmd = "python bench/exchange_logging.py" + (" --server <url>" if args.server else "") + \
         f" --exchanges {args.exchanges} --threads {args.threads} --appends {args.appends} --write-docs"
-    load = os.getloadavg()[0]
     lines = [
         "### Exchange logging write throughput",
         "",
-        f"`{cmd}` — {machine()}, load average {load:.1f} at the end of the run. One exchange = "
+        f"`{cmd}` — {machine()}. One exchange = "
         "`ChatStore.record_customer_message` + `record_bot_turn` (2 messages, NLU update of the "
         "question, 1 in 10 also an unanswered question; 2 transactions). SQLite: WAL, "
         "`synchronous=NORMAL`."
         + (f" PostgreSQL {pg_settings.get('server_version')}: fsync={pg_settings.get('fsync')}, "
            f"synchronous_commit={pg_settings.get('synchronous_commit')}." if pg_settings else ""),
         "",
-        "| engine | threads | exchanges/s | messages/s | per exchange p50 ms | p95 ms |",
-        "|---|---|---|---|---|---|",
+        "| engine | threads | exchanges/s | messages/s | per exchange p50 ms | p95 ms "
+        "| client CPU ms/exchange | load avg |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         lines.append(f"| {r['engine']} | {r['threads']} | {r['per_s']:.0f} | {2 * r['per_s']:.0f} | "
-                     f"{r['p50_ms']:.1f} | {r['p95_ms']:.1f} |")
+                     f"{r['p50_ms']:.1f} | {r['p95_ms']:.1f} | {r['cpu_ms']:.1f} | {r['load']:.1f} |")
     lines += ["", "| outbox (fsync'd JSONL) | threads | appends/s | exchanges/s while DB is down |",
               "|---|---|---|---|"]
     for r in outbox_rows:

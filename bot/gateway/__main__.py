@@ -11,6 +11,9 @@ from bot.settings import get_settings
 def main() -> int:
     settings = get_settings()
     from crm.errors import CRMError
+    from crm.privacy_mask import install_log_masking
+
+    install_log_masking()
 
     try:
         from bot.gateway.app import create_app

@@ -28,6 +28,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from crm.privacy_mask import mask_text
 from crm.models import CompensationOffer, Conversation, Customer, Feedback, Message, Ticket, UnansweredQuestion
 
 REPEAT_WINDOW = timedelta(days=7)
@@ -141,7 +142,7 @@ def top_unanswered(session: Session, f: Filters, limit: int = 10) -> list[dict[s
     groups: dict[str, dict[str, Any]] = {}
     for text, status in session.execute(stmt).all():
         key = " ".join(text.lower().split())
-        group = groups.setdefault(key, {"text": text, "count": 0, "open": 0})
+        group = groups.setdefault(key, {"text": mask_text(text), "count": 0, "open": 0})
         group["count"] += 1
         group["open"] += status == "new"
     return sorted(groups.values(), key=lambda g: (-g["count"], g["text"]))[:limit]

@@ -180,7 +180,7 @@ def test_mask_record_deep_copy_and_sensitive_keys():
     assert mask_record([{"Phone": "0912345678"}]) == [{"Phone": "0912***678"}]
 
 
-def _logger(filter_on_handler: bool = True):
+def _logger():
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
     handler.setFormatter(logging.Formatter("%(levelname)s %(message)s"))

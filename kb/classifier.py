@@ -1,0 +1,230 @@
+"""Supervised entry classifier trained at index time on the KB's own question variants.
+
+Every question row (all languages, normalised: Traditional folded to Simplified) is a training
+example whose class is its entry id. Features are
+
+* sparse: sublinear TF-IDF over character n-grams of each script run (CJK runs and Latin words, padded
+  with a boundary mark, so that Chinese needs no word segmentation and typos still share n-grams)
+  plus word tokens (jieba for Chinese, whitespace for Latin), L2-normalised;
+* dense: the query's sentence embedding (the same vector the FAISS search uses) times ``dense_scale``.
+
+A one-vs-rest linear SVM (liblinear) is fitted on the concatenation. At search time its decision
+values become per-entry probabilities through a softmax with the ``classifier_temperature`` of
+``search.json`` and are fused with the nearest-neighbour score (see :func:`kb.search.fuse`).
+
+Persisted without pickle: ``classifier.npz`` (float32 weights, idf; read with ``allow_pickle=False``)
+and ``classifier.json`` (vocabulary, class order, feature settings). The manifest records the
+shapes and the sha256 of both files; :meth:`EntryClassifier.load` refuses any mismatch.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+from collections import Counter
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+NPZ_FILE = "classifier.npz"
+JSON_FILE = "classifier.json"
+FORMAT = 1
+
+_RUNS = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+|[^\s\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+
+DEFAULT_CONFIG: dict[str, Any] = {
+    "enabled": True,
+    "char_ngrams": [1, 3],   # character n-gram lengths (inclusive) per padded script run
+    "words": True,           # add word tokens (jieba / whitespace)
+    "dense_scale": 1.0,      # weight of the sentence embedding against the unit-norm TF-IDF block
+    "C": 1.0,                # SVM regularisation
+    "max_weights": 40_000_000,  # budget for classes x sparse features (float32: 160 MB)
+    "max_entries": 20_000,   # above this many entries no classifier is trained (nearest neighbours only)
+}
+
+
+class ClassifierMismatchError(RuntimeError):
+    """``classifier.npz``/``classifier.json`` do not belong to this index (raised as IndexMismatchError)."""
+
+
+def features(norm: str, char_ngrams: Sequence[int] = (1, 3), words: bool = True) -> list[str]:
+    """Feature tokens of one normalised text (see :func:`kb.normalize.normalize`)."""
+    lo, hi = int(char_ngrams[0]), int(char_ngrams[1])
+    tokens: list[str] = []
+    for run in _RUNS.findall(norm):
+        padded = f"<{run}>"
+        for n in range(lo, hi + 1):
+            if n == 1:
+                tokens += ["c:" + ch for ch in run]
+            else:
+                tokens += ["c:" + padded[i:i + n] for i in range(len(padded) - n + 1)]
+    if words:
+        from kb.lexical import tokenize
+
+        tokens += tokenize(norm, ("words",), stopwords=False)
+    return tokens
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+class EntryClassifier:
+    """Linear entry classifier: ``scores = tfidf(text) @ W_sparse.T + scale * emb @ W_dense.T + b``."""
+
+    def __init__(self, classes: list[str], vocab: list[str], idf, coef_sparse, coef_dense, intercept,
+                 config: dict[str, Any]):
+        self.classes = list(classes)
+        self.vocab = list(vocab)
+        self.term_ids = {t: i for i, t in enumerate(self.vocab)}
+        self.idf = idf
+        self.coef_sparse = coef_sparse      # (classes, vocab) float32
+        self.coef_dense = coef_dense        # (classes, dim) float32, dense_scale folded in
+        self.intercept = intercept          # (classes,) float32
+        self.config = {**DEFAULT_CONFIG, **config}
+
+    # ------------------------------------------------------------------ features
+    def _tokens(self, norms: Iterable[str]) -> list[list[str]]:
+        return [features(n, self.config["char_ngrams"], self.config["words"]) for n in norms]
+
+    @staticmethod
+    def _tfidf(token_lists: list[list[str]], term_ids: dict[str, int], idf):
+        import numpy as np
+        from scipy import sparse
+
+        indptr, indices, data = [0], [], []
+        for toks in token_lists:
+            counts = Counter(term_ids[t] for t in toks if t in term_ids)
+            if counts:
+                ids = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
+                tf = np.fromiter(counts.values(), dtype=np.float64, count=len(counts))
+                w = (1.0 + np.log(tf)) * idf[ids]
+                w /= max(float(np.sqrt(np.dot(w, w))), 1e-12)
+                indices.extend(ids.tolist())
+                data.extend(w.tolist())
+            indptr.append(len(indices))
+        return sparse.csr_matrix((np.asarray(data, dtype=np.float32), np.asarray(indices, dtype=np.int64), indptr),
+                                 shape=(len(token_lists), len(term_ids)))
+
+    # ------------------------------------------------------------------ training
+    @classmethod
+    def train(cls, norms: Sequence[str], labels: Sequence[str], embeddings, config: dict[str, Any] | None = None,
+              classes: Sequence[str] | None = None) -> "EntryClassifier | None":
+        """Fit on normalised question texts, their entry ids and their embeddings (rows aligned).
+
+        Returns None when there is nothing to learn (fewer than two entries) or the KB is larger than
+        ``max_entries``. ``classes`` fixes the class order (default: first appearance in ``labels``).
+        """
+        import numpy as np
+        from scipy import sparse
+        from sklearn.svm import LinearSVC
+
+        config = {**DEFAULT_CONFIG, **(config or {})}
+        classes = list(classes) if classes is not None else list(dict.fromkeys(labels))
+        if not config["enabled"] or len(classes) < 2 or len(classes) > int(config["max_entries"]):
+            return None
+        token_lists = [features(n, config["char_ngrams"], config["words"]) for n in norms]
+        df: Counter[str] = Counter()
+        for toks in token_lists:
+            df.update(set(toks))
+        # Keep the most frequent terms within the weight budget (classes x terms), ties in first-seen order.
+        limit = max(int(config["max_weights"]) // len(classes), 1000)
+        vocab = [t for t, _ in sorted(df.items(), key=lambda kv: -kv[1])[:limit]] if len(df) > limit else list(df)
+        term_ids = {t: i for i, t in enumerate(vocab)}
+        n = len(token_lists)
+        idf = np.array([math.log((1 + n) / (1 + df[t])) + 1.0 for t in vocab], dtype=np.float64)
+        x_sparse = cls._tfidf(token_lists, term_ids, idf)
+        scale = float(config["dense_scale"])
+        emb = np.asarray(embeddings, dtype=np.float32)
+        design = sparse.hstack([x_sparse, sparse.csr_matrix(emb * scale)]).tocsr() if scale > 0 else x_sparse
+        index_of = {c: i for i, c in enumerate(classes)}
+        y = np.array([index_of[label] for label in labels])
+        svm = LinearSVC(C=float(config["C"]), class_weight="balanced", dual=True, max_iter=5000, random_state=0)
+        svm.fit(design, y)
+        coef = np.zeros((len(classes), design.shape[1]), dtype=np.float32)
+        intercept = np.full(len(classes), -1e3, dtype=np.float32)  # a class with no rows never wins
+        if len(svm.classes_) == 2:  # liblinear keeps one row for two classes
+            rows = np.vstack([-svm.coef_[0], svm.coef_[0]])
+            bias = np.array([-svm.intercept_[0], svm.intercept_[0]])
+        else:
+            rows, bias = svm.coef_, svm.intercept_
+        coef[svm.classes_] = rows
+        intercept[svm.classes_] = bias
+        v = len(vocab)
+        coef_dense = coef[:, v:] * scale if scale > 0 else np.zeros((len(classes), emb.shape[1]), dtype=np.float32)
+        return cls(classes, vocab, idf.astype(np.float32), np.ascontiguousarray(coef[:, :v]),
+                   np.ascontiguousarray(coef_dense, dtype=np.float32), intercept, config)
+
+    # ------------------------------------------------------------------ inference
+    def decision(self, norms: Sequence[str], embeddings):
+        """Decision values, shape (queries, classes), in ``self.classes`` order."""
+        import numpy as np
+
+        x = self._tfidf(self._tokens(norms), self.term_ids, self.idf)
+        scores = np.asarray(x @ self.coef_sparse.T, dtype=np.float32)
+        scores += np.asarray(embeddings, dtype=np.float32) @ self.coef_dense.T
+        scores += self.intercept
+        return scores
+
+    # ------------------------------------------------------------------ persistence (no pickle)
+    def save(self, out_dir: str | Path) -> dict[str, Any]:
+        """Write ``classifier.npz`` + ``classifier.json``; return the manifest record."""
+        import numpy as np
+
+        out_dir = Path(out_dir)
+        np.savez(out_dir / NPZ_FILE, idf=self.idf, coef_sparse=self.coef_sparse, coef_dense=self.coef_dense,
+                 intercept=self.intercept)
+        meta = {"format": FORMAT, "classes": self.classes, "vocab": self.vocab, "config": self.config}
+        (out_dir / JSON_FILE).write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
+        return {"format": FORMAT, "type": "linear-svm-ovr", "classes": len(self.classes),
+                "sparse_features": len(self.vocab), "dense_dimension": int(self.coef_dense.shape[1]),
+                "config": self.config,
+                "sha256": {NPZ_FILE: _sha256(out_dir / NPZ_FILE), JSON_FILE: _sha256(out_dir / JSON_FILE)}}
+
+    @classmethod
+    def load(cls, index_dir: str | Path, record: dict[str, Any], entry_ids: Sequence[str],
+             dimension: int) -> "EntryClassifier":
+        """Load and verify against the manifest ``record``, the index's entry ids and embedding size."""
+        import numpy as np
+
+        index_dir = Path(index_dir)
+        for name in (NPZ_FILE, JSON_FILE):
+            path = index_dir / name
+            if not path.is_file():
+                raise ClassifierMismatchError(f"{path}: missing (the manifest lists a classifier)")
+            if _sha256(path) != record.get("sha256", {}).get(name):
+                raise ClassifierMismatchError(f"{path}: checksum differs from the manifest")
+        meta = json.loads((index_dir / JSON_FILE).read_text(encoding="utf-8"))
+        if meta.get("format") != FORMAT:
+            raise ClassifierMismatchError(f"{index_dir / JSON_FILE}: format {meta.get('format')}, expected {FORMAT}")
+        try:
+            with np.load(index_dir / NPZ_FILE, allow_pickle=False) as data:
+                arrays = {k: data[k] for k in ("idf", "coef_sparse", "coef_dense", "intercept")}
+        except (KeyError, ValueError, OSError) as exc:
+            raise ClassifierMismatchError(f"{index_dir / NPZ_FILE}: unreadable ({exc})") from None
+        classes, vocab = meta["classes"], meta["vocab"]
+        c, v = len(classes), len(vocab)
+        shapes_ok = (arrays["coef_sparse"].shape == (c, v) and arrays["idf"].shape == (v,)
+                     and arrays["coef_dense"].shape == (c, dimension) and arrays["intercept"].shape == (c,))
+        if not shapes_ok or c != record.get("classes") or v != record.get("sparse_features"):
+            raise ClassifierMismatchError(f"{index_dir}: classifier shapes do not match the manifest "
+                                          f"({c} classes, {v} features, embedding dim {dimension})")
+        if sorted(classes) != sorted(entry_ids):
+            raise ClassifierMismatchError(f"{index_dir}: classifier classes differ from the index's entries")
+        return cls(classes, vocab, arrays["idf"], arrays["coef_sparse"], arrays["coef_dense"], arrays["intercept"],
+                   meta.get("config", {}))
+
+
+def softmax(scores, temperature: float):
+    """Row-wise softmax of ``scores / temperature``."""
+    import numpy as np
+
+    z = np.asarray(scores, dtype=np.float64) / max(float(temperature), 1e-6)
+    z -= z.max(axis=1, keepdims=True)
+    np.exp(z, out=z)
+    z /= z.sum(axis=1, keepdims=True)
+    return z

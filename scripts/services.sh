@@ -27,7 +27,8 @@ stop_all() {
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
   echo "==> stopped"
 }
-trap stop_all INT TERM EXIT
+trap 'stop_all; exit 0' INT TERM
+trap stop_all EXIT
 
 wait_http() {  # name url pid seconds
   local name=$1 url=$2 pid=$3 limit=$4 start=$SECONDS

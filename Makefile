@@ -9,7 +9,8 @@ export PYTHONPATH := $(CURDIR)
 export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 3
 
-PG_URL := postgresql+psycopg://postgres@127.0.0.1:55432/postgres
+PG_PORT ?= 55432
+PG_URL := postgresql+psycopg://postgres@127.0.0.1:$(PG_PORT)/postgres
 
 .PHONY: help install index train db run test test-unit test-e2e validate pg-start pg-stop clean
 
@@ -39,10 +40,10 @@ run: install index
 	@model=$$(scripts/train.sh) && $(APP_PY) -m bot.gateway.console.devusers && scripts/services.sh "$$model"
 
 pg-start:
-	@crm/devtools/pg_server.sh start
+	@PG_PORT=$(PG_PORT) crm/devtools/pg_server.sh start >/dev/null
 
 pg-stop:
-	@crm/devtools/pg_server.sh stop
+	@PG_PORT=$(PG_PORT) crm/devtools/pg_server.sh stop
 
 test: install index
 	@scripts/system_packages.sh

@@ -45,7 +45,7 @@ wait_http() {  # name url pid seconds
 SANIC_HOST=127.0.0.1 .venv/bin/python -m rasa_sdk --actions actions -p "$ACTION_SERVER_PORT" \
   >"$log_dir/actions.log" 2>&1 &
 pids+=($!); actions_pid=$!
-.venv-rasa/bin/rasa run --model "$model" --enable-api --auth-token "$RASA_TOKEN" \
+.venv-rasa/bin/rasa run --model "$model" --enable-api --auth-token="$RASA_TOKEN" \
   -i 127.0.0.1 -p "$rasa_port" --credentials credentials.yml --endpoints endpoints.yml \
   >"$log_dir/rasa.log" 2>&1 &
 pids+=($!); rasa_pid=$!

@@ -48,6 +48,7 @@ class ChatReply:
     notice: str | None = None
     duplicate: bool = False
     status: str = "bot"
+    language: str | None = None
 
 
 def clean_text(text: Any, max_chars: int) -> tuple[str, str | None]:
@@ -129,10 +130,11 @@ class ChatService:
         if not created:
             replies = await asyncio.to_thread(self.store.replies_to, conversation.id, client_id)
             if replies or status in HUMAN_STATUSES:
-                return ChatReply(client_id, for_customer(replies), notice, duplicate=True, status=status)
+                return ChatReply(client_id, for_customer(replies), notice, duplicate=True,
+                                 status=status, language=language)
         await self._to_consoles(conversation, [view])
         if status in HUMAN_STATUSES:
-            return ChatReply(client_id, [], notice, status=status)
+            return ChatReply(client_id, [], notice, status=status, language=language)
         return await self._ask_rasa(conversation, client_id, text, language, notice)
 
     async def _ask_rasa(
@@ -152,7 +154,7 @@ class ChatService:
             replies = await asyncio.to_thread(
                 self.store.record_system_reply, conversation, client_id, language, str(exc)
             )
-            return ChatReply(client_id, replies, notice)
+            return ChatReply(client_id, replies, notice, language=language)
         latency_ms = (time.perf_counter() - started) * 1000
         replies = await asyncio.to_thread(
             self.store.record_bot_turn, conversation, client_id, turn, latency_ms
@@ -165,7 +167,7 @@ class ChatService:
         ):
             status = conversation.status = "waiting_agent"
             await self.hub.to_consoles({"type": "queue_changed", "conversation_id": conversation.id})
-        return ChatReply(client_id, for_customer(replies), notice, status=status)
+        return ChatReply(client_id, for_customer(replies), notice, status=status, language=language)
 
     async def agent_reply(
         self, conversation_id: int, agent_id: int, text: Any, client_id: str | None = None

@@ -37,6 +37,7 @@ def _reply_frame(reply: ChatReply) -> dict[str, Any]:
         "in_reply_to": reply.client_id,
         "messages": reply.messages,
         "status": reply.status,
+        "language": reply.language,
     }
     if reply.notice:
         frame["notice"] = reply.notice

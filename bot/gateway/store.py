@@ -187,7 +187,7 @@ class ChatStore:
             question = repo.get_message_by_client_id(session, conversation.id, customer_client_id)
             if question is not None:
                 repo.update_message_nlu(session, question.id, **nlu)
-                if turn.kb_decision == "fallback":
+                if turn.kb_decision in ("fallback", "clarify"):
                     record_unanswered(
                         session, text=question.text,
                         language=turn.language or question.language or "en",

@@ -232,6 +232,7 @@
     } else if (f.type === "typing") {
       typing.hidden = !f.on; scroll();
     } else if (f.type === "reply") {
+      if (f.language && T[f.language] && !manualLang) setLang(f.language);
       typing.hidden = true;
       pending = pending.filter(function (m) { return m.id !== f.in_reply_to; });
       if (f.notice) notice(f.notice);

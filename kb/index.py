@@ -5,8 +5,12 @@ An index is one directory::
     index.faiss     FAISS IndexIDMap2 (ids = row ids) over IndexFlatIP, or HNSW for large KBs
     rows.json       [{"row": id, "entry_id", "language", "question", "kind"}]  (kind: question|answer)
     kb.json         the entries (answers per language) so the searcher needs no source file
-    manifest.json   model name, dimension, kb hash, library versions, build time, row count, index type
-    search.json     decision thresholds (see kb/data/search_defaults.json)
+    manifest.json   model name, dimension, kb hash, library versions, build time, row count, index type,
+                    and the entry classifier's shapes and file checksums (``classifier``, null if none)
+    search.json     fusion weights and decision thresholds (see kb/data/search_defaults.json)
+    centroids.npy   per entry, the unit-length mean of its question embeddings (kb.json entry order)
+    classifier.npz  entry classifier weights (float32 arrays, no pickle; see kb/classifier.py)
+    classifier.json its vocabulary, class order and feature settings
 
 Lifecycle under a root directory: builds are written to ``root/builds/.partial-*`` then renamed to
 ``root/builds/<UTC timestamp>-<kb hash8>/``; :func:`publish` swaps ``root/CURRENT`` (a one-line
@@ -66,14 +70,17 @@ class LoadedIndex:
     entries: dict[str, Entry]
     faiss_index: Any
     search_config: dict[str, Any]
+    classifier: Any = None  # kb.classifier.EntryClassifier, or None when the index has none
+    centroids: Any = None   # (entries, dimension) float32, or None
 
 
 def _library_versions() -> dict[str, str]:
     import numpy
     import sentence_transformers
+    import sklearn
 
     return {"faiss": faiss_module().__version__, "sentence_transformers": sentence_transformers.__version__,
-            "numpy": numpy.__version__}
+            "numpy": numpy.__version__, "scikit_learn": sklearn.__version__}
 
 
 def make_rows(kb: KnowledgeBase, include_answers: bool = False) -> list[dict[str, Any]]:
@@ -131,19 +138,78 @@ def build_index(kb: KnowledgeBase, encoder_name: str, out_dir: str | Path, *,
     vectors = _encode_chunks(model, texts, progress, encode)
     index, kind = make_faiss_index(vectors, hnsw_min_rows)
     faiss.write_index(index, str(out_dir / "index.faiss"))
+    if progress:
+        import sys
+
+        print(f"training the entry classifier ({len(kb.entries)} entries, {len(rows)} rows)...", file=sys.stderr)
+    centroids = entry_centroids(kb, rows, vectors)
+    import numpy as np
+
+    np.save(out_dir / "centroids.npy", centroids)
+    classifier = train_classifier(kb, rows, texts, vectors, defaults["index"].get("classifier", {}))
+    classifier_record = classifier.save(out_dir) if classifier is not None else None
+    if search_config is None:
+        search_config = dict(defaults["search"])
+        if classifier is None:  # thresholds calibrated for nearest neighbours alone
+            search_config.update(defaults.get("search_without_classifier", {}))
     _write_json(out_dir / "rows.json", rows)
     _write_json(out_dir / "kb.json", {"version": kb.version, "company": kb.company,
                                       "languages": list(kb.languages),
                                       "entries": [asdict(e) for e in kb.entries]})
-    _write_json(out_dir / "search.json", search_config or defaults["search"])
+    _write_json(out_dir / "search.json", search_config)
     manifest = {
         "format_version": FORMAT_VERSION, "encoder": encoder_name, "dimension": embedding_dimension(model),
         "kb_hash": kb_hash(kb), "kb_version": kb.version, "entries": len(kb.entries), "row_count": len(rows),
         "index_type": kind, "include_answers": include_answers, "normalization": "nfkc+t2s+lower+nopunct",
+        "centroids": {"file": "centroids.npy", "shape": list(centroids.shape),
+                      "sha256": file_sha256(out_dir / "centroids.npy")},
+        "classifier": classifier_record,
         "libraries": _library_versions(), "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
     _write_json(out_dir / "manifest.json", manifest)  # written last: its presence marks a complete build
     return out_dir
+
+
+def entry_centroids(kb: KnowledgeBase, rows: list[dict[str, Any]], vectors):
+    """Unit-length mean of each entry's question-row embeddings, in ``kb.entries`` order.
+
+    An entry is matched both by its best row and by its centroid, which pools all its variants and
+    languages (see ``centroid_weight`` in kb/data/search_defaults.json).
+    """
+    import numpy as np
+
+    pos = {e.id: i for i, e in enumerate(kb.entries)}
+    keep = [i for i, r in enumerate(rows) if r.get("kind", "question") == "question"]
+    dim = vectors.shape[1] if vectors.ndim == 2 else 1
+    sums = np.zeros((len(kb.entries), dim), dtype=np.float64)
+    if keep:
+        np.add.at(sums, np.array([pos[rows[i]["entry_id"]] for i in keep]), vectors[np.asarray(keep)])
+    norms = np.linalg.norm(sums, axis=1, keepdims=True)
+    return (sums / np.maximum(norms, 1e-12)).astype(np.float32)
+
+
+def file_sha256(path: str | Path) -> str:
+    import hashlib
+
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def train_classifier(kb: KnowledgeBase, rows: list[dict[str, Any]], texts: list[str], vectors,
+                     config: dict[str, Any]):
+    """Entry classifier over the question rows (answers, if indexed, are not training examples)."""
+    import numpy as np
+
+    from kb.classifier import EntryClassifier
+
+    keep = [i for i, r in enumerate(rows) if r.get("kind", "question") == "question"]
+    if not keep:
+        return None
+    return EntryClassifier.train([texts[i] for i in keep], [rows[i]["entry_id"] for i in keep],
+                                 vectors[np.asarray(keep)], config, classes=[e.id for e in kb.entries])
 
 
 def _encode_chunks(model, texts: list[str], progress: bool, encode: Callable):
@@ -191,11 +257,32 @@ def load_index(index_dir: str | Path, expected_encoder: str | None = None,
                                  f"manifest ({manifest.get('row_count')} rows, dim {manifest.get('dimension')})")
     data = json.loads((index_dir / "kb.json").read_text(encoding="utf-8"))
     entries = {e["id"]: Entry(**e) for e in data["entries"]}
+    centroids = None
+    record = manifest.get("centroids")
+    if record:
+        import numpy as np
+
+        path = index_dir / record.get("file", "centroids.npy")
+        if not path.is_file() or file_sha256(path) != record.get("sha256"):
+            raise IndexMismatchError(f"{path}: missing or checksum differs from the manifest; "
+                                     "rebuild with `python -m kb build`")
+        centroids = np.load(path, allow_pickle=False)
+        if centroids.shape != (len(entries), index.d):
+            raise IndexMismatchError(f"{path}: shape {centroids.shape} but the index has {len(entries)} entries "
+                                     f"of dimension {index.d}; rebuild with `python -m kb build`")
+    classifier = None
+    if manifest.get("classifier"):
+        from kb.classifier import ClassifierMismatchError, EntryClassifier
+
+        try:
+            classifier = EntryClassifier.load(index_dir, manifest["classifier"], list(entries), index.d)
+        except ClassifierMismatchError as exc:
+            raise IndexMismatchError(f"{exc}; rebuild with `python -m kb build`") from None
     config = search_defaults()["search"]
     search_file = index_dir / "search.json"
     if search_file.is_file():
         config = {**config, **json.loads(search_file.read_text(encoding="utf-8"))}
-    return LoadedIndex(index_dir, manifest, rows, entries, index, config)
+    return LoadedIndex(index_dir, manifest, rows, entries, index, config, classifier, centroids)
 
 
 # ---------------------------------------------------------------- lifecycle under a root directory

@@ -1,7 +1,14 @@
 """Query-time retrieval: :class:`KBSearcher` (one index) and :class:`KBService` (hot-reloading).
 
-Decision rule (parameters come from the index's ``search.json``, defaults in
-``kb/data/search_defaults.json``): with ``top`` the best entry score and ``second`` the runner-up,
+Entry score (weights from the index's ``search.json``, defaults in ``kb/data/search_defaults.json``)::
+
+    nn    = (1 - lexical_weight) * dense cosine (best row of the entry) + lexical_weight * normalised BM25
+    score = (1 - classifier_weight) * nn + classifier_weight * P(entry | query)
+
+where P is the softmax (``classifier_temperature``) of the entry classifier trained at index time on
+the KB's question variants (:mod:`kb.classifier`); an index without a classifier uses ``nn`` alone.
+
+Decision rule, with ``top`` the best entry score and ``second`` the runner-up,
 
 * ``top < min_score``                                   -> ``fallback`` (hand over / say we don't know)
 * ``top < answer_score`` or ``top - second < margin``   -> ``clarify`` (offer the top hits)
@@ -12,7 +19,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -74,19 +81,39 @@ class RawScores:
     dense: dict[str, tuple[float, int]]    # entry id -> (best cosine, row id)
     lexical: dict[str, tuple[float, int]]  # entry id -> (best normalised BM25, row id)
     dense_floor: float                     # lowest retrieved cosine: stands in for entries not retrieved
+    classifier: dict[str, float] = field(default_factory=dict)  # entry id -> probability (top candidates)
+    centroid: dict[str, float] = field(default_factory=dict)    # entry id -> cosine to the entry centroid
 
 
-def fuse(raw: RawScores, weight: float) -> dict[str, tuple[float, int]]:
-    """Linear fusion ``(1 - weight) * dense + weight * lexical`` per entry."""
-    if weight <= 0:
-        return dict(raw.dense)
-    if weight >= 1:
-        return dict(raw.lexical)
+def fuse(raw: RawScores, weight: float, classifier_weight: float = 0.0,
+         centroid_weight: float = 0.0) -> dict[str, tuple[float, int]]:
+    """Per entry ``(1 - cw) * ((1 - weight) * dense + weight * lexical) + cw * classifier``.
+
+    ``dense`` is ``(1 - centroid_weight) * best row cosine + centroid_weight * centroid cosine``.
+    Candidates: the entries the dense search (``weight < 1``), BM25 (``weight > 0``) and the classifier
+    (``cw > 0``) retrieved. The row id is the entry's best dense (else lexical) row, or -1.
+    """
+    use_classifier = classifier_weight > 0 and bool(raw.classifier)
+    entries: set[str] = set()
+    if weight < 1:
+        entries |= raw.dense.keys()
+    if weight > 0:
+        entries |= raw.lexical.keys()
+    if use_classifier:
+        entries |= raw.classifier.keys()
+    w = min(max(weight, 0.0), 1.0)
+    cw = min(classifier_weight, 1.0) if use_classifier else 0.0
+    lam = min(max(centroid_weight, 0.0), 1.0) if raw.centroid else 0.0
     fused = {}
-    for entry in raw.dense.keys() | raw.lexical.keys():
+    for entry in entries:
         dense, d_row = raw.dense.get(entry, (raw.dense_floor, -1))
+        if lam > 0 and entry in raw.centroid:
+            dense = (1 - lam) * dense + lam * raw.centroid[entry]
         lexical, l_row = raw.lexical.get(entry, (0.0, -1))
-        fused[entry] = ((1 - weight) * dense + weight * lexical, d_row if d_row >= 0 else l_row)
+        score = (1 - w) * dense + w * lexical if 0 < w < 1 else (dense if w == 0 else lexical)
+        if cw > 0:
+            score = (1 - cw) * score + cw * raw.classifier.get(entry, 0.0)
+        fused[entry] = (score, d_row if d_row >= 0 else l_row)
     return fused
 
 
@@ -112,6 +139,9 @@ class KBSearcher:
         self.encoder = encoder or load_encoder(loaded.manifest["encoder"])
         self.entries = loaded.entries
         self.rows = loaded.rows
+        self.classifier = loaded.classifier   # used when classifier_weight > 0
+        self.centroids = loaded.centroids     # used when centroid_weight > 0
+        self._entry_pos = {e: i for i, e in enumerate(self.entries)}
         self.lexical = None
         if float(self.config.get("lexical_weight", 0.0)) > 0:
             from kb.lexical import LexicalIndex
@@ -158,25 +188,71 @@ class KBSearcher:
             notice = NOTICE_EMPTY
         return {"text": text, "norm": norm, "language": language, "notice": notice}
 
-    def dense_scores(self, norms: list[str]) -> list[dict[int, float]]:
-        """Cosine similarity of each query to its nearest rows: [{row id: score}]."""
+    def encode(self, norms: list[str]):
         from kb.encoder import encode
 
+        return encode(self.encoder, norms)
+
+    def dense_scores(self, norms: list[str], vectors=None) -> list[dict[int, float]]:
+        """Cosine similarity of each query to its nearest rows: [{row id: score}]."""
         if not norms:
             return []
-        vectors = encode(self.encoder, norms)
+        vectors = self.encode(norms) if vectors is None else vectors
         n = min(int(self.config.get("candidates", 50)), self.index.faiss_index.ntotal)
         scores, ids = self.index.faiss_index.search(vectors, n)
         return [{int(r): float(s) for r, s in zip(id_row, sc_row) if r >= 0} for sc_row, id_row in zip(scores, ids)]
 
-    def raw_scores(self, norms: list[str], weight: float | None = None) -> list[RawScores]:
-        """Per query, the dense and lexical per-entry scores before fusion."""
+    def classifier_decisions(self, norms: list[str], vectors):
+        """Entry classifier decision values, shape (queries, entries) in ``self.classifier.classes`` order."""
+        return self.classifier.decision(norms, vectors)
+
+    def classifier_probabilities(self, decisions, temperature: float | None = None) -> list[dict[str, float]]:
+        """Softmax of decision values; per query the ``candidates`` most probable entries."""
+        import numpy as np
+
+        from kb.classifier import softmax
+
+        temperature = float(self.config.get("classifier_temperature", 0.3)) if temperature is None else temperature
+        probs = softmax(decisions, temperature)
+        n = min(int(self.config.get("candidates", 50)), probs.shape[1])
+        top = np.argpartition(-probs, n - 1, axis=1)[:, :n] if n < probs.shape[1] else \
+            np.tile(np.arange(probs.shape[1]), (len(probs), 1))
+        classes = self.classifier.classes
+        return [{classes[j]: float(p[j]) for j in t} for p, t in zip(probs, top)]
+
+    def centroid_scores(self, vectors, candidates: list[set[str]]) -> list[dict[str, float]]:
+        """Cosine of each query to the centroid of each of its candidate entries."""
+        import numpy as np
+
+        out = []
+        for vector, entries in zip(vectors, candidates):
+            ids = sorted(entries)
+            if not ids:
+                out.append({})
+                continue
+            sims = self.centroids[np.fromiter((self._entry_pos[e] for e in ids), dtype=np.int64, count=len(ids))] @ vector
+            out.append(dict(zip(ids, sims.tolist())))
+        return out
+
+    def raw_scores(self, norms: list[str], weight: float | None = None, classifier_weight: float | None = None,
+                   centroid_weight: float | None = None) -> list[RawScores]:
+        """Per query, the dense, centroid, lexical and classifier per-entry scores before fusion."""
         weight = self.lexical_weight if weight is None else weight
-        dense = self.dense_scores(norms) if weight < 1.0 else [{} for _ in norms]
-        lexical = self.lexical.scores_batch(norms, int(self.config.get("candidates", 50))) \
+        classifier_weight = self.classifier_weight if classifier_weight is None else classifier_weight
+        centroid_weight = self.centroid_weight if centroid_weight is None else centroid_weight
+        use_classifier = classifier_weight > 0 and self.classifier is not None
+        use_centroid = centroid_weight > 0 and self.centroids is not None and weight < 1.0
+        candidates = int(self.config.get("candidates", 50))
+        vectors = self.encode(norms) if norms and (weight < 1.0 or use_classifier) else None
+        dense = [self._per_entry(d) for d in self.dense_scores(norms, vectors)] if weight < 1.0 else [{} for _ in norms]
+        floors = [min(s for s, _ in d.values()) if d else 0.0 for d in dense]
+        lexical = [self._per_entry(l) for l in self.lexical.scores_batch(norms, candidates)] \
             if (weight > 0 and self.lexical is not None) else [{} for _ in norms]
-        return [RawScores(self._per_entry(d), self._per_entry(l), min(d.values()) if d else 0.0)
-                for d, l in zip(dense, lexical)]
+        probs = self.classifier_probabilities(self.classifier_decisions(norms, vectors)) \
+            if use_classifier and norms else [{} for _ in norms]
+        cents = self.centroid_scores(vectors, [d.keys() | l.keys() | p.keys() for d, l, p in zip(dense, lexical, probs)]) \
+            if use_centroid and norms else [{} for _ in norms]
+        return [RawScores(d, l, f, p, c) for d, l, f, p, c in zip(dense, lexical, floors, probs, cents)]
 
     def _per_entry(self, rows: dict[int, float]) -> dict[str, tuple[float, int]]:
         best: dict[str, tuple[float, int]] = {}
@@ -190,10 +266,18 @@ class KBSearcher:
     def lexical_weight(self) -> float:
         return float(self.config.get("lexical_weight", 0.0)) if self.lexical is not None else 0.0
 
+    @property
+    def classifier_weight(self) -> float:
+        return float(self.config.get("classifier_weight", 0.0)) if self.classifier is not None else 0.0
+
+    @property
+    def centroid_weight(self) -> float:
+        return float(self.config.get("centroid_weight", 0.0)) if self.centroids is not None else 0.0
+
     def score_entries(self, norms: list[str]) -> list[dict[str, tuple[float, int]]]:
         """Per query: {entry id: (fused score, row id to show)}."""
-        weight = self.lexical_weight
-        return [fuse(raw, weight) for raw in self.raw_scores(norms, weight)]
+        weight, cw, lam = self.lexical_weight, self.classifier_weight, self.centroid_weight
+        return [fuse(raw, weight, cw, lam) for raw in self.raw_scores(norms, weight, cw, lam)]
 
     def _result(self, prepared: dict[str, Any], scores: dict[str, tuple[float, int]], k: int) -> SearchResult:
         ranked = sorted(scores.items(), key=lambda kv: kv[1][0], reverse=True)
@@ -201,8 +285,8 @@ class KBSearcher:
         hits = []
         for entry_id, (score, row_id) in ranked[:max(k, 1)]:
             entry = self.entries[entry_id]
-            row = self.rows[row_id]
-            question = row["question"] if row["language"] == language and row.get("kind") == "question" \
+            row = self.rows[row_id] if row_id >= 0 else {}
+            question = row["question"] if row.get("language") == language and row.get("kind") == "question" \
                 else pick_text(entry.questions, language)[0]
             hits.append(Hit(entry_id, round(score, 4), question, pick_text(entry.answers, language), entry.category))
         decision = decide([s for _, (s, _) in ranked], self.config)

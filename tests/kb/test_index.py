@@ -18,7 +18,7 @@ def test_manifest_and_files(reference_index, reference_kb):
     assert manifest["encoder"] == ENCODER and manifest["dimension"] == 512
     assert manifest["kb_hash"] == kb_hash(reference_kb)
     assert manifest["index_type"].startswith("IDMap2,FlatIP")
-    assert set(manifest["libraries"]) == {"faiss", "sentence_transformers", "numpy"}
+    assert set(manifest["libraries"]) == {"faiss", "sentence_transformers", "numpy", "scikit_learn"}
     rows = json.loads((reference_index / "rows.json").read_text())
     assert manifest["row_count"] == len(rows) == sum(len(q) for e in reference_kb.entries for q in e.questions.values())
     assert {"row", "entry_id", "language", "question"} <= set(rows[0])
@@ -82,6 +82,6 @@ def test_atomic_publish_and_prune(tmp_path):
 
 
 def test_import_kb_is_cheap():
-    code = ("import sys, kb, kb.faq, kb.normalize, kb.index, kb.search, kb.cli, kb.encoder;"
-            "heavy = {'torch', 'faiss', 'sentence_transformers'} & set(sys.modules); assert not heavy, heavy")
+    code = ("import sys, kb, kb.faq, kb.normalize, kb.index, kb.search, kb.cli, kb.encoder, kb.classifier;"
+            "heavy = {'torch', 'faiss', 'sentence_transformers', 'sklearn'} & set(sys.modules); assert not heavy, heavy")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)

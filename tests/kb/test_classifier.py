@@ -1,0 +1,122 @@
+"""The entry classifier built at index time: persisted without pickle, verified at load, fused at search."""
+from __future__ import annotations
+
+import json
+import shutil
+import zipfile
+
+import numpy as np
+import pytest
+
+from kb.classifier import JSON_FILE, NPZ_FILE, EntryClassifier, features
+from kb.index import IndexMismatchError, build_index, load_index
+from kb.search import KBSearcher, RawScores, fuse
+
+from .conftest import ENCODER, tiny_kb
+
+
+def test_classifier_is_persisted_as_arrays_and_json(reference_index, reference_kb):
+    manifest = json.loads((reference_index / "manifest.json").read_text())
+    record = manifest["classifier"]
+    assert record["classes"] == len(reference_kb.entries) and record["dense_dimension"] == manifest["dimension"]
+    assert set(record["sha256"]) == {NPZ_FILE, JSON_FILE}
+    assert manifest["centroids"]["shape"] == [len(reference_kb.entries), manifest["dimension"]]
+    # no pickle anywhere: plain .npy members holding numeric arrays, and JSON
+    assert not [p for p in reference_index.iterdir() if p.suffix in (".pkl", ".pickle", ".joblib")]
+    with zipfile.ZipFile(reference_index / NPZ_FILE) as zf:
+        assert sorted(zf.namelist()) == ["coef_dense.npy", "coef_sparse.npy", "idf.npy", "intercept.npy"]
+    with np.load(reference_index / NPZ_FILE, allow_pickle=False) as data:
+        assert all(data[k].dtype.kind == "f" for k in data.files)
+        assert data["coef_sparse"].shape == (record["classes"], record["sparse_features"])
+    assert np.load(reference_index / "centroids.npy", allow_pickle=False).dtype == np.float32
+    meta = json.loads((reference_index / JSON_FILE).read_text(encoding="utf-8"))
+    assert meta["classes"] == [e.id for e in reference_kb.entries] and len(meta["vocab"]) == record["sparse_features"]
+
+
+def test_loaded_classifier_scores_like_the_trained_one(tmp_path):
+    texts = ["退货期限是几天", "how many days do i have to return something", "客服几点上班", "what are your hours",
+             "可以用信用卡付款吗", "can i pay by credit card"]
+    labels = ["returns", "returns", "hours", "hours", "payment", "payment"]
+    rng = np.random.default_rng(0)
+    emb = rng.normal(size=(len(texts), 8)).astype("float32")
+    clf = EntryClassifier.train(texts, labels, emb, {"dense_scale": 1.0})
+    record = clf.save(tmp_path)
+    loaded = EntryClassifier.load(tmp_path, record, ["hours", "payment", "returns"], 8)
+    np.testing.assert_allclose(loaded.decision(texts, emb), clf.decision(texts, emb), rtol=1e-5, atol=1e-5)
+    assert [loaded.classes[i] for i in loaded.decision(texts, emb).argmax(axis=1)] == labels
+
+
+def test_binary_and_degenerate_kbs():
+    emb = np.eye(4, dtype="float32")
+    two = EntryClassifier.train(["a b", "a c", "x y", "x z"], ["1", "1", "2", "2"], emb)
+    assert two.coef_sparse.shape[0] == 2 and list(two.decision(["a"], emb[:1]).argmax(axis=1)) == [0]
+    assert EntryClassifier.train(["a", "b"], ["1", "1"], emb[:2]) is None  # one entry: nothing to learn
+    assert EntryClassifier.train(["a b", "x y"], ["1", "2"], emb[:2], {"enabled": False}) is None
+
+
+def test_features_cover_chinese_without_segmentation():
+    toks = features("退货要几天 return")
+    assert "c:退" in toks and "c:退货" in toks and "c:几天" in toks and "w:return" in toks and "c:<re" in toks
+
+
+@pytest.fixture()
+def index_copy(reference_index, tmp_path):
+    copy = tmp_path / "copy"
+    shutil.copytree(reference_index, copy)
+    return copy
+
+
+def test_classifier_from_another_index_is_refused(index_copy, tmp_path):
+    other = build_index(tiny_kb(), ENCODER, tmp_path / "tiny")
+    for name in (NPZ_FILE, JSON_FILE):
+        shutil.copy(other / name, index_copy / name)
+    with pytest.raises(IndexMismatchError, match="checksum"):
+        load_index(index_copy)
+    # even with the checksums patched in, another KB's classifier is refused (classes / shapes differ)
+    manifest = json.loads((index_copy / "manifest.json").read_text())
+    manifest["classifier"]["sha256"] = json.loads((other / "manifest.json").read_text())["classifier"]["sha256"]
+    (index_copy / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(IndexMismatchError, match="classifier"):
+        load_index(index_copy)
+
+
+def test_missing_or_corrupt_classifier_is_refused(index_copy):
+    (index_copy / NPZ_FILE).unlink()
+    with pytest.raises(IndexMismatchError, match="missing"):
+        load_index(index_copy)
+
+
+def test_mismatched_centroids_are_refused(index_copy):
+    np.save(index_copy / "centroids.npy", np.zeros((3, 512), dtype="float32"))
+    with pytest.raises(IndexMismatchError, match="centroids"):
+        load_index(index_copy)
+
+
+def test_kb_without_classifier_uses_its_own_thresholds(tmp_path):
+    from kb.faq import KnowledgeBase
+    from kb.index import search_defaults
+
+    kb = KnowledgeBase(tiny_kb().entries[:1], "1", "One")
+    out = build_index(kb, ENCODER, tmp_path / "one")
+    loaded = load_index(out)
+    assert loaded.manifest["classifier"] is None and loaded.classifier is None
+    expected = {**search_defaults()["search"], **search_defaults()["search_without_classifier"]}
+    assert {k: loaded.search_config[k] for k in ("min_score", "answer_score", "margin")} == \
+        {k: expected[k] for k in ("min_score", "answer_score", "margin")}
+    result = KBSearcher(loaded).search("How long do I have to return an item?")
+    assert result.hits[0].entry_id == "returns"
+
+
+def test_fuse_adds_entries_only_the_classifier_found():
+    raw = RawScores({"a": (0.8, 3)}, {"b": (0.5, 7)}, 0.4, {"a": 0.2, "c": 0.7}, {"a": 0.9, "c": 0.6})
+    fused = fuse(raw, 0.25, 0.5, 0.5)
+    assert set(fused) == {"a", "b", "c"}
+    assert fused["a"] == pytest.approx((0.5 * (0.75 * 0.85) + 0.5 * 0.2, 3))
+    assert fused["c"][1] == -1 and fused["c"][0] == pytest.approx(0.5 * 0.75 * (0.5 * 0.4 + 0.5 * 0.6) + 0.35)
+    assert fuse(raw, 0.0) == {"a": (0.8, 3)}  # dense alone, as before
+
+
+def test_hit_for_a_classifier_only_entry_shows_its_question(reference_searcher):
+    result = reference_searcher._result({"language": "en", "notice": None},
+                                        {"returns-policy": (0.9, -1)}, 3)
+    assert result.hits[0].question == reference_searcher.entries["returns-policy"].questions["en"][0]

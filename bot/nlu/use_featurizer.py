@@ -7,7 +7,7 @@ sentence features are produced; the sparse CountVectors features carry the token
 from __future__ import annotations
 
 import threading
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List, Text
 
 import numpy as np
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -78,14 +78,3 @@ class UniversalSentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):
     def process(self, messages: List[Message]) -> List[Message]:
         self._featurize(messages)
         return messages
-
-    @classmethod
-    def load(
-        cls,
-        config: Dict[Text, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-        **kwargs: Optional[Any],
-    ) -> "UniversalSentenceEncoderFeaturizer":
-        return cls.create(config, model_storage, resource, execution_context)

@@ -1,10 +1,10 @@
-"""Back-office users and the audit log."""
+"""Back-office users, their console sessions and the audit log."""
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any, Optional
 
-from sqlalchemy import Index, String
+from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from crm.orm.base import ROLES, Base, JSONType, one_of, utcnow
@@ -24,6 +24,28 @@ class User(Base):
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[Optional[datetime]]
+
+
+class ConsoleSession(Base):
+    """A console sign-in (one browser), ended by logout, expiry or deactivating the user.
+
+    The browser holds a random token (signed, in the ``lumen_console`` cookie); only its SHA-256
+    (hex) is stored, as ``id``, so a copy of this table cannot be replayed as a cookie.
+    ``expires_at`` is absolute (12 h after sign-in); ``revoked_at`` is set by logout.
+    See :mod:`crm.repo.admin` and ``bot/gateway/console/auth.py``.
+    """
+
+    __tablename__ = "console_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[Optional[datetime]]
+    client_ip: Mapped[Optional[str]] = mapped_column(String(45))
+    user_agent: Mapped[Optional[str]] = mapped_column(String(200))
 
 
 class AuditLog(Base):

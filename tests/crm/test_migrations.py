@@ -135,3 +135,53 @@ def test_cli_migrate_refuses_newer_schema(capsys, migrated_url):
     assert err.startswith("error: database schema revision 9999_future is newer than this code")
     assert err.count("\n") == 1
     assert migrate.current(migrated_url) == ("9999_future",)  # left untouched
+
+
+def test_0002_adds_console_sessions_to_a_0001_database(capsys, db_url):
+    """An existing 0001 database (with users) gains ``console_sessions``; `crm check` passes."""
+    from alembic import command
+
+    from crm import cli
+
+    assert migrate.upgrade(db_url, "0001") == "0001"
+    eng = make_engine(db_url)
+    try:
+        with eng.begin() as conn:
+            conn.execute(text(
+                "INSERT INTO users (username, password_hash, role, active, created_at)"
+                " VALUES ('kept', 'x', 'agent', true, CURRENT_TIMESTAMP)"))
+        assert "console_sessions" not in inspect(eng).get_table_names()
+        assert cli.main(["--url", db_url, "check"]) == 2
+        assert "is older than this code" in capsys.readouterr().err
+        assert cli.main(["--url", db_url, "migrate"]) == 0
+        assert capsys.readouterr().out == "database at revision 0002\n"
+        assert cli.main(["--url", db_url, "check"]) == 0
+        assert capsys.readouterr().out == "database schema OK (revision 0002)\n"
+        insp = inspect(eng)
+        columns = {c["name"]: c for c in insp.get_columns("console_sessions")}
+        assert set(columns) == {"id", "user_id", "csrf_token", "created_at", "last_seen_at",
+                                "expires_at", "revoked_at", "client_ip", "user_agent"}
+        assert not columns["expires_at"]["nullable"] and columns["revoked_at"]["nullable"]
+        assert insp.get_pk_constraint("console_sessions")["constrained_columns"] == ["id"]
+        assert [(ix["name"], ix["column_names"]) for ix in insp.get_indexes("console_sessions")] == [
+            ("ix_console_sessions_user_id", ["user_id"])]
+        fk = insp.get_foreign_keys("console_sessions")[0]
+        assert fk["referred_table"] == "users" and fk["options"].get("ondelete") == "CASCADE"
+        with eng.connect() as conn:  # models and migrations agree after the upgrade too
+            ctx = MigrationContext.configure(conn, opts={"compare_type": True})
+            assert compare_metadata(ctx, Base.metadata) == []
+            assert conn.execute(text("SELECT username FROM users")).scalars().all() == ["kept"]
+            user_id = conn.execute(text("SELECT id FROM users")).scalar_one()
+        with eng.begin() as conn:  # the table works (and deleting the user removes its sessions)
+            conn.execute(text(
+                "INSERT INTO console_sessions (id, user_id, csrf_token, created_at, last_seen_at,"
+                " expires_at) VALUES (:id, :uid, 'c', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP,"
+                " CURRENT_TIMESTAMP)"), {"id": "a" * 64, "uid": user_id})
+        with eng.begin() as conn:
+            conn.execute(text("DELETE FROM users"))
+            assert conn.execute(text("SELECT count(*) FROM console_sessions")).scalar_one() == 0
+        command.downgrade(migrate.alembic_config(url=db_url), "0001")
+        assert migrate.current(db_url) == ("0001",)
+        assert "console_sessions" not in inspect(eng).get_table_names()
+    finally:
+        eng.dispose()

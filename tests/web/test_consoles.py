@@ -191,3 +191,23 @@ def test_analytics_dashboard(web_stack, pages):
     manager.wait_for_function("document.querySelector('#kpis .value') !== null")
     pages.shot(manager, "filtered-zh-hant")
     assert not pages.errors
+
+
+def test_sign_out_ends_the_session_even_for_a_copied_cookie(web_stack, pages):
+    agent = pages.new()
+    login(agent, web_stack, "agent", "/agent")
+    agent.locator("#live-state", has_text="Live").wait_for()
+    copied = [c for c in agent.context.cookies() if c["name"] == "lumen_console"]
+    assert len(copied) == 1 and copied[0]["httpOnly"]
+    other = pages.new()  # another browser holding a copy of the cookie
+    other.context.add_cookies(copied)
+    other.goto(f"{web_stack.url}/agent")
+    other.locator("#live-state", has_text="Live").wait_for()
+
+    agent.click("nav form[action='/logout'] button")
+    agent.wait_for_url("**/login")
+    pages.shot(agent, "signed-out")
+    other.goto(f"{web_stack.url}/agent")
+    other.wait_for_url("**/login?next=/agent")  # the copy no longer signs anyone in
+    assert other.context.request.get(f"{web_stack.url}/api/console/me").status == 401
+    assert not pages.errors

@@ -1,9 +1,12 @@
 """Console sessions, role checks and CSRF protection.
 
-* The session is a signed cookie (``itsdangerous``, key ``settings.session_secret`` from
-  ``var/secrets``) holding the user id and the session's CSRF token; it is HttpOnly and
-  SameSite=Lax (and Secure in production). The user row is re-read on every request, so a
-  deactivated user or a changed role takes effect at once.
+* Sessions live on the server (``console_sessions``, see :mod:`crm.repo.admin`). The cookie
+  holds only the session's random token, signed (``itsdangerous``, key ``settings.session_secret``
+  from ``var/secrets``); the table stores the token's SHA-256, never the token. The cookie is
+  HttpOnly and SameSite=Lax (and Secure in production). Every request loads the session and its
+  user: logout (which revokes the row), the absolute 12 h expiry, deactivating the user or a
+  changed role take effect at once, and a copied cookie is worthless after logout. Open console
+  WebSockets re-check their session every ``SOCKET_RECHECK_S`` seconds and close (code 4401).
 * Every state-changing call (any method but GET/HEAD/OPTIONS) must send the session's CSRF token
   in the ``X-CSRF-Token`` header (pages read it from ``<meta name="csrf-token">``), and a
   cross-site ``Origin`` is refused. The login form uses its own double-submit token.
@@ -22,10 +25,12 @@ from fastapi import HTTPException, Request, WebSocket
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from bot.gateway.console import users
+from crm.repo.admin import CONSOLE_SESSION_LIFETIME
 
 COOKIE = "lumen_console"
 LOGIN_COOKIE = "lumen_login_csrf"
-SESSION_MAX_AGE_S = 12 * 3600
+SESSION_MAX_AGE_S = int(CONSOLE_SESSION_LIFETIME.total_seconds())
+SOCKET_RECHECK_S = 15.0
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 HOME = {"agent": "/agent", "trainer": "/trainer", "manager": "/analytics", "admin": "/agent"}
 
@@ -57,18 +62,20 @@ def cookie_options(settings: Any) -> dict[str, Any]:
     return {"httponly": True, "samesite": "lax", "secure": settings.is_production, "path": "/"}
 
 
-def session_cookie(settings: Any, user_id: int) -> str:
-    return _serializer(settings, "session").dumps({"uid": user_id, "csrf": secrets.token_urlsafe(24)})
+def session_cookie(settings: Any, token: str) -> str:
+    """The cookie value for a server-side session: its random token, signed."""
+    return _serializer(settings, "session").dumps(token)
 
 
-def read_session(settings: Any, cookie: str | None) -> dict[str, Any] | None:
+def read_session(settings: Any, cookie: str | None) -> str | None:
+    """The session token of a cookie with a valid signature (not yet checked against the DB)."""
     if not cookie:
         return None
     try:
-        data = _serializer(settings, "session").loads(cookie, max_age=SESSION_MAX_AGE_S)
+        token = _serializer(settings, "session").loads(cookie, max_age=SESSION_MAX_AGE_S)
     except BadSignature:
         return None
-    return data if isinstance(data, dict) and isinstance(data.get("uid"), int) else None
+    return token if isinstance(token, str) and 0 < len(token) <= 128 else None
 
 
 def login_token(settings: Any) -> tuple[str, str]:
@@ -90,14 +97,13 @@ def check_login_token(settings: Any, cookie: str | None, form_value: str | None)
 async def current_user(conn: Request | WebSocket) -> ConsoleUser | None:
     """The signed-in console user of this request or WebSocket, or None."""
     settings = conn.app.state.settings
-    data = read_session(settings, conn.cookies.get(COOKIE))
-    if data is None:
+    token = read_session(settings, conn.cookies.get(COOKIE))
+    if token is None:
         return None
-    row = await asyncio.to_thread(users.load_user, conn.app.state.session_factory, data["uid"])
+    row = await asyncio.to_thread(users.load_session, conn.app.state.session_factory, token)
     if row is None or not users.may_sign_in(settings, row["username"]):
         return None
-    return ConsoleUser(row["id"], row["username"], row["role"], row["display_name"] or "",
-                       str(data.get("csrf", "")))
+    return ConsoleUser(row["id"], row["username"], row["role"], row["display_name"] or "", row["csrf"])
 
 
 def same_origin(conn: Request | WebSocket) -> bool:

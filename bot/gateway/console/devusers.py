@@ -68,6 +68,7 @@ def ensure_dev_users(factory: sessionmaker[Session], creds: dict[str, dict[str, 
                   or user.role != role or not user.active):
                 user.password_hash = admin.hash_password(cred["password"])
                 user.role, user.active = role, True
+                admin.revoke_user_console_sessions(session, user.id)  # old sign-ins end
                 changed.append(f"reset {cred['username']}")
         session.flush()
     return changed

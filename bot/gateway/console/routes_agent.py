@@ -8,9 +8,11 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
+from starlette.websockets import WebSocketState
 
 from bot.gateway.chat import ChatError
 from bot.gateway.console import agent_service as svc
+from bot.gateway.console import auth as console_auth
 from bot.gateway.console.errors import ConsoleError
 from bot.gateway.console.auth import ConsoleUser, current_user, require, same_origin
 from bot.gateway.console.kbsearch import get_kb
@@ -160,6 +162,7 @@ async def console_socket(websocket: WebSocket) -> None:
     await websocket.accept()
     hub = websocket.app.state.chat.hub
     hub.join_console(websocket)
+    watcher = asyncio.create_task(_end_with_session(websocket))
     try:
         await websocket.send_json({"type": "hello", "user": user.public()})
         while True:
@@ -168,5 +171,28 @@ async def console_socket(websocket: WebSocket) -> None:
                 await websocket.send_json({"type": "pong"})
     except WebSocketDisconnect:
         pass
+    except RuntimeError:  # receiving or sending after the watcher closed the socket
+        if websocket.application_state == WebSocketState.CONNECTED:
+            raise
     finally:
+        watcher.cancel()
         hub.leave_console(websocket)
+
+
+async def _end_with_session(websocket: WebSocket) -> None:
+    """Close a live console socket (code 4401) once its session ends: logout, expiry,
+    deactivation or a role without agent rights."""
+    while True:
+        await asyncio.sleep(console_auth.SOCKET_RECHECK_S)
+        try:
+            user = await current_user(websocket)
+        except Exception:  # the CRM being briefly unreachable does not end a session
+            logger.warning("console socket: session re-check failed", exc_info=True)
+            continue
+        if user is None or not user.can(*AGENT_ROLES):
+            websocket.app.state.chat.hub.leave_console(websocket)
+            try:
+                await websocket.close(code=4401)
+            except Exception:  # already closing
+                pass
+            return

@@ -9,8 +9,8 @@ from fastapi.responses import RedirectResponse, Response
 
 from bot.gateway.console import users
 from bot.gateway.console.auth import (
-    COOKIE, HOME, LOGIN_COOKIE, ConsoleUser, check_login_token, cookie_options, current_user,
-    login_token, require, safe_next, same_origin, session_cookie,
+    COOKIE, HOME, LOGIN_COOKIE, SESSION_MAX_AGE_S, ConsoleUser, check_login_token, cookie_options,
+    current_user, login_token, read_session, require, safe_next, same_origin, session_cookie,
 )
 from bot.gateway.console.pages import render
 
@@ -53,12 +53,13 @@ async def login_submit(
         return _login_page(request, next, "csrf", 403)
     client = request.client.host if request.client else ""
     row, reason = await asyncio.to_thread(
-        users.sign_in, request.app.state.session_factory, settings, username, password[:256], client
+        users.sign_in, request.app.state.session_factory, settings, username, password[:256], client,
+        request.headers.get("user-agent", ""),
     )
     if row is None:
         return _login_page(request, next, reason, 429 if reason == "throttled" else 401)
     response = RedirectResponse(safe_next(next, HOME[row["role"]]), status_code=303)
-    response.set_cookie(COOKIE, session_cookie(settings, row["id"]), max_age=12 * 3600,
+    response.set_cookie(COOKIE, session_cookie(settings, row["token"]), max_age=SESSION_MAX_AGE_S,
                         **cookie_options(settings))
     response.delete_cookie(LOGIN_COOKIE, path="/")
     return response
@@ -66,11 +67,16 @@ async def login_submit(
 
 @router.post("/logout", include_in_schema=False)
 async def logout(request: Request, csrf: str = Form("")) -> Response:
-    """A plain form post: the CSRF token comes as a form field."""
+    """A plain form post: the CSRF token comes as a form field. Revokes the session on the
+    server, so a copy of the cookie stops working too."""
     user = await current_user(request)
     if user is not None:
         if not same_origin(request) or not csrf or not hmac.compare_digest(csrf, user.csrf):
             return Response(status_code=403)
+        token = read_session(request.app.state.settings, request.cookies.get(COOKIE))
+        client = request.client.host if request.client else ""
+        await asyncio.to_thread(users.end_session, request.app.state.session_factory, token or "",
+                                user.username, client)
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(COOKIE, path="/")
     return response

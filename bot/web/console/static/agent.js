@@ -208,7 +208,8 @@
         if (state.chat && frame.conversation_id === state.chat.id) refreshChat();
       }
     };
-    ws.onclose = function () {
+    ws.onclose = function (event) {
+      if (event.code === 4401) { location.href = "/login?next=" + encodeURIComponent(location.pathname); return; }
       live.textContent = "Reconnecting…"; live.className = "chip amber";
       retry += 1; setTimeout(connect, Math.min(10000, 500 * Math.pow(2, retry)));
     };

@@ -53,6 +53,11 @@ def _check(policy: dict[str, Any]) -> dict[str, Any]:
             raise PolicyError(f"compensation policy: missing key {key!r}")
     if set(policy["options"]) != set(OPTION_TYPES):
         raise PolicyError(f"compensation policy: options must be exactly {OPTION_TYPES}")
+    from crm.orm.base import OFFER_TYPES  # the CRM's CHECK constraint on CompensationOffer.type
+
+    for name, spec in policy["options"].items():
+        if (spec or {}).get("crm_type") not in OFFER_TYPES:
+            raise PolicyError(f"compensation policy: option {name}: crm_type must be one of {OFFER_TYPES}")
     if set(policy["categories"]) != set(CATEGORIES):
         raise PolicyError(f"compensation policy: categories must be exactly {CATEGORIES}")
     for name, cat in policy["categories"].items():

@@ -44,6 +44,11 @@ class Conversation(Base):
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     ended_at: Mapped[Optional[datetime]]
     handoff_reason: Mapped[Optional[str]] = mapped_column(Text)
+    # The latest escalation (see crm.repo.conversations.transition_conversation): when the chat
+    # last entered the human queue, and when an agent took that escalation (None while it waits).
+    # Both stay after the chat is handed back to the bot; a new escalation starts them over.
+    handoff_at: Mapped[Optional[datetime]]
+    agent_joined_at: Mapped[Optional[datetime]]
 
     customer: Mapped[Optional[Customer]] = relationship(back_populates="conversations")
     assigned_agent: Mapped[Optional[User]] = relationship()

@@ -85,7 +85,7 @@ class CompensationOffer(Base):
     ticket_id: Mapped[Optional[int]] = mapped_column(
         ForeignKey("tickets.id", ondelete="SET NULL"), index=True
     )
-    type: Mapped[str] = mapped_column(String(20))
+    type: Mapped[str] = mapped_column(String(32))
     amount: Mapped[Decimal] = mapped_column(Numeric(12, 2), default=Decimal("0"))
     currency: Mapped[str] = mapped_column(String(3))
     status: Mapped[str] = mapped_column(String(10), default="offered")

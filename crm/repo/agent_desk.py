@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from crm.errors import CRMNotFound
@@ -43,8 +43,30 @@ def pending_offers(session: Session, conversation: Conversation) -> list[Compens
     return list(session.scalars(stmt))
 
 
-def _waiting_since(conversation: Conversation, messages: list[Message]) -> Any:
-    """When the customer started waiting for a human reply (approximated from the transcript)."""
+def _waiting_since(session: Session, conversation: Conversation, messages: list[Message]) -> Any:
+    """When the customer started waiting for a human reply.
+
+    Waiting in the queue: since ``handoff_at``. Held by an agent: since ``handoff_at`` until the
+    agent's first reply of this escalation, then since the first customer message after the
+    agent's last one (None when the agent has answered everything). Chats without a stored
+    handoff time fall back to :func:`_waiting_since_from_transcript`.
+    """
+    handoff = conversation.handoff_at
+    if handoff is None:
+        return _waiting_since_from_transcript(conversation, messages)
+    if conversation.status == "waiting_agent":
+        return handoff
+    last_agent = session.scalar(select(func.max(Message.created_at)).where(
+        Message.conversation_id == conversation.id, Message.direction == "agent",
+        Message.created_at >= handoff))
+    if last_agent is None:
+        return handoff
+    return min((m.created_at for m in messages
+                if m.direction == "customer" and m.created_at > last_agent), default=None)
+
+
+def _waiting_since_from_transcript(conversation: Conversation, messages: list[Message]) -> Any:
+    """The approximation from the transcript (chats without ``handoff_at``)."""
     last_agent = max((m.created_at for m in messages if m.direction == "agent"), default=None)
     if conversation.status == "waiting_agent":
         if last_agent is None:
@@ -72,7 +94,9 @@ def queue_signals(session: Session, conversation: Conversation) -> dict[str, Any
         "language": conversation.language,
         "handoff_reason": conversation.handoff_reason,
         "started_at": iso(conversation.started_at),
-        "waiting_since": iso(_waiting_since(conversation, messages)),
+        "handoff_at": iso(conversation.handoff_at),
+        "agent_joined_at": iso(conversation.agent_joined_at),
+        "waiting_since": iso(_waiting_since(session, conversation, messages)),
         "assigned_agent_id": conversation.assigned_agent_id,
         "assigned_agent": (agent.display_name or agent.username) if agent else None,
         "customer": ({"id": customer.id, "name": customer.name, "tier": customer.tier}

@@ -7,14 +7,21 @@ metric needs and aggregated in Python, which reads the same on SQLite and Postgr
 Definitions:
 
 * a conversation *counts* when the customer wrote at least one message in it;
-* *handed off*: it has a handoff reason, an assigned agent, an agent message or is waiting for
-  one; *contained* = counted and not handed off;
+* *handed off*: it has a handoff time, a handoff reason, an assigned agent, an agent message or
+  is waiting for one; *contained* = counted and not handed off;
 * *repeat contact*: the same identified customer starts another conversation within 7 days;
 * *first-contact resolution*: an identified customer's conversation with no repeat contact
   within 7 days and no ticket from it left unresolved;
-* *first response*: first customer message -> next bot/agent reply; *agent first response*:
-  the bot's hand-over message (its last message before the agent's first) -> the agent's first
-  message; *resolution*: ticket created -> resolved.
+* *first response*: first customer message -> next bot/agent reply; *resolution*: ticket
+  created -> resolved;
+* *queue wait*: ``conversations.handoff_at`` (the chat entered the human queue) ->
+  ``agent_joined_at`` (an agent claimed it); *agent first response*: ``handoff_at`` -> the
+  agent's first message at or after it. Both describe a chat's latest escalation (a chat handed
+  back and escalated again counts once, with its last escalation). Where no handoff time is
+  stored (chats the 0003 backfill could not place, or rows written around the repository),
+  the handoff is the bot's hand-over message (its last bot/system message before the agent's
+  first), as derived from the transcript before 0003; where no claim time is stored, the
+  agent's first reply stands in for it (an agent claims before writing).
 """
 from __future__ import annotations
 
@@ -76,10 +83,10 @@ def _conversations(session: Session, f: Filters) -> list[tuple[Any, ...]]:
         Message.direction == "agent", Message.conversation_id.in_(ids))))
     stmt = select(Conversation.id, Conversation.customer_id, Conversation.status,
                   Conversation.handoff_reason, Conversation.assigned_agent_id,
-                  Conversation.started_at).where(Conversation.id.in_(ids))
+                  Conversation.started_at, Conversation.handoff_at).where(Conversation.id.in_(ids))
     rows = []
     for r in session.execute(stmt).all():
-        handed = bool(r.handoff_reason or r.assigned_agent_id or r.id in with_agent
+        handed = bool(r.handoff_at or r.handoff_reason or r.assigned_agent_id or r.id in with_agent
                       or r.status in ("waiting_agent", "agent"))
         rows.append((r.id, r.customer_id, r.status, r.handoff_reason, r.started_at, handed))
     return rows
@@ -178,33 +185,52 @@ def _median(values: list[float]) -> float | None:
     return round(statistics.median(values), 1) if values else None
 
 
+def _derived_handoff(rows: list[tuple[str, datetime]], asked: datetime | None) -> datetime | None:
+    """The hand-over as read from the transcript: the bot's last message before the agent's
+    first (None without an agent message)."""
+    agent_at = next((at for d, at in rows if d == "agent"), None)
+    if agent_at is None:
+        return None
+    before = [at for d, at in rows if d in ("bot", "system") and at <= agent_at]
+    return before[-1] if before else asked
+
+
 def response_times(session: Session, f: Filters) -> dict[str, Any]:
     first: list[float] = []
     agent_first: list[float] = []
+    queue_wait: list[float] = []
+    counted = _counted_ids(f)
     messages: dict[int, list[Any]] = defaultdict(list)
     for cid, direction, at in session.execute(
             select(Message.conversation_id, Message.direction, Message.created_at)
-            .where(Message.conversation_id.in_(_counted_ids(f)))
+            .where(Message.conversation_id.in_(counted))
             .order_by(Message.created_at, Message.id)).all():
         messages[cid].append((direction, at))
-    for rows in messages.values():
+    escalations = {cid: (handoff, joined) for cid, handoff, joined in session.execute(
+        select(Conversation.id, Conversation.handoff_at, Conversation.agent_joined_at)
+        .where(Conversation.id.in_(counted))).all()}
+    for cid, rows in messages.items():
         asked = next((at for d, at in rows if d == "customer"), None)
         answer = next((at for d, at in rows if d != "customer" and asked and at >= asked), None)
         if asked and answer:
             first.append((answer - asked).total_seconds())
-        agent_at = next((at for d, at in rows if d == "agent"), None)
-        if agent_at:
-            before = [at for d, at in rows if d in ("bot", "system") and at <= agent_at]
-            since = before[-1] if before else asked
-            if since:
-                agent_first.append((agent_at - since).total_seconds())
+        handoff, joined = escalations.get(cid, (None, None))
+        handoff = handoff or _derived_handoff(rows, asked)
+        if handoff is None:
+            continue
+        replied = next((at for d, at in rows if d == "agent" and at >= handoff), None)
+        if replied:
+            agent_first.append((replied - handoff).total_seconds())
+        joined = joined or replied
+        if joined and joined >= handoff:
+            queue_wait.append((joined - handoff).total_seconds())
     resolved = session.execute(select(Ticket.created_at, Ticket.resolved_at).where(
         Ticket.created_at >= f.start, Ticket.created_at < f.end, Ticket.resolved_at.is_not(None)))
     resolution = [(done - made).total_seconds() for made, done in resolved.all()]
-    return {"first_response_s": _median(first), "agent_first_response_s": _median(agent_first),
-            "resolution_s": _median(resolution),
-            "samples": {"first_response": len(first), "agent_first_response": len(agent_first),
-                        "resolution": len(resolution)}}
+    return {"first_response_s": _median(first), "queue_wait_s": _median(queue_wait),
+            "agent_first_response_s": _median(agent_first), "resolution_s": _median(resolution),
+            "samples": {"first_response": len(first), "queue_wait": len(queue_wait),
+                        "agent_first_response": len(agent_first), "resolution": len(resolution)}}
 
 
 def compensation_granted(session: Session, f: Filters) -> list[dict[str, Any]]:

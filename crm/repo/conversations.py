@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import exc as sa_exc, select, update
+from sqlalchemy import case, exc as sa_exc, literal, null, select, update
 from sqlalchemy.orm import Session
 
 from crm.errors import CRMNotFound
@@ -185,6 +185,27 @@ def set_conversation_language(session: Session, conversation_id: int, language: 
     return conv
 
 
+QUEUED = "waiting_agent"  # the human queue
+HELD = "agent"            # an agent has the chat
+
+
+def _escalation_times(old_status: str, new_status: str, at: datetime) -> dict[str, Any]:
+    """How ``handoff_at`` / ``agent_joined_at`` change when a chat moves between statuses.
+
+    * entering the queue (from bot, closed or back from an agent) starts a new escalation:
+      ``handoff_at = at`` and ``agent_joined_at = None``;
+    * an agent taking the chat sets ``agent_joined_at = at``; taking it without it having
+      waited in the queue (straight from the bot) also sets ``handoff_at = at`` (no wait);
+    * anything else (hand back to the bot, closing, the same status again) changes neither,
+      so the last escalation stays on record for the metrics.
+    """
+    if new_status == QUEUED and old_status != QUEUED:
+        return {"handoff_at": at, "agent_joined_at": None}
+    if new_status == HELD and old_status != HELD:
+        return {"agent_joined_at": at} if old_status == QUEUED else {"handoff_at": at, "agent_joined_at": at}
+    return {}
+
+
 def set_conversation_status(
     session: Session,
     conversation_id: int,
@@ -192,13 +213,18 @@ def set_conversation_status(
     *,
     agent_id: int | None = None,
     handoff_reason: str | None = None,
+    at: datetime | None = None,
 ) -> Conversation:
-    """Move a conversation between bot / waiting_agent / agent / closed."""
+    """Move a conversation between bot / waiting_agent / agent / closed (``at``: when, default
+    now; it stamps ``handoff_at`` / ``agent_joined_at`` as :func:`transition_conversation` does).
+    """
     if status not in CONVERSATION_STATUSES:
         raise ValueError(f"unknown conversation status {status!r}")
     conv = session.get(Conversation, conversation_id)
     if conv is None:
         raise CRMNotFound(f"conversation {conversation_id} not found")
+    for name, value in _escalation_times(conv.status, status, at or utcnow()).items():
+        setattr(conv, name, value)
     conv.status = status
     if agent_id is not None:
         conv.assigned_agent_id = agent_id
@@ -230,15 +256,29 @@ def transition_conversation(
     to_status: str,
     agent_id: int | None = None,
     handoff_reason: str | None = None,
+    at: datetime | None = None,
 ) -> bool:
     """Atomically move a conversation to ``to_status`` if it is in one of ``from_statuses``.
 
     A single conditional UPDATE, so two agents claiming the same chat cannot both win.
-    Returns whether this call made the change.
+    Returns whether this call made the change. Escalating (``waiting_agent``) stamps
+    ``handoff_at`` and claiming (``agent``) stamps ``agent_joined_at`` with ``at`` (default
+    now), by the rules of :func:`_escalation_times` applied to the row's status in the UPDATE.
     """
     if to_status not in CONVERSATION_STATUSES:
         raise ValueError(f"unknown conversation status {to_status!r}")
     values: dict[str, Any] = {"status": to_status}
+    if to_status in (QUEUED, HELD):
+        now = literal(at or utcnow(), Conversation.__table__.c.handoff_at.type)
+        if to_status == QUEUED:
+            values["handoff_at"] = case((Conversation.status == QUEUED, Conversation.handoff_at), else_=now)
+            values["agent_joined_at"] = case(
+                (Conversation.status == QUEUED, Conversation.agent_joined_at), else_=null())
+        else:
+            values["handoff_at"] = case(
+                (Conversation.status.in_((QUEUED, HELD)), Conversation.handoff_at), else_=now)
+            values["agent_joined_at"] = case(
+                (Conversation.status == HELD, Conversation.agent_joined_at), else_=now)
     if agent_id is not None or to_status in ("bot", "waiting_agent"):
         values["assigned_agent_id"] = agent_id
     if handoff_reason is not None:

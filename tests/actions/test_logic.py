@@ -22,6 +22,21 @@ def test_policy_file_is_complete_and_valid():
     assert data["bot_limit"] > 0 and data["repeat_window_days"] == 30
 
 
+def test_offers_are_recorded_under_the_options_own_crm_types():
+    from copy import deepcopy
+
+    from crm.orm.base import OFFER_TYPES
+
+    data = policy.load_policy()
+    assert {name: spec["crm_type"] for name, spec in data["options"].items()} == {
+        name: name for name in policy.OPTION_TYPES}
+    assert set(policy.OPTION_TYPES) <= set(OFFER_TYPES)
+    broken = deepcopy(data)
+    broken["options"]["shipping_refund"]["crm_type"] = "shipping"  # the CRM would refuse it
+    with pytest.raises(policy.PolicyError, match="shipping_refund: crm_type"):
+        policy._check(broken)
+
+
 def test_resolution_follows_the_wish_only_when_the_policy_allows_it():
     assert policy.propose_resolution("damaged_defective", "repair") == "repair"
     assert policy.propose_resolution("billing_error", "replacement") == "refund"

@@ -176,3 +176,22 @@ def test_picking_an_alternative_and_rejecting_all(new_chat, crm):
     _, messages, result = run(ActionComplaintUnresolved(), trk)
     assert responses(messages)[0] == "utter_complaint_escalated_ticket"
     assert result["resolution"] == "review" and result["flow_stage"] == "wrapped_up"
+
+
+@pytest.mark.parametrize("category, severity, expected", [
+    ("wrong_missing_item", "medium", ["points", "shipping_refund", "expedited_replacement"]),
+    ("damaged_defective", "high", ["coupon", "expedited_replacement", "partial_refund"]),
+])
+def test_every_offer_is_recorded_with_the_policy_type_itself(new_chat, crm, category, severity, expected):
+    """Shipping refunds, expedited replacements and partial refunds have their own CRM types
+    (no longer free_shipping / gift / refund)."""
+    case = new_chat(verified=True, consent=True)
+    slots = case_slots(case, complaint_category=category, severity=severity, order_number=case.order_number,
+                       order_total="2000", order_currency="TWD", resolution="replacement")
+    _, _, offered = run(ActionOfferCompensation(), tracker(case.conversation_id, slots=slots,
+                                                           intent="affirm", text="yes"))
+    assert sorted(o["type"] for o in offered["offers"]) == sorted(expected)
+    with session_scope(crm) as session:
+        stored = {o.id: o.type for o in session.scalars(
+            select(CompensationOffer).where(CompensationOffer.ticket_id == offered["ticket_id"]))}
+    assert stored == {o["id"]: o["type"] for o in offered["offers"]}

@@ -34,7 +34,8 @@ def escalated(factory):
                                   text=text, created_at=utcnow() - timedelta(minutes=10 - n),
                                   intent="complaint" if n == 0 else ("request_human" if n == 2 else None))
         conv_repo.transition_conversation(session, conv.id, from_statuses=("bot",), to_status="waiting_agent",
-                                          handoff_reason="customer_request")
+                                          handoff_reason="customer_request",
+                                          at=utcnow() - timedelta(minutes=7))  # with the bot's hand-over
         ticket = tk.create_ticket(session, subject="耳機故障", category="product", severity="high",
                                   customer_id=customer.id, conversation_id=conv.id,
                                   description="左耳沒有聲音，要求換貨")
@@ -179,3 +180,62 @@ def test_csat_is_stored_once_per_conversation(app_client, escalated, factory):
     with session_scope(factory) as session:
         rows = session.query(Feedback).filter_by(conversation_id=escalated["id"]).all()
         assert [(r.csat, r.comment, r.customer_id) for r in rows] == [(5, "great", escalated["customer"])]
+
+
+class HandoffRasa:
+    """Stands in for Rasa: every turn hands the chat to a person."""
+
+    async def send(self, sender, text, *, metadata, message_id):
+        from bot.gateway.rasa_client import RasaTurn
+
+        return RasaTurn(messages=[{"text": "A colleague will take over."}], intent="request_human",
+                        confidence=0.99, language="en", handoff_reason="explicit_request",
+                        handoff_summary={"reason": "explicit_request"})
+
+
+def test_escalation_and_claim_through_the_gateway_stamp_the_handoff_times(as_user, app_client, factory,
+                                                                         monkeypatch):
+    from crm.models import Conversation
+
+    monkeypatch.setattr(app_client.app.state.chat, "_rasa", HandoffRasa())
+    token = app_client.post("/api/conversations").json()["token"]
+    before = utcnow()
+    reply = app_client.post(f"/api/conversations/{token}/messages", json={"id": "c1", "text": "a person please"})
+    assert reply.status_code == 200 and reply.json()["status"] == "waiting_agent"
+    with session_scope(factory) as session:
+        conv = session.query(Conversation).filter_by(token=token).one()
+        cid, handoff = conv.id, conv.handoff_at
+        assert conv.status == "waiting_agent" and conv.agent_joined_at is None
+        assert before <= handoff <= utcnow()
+    agent = as_user("agent1")
+    queued = next(i for i in agent.get("/api/agent/queue").json()["items"] if i["id"] == cid)
+    assert queued["handoff_at"] == queued["waiting_since"] == handoff.isoformat()
+    assert agent.post(f"/api/agent/conversations/{cid}/claim").status_code == 200
+    with session_scope(factory) as session:
+        conv = session.get(Conversation, cid)
+        assert conv.handoff_at == handoff and conv.agent_joined_at >= handoff
+        joined = conv.agent_joined_at
+    view = agent.get(f"/api/agent/conversations/{cid}").json()
+    assert view["agent_joined_at"] == joined.isoformat()
+    assert view["waiting_since"] == handoff.isoformat()  # nothing said to the customer yet
+    agent.post(f"/api/agent/conversations/{cid}/reply", json={"text": "Hello, I am here."})
+    assert agent.get(f"/api/agent/conversations/{cid}").json()["waiting_since"] is None
+
+
+@pytest.mark.parametrize("kind", ["shipping_refund", "expedited_replacement", "partial_refund"])
+def test_agents_approve_offers_of_the_policy_types(as_user, escalated, factory, kind):
+    from crm.models import CompensationOffer
+
+    with session_scope(factory) as session:
+        offer = tk.offer_compensation(session, customer_id=escalated["customer"], ticket_id=escalated["ticket"],
+                                      type=kind, amount="250", currency="TWD")
+        tk.set_offer_status(session, offer.id, "chosen")
+    agent = as_user("agent1")
+    agent.post(f"/api/agent/conversations/{escalated['id']}/claim")
+    listed = {o["id"]: o for o in agent.get(f"/api/agent/conversations/{escalated['id']}").json()["offers"]}
+    assert listed[offer.id]["type"] == kind and listed[offer.id]["within_limit"] is True
+    decided = agent.post(f"/api/agent/offers/{offer.id}/decision", json={"decision": "approve"})
+    assert decided.status_code == 200 and decided.json()["status"] == "approved"
+    with session_scope(factory) as session:
+        stored = session.get(CompensationOffer, offer.id)
+        assert (stored.type, stored.status) == (kind, "approved")

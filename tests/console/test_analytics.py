@@ -122,9 +122,11 @@ def test_repeat_contact_and_first_contact_resolution(session_factory, history): 
 def test_median_response_and_resolution_times(session_factory, history):  # noqa: F811
     times = run(session_factory, m.response_times)
     assert times["first_response_s"] == 2.5  # 2, 4, 1 and 3 seconds
-    assert times["agent_first_response_s"] == 120.0
+    # c2 has no stored handoff time (closed directly): handoff = the bot's hand-over message
+    assert times["agent_first_response_s"] == 120.0 and times["queue_wait_s"] == 120.0
     assert times["resolution_s"] == 7200.0
-    assert times["samples"] == {"first_response": 4, "agent_first_response": 1, "resolution": 1}
+    assert times["samples"] == {"first_response": 4, "queue_wait": 1, "agent_first_response": 1,
+                                "resolution": 1}
 
 
 def test_compensation_granted_by_type_and_cost(session_factory, history):  # noqa: F811
@@ -150,3 +152,63 @@ def test_dashboard_api_for_managers(as_user, factory):
     assert len(data["conversations_per_day"]) == 10 and data["containment"]["rate"] is None
     assert manager.get("/api/analytics?from=garbage").status_code == 422
     assert manager.get("/console/vendor/chart.umd.js").status_code == 200
+
+
+@pytest.fixture
+def escalations(session_factory):  # noqa: F811
+    """Chats of 2025-02-07 with stored handoff / claim times (see the expected values below)."""
+    def t(minute: int, second: int = 0) -> datetime:
+        return at(7, 9, minute, second)
+
+    def move(s, c, frm, to, when):
+        assert conv.transition_conversation(s, c.id, from_statuses=frm, to_status=to, at=when)
+
+    with session_scope(session_factory) as s:
+        customer = Customer(name="E", preferred_language="en")
+        s.add(customer)
+        s.flush()
+        # e1: handed over at 0:30 (after the bot's last message), claimed at 3:30, answered at 4:30
+        e1 = chat(s, "e1", "en", customer.id, t(0), [("customer", t(0)), ("bot", t(0, 2)), ("agent", t(4, 30))])
+        move(s, e1, ("bot",), "waiting_agent", t(0, 30))
+        move(s, e1, ("waiting_agent",), "agent", t(3, 30))
+        # e2: escalated twice; only the latest escalation (10:05 -> claimed 12:05 -> answered 13:05) counts
+        e2 = chat(s, "e2", "en", None, t(0), [("customer", t(0)), ("agent", t(1, 5)), ("customer", t(10)),
+                                             ("agent", t(13, 5))])
+        move(s, e2, ("bot",), "waiting_agent", t(0, 5))
+        move(s, e2, ("waiting_agent",), "agent", t(0, 35))
+        move(s, e2, ("agent",), "bot", t(5))
+        move(s, e2, ("bot",), "waiting_agent", t(10, 5))
+        move(s, e2, ("waiting_agent",), "agent", t(12, 5))
+        # e3: still waiting: no sample
+        e3 = chat(s, "e3", "en", None, t(0), [("customer", t(0)), ("bot", t(0, 1))])
+        move(s, e3, ("bot",), "waiting_agent", t(0, 1))
+        # e4: no stored times (closed around the repository's transitions): from the transcript
+        chat(s, "e4", "en", None, t(0), [("customer", t(0)), ("bot", t(0, 10)), ("agent", t(1, 10))],
+             status="closed", handoff_reason="customer_request")
+        # e5: claimed at 2:00 after a hand-over at 0:00, not answered yet
+        e5 = chat(s, "e5", "en", None, t(0), [("customer", t(0))])
+        move(s, e5, ("bot",), "waiting_agent", t(0))
+        move(s, e5, ("waiting_agent",), "agent", t(2))
+        for kind, amount in (("shipping_refund", "120"), ("expedited_replacement", "250"),
+                             ("partial_refund", "300"), ("partial_refund", "150"), ("free_shipping", "120")):
+            offer = tk.offer_compensation(s, customer_id=customer.id, type=kind, amount=amount,
+                                          currency="TWD", offered_at=t(1))
+            tk.set_offer_status(s, offer.id, "approved", at=t(2))
+
+
+def test_queue_wait_and_agent_first_response_use_the_stored_times(session_factory, escalations):  # noqa: F811
+    times = run(session_factory, m.response_times)
+    # queue wait: e1 180, e2 120 (latest escalation), e4 60 (first agent reply), e5 120
+    assert times["queue_wait_s"] == 120.0 and times["samples"]["queue_wait"] == 4
+    # agent first response: e1 240 (from the stored hand-over, not the bot's message), e2 180, e4 60
+    assert times["agent_first_response_s"] == 180.0 and times["samples"]["agent_first_response"] == 3
+    assert run(session_factory, m.handoffs)["handed_off"] == 5
+
+
+def test_compensation_breakdown_shows_the_policy_types(session_factory, escalations):  # noqa: F811
+    assert run(session_factory, m.compensation_granted) == [
+        {"type": "partial_refund", "count": 2, "amounts": {"TWD": "450.00"}},
+        {"type": "shipping_refund", "count": 1, "amounts": {"TWD": "120.00"}},
+        {"type": "expedited_replacement", "count": 1, "amounts": {"TWD": "250.00"}},
+        {"type": "free_shipping", "count": 1, "amounts": {"TWD": "120.00"}},  # recorded before 0003
+    ]

@@ -158,3 +158,56 @@ def test_read_only_factory_reads_while_writer_holds_lock(engine, session_factory
             assert convs.list_messages(r, conv_id) == []
     with session_scope(reader) as r:
         assert [m.client_id for m in convs.list_messages(r, conv_id)] == ["w"]
+
+
+def _times(session_factory, conv_id):
+    from crm.models import Conversation
+
+    with session_scope(session_factory) as s:
+        c = s.get(Conversation, conv_id)
+        return c.status, c.handoff_at, c.agent_joined_at
+
+
+def test_transitions_stamp_handoff_and_claim_times(session_factory, conv_id):
+    """Escalating stamps ``handoff_at``; claiming stamps ``agent_joined_at``; a lost claim, the
+    hand back and closing keep them; escalating again starts a new wait."""
+    t = [T0 + timedelta(minutes=n) for n in range(8)]
+
+    def move(frm, to, at, **kw):
+        with session_scope(session_factory) as s:
+            return convs.transition_conversation(s, conv_id, from_statuses=frm, to_status=to, at=at, **kw)
+
+    assert move(("bot",), "waiting_agent", t[0], handoff_reason="explicit_request")
+    assert _times(session_factory, conv_id) == ("waiting_agent", t[0], None)
+    assert not move(("bot",), "waiting_agent", t[1])  # already escalated: nothing changes
+    assert move(("waiting_agent",), "agent", t[2], agent_id=None)
+    assert not move(("waiting_agent",), "agent", t[3])  # the second agent loses the race
+    assert _times(session_factory, conv_id) == ("agent", t[0], t[2])
+    assert move(("waiting_agent", "agent"), "bot", t[4])  # hand back: the record stays
+    assert _times(session_factory, conv_id) == ("bot", t[0], t[2])
+    assert move(("bot",), "waiting_agent", t[5])  # re-escalation: the latest one, not yet claimed
+    assert _times(session_factory, conv_id) == ("waiting_agent", t[5], None)
+    assert move(("waiting_agent",), "agent", t[6])
+    assert move(("agent",), "closed", t[7])
+    assert _times(session_factory, conv_id) == ("closed", t[5], t[6])
+
+
+def test_taking_a_bot_chat_directly_and_set_status_stamp_the_same_times(session_factory, conv_id):
+    with session_scope(session_factory) as s:  # an agent takes over without the queue: no wait
+        assert convs.transition_conversation(s, conv_id, from_statuses=("bot",), to_status="agent", at=T0)
+    assert _times(session_factory, conv_id) == ("agent", T0, T0)
+    later = T0 + timedelta(minutes=5)
+    with session_scope(session_factory) as s:  # the non-atomic variant follows the same rules
+        convs.set_conversation_status(s, conv_id, "bot")
+        convs.set_conversation_status(s, conv_id, "waiting_agent", at=later)
+    assert _times(session_factory, conv_id) == ("waiting_agent", later, None)
+    with session_scope(session_factory) as s:
+        convs.set_conversation_status(s, conv_id, "agent", at=later + timedelta(minutes=2))
+        convs.set_conversation_status(s, conv_id, "agent", at=later + timedelta(minutes=9))  # no-op
+    assert _times(session_factory, conv_id) == ("agent", later, later + timedelta(minutes=2))
+    before = datetime.now(timezone.utc)
+    with session_scope(session_factory) as s:  # default: now
+        convs.set_conversation_status(s, conv_id, "bot")
+        convs.transition_conversation(s, conv_id, from_statuses=("bot",), to_status="waiting_agent")
+    status, handoff, joined = _times(session_factory, conv_id)
+    assert handoff >= before and joined is None

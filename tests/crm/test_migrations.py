@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -153,10 +155,11 @@ def test_0002_adds_console_sessions_to_a_0001_database(capsys, db_url):
         assert "console_sessions" not in inspect(eng).get_table_names()
         assert cli.main(["--url", db_url, "check"]) == 2
         assert "is older than this code" in capsys.readouterr().err
+        head = migrate.heads()[0]  # 0002 and every later revision
         assert cli.main(["--url", db_url, "migrate"]) == 0
-        assert capsys.readouterr().out == "database at revision 0002\n"
+        assert capsys.readouterr().out == f"database at revision {head}\n"
         assert cli.main(["--url", db_url, "check"]) == 0
-        assert capsys.readouterr().out == "database schema OK (revision 0002)\n"
+        assert capsys.readouterr().out == f"database schema OK (revision {head})\n"
         insp = inspect(eng)
         columns = {c["name"]: c for c in insp.get_columns("console_sessions")}
         assert set(columns) == {"id", "user_id", "csrf_token", "created_at", "last_seen_at",
@@ -183,5 +186,138 @@ def test_0002_adds_console_sessions_to_a_0001_database(capsys, db_url):
         command.downgrade(migrate.alembic_config(url=db_url), "0001")
         assert migrate.current(db_url) == ("0001",)
         assert "console_sessions" not in inspect(eng).get_table_names()
+    finally:
+        eng.dispose()
+
+
+def _t(hour: int, minute: int = 0, second: int = 0):
+    from datetime import datetime, timezone
+
+    return datetime(2025, 2, 3, hour, minute, second, tzinfo=timezone.utc)
+
+
+def _fill_0002(conn) -> dict[str, int]:
+    """Escalated chats as a 0002 database holds them (transcript + audit log), and offers of
+    the types the bot recorded before 0003. Written with the model tables' types (Core inserts
+    of the columns 0002 has), so timestamps are stored as the application stores them."""
+    from crm.models import AuditLog, CompensationOffer, Conversation, Customer, Message, User
+
+    def insert(table, **values) -> int:
+        return conn.execute(table.__table__.insert().values(**values)).inserted_primary_key[0]
+
+    agent = insert(User, username="a1", password_hash="x", role="agent", active=True, created_at=_t(8))
+    customer = insert(Customer, name="C", preferred_language="en", tier="gold", lifetime_value=0,
+                      preferences={}, consent_personalisation=False, consent_marketing=False,
+                      created_at=_t(8))
+    ids: dict[str, int] = {"customer": customer}
+
+    def chat(name: str, status: str, lines: list[tuple[str, str, Any]], reason: str | None = None,
+             claims: tuple = (), agent_id: int | None = None) -> None:
+        cid = insert(Conversation, token=f"tok-{name}", channel="web", status=status,
+                     started_at=lines[0][2] if lines else _t(9), handoff_reason=reason,
+                     assigned_agent_id=agent_id, customer_id=customer)
+        for client_id, direction, at in lines:
+            insert(Message, conversation_id=cid, client_id=client_id, direction=direction, text="",
+                   channel="web", created_at=at)
+        for at in claims:
+            insert(AuditLog, actor="a1", action="chat.claimed", target=f"conversation:{cid}", at=at)
+        ids[name] = cid
+
+    # through the gateway: hand-over record, claim audited, agent replies
+    chat("gateway", "agent", [("m1", "customer", _t(10)), ("m1:r0", "bot", _t(10, 0, 2)),
+                              ("m1:rhandoff", "system", _t(10, 0, 2)), ("a-1", "agent", _t(10, 4))],
+         reason="explicit_request", claims=(_t(10, 3),), agent_id=agent)
+    # escalated twice: the latest hand-over and the claim after it
+    chat("twice", "agent", [("m1", "customer", _t(10)), ("m1:rhandoff", "system", _t(10, 0, 2)),
+                            ("a-1", "agent", _t(10, 1, 30)), ("m2", "customer", _t(11)),
+                            ("m2:rhandoff", "system", _t(11, 0, 5)), ("a-2", "agent", _t(11, 3))],
+         reason="explicit_request", claims=(_t(10, 1), _t(11, 2)), agent_id=agent)
+    # no hand-over record and no audit (written around the gateway): the transcript derivation
+    chat("transcript", "closed", [("m1", "customer", _t(10)), ("m1:r0", "bot", _t(10, 0, 4)),
+                                  ("a-1", "agent", _t(10, 2, 4))], reason="customer_request")
+    # still in the queue
+    chat("waiting", "waiting_agent", [("m1", "customer", _t(12)), ("m1:rhandoff", "system", _t(12, 0, 1))],
+         reason="frustration")
+    # the bot handled it
+    chat("bot", "closed", [("m1", "customer", _t(9)), ("m1:r0", "bot", _t(9, 0, 1))])
+
+    for kind in ("free_shipping", "gift", "refund", "coupon"):
+        ids[f"offer_{kind}"] = insert(CompensationOffer, customer_id=customer, type=kind, amount=120,
+                                      currency="TWD", status="granted", offered_at=_t(10))
+    return ids
+
+
+def test_0003_backfills_handoff_times_and_widens_offer_types_on_a_0002_database(db_url):
+    """A 0002 database with escalated chats and offers: 0003 backfills ``handoff_at`` /
+    ``agent_joined_at`` from the transcript and audit log (the metrics read as before), keeps
+    every offer and lets offers take the policy's own types; downgrading maps them back."""
+    from datetime import date
+
+    from alembic import command
+    from sqlalchemy.exc import IntegrityError
+
+    from crm.db import make_session_factory, session_scope
+    from crm.repo import analytics
+
+    assert migrate.upgrade(db_url, "0002") == "0002"
+    eng = make_engine(db_url)
+    try:
+        with eng.begin() as conn:
+            ids = _fill_0002(conn)
+        assert "handoff_at" not in {c["name"] for c in inspect(eng).get_columns("conversations")}
+
+        assert migrate.upgrade(db_url) == "0003"
+        with eng.connect() as conn:  # models and migrations agree after the upgrade
+            ctx = MigrationContext.configure(conn, opts={"compare_type": True})
+            assert compare_metadata(ctx, Base.metadata) == []
+
+        from crm.models import CompensationOffer, Conversation, Message
+
+        factory = make_session_factory(eng)
+        with session_scope(factory) as s:
+            times = {c.token[4:]: (c.handoff_at, c.agent_joined_at) for c in s.query(Conversation)}
+            assert times == {
+                "gateway": (_t(10, 0, 2), _t(10, 3)),
+                "twice": (_t(11, 0, 5), _t(11, 2)),
+                "transcript": (_t(10, 0, 4), _t(10, 2, 4)),
+                "waiting": (_t(12, 0, 1), None),
+                "bot": (None, None),
+            }
+            assert s.query(Message).count() == 17
+            # the metrics of single escalations read as the transcript derivation did before
+            f = analytics.Filters.for_days(date(2025, 2, 3), date(2025, 2, 3))
+            rt = analytics.response_times(s, f)
+            # agent first response: 238 (gateway), 175 (twice, its latest escalation), 120
+            assert rt["agent_first_response_s"] == 175.0 and rt["samples"]["agent_first_response"] == 3
+            # queue wait: 178, 115, 120 (the transcript chat: its first agent reply)
+            assert rt["queue_wait_s"] == 120.0 and rt["samples"]["queue_wait"] == 3
+            assert analytics.handoffs(s, f)["handed_off"] == 4
+
+            kept = {o.id: o.type for o in s.query(CompensationOffer)}
+            assert kept == {ids[f"offer_{k}"]: k for k in ("free_shipping", "gift", "refund", "coupon")}
+            for kind in ("shipping_refund", "expedited_replacement", "partial_refund"):
+                s.add(CompensationOffer(customer_id=ids["customer"], type=kind, amount=1, currency="TWD"))
+            s.flush()
+        # the other CHECK constraint and the indexes survived the batch recreate (SQLite)
+        insp = inspect(eng)
+        assert {c["name"] for c in insp.get_check_constraints("compensation_offers")} >= {
+            "ck_compensation_offers_type", "ck_compensation_offers_status"}
+        assert {ix["name"] for ix in insp.get_indexes("compensation_offers")} == {
+            "ix_compensation_offers_customer_id", "ix_compensation_offers_ticket_id"}
+        for column, value in (("type", "voucherz"), ("status", "pending")):
+            with pytest.raises(IntegrityError), eng.begin() as conn:
+                conn.execute(text(
+                    f"INSERT INTO compensation_offers (customer_id, type, amount, currency, status,"
+                    f" offered_at) VALUES (:c, :type, 1, 'TWD', :status, CURRENT_TIMESTAMP)"),
+                    {"c": ids["customer"], "type": "coupon", "status": "offered", column: value})
+
+        command.downgrade(migrate.alembic_config(url=db_url), "0002")
+        assert migrate.current(db_url) == ("0002",)
+        assert not {"handoff_at", "agent_joined_at"} & {c["name"] for c in inspect(eng).get_columns("conversations")}
+        with eng.connect() as conn:
+            types = sorted(conn.execute(text("SELECT type FROM compensation_offers")).scalars())
+            assert types == sorted(["free_shipping", "gift", "refund", "coupon",
+                                    "free_shipping", "gift", "refund"])
+            assert conn.execute(text("SELECT count(*) FROM messages")).scalar_one() == 17
     finally:
         eng.dispose()

@@ -1,5 +1,6 @@
 """Queue priority of an escalated chat: waiting time, frustration, customer tier and
-compensation awaiting approval. Pure functions over :func:`crm.repo.agent_desk.queue_signals`."""
+compensation awaiting approval. Pure functions over :func:`crm.repo.agent_desk.queue_signals`
+(whose ``waiting_since`` counts from ``conversations.handoff_at`` where it is stored)."""
 from __future__ import annotations
 
 import re

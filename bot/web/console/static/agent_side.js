@@ -55,13 +55,13 @@
     var pending = chat.offers || [];
     var history = c ? c.compensation.filter(function (o) { return ["offered", "chosen"].indexOf(o.status) < 0; }) : [];
     var items = pending.map(function (o) {
-      return h("li", { "class": "offer pending" }, h("div", { "class": "top" }, h("strong", {}, o.type + " · " + money(o.amount, o.currency)), h("span", { "class": "chip amber" }, "awaiting approval")),
+      return h("li", { "class": "offer pending" }, h("div", { "class": "top" }, h("strong", {}, L.offerType(o.type) + " · " + money(o.amount, o.currency)), h("span", { "class": "chip amber" }, "awaiting approval")),
         h("div", { "class": "faint" }, o.within_limit ? "Within your limit" + (o.limit ? " (" + money(o.limit, o.currency) + ")" : "") : "Above your limit" + (o.limit ? " (" + money(o.limit, o.currency) + ")" : "") + ": ask a manager"),
         h("div", { "class": "actions" },
           h("button", { "class": "btn small good", type: "button", disabled: !o.within_limit, onclick: function () { decide(o.id, "approve", refresh); } }, "Approve"),
           h("button", { "class": "btn small danger", type: "button", onclick: function () { decide(o.id, "reject", refresh); } }, "Reject")));
     }).concat(history.slice(0, 5).map(function (o) {
-      return h("li", {}, h("div", { "class": "top" }, h("span", {}, o.type + " · " + money(o.amount, o.currency)), h("span", { "class": "chip " + (o.status === "rejected" ? "red" : "green") }, o.status)),
+      return h("li", {}, h("div", { "class": "top" }, h("span", {}, L.offerType(o.type) + " · " + money(o.amount, o.currency)), h("span", { "class": "chip " + (o.status === "rejected" ? "red" : "green") }, o.status)),
         h("div", { "class": "faint" }, L.clock(o.offered_at)));
     }));
     return section("Compensation", items.length ? h("ul", { "class": "mini-list" }, items) : h("p", { "class": "faint" }, "None."),

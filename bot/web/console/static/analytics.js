@@ -74,17 +74,18 @@
                    backgroundColor: [RED, GREEN, BLUE], borderRadius: 4 }] },
       options: { plugins: { legend: { display: false } }, scales: { y: { beginAtZero: true, max: 100, ticks: { callback: function (v) { return v + "%"; } } } } } });
     var t = d.response_times;
-    chart("c-times", { type: "bar", data: { labels: ["First response", "Agent first response", "Ticket resolution"],
-      datasets: [{ label: "Median (minutes)", data: [t.first_response_s, t.agent_first_response_s, t.resolution_s].map(function (s) { return s === null ? 0 : Math.round(s / 6) / 10; }),
-                   backgroundColor: [BLUE, VIOLET, GREEN], borderRadius: 4 }] },
-      options: { plugins: { legend: { display: false }, tooltip: { callbacks: { label: function (c) { return L.duration([t.first_response_s, t.agent_first_response_s, t.resolution_s][c.dataIndex]); } } } },
+    var times = [t.first_response_s, t.queue_wait_s, t.agent_first_response_s, t.resolution_s];
+    chart("c-times", { type: "bar", data: { labels: ["First response", "Queue wait", "Agent first response", "Ticket resolution"],
+      datasets: [{ label: "Median (minutes)", data: times.map(function (s) { return s === null || s === undefined ? 0 : Math.round(s / 6) / 10; }),
+                   backgroundColor: [BLUE, RED, VIOLET, GREEN], borderRadius: 4 }] },
+      options: { plugins: { legend: { display: false }, tooltip: { callbacks: { label: function (c) { return L.duration(times[c.dataIndex]); } } } },
                  scales: { y: { beginAtZero: true, title: { display: true, text: "minutes" } } } } });
-    chart("c-comp", { type: "bar", data: { labels: d.compensation.map(function (c) { return c.type; }),
+    chart("c-comp", { type: "bar", data: { labels: d.compensation.map(function (c) { return L.offerType(c.type); }),
       datasets: [{ label: "Granted", data: d.compensation.map(function (c) { return c.count; }), backgroundColor: MULTI, borderRadius: 4 }] },
       options: { plugins: { legend: { display: false } }, scales: { y: { beginAtZero: true, ticks: { precision: 0 } } } } });
     L.clear(document.getElementById("comp-table")).append(h("tr", {}, h("th", {}, "Type"), h("th", { "class": "num" }, "Count"), h("th", { "class": "num" }, "Cost")),
       d.compensation.map(function (c) {
-        return h("tr", {}, h("td", {}, c.type), h("td", { "class": "num" }, String(c.count)),
+        return h("tr", {}, h("td", {}, L.offerType(c.type)), h("td", { "class": "num" }, String(c.count)),
           h("td", { "class": "num" }, Object.keys(c.amounts).map(function (cur) { return cur + " " + c.amounts[cur]; }).join(" · ")));
       }));
     var rows = d.top_unanswered.map(function (q) {

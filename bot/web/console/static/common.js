@@ -80,7 +80,12 @@
     return (parts.length > 1 && /^[A-Za-z]/.test(first) ? first + Array.from(parts[1])[0] : first).toUpperCase();
   }
   var LANG = { "zh-Hant": "繁", "zh-Hans": "简", "en": "EN" };
+  // CompensationOffer.type (crm/orm/base.py OFFER_TYPES) as agents read it; unknown types as stored.
+  var OFFER_TYPES = { coupon: "Coupon", voucher: "Voucher", refund: "Refund", free_shipping: "Free shipping",
+                      gift: "Gift", points: "Points", shipping_refund: "Shipping fee refund",
+                      expedited_replacement: "Expedited replacement", partial_refund: "Partial refund" };
+  function offerType(type) { return OFFER_TYPES[type] || String(type); }
 
   window.Lumen = { h: h, clear: clear, api: api, toast: toast, ago: ago, clock: clock, duration: duration,
-                   colorFor: colorFor, initials: initials, LANG: LANG, csrf: csrf };
+                   colorFor: colorFor, initials: initials, LANG: LANG, csrf: csrf, offerType: offerType };
 })();

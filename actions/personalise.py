@@ -12,20 +12,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import crm_ops
 from actions.common import in_crm, language_of
 from actions.labels import category_label, resolution_label, ui
+from actions.policy import parse_promise, promise_note  # noqa: F401 - promise_note re-exported
 from actions.services import conversation_id
-
-
-def parse_promise(note: str | None) -> tuple[str | None, str | None]:
-    """``"promise: replacement | complaint: late_delivery"`` -> (resolution, category)."""
-    parts = dict(
-        (key.strip(), value.strip())
-        for key, _, value in (p.partition(":") for p in (note or "").split("|")) if value
-    )
-    return parts.get("promise"), parts.get("complaint")
-
-
-def promise_note(resolution: str | None, category: str | None) -> str:
-    return f"promise: {resolution or 'review'} | complaint: {category or 'other'}"
 
 
 def profile_events(profile: crm_ops.Profile) -> List[Dict[Text, Any]]:

@@ -96,6 +96,21 @@ def label(kind: str, key: str, language: str, **values: Any) -> str:
     return text.format(**values) if values else text
 
 
+def promise_note(resolution: str | None, category: str | None) -> str:
+    """What the follow-up checks, as stored in ``FollowUp.note`` (read back by the greeting and
+    by the gateway's follow-up worker)."""
+    return f"promise: {resolution or 'review'} | complaint: {category or 'other'}"
+
+
+def parse_promise(note: str | None) -> tuple[str | None, str | None]:
+    """``"promise: replacement | complaint: late_delivery"`` -> (resolution, category)."""
+    parts = dict(
+        (key.strip(), value.strip())
+        for key, _, value in (p.partition(":") for p in (note or "").split("|")) if value
+    )
+    return parts.get("promise"), parts.get("complaint")
+
+
 def resolutions_for(category: str | None) -> list[str]:
     return list(load_policy()["categories"][category if category in CATEGORIES else "other"]["resolutions"])
 

@@ -12,8 +12,9 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import crm_ops
 from actions.common import in_crm, int_or_none, language_of
 from actions.labels import category_label, deadline, resolution_label, ui
-from actions.personalise import promise_note
-from actions.policy import RESOLUTIONS, due_at, load_policy, propose_resolution, resolutions_for, ticket_category
+from actions.policy import (
+    RESOLUTIONS, due_at, load_policy, promise_note, propose_resolution, resolutions_for, ticket_category,
+)
 from actions.services import conversation_id
 from crm.orm.base import utcnow
 

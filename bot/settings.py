@@ -54,6 +54,14 @@ class Settings:
     identity_secret: str = ""
     session_secret: str = ""
     environment: str = "development"
+    # Follow-ups (bot/gateway/followups.py): the gateway's worker sends due follow-ups every
+    # `followup_interval_s` seconds (0: off) through the `followup_notifier` ("local": a bot
+    # message in the customer's latest chat; "webhook": JSON POSTed to `followup_webhook_url`,
+    # signed with `followup_webhook_secret` when set).
+    followup_interval_s: float = 60.0
+    followup_notifier: str = "local"
+    followup_webhook_url: str = ""
+    followup_webhook_secret: str = ""
 
     @property
     def is_production(self) -> bool:
@@ -74,10 +82,32 @@ def _secret(var_dir: Path, name: str) -> str:
     return value
 
 
+FOLLOWUP_NOTIFIERS = ("local", "webhook")
+
+
+def _followup_interval() -> float:
+    interval = _float("FOLLOWUP_INTERVAL_S", 60.0)
+    if interval < 0:
+        raise ValueError(f"FOLLOWUP_INTERVAL_S must be 0 (off) or positive, got {interval!r}")
+    return interval
+
+
+def _followup_notifier() -> tuple[str, str]:
+    """(notifier, webhook URL); the webhook notifier needs an http(s) URL."""
+    notifier = (os.environ.get("FOLLOWUP_NOTIFIER") or "local").strip().lower()
+    if notifier not in FOLLOWUP_NOTIFIERS:
+        raise ValueError(f"FOLLOWUP_NOTIFIER must be one of {', '.join(FOLLOWUP_NOTIFIERS)}, got {notifier!r}")
+    url = (os.environ.get("FOLLOWUP_WEBHOOK_URL") or "").strip()
+    if notifier == "webhook" and not url.startswith(("http://", "https://")):
+        raise ValueError("FOLLOWUP_NOTIFIER=webhook needs FOLLOWUP_WEBHOOK_URL (http:// or https://)")
+    return notifier, url
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     var_dir = _path("CSA_VAR_DIR", PROJECT_ROOT / "var")
     var_dir.mkdir(parents=True, exist_ok=True)
+    followup_notifier, followup_webhook_url = _followup_notifier()
     return Settings(
         var_dir=var_dir,
         database_url=os.environ.get("DATABASE_URL") or f"sqlite:///{var_dir / 'crm.sqlite3'}",
@@ -93,4 +123,8 @@ def get_settings() -> Settings:
         identity_secret=os.environ.get("IDENTITY_SECRET") or _secret(var_dir, "identity_secret"),
         session_secret=os.environ.get("SESSION_SECRET") or _secret(var_dir, "session_secret"),
         environment=os.environ.get("CSA_ENV", "development"),
+        followup_interval_s=_followup_interval(),
+        followup_notifier=followup_notifier,
+        followup_webhook_url=followup_webhook_url,
+        followup_webhook_secret=os.environ.get("FOLLOWUP_WEBHOOK_SECRET", ""),
     )

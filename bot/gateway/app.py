@@ -56,9 +56,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             settings.max_message_chars,
         )
         replayer = asyncio.create_task(replay_outbox_forever(app.state.chat.store))
+        from bot.gateway.followups import make_worker
+
+        app.state.follow_ups = make_worker(settings, app.state.session_factory, app.state.chat.hub)
+        app.state.follow_ups.start()  # not when FOLLOWUP_INTERVAL_S is 0
         try:
             yield
         finally:
+            await app.state.follow_ups.stop()
             replayer.cancel()
             await rasa.close()
             engine.dispose()

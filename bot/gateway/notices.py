@@ -1,6 +1,9 @@
 """Gateway-generated texts shown to customers, in the three languages."""
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
 _UNAVAILABLE = {
     "zh-Hant": "抱歉，客服系統暫時忙碌中，您的訊息已保存，請稍後再試一次。",
     "zh-Hans": "抱歉，客服系统暂时繁忙，您的消息已保存，请稍后再试。",
@@ -28,3 +31,55 @@ _STATUS = {
 def status_notice(status: str) -> dict[str, str] | None:
     """The notice shown in the widget when a chat changes hands, in every language."""
     return _STATUS.get(status)
+
+
+# The follow-up the gateway's worker sends when a promise falls due (bot/gateway/followups.py).
+# {problem} and {resolution} come from compensation_policy.yml labels, {deadline} is the ticket's
+# promised time (actions.labels.deadline, UTC+8 by the policy).
+_FOLLOW_UP = {
+    "zh-Hant": {
+        "deadline": "您好，這裡是流明客服。關於您反映的{problem}（案件 #{ticket}），我們答應在{deadline}前為您安排{resolution}。請問問題已經解決了嗎？",
+        "plain": "您好，這裡是流明客服。關於您反映的{problem}（案件 #{ticket}），我們答應為您安排{resolution}。請問問題已經解決了嗎？",
+        "subject": "流明客服：您的問題解決了嗎？（案件 #{ticket}）",
+    },
+    "zh-Hans": {
+        "deadline": "您好，这里是流明客服。关于您反馈的{problem}（工单 #{ticket}），我们答应在{deadline}前为您安排{resolution}。请问问题已经解决了吗？",
+        "plain": "您好，这里是流明客服。关于您反馈的{problem}（工单 #{ticket}），我们答应为您安排{resolution}。请问问题已经解决了吗？",
+        "subject": "流明客服：您的问题解决了吗？（工单 #{ticket}）",
+    },
+    "en": {
+        "deadline": "Hello from Lumen support. About {problem} (ticket #{ticket}): we promised you {resolution} by {deadline}. Has the issue been resolved?",
+        "plain": "Hello from Lumen support. About {problem} (ticket #{ticket}): we promised you {resolution}. Has the issue been resolved?",
+        "subject": "Lumen support: has your issue been resolved? (ticket #{ticket})",
+    },
+}
+
+
+def follow_up_language(language: str | None) -> str:
+    return language if language in _FOLLOW_UP else "en"
+
+
+def follow_up_text(language: str | None, *, ticket_id: int, note: str | None,
+                   deadline_at: datetime | None) -> dict[str, Any]:
+    """The follow-up message in the customer's language: ``text`` (names the ticket and what was
+    promised, asks whether the issue is resolved), an e-mail ``subject`` and yes/no ``buttons``
+    whose payloads the bot understands (``/affirm``, ``/deny``)."""
+    from actions.labels import category_label, deadline, resolution_label, ui
+    from actions.policy import parse_promise
+
+    language = follow_up_language(language)
+    resolution, category = parse_promise(note)
+    texts = _FOLLOW_UP[language]
+    values = {"ticket": ticket_id, "problem": category_label(category, language),
+              "resolution": resolution_label(resolution, language)}
+    if deadline_at is not None:
+        text = texts["deadline"].format(deadline=deadline(deadline_at, language), **values)
+    else:
+        text = texts["plain"].format(**values)
+    return {
+        "language": language,
+        "text": text,
+        "subject": texts["subject"].format(ticket=ticket_id),
+        "buttons": [{"title": ui("yes", language), "payload": "/affirm"},
+                    {"title": ui("no", language), "payload": "/deny"}],
+    }

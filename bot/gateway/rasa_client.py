@@ -75,3 +75,30 @@ class RasaClient:
         except httpx.HTTPError:
             return False
         return reply.status_code == 200
+
+
+class RasaTracker:
+    """Blocking client of Rasa's HTTP API (``rasa run --enable-api --auth-token``, which
+    scripts/services.sh starts with RASA_TOKEN): append events to a conversation's tracker.
+
+    The follow-up worker uses it so that the customer's yes/no to a follow-up it sent reaches
+    ``action_follow_up_answer`` (the rules in data/rules/followup.yml need ``flow_stage``).
+    """
+
+    def __init__(self, base_url: str, token: str, timeout: float = 5.0) -> None:
+        self._base_url = base_url.rstrip("/")
+        self._token = token
+        self._timeout = timeout
+
+    def append_events(self, sender: str, events: list[dict[str, Any]]) -> None:
+        try:
+            reply = httpx.post(
+                f"{self._base_url}/conversations/{sender}/tracker/events",
+                params={"token": self._token, "include_events": "NONE"},
+                json=events,
+                timeout=self._timeout,
+            )
+        except httpx.HTTPError as exc:
+            raise RasaUnavailable(f"Rasa server unreachable: {exc.__class__.__name__}") from exc
+        if reply.status_code != 200:
+            raise RasaUnavailable(f"Rasa server answered HTTP {reply.status_code}")

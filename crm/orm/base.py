@@ -36,6 +36,10 @@ OFFER_STATUSES = ("offered", "chosen", "approved", "rejected", "granted")
 KB_STATUSES = ("draft", "published", "archived")
 UNANSWERED_STATUSES = ("new", "paraphrase", "new_entry", "dismissed")
 ROLES = ("agent", "trainer", "manager", "admin")
+# FollowUp.status (since 0004): pending -> sending (claimed by a gateway's follow-up worker) ->
+# sent; or needs_agent (not sent automatically: an agent follows up) / skipped (nothing to ask);
+# done once the customer's answer (or an agent's) is recorded.
+FOLLOW_UP_STATUSES = ("pending", "sending", "sent", "needs_agent", "skipped", "done")
 
 
 def utcnow() -> datetime:

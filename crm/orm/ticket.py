@@ -9,6 +9,7 @@ from sqlalchemy import ForeignKey, Index, Numeric, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from crm.orm.base import (
+    FOLLOW_UP_STATUSES,
     OFFER_STATUSES,
     OFFER_TYPES,
     TICKET_CATEGORIES,
@@ -99,7 +100,21 @@ class CompensationOffer(Base):
 
 
 class FollowUp(Base):
+    """A promise to check back with the customer (service recovery, step 6).
+
+    Delivery (since 0004, see :mod:`crm.repo.follow_ups`): the gateway's follow-up worker claims
+    a due ``pending`` row (``sending``, ``claimed_at``), sends it through its notifier and marks
+    it ``sent`` (``sent_at``, ``channel``), or ``needs_agent`` / ``skipped`` with ``reason``;
+    a failed send goes back to ``pending`` with ``attempts``, ``last_error`` and
+    ``next_attempt_at`` (backoff). Recording the answer (``complete_follow_up``) sets
+    ``outcome``, ``done_at`` and ``status = done``.
+    """
+
     __tablename__ = "follow_ups"
+    __table_args__ = (
+        one_of("status", FOLLOW_UP_STATUSES),
+        Index("ix_follow_ups_status_due", "status", "due_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     customer_id: Mapped[Optional[int]] = mapped_column(
@@ -115,3 +130,11 @@ class FollowUp(Base):
     done_at: Mapped[Optional[datetime]]
     created_by: Mapped[Optional[str]] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    status: Mapped[str] = mapped_column(String(12), default="pending", server_default="pending")
+    attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    next_attempt_at: Mapped[Optional[datetime]]
+    claimed_at: Mapped[Optional[datetime]]
+    sent_at: Mapped[Optional[datetime]]
+    channel: Mapped[Optional[str]] = mapped_column(String(20))
+    reason: Mapped[Optional[str]] = mapped_column(String(40))
+    last_error: Mapped[Optional[str]] = mapped_column(Text)

@@ -5,6 +5,7 @@ item is computed by the caller (``bot.gateway.console.priority``) from the raw s
 """
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import func, or_, select
@@ -161,3 +162,79 @@ def latest_feedback(session: Session, conversation_id: int) -> Feedback | None:
     stmt = (select(Feedback).where(Feedback.conversation_id == conversation_id)
             .order_by(Feedback.created_at.desc(), Feedback.id.desc()).limit(1))
     return session.scalars(stmt).first()
+
+
+#: A pending follow-up this long past due counts as overdue (the worker should have sent it).
+FOLLOW_UP_OVERDUE_AFTER = timedelta(hours=1)
+BOARD_FIELDS = ["id", "status", "due_at", "sent_at", "channel", "reason", "attempts", "last_error",
+                "next_attempt_at", "note", "outcome", "done_at", "created_by", "conversation_id"]
+
+
+def _follow_ups(session: Session, where: list[Any], order: list[Any], limit: int) -> list[FollowUp]:
+    return list(session.scalars(select(FollowUp).where(*where).order_by(*order).limit(limit)))
+
+
+def follow_up_board(session: Session, now: Any, *, limit: int = 100) -> dict[str, Any]:
+    """The agent console's follow-up lists and the tickets past their promised deadline.
+
+    * ``due``: waiting to be sent, due within the last hour (the worker sends them);
+    * ``overdue``: still unsent more than an hour after they fell due (failing sends, or the
+      worker is off), oldest first;
+    * ``sent``: sent, the customer has not answered yet, newest first;
+    * ``needs_agent``: not sent automatically (no consent, no ticket, no chat, stale, with an
+      agent): a person follows up;
+    * ``overdue_tickets``: open tickets past ``due_at`` (the promise is being broken).
+    """
+    from crm.repo.tickets import overdue_tickets
+
+    cutoff = now - FOLLOW_UP_OVERDUE_AFTER
+    unsent = FollowUp.status.in_(("pending", "sending"))
+    by_due = [FollowUp.due_at, FollowUp.id]
+    lists = {
+        "due": _follow_ups(session, [unsent, FollowUp.due_at <= now, FollowUp.due_at >= cutoff],
+                           by_due, limit),
+        "overdue": _follow_ups(session, [unsent, FollowUp.due_at < cutoff], by_due, limit),
+        "sent": _follow_ups(session, [FollowUp.status == "sent"],
+                            [FollowUp.sent_at.desc(), FollowUp.id.desc()], limit),
+        "needs_agent": _follow_ups(session, [FollowUp.status == "needs_agent"], by_due, limit),
+    }
+    late = overdue_tickets(session, now, limit=limit)
+    late_ids = {t.id for t in late}
+    ticket_ids = {f.ticket_id for rows in lists.values() for f in rows if f.ticket_id}
+    tickets = {t.id: t for t in late}
+    missing = ticket_ids - set(tickets)
+    if missing:
+        tickets.update({t.id: t for t in session.scalars(select(Ticket).where(Ticket.id.in_(missing)))})
+    customer_ids = ({f.customer_id for rows in lists.values() for f in rows if f.customer_id}
+                    | {t.customer_id for t in late if t.customer_id})
+    customers = ({c.id: c for c in session.scalars(select(Customer).where(Customer.id.in_(customer_ids)))}
+                 if customer_ids else {})
+
+    def customer_ref(customer_id: int | None) -> dict[str, Any] | None:
+        c = customers.get(customer_id) if customer_id else None
+        return {"id": c.id, "name": c.name, "tier": c.tier, "language": c.preferred_language} if c else None
+
+    def ticket_ref(ticket_id: int | None) -> dict[str, Any] | None:
+        t = tickets.get(ticket_id) if ticket_id else None
+        if t is None:
+            return None
+        return {"id": t.id, "subject": t.subject, "status": t.status, "severity": t.severity,
+                "due_at": iso(t.due_at), "conversation_id": t.conversation_id,
+                "overdue": t.id in late_ids}
+
+    def item(f: FollowUp) -> dict[str, Any]:
+        row = columns(f, BOARD_FIELDS)
+        row["customer"] = customer_ref(f.customer_id)
+        row["ticket"] = ticket_ref(f.ticket_id)
+        if row["conversation_id"] is None and row["ticket"]:
+            row["conversation_id"] = row["ticket"]["conversation_id"]
+        return row
+
+    board: dict[str, Any] = {name: [item(f) for f in rows] for name, rows in lists.items()}
+    board["overdue_tickets"] = [
+        {**ticket_ref(t.id), "customer": customer_ref(t.customer_id),  # type: ignore[dict-item]
+         "overdue_s": round((now - t.due_at).total_seconds())}
+        for t in late
+    ]
+    board["counts"] = {name: len(rows) for name, rows in board.items()}
+    return board

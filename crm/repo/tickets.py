@@ -1,4 +1,6 @@
-"""Tickets (with status history), compensation offers, follow-ups and CSAT feedback."""
+"""Tickets (with status history), compensation offers, follow-ups and CSAT feedback.
+
+Sending due follow-ups (across customers, claimed once) is in :mod:`crm.repo.follow_ups`."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -115,10 +117,13 @@ def add_follow_up(
 
 
 def complete_follow_up(session: Session, follow_up_id: int, outcome: str) -> FollowUp:
+    """Record the answer (``status = done``): the worker never sends it after this, and the
+    greeting no longer asks about it."""
     fu = session.get(FollowUp, follow_up_id)
     if fu is None:
         raise CRMNotFound(f"follow-up {follow_up_id} not found")
-    fu.outcome, fu.done_at = outcome, utcnow()
+    fu.outcome, fu.done_at, fu.status = outcome, utcnow(), "done"
+    fu.claimed_at = fu.next_attempt_at = None
     session.flush()
     return fu
 

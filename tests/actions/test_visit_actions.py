@@ -89,6 +89,40 @@ def test_a_broken_promise_puts_the_ticket_back_in_progress(new_chat, crm):
         assert session.get(FollowUp, slots["follow_up_id"]).outcome == "not_kept"
 
 
+def test_a_follow_up_the_worker_sent_and_the_customer_answered_is_not_asked_again(new_chat, crm):
+    """The gateway's worker sends the due follow-up into the chat and primes the bot's slots;
+    the customer's "yes" there is recorded by action_follow_up_answer, so the next greeting
+    does not ask about it again (a sent but unanswered one is still asked)."""
+    from bot.gateway.followups import FollowUpWorker
+    from bot.gateway.notifiers import LocalNotifier
+
+    case = new_chat(verified=True, consent=True)
+    ticket_id = _due_promise(crm, case, overdue=True)
+    primed: list = []
+    report = FollowUpWorker(crm, LocalNotifier(lambda sender, events: primed.append((sender, events)))).run_once()
+    with session_scope(crm) as session:
+        follow_up_id = session.scalars(select(FollowUp.id).where(FollowUp.ticket_id == ticket_id)).one()
+        assert session.get(FollowUp, follow_up_id).status == "sent"
+    assert follow_up_id in report.sent
+    [(sender, events)] = [p for p in primed if p[0] == str(case.conversation_id)]
+    slots = {e["name"]: e["value"] for e in events if e["event"] == "slot"}
+    assert slots == {"follow_up_id": follow_up_id, "flow_stage": "follow_up_asked"}
+
+    # not answered yet: greeting the bot still asks (the bot re-primes the same follow-up)
+    _, messages, asked = run(ActionGreet(), tracker(case.conversation_id, text="hi", intent="greet"))
+    assert responses(messages)[-1] == "utter_follow_up_question" and asked["follow_up_id"] == follow_up_id
+
+    # the customer answers the worker's message (the rule needs only the primed slots)
+    trk = tracker(sender, text="/affirm", intent="affirm", slots=slots)
+    _, messages, result = run(ActionFollowUpAnswer(), trk)
+    assert responses(messages) == ["utter_follow_up_kept"] and result["follow_up_outcome"] == "kept"
+    with session_scope(crm) as session:
+        follow_up = session.get(FollowUp, follow_up_id)
+        assert (follow_up.status, follow_up.outcome) == ("done", "kept")
+    _, messages, slots = run(ActionGreet(), tracker(case.conversation_id, text="hi", intent="greet"))
+    assert "utter_follow_up_question" not in responses(messages) and "flow_stage" not in slots
+
+
 def csat_extract(trk):
     return asyncio.run(ValidateCsatForm().extract_csat_score(CollectingDispatcher(), trk, {}))
 

@@ -266,7 +266,7 @@ def test_0003_backfills_handoff_times_and_widens_offer_types_on_a_0002_database(
             ids = _fill_0002(conn)
         assert "handoff_at" not in {c["name"] for c in inspect(eng).get_columns("conversations")}
 
-        assert migrate.upgrade(db_url) == "0003"
+        assert migrate.upgrade(db_url) == migrate.heads()[0]  # 0003 and every later revision
         with eng.connect() as conn:  # models and migrations agree after the upgrade
             ctx = MigrationContext.configure(conn, opts={"compare_type": True})
             assert compare_metadata(ctx, Base.metadata) == []
@@ -319,5 +319,61 @@ def test_0003_backfills_handoff_times_and_widens_offer_types_on_a_0002_database(
             assert types == sorted(["free_shipping", "gift", "refund", "coupon",
                                     "free_shipping", "gift", "refund"])
             assert conn.execute(text("SELECT count(*) FROM messages")).scalar_one() == 17
+    finally:
+        eng.dispose()
+
+
+def test_0004_adds_follow_up_delivery_state_to_a_0003_database(db_url):
+    """Existing follow-ups keep their rows: answered ones become ``done``, open ones
+    ``pending`` (the worker sends them); the status CHECK, the new index and the foreign keys
+    hold after the batch recreate; downgrading drops the delivery columns and keeps the rows."""
+    from alembic import command
+    from sqlalchemy import bindparam
+    from sqlalchemy.exc import IntegrityError
+
+    from crm.models import Customer, FollowUp
+    from crm.orm.base import UTCDateTime
+
+    assert migrate.upgrade(db_url, "0003") == "0003"
+    eng = make_engine(db_url)
+    try:
+        with eng.begin() as conn:
+            customer = conn.execute(Customer.__table__.insert().values(
+                name="C", preferred_language="en", tier="gold", lifetime_value=0, preferences={},
+                consent_personalisation=True, consent_marketing=False, created_at=_t(8))).inserted_primary_key[0]
+            insert = text(  # the columns 0003 has, with the application's timestamp type
+                "INSERT INTO follow_ups (customer_id, due_at, note, outcome, done_at, created_at)"
+                " VALUES (:c, :due, 'promise: refund | complaint: other', :outcome, :done, :due)"
+            ).bindparams(bindparam("due", type_=UTCDateTime()), bindparam("done", type_=UTCDateTime()))
+            for due, done in ((_t(9), None), (_t(10), _t(11))):
+                conn.execute(insert, {"c": customer, "due": due, "done": done,
+                                      "outcome": "kept" if done else None})
+
+        assert migrate.upgrade(db_url) == "0004"
+        with eng.connect() as conn:
+            ctx = MigrationContext.configure(conn, opts={"compare_type": True})
+            assert compare_metadata(ctx, Base.metadata) == []
+            rows = conn.execute(text("SELECT status, attempts, outcome FROM follow_ups ORDER BY due_at")).all()
+            assert [tuple(r) for r in rows] == [("pending", 0, None), ("done", 0, "kept")]
+        insp = inspect(eng)
+        assert {ix["name"]: ix["column_names"] for ix in insp.get_indexes("follow_ups")} == {
+            "ix_follow_ups_customer_id": ["customer_id"], "ix_follow_ups_due_at": ["due_at"],
+            "ix_follow_ups_status_due": ["status", "due_at"]}
+        assert {fk["referred_table"] for fk in insp.get_foreign_keys("follow_ups")} == {
+            "customers", "tickets", "conversations"}
+        with pytest.raises(IntegrityError), eng.begin() as conn:
+            conn.execute(text("UPDATE follow_ups SET status = 'lost'"))
+        with eng.begin() as conn:  # deleting the customer still removes their follow-ups
+            conn.execute(text("DELETE FROM customers"))
+            assert conn.execute(text("SELECT count(*) FROM follow_ups")).scalar_one() == 0
+            conn.execute(FollowUp.__table__.insert().values(due_at=_t(9), created_at=_t(9)))
+
+        command.downgrade(migrate.alembic_config(url=db_url), "0003")
+        assert migrate.current(db_url) == ("0003",)
+        columns = {c["name"] for c in inspect(eng).get_columns("follow_ups")}
+        assert not columns & {"status", "attempts", "next_attempt_at", "claimed_at", "sent_at",
+                              "channel", "reason", "last_error"}
+        with eng.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM follow_ups")).scalar_one() == 1
     finally:
         eng.dispose()

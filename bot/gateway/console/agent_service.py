@@ -136,3 +136,32 @@ def schedule_follow_up(factory: Factory, conversation_id: int, due_at: str, note
 def log_action(factory: Factory, user: ConsoleUser, action: str, conversation_id: int) -> None:
     with session_scope(factory) as session:
         audit(session, actor=user.username, action=action, target=f"conversation:{conversation_id}")
+
+
+def follow_up_board(factory: Factory) -> dict[str, Any]:
+    """Follow-ups due, overdue, sent and needing an agent, and tickets past their deadline."""
+    with session_scope(factory) as session:
+        return agent_desk.follow_up_board(session, datetime.now(timezone.utc))
+
+
+FOLLOW_UP_OUTCOMES = ("kept", "not_kept", "unreachable")
+
+
+def complete_follow_up(factory: Factory, follow_up_id: int, outcome: str, user: ConsoleUser) -> dict[str, Any]:
+    """An agent records the answer of a follow-up (typically one that needed an agent). A broken
+    promise puts the ticket back in progress, as the bot does."""
+    if outcome not in FOLLOW_UP_OUTCOMES:
+        raise ConsoleError(422, "invalid_outcome", "Outcome must be kept, not_kept or unreachable.")
+    with session_scope(factory) as session:
+        try:
+            follow_up = tickets.complete_follow_up(session, follow_up_id, outcome)
+        except CRMNotFound:
+            raise ConsoleError(404, "not_found", "No such follow-up.") from None
+        ticket = session.get(Ticket, follow_up.ticket_id) if follow_up.ticket_id else None
+        if outcome == "not_kept" and ticket is not None and ticket.status != "in_progress":
+            tickets.change_ticket_status(session, ticket.id, "in_progress", actor=user.username,
+                                         note="Customer says the promise was not kept (agent follow-up).")
+        audit(session, actor=user.username, action="follow_up.completed",
+              target=f"follow_up:{follow_up_id}", details={"outcome": outcome})
+        return {"id": follow_up_id, "status": follow_up.status, "outcome": outcome,
+                "conversation_id": follow_up.conversation_id}

@@ -42,6 +42,10 @@ class FollowUpBody(BaseModel):
     note: str = Field(default="", max_length=2000)
 
 
+class FollowUpDoneBody(BaseModel):
+    outcome: str = Field(max_length=20)
+
+
 def _refused(exc: ConsoleError) -> JSONResponse:
     return JSONResponse({"error": exc.code, "message": exc.message}, status_code=exc.status)
 
@@ -150,6 +154,24 @@ async def follow_up(conversation_id: int, body: FollowUpBody, request: Request,
                           body.due_at, body.note, user)
     except ConsoleError as exc:
         return _refused(exc)
+
+
+@router.get("/api/agent/follow-ups")
+async def follow_up_board(request: Request, user: ConsoleUser = Depends(agent_only)) -> Any:
+    """Follow-ups due, overdue, sent (awaiting the answer), needing an agent; late tickets."""
+    return await _run(svc.follow_up_board, request.app.state.session_factory)
+
+
+@router.post("/api/agent/follow-ups/{follow_up_id}/done")
+async def follow_up_done(follow_up_id: int, body: FollowUpDoneBody, request: Request,
+                         user: ConsoleUser = Depends(agent_only)) -> Any:
+    try:
+        result = await _run(svc.complete_follow_up, request.app.state.session_factory, follow_up_id,
+                            body.outcome, user)
+    except ConsoleError as exc:
+        return _refused(exc)
+    await request.app.state.chat.hub.to_consoles({"type": "follow_ups_changed"})
+    return result
 
 
 @router.websocket("/ws/console")

@@ -203,6 +203,8 @@
           if (frame.messages.some(function (m) { return m.direction === "customer"; })) loadSuggestions();
         }
         if (state.items.some(function (i) { return i.id === frame.conversation_id; })) queueSoon();
+      } else if (frame.type === "follow_ups_changed") {
+        if (window.LumenFollowUps) window.LumenFollowUps.reload();
       } else if (frame.type === "queue_changed" || frame.type === "csat") {
         queueSoon();
         if (state.chat && frame.conversation_id === state.chat.id) refreshChat();

@@ -14,7 +14,7 @@ Every set is scored once per component through the engine's own code (``KBSearch
 entry centroid, BM25, entry-classifier decision values) and the variants are fused from those
 components exactly as :func:`kb.search.fuse` does (same candidates, same classifier top-k), so a
 weight grid costs no re-encoding. Fusion weights are chosen on the validation sets only (mean of the
-per-set validation utilities, each at its own calibrated thresholds) subject to the product's
+per-set validation utilities at the engine's shared thresholds) subject to the product's
 acceptance questions (``ACCEPTANCE``) being answered with ``returns-policy`` with a slack of at least
 ``ACCEPTANCE_SLACK`` at the engine's shared thresholds, which are calibrated jointly on the validation
 sets with out-of-scope queries (``THRESHOLD_SETS``). Test queries never influence a choice.
@@ -65,7 +65,7 @@ OLD_THRESHOLDS = {"min_score": 0.30, "answer_score": 0.54, "margin": 0.03}
 # Product acceptance questions (end-to-end tests): each must be answered with this entry.
 ACCEPTANCE = [("退貨要幾天內申請？", "returns-policy"), ("退货期限是多久", "returns-policy"),
               ("How long do I have to return an item?", "returns-policy")]
-ACCEPTANCE_SLACK = 0.03  # min over the three of (top - answer_score, top - second - margin)
+ACCEPTANCE_SLACK = 0.02  # min over the three of (top - answer_score, top - second - margin)
 CLASSIFIER_VARIANTS = {  # --classifier-variants: feature settings compared on validation only
     "TF-IDF + USE x1": {"dense_scale": 1.0},
     "TF-IDF + USE x3": {"dense_scale": 3.0},
@@ -275,16 +275,29 @@ def select(vals: dict[str, Components], acc: Components, log: list[str], limit: 
             per[name] = {"utility": sc.utility(sc.decisions(*thresholds_tuple(th))), "mrr": sc.ranking()["mrr"], "th": th}
         engine_th = calibrate(*(scored[n] for n in THRESHOLD_SETS if n in scored))
         engine_u = {n: sc.utility(sc.decisions(*thresholds_tuple(engine_th))) for n, sc in scored.items()}
-        rec = {"v": v, "per": per, "mean_utility": float(np.mean([p["utility"] for p in per.values()])),
+        rec = {"v": v, "per": per, "own_utility": float(np.mean([p["utility"] for p in per.values()])),
+               "mean_utility": float(np.mean(list(engine_u.values()))),
                "engine_th": engine_th, "engine_utility": engine_u, "slack": acceptance_slack(acc, v, engine_th)}
         records.append(rec)
     ok = [r for r in records if r["slack"] >= ACCEPTANCE_SLACK]
-    best = max(ok, key=lambda r: r["mean_utility"]) if ok else None
-    free = max(records, key=lambda r: r["mean_utility"])
-    nn = max((r for r in records if r["v"]["classifier"] == 0), key=lambda r: r["mean_utility"])
-    nn_ok = max((r for r in ok if r["v"]["classifier"] == 0), key=lambda r: r["mean_utility"], default=None)
+    key = (lambda r: r["mean_utility"])
+    best = max(ok, key=key) if ok else None
+    free = max(records, key=key)
+    nn = max((r for r in records if r["v"]["classifier"] == 0), key=key)
+    nn_ok = max((r for r in ok if r["v"]["classifier"] == 0), key=key, default=None)
     log.append(f"{len(records)} weight settings tried on validation; {len(ok)} answer the acceptance questions "
-               f"with slack >= {ACCEPTANCE_SLACK}.")
+               f"with slack >= {ACCEPTANCE_SLACK}. Objective: mean over the validation sets of the utility at the "
+               "shared engine thresholds.")
+    log += ["", "Cost of the acceptance constraint (best setting for each required slack):", "",
+            "| required slack | settings | best setting | mean validation utility (engine thresholds) "
+            "| with classifier off: best setting | utility |", "|---|---|---|---|---|---|"]
+    for need in (None, 0.0, 0.01, 0.02, 0.03, 0.04):
+        pool = records if need is None else [r for r in records if r["slack"] >= need]
+        top = max(pool, key=key) if pool else None
+        top_nn = max((r for r in pool if r["v"]["classifier"] == 0), key=key, default=None)
+        log.append(f"| {'none' if need is None else f'>= {need:g}'} | {len(pool)} | "
+                   + (f"{describe(top['v'])} (slack {top['slack']:+.3f}) | {top['mean_utility']:.4f}" if top else "- | -")
+                   + " | " + (f"{describe(top_nn['v'])} | {top_nn['mean_utility']:.4f}" if top_nn else "- | -") + " |")
     return best, free, nn, nn_ok, records
 
 
@@ -482,7 +495,7 @@ def main() -> int:
         lines += ["", "### Choice of the fusion weights (validation only)", ""] + log
         lines += ["Per set: validation utility at that set's own calibrated thresholds / at the shared engine "
                   "thresholds (calibrated jointly on " + " + ".join(n for n in THRESHOLD_SETS if n in vals) + ").", "",
-                  "| setting | mean validation utility (own thresholds) | " + " | ".join(vals)
+                  "| setting | mean validation utility (engine thresholds) | " + " | ".join(vals)
                   + " | engine thresholds (min / answer / margin) | acceptance slack |",
                   "|---|---|" + "---|" * len(vals) + "---|---|"]
         shown = {"engine default (best with acceptance)": best, "best, acceptance ignored": free,
@@ -526,7 +539,9 @@ def main() -> int:
         v = best["v"]
         data["search"].update(engine_th, lexical_weight=v["lexical"], centroid_weight=v["centroid"],
                               classifier_weight=v["classifier"], classifier_temperature=v["temperature"])
-        data["search_without_classifier"] = dict(nn_th)
+        nn_v = (nn_ok or nn)["v"]  # for KBs without a classifier (one entry, or more than max_entries)
+        data["search_without_classifier"] = {**nn_th, "lexical_weight": nn_v["lexical"],
+                                             "centroid_weight": nn_v["centroid"]}
         DEFAULTS_FILE.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
         print(f"wrote {DEFAULTS_FILE}: {describe(v)} {engine_th}; without classifier {nn_th}")
     if args.write_docs:
@@ -566,16 +581,20 @@ def write_docs(text: str, best: dict, th: dict) -> None:
         "`margin`, else answer. Thresholds are calibrated per variant and per set on validation queries by "
         f"maximising a utility (+{U_RIGHT:g} right answer, +{U_CLARIFY_RIGHT:g} clarification with the right "
         f"entry in the top 3, {U_WRONG:g} wrong answer, +{U_OOS_FALLBACK:g} out-of-scope fallback, "
-        f"+{U_OOS_CLARIFY:g} out-of-scope clarification); test figures use those thresholds, and the last row of "
-        "the reference and CLINC150 tables uses the engine's own thresholds (calibrated on the reference "
-        "validation half, shipped in kb/data/search_defaults.json). The weights (λ, b, c, T) are chosen on "
-        "validation only (reference FAQ validation half, a BANKING77 split carved from its train set, CLINC150 "
-        "val): best mean validation utility among the settings that answer the three product acceptance "
-        f"questions with `returns-policy` with a slack of at least {ACCEPTANCE_SLACK} (see the selection table). "
+        f"+{U_OOS_CLARIFY:g} out-of-scope clarification); test figures use those thresholds. The engine ships "
+        "one set of thresholds for every KB, calibrated jointly (mean utility) on the reference and CLINC150 "
+        "validation sets; the last rows of the reference and CLINC150 tables use those (and the old fusion at "
+        "its old thresholds 0.30 / 0.54 / 0.03). The weights (λ, b, c, T) are chosen on validation only "
+        "(reference FAQ validation half, a BANKING77 split carved from its train set, CLINC150 val): best mean "
+        "validation utility at the engine thresholds among the settings that answer the three product "
+        f"acceptance questions with `returns-policy` with a slack of at least {ACCEPTANCE_SLACK} (min of "
+        "top - answer_score and top - runner-up - margin); the selection table shows what that constraint costs. "
         f"Engine default: {describe(best['v'])}; min_score {th['min_score']:.2f}, answer_score "
         f"{th['answer_score']:.2f}, margin {th['margin']:.2f}. \"answered right\" = in-scope queries answered "
-        "with the right entry (clarifications count as not answered). The reference sets are small (149 test "
-        "queries: one query = 0.7 points). "
+        "with the right entry (clarifications count as not answered). Ranks count ties against the expected "
+        "entry: entry-level BM25 scores often saturate at 1.0 on BANKING77 and CLINC150 (hence BM25's low "
+        "top-1 there; the previous revision of this table broke such ties in arbitrary order). The reference "
+        "sets are small (149 test queries: one query = 0.7 points). "
         f"Run {time.strftime('%Y-%m-%d')} on {os.cpu_count()} CPU cores.\n")
     replace_section("quality", intro + text + "\n")
 

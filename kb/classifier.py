@@ -41,6 +41,11 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "C": 1.0,                # SVM regularisation
     "max_weights": 40_000_000,  # budget for classes x sparse features (float32: 160 MB)
     "max_entries": 20_000,   # above this many entries no classifier is trained (nearest neighbours only)
+    # Training cost budget, entries x question rows: liblinear fits one binary problem per entry over
+    # every row, so a 10k-question KB of 3,335 entries took 13 min on 2 cores (bench/kb_incremental.py)
+    # while BANKING77 (77 x 10k) takes ~30 s and CLINC150 (150 x 15k) ~45 s. Above the budget the KB
+    # is served by nearest neighbours (centroid + BM25) with their own calibrated thresholds.
+    "max_train_cost": 5_000_000,
 }
 
 
@@ -77,6 +82,32 @@ def _features(norm: str, config: dict[str, Any]) -> list[str]:
     if not config.get("sparse", True):
         return []
     return features(norm, config["char_ngrams"], config["words"], config.get("stopwords", False))
+
+
+def trains_classifier(config: dict[str, Any], n_classes: int, n_rows: int = 0) -> bool:
+    """Whether :meth:`EntryClassifier.train` fits a model for this many entries and question rows
+    (else it returns None): enabled, 2..``max_entries`` entries, entries x rows within ``max_train_cost``."""
+    config = {**DEFAULT_CONFIG, **config}
+    return (bool(config["enabled"]) and 2 <= n_classes <= int(config["max_entries"])
+            and n_classes * n_rows <= int(config["max_train_cost"]))
+
+
+def linear_svm(config: dict[str, Any], class_weight: Any = "balanced"):
+    """The liblinear SVM every entry classifier is fitted with (one-vs-rest over the classes)."""
+    from sklearn.svm import LinearSVC
+
+    return LinearSVC(C=float(config["C"]), class_weight=class_weight, dual=True, max_iter=5000, random_state=0)
+
+
+def design_matrix(x_sparse, embeddings, scale: float):
+    """Training features: the TF-IDF block, then the embedding times ``dense_scale`` (if positive)."""
+    import numpy as np
+    from scipy import sparse
+
+    if scale <= 0:
+        return x_sparse
+    emb = np.asarray(embeddings, dtype=np.float32)
+    return sparse.hstack([x_sparse, sparse.csr_matrix(emb * scale)]).tocsr()
 
 
 def _sha256(path: Path) -> str:
@@ -128,16 +159,14 @@ class EntryClassifier:
               classes: Sequence[str] | None = None) -> "EntryClassifier | None":
         """Fit on normalised question texts, their entry ids and their embeddings (rows aligned).
 
-        Returns None when there is nothing to learn (fewer than two entries) or the KB is larger than
-        ``max_entries``. ``classes`` fixes the class order (default: first appearance in ``labels``).
+        Returns None when there is nothing to learn (fewer than two entries) or the KB is beyond
+        ``max_entries`` / ``max_train_cost`` (see :func:`trains_classifier`). ``classes`` fixes the class order (default: first appearance in ``labels``).
         """
         import numpy as np
-        from scipy import sparse
-        from sklearn.svm import LinearSVC
 
         config = {**DEFAULT_CONFIG, **(config or {})}
         classes = list(classes) if classes is not None else list(dict.fromkeys(labels))
-        if not config["enabled"] or len(classes) < 2 or len(classes) > int(config["max_entries"]):
+        if not trains_classifier(config, len(classes), len(norms)):
             return None
         token_lists = [_features(n, config) for n in norms]
         df: Counter[str] = Counter()
@@ -152,10 +181,10 @@ class EntryClassifier:
         x_sparse = cls._tfidf(token_lists, term_ids, idf)
         scale = float(config["dense_scale"])
         emb = np.asarray(embeddings, dtype=np.float32)
-        design = sparse.hstack([x_sparse, sparse.csr_matrix(emb * scale)]).tocsr() if scale > 0 else x_sparse
+        design = design_matrix(x_sparse, emb, scale)
         index_of = {c: i for i, c in enumerate(classes)}
         y = np.array([index_of[label] for label in labels])
-        svm = LinearSVC(C=float(config["C"]), class_weight="balanced", dual=True, max_iter=5000, random_state=0)
+        svm = linear_svm(config)
         svm.fit(design, y)
         coef = np.zeros((len(classes), design.shape[1]), dtype=np.float32)
         intercept = np.full(len(classes), -1e3, dtype=np.float32)  # a class with no rows never wins
@@ -177,8 +206,13 @@ class EntryClassifier:
         import numpy as np
 
         x = self._tfidf(self._tokens(norms), self.term_ids, self.idf)
-        scores = np.asarray(x @ self.coef_sparse.T, dtype=np.float32)
-        scores += np.asarray(embeddings, dtype=np.float32) @ self.coef_dense.T
+        scores = np.asarray(embeddings, dtype=np.float32) @ self.coef_dense.T
+        # Per query, only the columns of its own features: ``x @ coef_sparse.T`` would make scipy copy
+        # the whole (vocab x classes) matrix to C order on every call (~20 ms at 1,000 entries).
+        for i in range(x.shape[0]):
+            start, end = x.indptr[i], x.indptr[i + 1]
+            if end > start:
+                scores[i] += self.coef_sparse[:, x.indices[start:end]] @ x.data[start:end]
         scores += self.intercept
         return scores
 

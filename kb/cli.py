@@ -1,5 +1,8 @@
 """Command line: ``python -m kb {build,search,query,eval,import,export}`` (see ``--help``).
 
+``python -m kb build --incremental`` updates the published index from the source, encoding only new or
+changed questions (see :mod:`kb.incremental`); it does a full build when nothing is published yet.
+
 User errors (bad files, mismatched index, missing index) print one ``error:`` line and exit 2.
 """
 from __future__ import annotations
@@ -7,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from pathlib import Path
 
 
@@ -47,6 +51,8 @@ def cmd_build(args) -> int:
     kb = load_kb(source)
     encoder = args.encoder or settings.kb_encoder
     extra = {"include_answers": True} if args.include_answers else {}
+    if getattr(args, "incremental", False):
+        return _build_incremental(args, kb, encoder, extra)
     if args.out:
         out = build_index(kb, encoder, args.out, progress=True, **extra)
         print(f"built {out} ({len(kb.entries)} entries, encoder {encoder})")
@@ -54,6 +60,19 @@ def cmd_build(args) -> int:
         root = Path(args.root) if args.root else settings.kb_index_root
         out = build_and_publish(kb, encoder, root, progress=True, **extra)
         print(f"built and published {out} ({len(kb.entries)} entries, encoder {encoder})")
+    return 0
+
+
+def _build_incremental(args, kb, encoder: str, extra: dict) -> int:
+    from kb.incremental import describe, update_and_publish
+
+    if args.out:
+        raise CLIError("--incremental updates the published index: use --root, not --out")
+    root = Path(args.root) if args.root else _settings().kb_index_root
+    started = time.perf_counter()
+    out = update_and_publish(kb, encoder, root, progress=True, **extra)
+    print(f"published {out} ({len(kb.entries)} entries, encoder {encoder}) in {time.perf_counter() - started:.1f} s")
+    print(describe(out))
     return 0
 
 
@@ -155,6 +174,9 @@ def parser() -> argparse.ArgumentParser:
     where.add_argument("--root", help="index root to build and publish into; default: KB_INDEX_DIR")
     b.add_argument("--encoder", help="encoder name; default: KB_ENCODER")
     b.add_argument("--include-answers", action="store_true", help="also index answer texts")
+    b.add_argument("--incremental", action="store_true",
+                   help="update the published index: encode only new or changed questions, refit only their "
+                        "classifier classes (a full build if nothing is published or too much changed)")
     b.set_defaults(func=cmd_build)
 
     def index_args(sp):

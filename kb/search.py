@@ -2,11 +2,15 @@
 
 Entry score (weights from the index's ``search.json``, defaults in ``kb/data/search_defaults.json``)::
 
-    nn    = (1 - lexical_weight) * dense cosine (best row of the entry) + lexical_weight * normalised BM25
+    dense = (1 - centroid_weight) * cosine to the entry's best row + centroid_weight * cosine to its centroid
+    nn    = (1 - lexical_weight) * dense + lexical_weight * normalised BM25
     score = (1 - classifier_weight) * nn + classifier_weight * P(entry | query)
 
-where P is the softmax (``classifier_temperature``) of the entry classifier trained at index time on
-the KB's question variants (:mod:`kb.classifier`); an index without a classifier uses ``nn`` alone.
+The centroid is the unit mean of all the entry's question embeddings (every language), so an entry is
+matched by what its variants have in common, not only by its single closest phrasing. P is the softmax
+(``classifier_temperature``) of the entry classifier trained at index time on the KB's question variants
+(:mod:`kb.classifier`); an index without a classifier uses ``nn`` alone (with the thresholds of
+``search_without_classifier``). Candidates are the entries that FAISS, BM25 or the classifier retrieved.
 
 Decision rule, with ``top`` the best entry score and ``second`` the runner-up,
 
@@ -142,11 +146,14 @@ class KBSearcher:
         self.classifier = loaded.classifier   # used when classifier_weight > 0
         self.centroids = loaded.centroids     # used when centroid_weight > 0
         self._entry_pos = {e: i for i, e in enumerate(self.entries)}
+        # Rows an incremental update tombstoned (kb/incremental.py) stay in FAISS but are never returned.
+        self._deleted = frozenset(r["row"] for r in self.rows if r.get("deleted"))
         self.lexical = None
         if float(self.config.get("lexical_weight", 0.0)) > 0:
             from kb.lexical import LexicalIndex
 
-            self.lexical = LexicalIndex.from_rows(self.rows, **self.config.get("lexical", {}))
+            live = [r for r in self.rows if not r.get("deleted")]
+            self.lexical = LexicalIndex.from_rows(live, **self.config.get("lexical", {}))
 
     @classmethod
     def from_dir(cls, index_dir: str | Path, expected_encoder: str | None = None,
@@ -194,13 +201,34 @@ class KBSearcher:
         return encode(self.encoder, norms)
 
     def dense_scores(self, norms: list[str], vectors=None) -> list[dict[int, float]]:
-        """Cosine similarity of each query to its nearest rows: [{row id: score}]."""
+        """Cosine similarity of each query to its nearest live rows: [{row id: score}]."""
         if not norms:
             return []
         vectors = self.encode(norms) if vectors is None else vectors
-        n = min(int(self.config.get("candidates", 50)), self.index.faiss_index.ntotal)
-        scores, ids = self.index.faiss_index.search(vectors, n)
+        n = min(int(self.config.get("candidates", 50)), self.index.faiss_index.ntotal - len(self._deleted))
+        if n <= 0:
+            return [{} for _ in norms]
+        if self._deleted:
+            scores, ids = self._search_live(vectors, n)
+        else:
+            scores, ids = self.index.faiss_index.search(vectors, n)
         return [{int(r): float(s) for r, s in zip(id_row, sc_row) if r >= 0} for sc_row, id_row in zip(scores, ids)]
+
+    def _search_live(self, vectors, n: int):
+        """FAISS search that skips tombstoned rows (an ID selector; built per call, as FAISS swaps it in place)."""
+        import numpy as np
+
+        from kb.index import faiss_module
+
+        faiss = faiss_module()
+        index = self.index.faiss_index
+        selector = faiss.IDSelectorNot(faiss.IDSelectorBatch(np.fromiter(self._deleted, dtype="int64")))
+        inner = faiss.downcast_index(index.index)
+        if hasattr(inner, "hnsw"):
+            params = faiss.SearchParametersHNSW(sel=selector, efSearch=inner.hnsw.efSearch)
+        else:
+            params = faiss.SearchParameters(sel=selector)
+        return index.search(vectors, n, params=params)
 
     def classifier_decisions(self, norms: list[str], vectors):
         """Entry classifier decision values, shape (queries, entries) in ``self.classifier.classes`` order."""
@@ -257,6 +285,8 @@ class KBSearcher:
     def _per_entry(self, rows: dict[int, float]) -> dict[str, tuple[float, int]]:
         best: dict[str, tuple[float, int]] = {}
         for row_id, score in rows.items():
+            if row_id in self._deleted:
+                continue
             entry = self.rows[row_id]["entry_id"]
             if entry not in best or score > best[entry][0]:
                 best[entry] = (score, row_id)

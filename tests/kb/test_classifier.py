@@ -54,6 +54,17 @@ def test_binary_and_degenerate_kbs():
     assert EntryClassifier.train(["a b", "x y"], ["1", "2"], emb[:2], {"enabled": False}) is None
 
 
+def test_training_cost_budget_gates_the_classifier():
+    from kb.classifier import trains_classifier
+
+    emb = np.eye(4, dtype="float32")
+    texts, labels = ["a b", "a c", "x y", "x z"], ["1", "1", "2", "2"]
+    assert trains_classifier({}, 3335, 1000) and not trains_classifier({}, 3335, 10003)  # 13 min on 2 cores
+    assert trains_classifier({}, 150, 15000) and trains_classifier({}, 77, 10003)        # CLINC150, BANKING77
+    assert EntryClassifier.train(texts, labels, emb, {"max_train_cost": 8}) is not None  # 2 entries x 4 rows
+    assert EntryClassifier.train(texts, labels, emb, {"max_train_cost": 7}) is None
+
+
 def test_features_cover_chinese_without_segmentation():
     toks = features("退货要几天 return")
     assert "c:退" in toks and "c:退货" in toks and "c:几天" in toks and "w:return" in toks and "c:<re" in toks
@@ -120,3 +131,18 @@ def test_hit_for_a_classifier_only_entry_shows_its_question(reference_searcher):
     result = reference_searcher._result({"language": "en", "notice": None},
                                         {"returns-policy": (0.9, -1)}, 3)
     assert result.hits[0].question == reference_searcher.entries["returns-policy"].questions["en"][0]
+
+
+def test_decision_matches_the_matrix_product(reference_index, reference_kb):
+    """decision() gathers each query's feature columns instead of ``x @ coef_sparse.T`` (which copies
+    the whole weight matrix per call): same values, one query or a batch."""
+    from kb.encoder import encode, load_encoder
+    from kb.normalize import normalize
+
+    clf = load_index(reference_index).classifier
+    norms = [normalize(q) for q in ("退貨要幾天內申請？", "how do i cancel my order", "zzz", "付款方式有哪些")]
+    emb = encode(load_encoder(ENCODER), norms)
+    x = clf._tfidf(clf._tokens(norms), clf.term_ids, clf.idf)
+    expected = np.asarray(x @ clf.coef_sparse.T) + emb @ clf.coef_dense.T + clf.intercept
+    assert clf.decision(norms, emb) == pytest.approx(expected, abs=1e-5)
+    assert clf.decision(norms[:1], emb[:1]) == pytest.approx(expected[:1], abs=1e-5)

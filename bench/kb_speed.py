@@ -445,8 +445,10 @@ def main() -> int:
         + ref
         + ["", f"Threads: FAISS search {faiss.omp_get_max_threads()} (`faiss_threads`), HNSW construction all "
            f"{os.cpu_count()} cores, BLAS {idx.get('blas_threads')} (`blas_threads`), USE encoder 1 for a single "
-           f"query and {encoder_threads} for build batches; HNSW from {idx['hnsw_min_rows']:,} rows; "
-           f"CPU cores: {os.cpu_count()}."])
+           f"query (`kb.encoder.SMALL_BATCH`) and {encoder_threads} for the synthetic builds' batches "
+           "(`--encoder-threads`; the encoder's default is 2, which encoded 3-7x slower than 1 on this machine "
+           "whenever another job ran, and about 20 % faster when it was idle); HNSW from "
+           f"{idx['hnsw_min_rows']:,} rows; CPU cores: {os.cpu_count()}."])
     print(text)
     if args.write_docs:
         from kb_quality import replace_section  # same folder

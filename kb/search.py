@@ -148,6 +148,7 @@ class KBSearcher:
         self._entry_pos = {e: i for i, e in enumerate(self.entries)}
         # Rows an incremental update tombstoned (kb/incremental.py) stay in FAISS but are never returned.
         self._deleted = frozenset(r["row"] for r in self.rows if r.get("deleted"))
+        self._live_params = self._live_search_params() if self._deleted else None
         self.lexical = None
         if float(self.config.get("lexical_weight", 0.0)) > 0:
             from kb.lexical import LexicalIndex
@@ -208,27 +209,28 @@ class KBSearcher:
         n = min(int(self.config.get("candidates", 50)), self.index.faiss_index.ntotal - len(self._deleted))
         if n <= 0:
             return [{} for _ in norms]
-        if self._deleted:
-            scores, ids = self._search_live(vectors, n)
+        if self._live_params is not None:
+            scores, ids = self.index.faiss_index.search(vectors, n, params=self._live_params[0])
         else:
             scores, ids = self.index.faiss_index.search(vectors, n)
         return [{int(r): float(s) for r, s in zip(id_row, sc_row) if r >= 0} for sc_row, id_row in zip(scores, ids)]
 
-    def _search_live(self, vectors, n: int):
-        """FAISS search that skips tombstoned rows (an ID selector; built per call, as FAISS swaps it in place)."""
+    def _live_search_params(self):
+        """FAISS search parameters that skip tombstoned rows, built once per loaded index (searches only
+        read them). Returned with the selectors they point to, which must stay alive as long as they do."""
         import numpy as np
 
         from kb.index import faiss_module
 
         faiss = faiss_module()
-        index = self.index.faiss_index
-        selector = faiss.IDSelectorNot(faiss.IDSelectorBatch(np.fromiter(self._deleted, dtype="int64")))
-        inner = faiss.downcast_index(index.index)
+        batch = faiss.IDSelectorBatch(np.fromiter(self._deleted, dtype="int64"))
+        selector = faiss.IDSelectorNot(batch)
+        inner = faiss.downcast_index(self.index.faiss_index.index)
         if hasattr(inner, "hnsw"):
             params = faiss.SearchParametersHNSW(sel=selector, efSearch=inner.hnsw.efSearch)
         else:
             params = faiss.SearchParameters(sel=selector)
-        return index.search(vectors, n, params=params)
+        return params, selector, batch
 
     def classifier_decisions(self, norms: list[str], vectors):
         """Entry classifier decision values, shape (queries, entries) in ``self.classifier.classes`` order."""

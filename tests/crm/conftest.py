@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import make_url
 
 from crm import migrate
@@ -62,3 +62,18 @@ def session(session_factory):
     """A plain session (tests commit explicitly where it matters)."""
     with session_factory() as s:
         yield s
+
+
+def statements_run(engine, work) -> list[tuple[str, object]]:
+    """``(SQL, parameters)`` of every statement ``engine`` executes while ``work()`` runs."""
+    seen: list[tuple[str, object]] = []
+
+    def grab(conn, cursor, statement, parameters, context, executemany):
+        seen.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", grab)
+    try:
+        work()
+    finally:
+        event.remove(engine, "before_cursor_execute", grab)
+    return seen

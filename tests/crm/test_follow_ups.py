@@ -6,12 +6,12 @@ from __future__ import annotations
 import threading
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import event
-
 from crm.db import session_scope
 from crm.models import Customer, FollowUp
 from crm.repo import follow_ups as fu
 from crm.repo import tickets as tk
+
+from .conftest import statements_run
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
 
@@ -171,17 +171,11 @@ def _plan(engine, statement, params) -> list[str]:
 def test_the_due_query_reads_only_pending_rows_through_the_status_due_index(engine, session_factory):
     """Without ix_follow_ups_status_due the due query walks ix_follow_ups_due_at over every
     follow-up ever due (sent and answered ones too)."""
-    seen: list[tuple[str, object]] = []
-
-    def grab(conn, cursor, statement, parameters, context, executemany):
-        seen.append((statement, parameters))
-
-    event.listen(engine, "before_cursor_execute", grab)
-    try:
+    def work() -> None:
         with session_factory() as s:
             fu.follow_ups_to_send(s, NOW)
-    finally:
-        event.remove(engine, "before_cursor_execute", grab)
+
+    seen = statements_run(engine, work)
     statement, params = next((st, p) for st, p in seen if "follow_ups" in st)
     lines = _plan(engine, statement, params)
     assert len(lines) == 1 and "ix_follow_ups_status_due" in lines[0], lines

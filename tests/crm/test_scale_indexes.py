@@ -9,12 +9,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import event
-
 from crm.db import session_scope
 from crm.models import Customer
 from crm.repo import conversations as convs, customers, tickets as tk
 from crm.repo.privacy import export_customer
+
+from .conftest import statements_run
 
 T0 = datetime(2024, 3, 1, tzinfo=timezone.utc)
 
@@ -84,17 +84,11 @@ def _pg_scans(node: dict) -> list[str]:
 
 
 def _plans(engine, session_factory, customer_id: int) -> list[tuple[str, list[str]]]:
-    seen: list[tuple[str, object]] = []
-
-    def grab(conn, cursor, statement, parameters, context, executemany):
-        seen.append((statement, parameters))
-
-    event.listen(engine, "before_cursor_execute", grab)
-    try:
+    def work() -> None:
         with session_factory() as s:
             customers.customer_360(s, customer_id)
-    finally:
-        event.remove(engine, "before_cursor_execute", grab)
+
+    seen = statements_run(engine, work)
     plans = []
     raw = engine.raw_connection()
     try:

@@ -31,7 +31,7 @@ from kb.faq import Entry, KnowledgeBase, kb_hash
 from kb.normalize import normalize
 
 FORMAT_VERSION = 1
-NORMALIZATION = "nfkc+t2s+lower+nopunct"  # recorded in the manifest: the texts the vectors were encoded from
+NORMALIZATION = "nfkc+t2s+yue2cmn+lower+nopunct"  # recorded in the manifest: the texts the vectors were encoded from
 DEFAULTS_FILE = Path(__file__).parent / "data" / "search_defaults.json"
 
 
@@ -323,6 +323,9 @@ def load_index(index_dir: str | Path, expected_encoder: str | None = None,
     if expected_encoder is not None and manifest.get("encoder") != expected_encoder:
         raise IndexMismatchError(f"{index_dir}: built with encoder {manifest.get('encoder')!r} but "
                                  f"{expected_encoder!r} is configured; rebuild with `python -m kb build`")
+    if manifest.get("normalization") != NORMALIZATION:
+        raise IndexMismatchError(f"{index_dir}: texts normalised as {manifest.get('normalization')!r} but this code "
+                                 f"normalises queries as {NORMALIZATION!r}; rebuild with `python -m kb build`")
     if expected_kb_hash is not None and manifest.get("kb_hash") != expected_kb_hash:
         raise IndexMismatchError(f"{index_dir}: built from knowledge base {str(manifest.get('kb_hash'))[:8]} but "
                                  f"the source is {expected_kb_hash[:8]}; rebuild with `python -m kb build`")

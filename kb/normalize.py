@@ -9,6 +9,7 @@ import unicodedata
 from functools import lru_cache
 
 from bot.lang import to_simplified
+from kb.cantonese import fold_cantonese
 
 _SPACES = re.compile(r"\s+")
 # Unicode categories kept as content: letters, marks (needed by some scripts) and numbers.
@@ -39,8 +40,9 @@ def _strip_symbols(text: str) -> str:
 def normalize(text: str) -> str:
     """Return the matching form of ``text``.
 
-    NFKC (full-width -> half-width), Traditional -> Simplified folding, lower case, punctuation and
-    emoji turned into spaces, whitespace collapsed. An emoji- or punctuation-only text becomes "".
+    NFKC (full-width -> half-width), Traditional -> Simplified folding, written Cantonese -> Mandarin
+    (:mod:`kb.cantonese`), lower case, punctuation and emoji turned into spaces, whitespace collapsed.
+    An emoji- or punctuation-only text becomes "".
     """
     if not text:
         return ""
@@ -49,7 +51,7 @@ def normalize(text: str) -> str:
     text = _SPACES.sub(" ", text).strip()
     if not text:
         return ""
-    return _simplified(text).lower()
+    return fold_cantonese(_simplified(text)).lower()
 
 
 def _simplified(text: str) -> str:

@@ -173,7 +173,7 @@ class KBSearcher:
         languages = list(languages) if languages is not None else [None] * len(texts)
         prepared = [self._prepare(t, lang) for t, lang in zip(texts, languages)]
         todo = [i for i, p in enumerate(prepared) if p["norm"]]
-        entry_scores = self.score_entries([prepared[i]["norm"] for i in todo])
+        entry_scores = self.score_queries([prepared[i]["norm"] for i in todo], [prepared[i]["windows"] for i in todo])
         results: list[SearchResult | None] = [None] * len(texts)
         for i, scores in zip(todo, entry_scores):
             results[i] = self._result(prepared[i], scores, k)
@@ -194,7 +194,23 @@ class KBSearcher:
         norm = normalize(text)
         if not norm:
             notice = NOTICE_EMPTY
-        return {"text": text, "norm": norm, "language": language, "notice": notice}
+        return {"text": text, "norm": norm, "language": language, "notice": notice,
+                "windows": self.windows(text, norm) if norm else []}
+
+    def windows(self, text: str, norm: str) -> list[str]:
+        """Normalised clause windows of a long query (:mod:`kb.segments`), ``[]`` when segmenting is off."""
+        if self.segment_weight <= 0:
+            return []
+        from kb.segments import query_windows
+
+        seen, out = {norm}, []
+        for window in query_windows(text, int(self.config.get("segment_min_chars", 0)),
+                                    int(self.config.get("max_clauses", 8))):
+            w = normalize(window)
+            if w and w not in seen:
+                seen.add(w)
+                out.append(w)
+        return out
 
     def encode(self, norms: list[str]):
         from kb.encoder import encode
@@ -305,6 +321,22 @@ class KBSearcher:
     @property
     def centroid_weight(self) -> float:
         return float(self.config.get("centroid_weight", 0.0)) if self.centroids is not None else 0.0
+
+    @property
+    def segment_weight(self) -> float:
+        return float(self.config.get("segment_weight", 0.0))
+
+    def score_queries(self, norms: list[str], windows: list[list[str]]) -> list[dict[str, tuple[float, int]]]:
+        """:meth:`score_entries` of each query mixed with that of its windows (one encoder call in all)."""
+        from kb.segments import combine
+
+        flat = list(norms) + [w for ws in windows for w in ws]
+        scored = self.score_entries(flat)
+        out, pos = [], len(norms)
+        for i, ws in enumerate(windows):
+            out.append(combine(scored[i], scored[pos:pos + len(ws)], self.segment_weight))
+            pos += len(ws)
+        return out
 
     def score_entries(self, norms: list[str]) -> list[dict[str, tuple[float, int]]]:
         """Per query: {entry id: (fused score, row id to show)}."""

@@ -34,6 +34,17 @@ def test_mismatched_manifest_is_refused(reference_index):
         load_index(reference_index, expected_kb_hash="0" * 64)
 
 
+def test_index_normalised_differently_is_refused(tmp_path, reference_index):
+    copy = tmp_path / "old"
+    copy.mkdir()
+    for path in reference_index.iterdir():
+        (copy / path.name).write_bytes(path.read_bytes())
+    manifest = json.loads((reference_index / "manifest.json").read_text())
+    (copy / "manifest.json").write_text(json.dumps({**manifest, "normalization": "nfkc+t2s+lower+nopunct"}))
+    with pytest.raises(IndexMismatchError, match="normalised as 'nfkc\\+t2s\\+lower\\+nopunct'"):
+        load_index(copy)
+
+
 def test_corrupt_or_missing_index(tmp_path, reference_index):
     with pytest.raises(IndexMismatchError, match="not an index directory"):
         load_index(tmp_path)

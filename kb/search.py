@@ -201,16 +201,10 @@ class KBSearcher:
         """Normalised clause windows of a long query (:mod:`kb.segments`), ``[]`` when segmenting is off."""
         if self.segment_weight <= 0:
             return []
-        from kb.segments import query_windows
+        from kb.segments import normalized_windows
 
-        seen, out = {norm}, []
-        for window in query_windows(text, int(self.config.get("segment_min_chars", 0)),
-                                    int(self.config.get("max_clauses", 8))):
-            w = normalize(window)
-            if w and w not in seen:
-                seen.add(w)
-                out.append(w)
-        return out
+        return normalized_windows(text, norm, int(self.config.get("segment_min_chars", 0)),
+                                  int(self.config.get("max_clauses", 8)))
 
     def encode(self, norms: list[str]):
         from kb.encoder import encode

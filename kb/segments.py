@@ -36,6 +36,20 @@ def query_windows(text: str, min_chars: int = 0, max_clauses: int = 8) -> list[s
     return parts + [f"{a} {b}" for a, b in zip(parts, parts[1:])]
 
 
+def normalized_windows(text: str, norm: str, min_chars: int = 0, max_clauses: int = 8) -> list[str]:
+    """:func:`query_windows` in matching form (:func:`kb.normalize.normalize`), without empty windows
+    and without repeats of the whole query ``norm`` or of each other."""
+    from kb.normalize import normalize
+
+    seen, out = {norm}, []
+    for window in query_windows(text, min_chars, max_clauses):
+        w = normalize(window)
+        if w and w not in seen:
+            seen.add(w)
+            out.append(w)
+    return out
+
+
 def combine(whole: dict, windows: list[dict], weight: float) -> dict:
     """``(1 - weight) * whole + weight * best window`` per entry, for ``{entry: (score, row)}`` maps.
 

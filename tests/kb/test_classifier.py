@@ -14,6 +14,8 @@ from kb.search import KBSearcher, RawScores, fuse
 
 from .conftest import ENCODER, tiny_kb
 
+E5_SMALL = "multilingual-e5-small-4bit"
+
 
 def test_classifier_is_persisted_as_arrays_and_json(reference_index, reference_kb):
     manifest = json.loads((reference_index / "manifest.json").read_text())
@@ -24,10 +26,15 @@ def test_classifier_is_persisted_as_arrays_and_json(reference_index, reference_k
     # no pickle anywhere: plain .npy members holding numeric arrays, and JSON
     assert not [p for p in reference_index.iterdir() if p.suffix in (".pkl", ".pickle", ".joblib")]
     with zipfile.ZipFile(reference_index / NPZ_FILE) as zf:
-        assert sorted(zf.namelist()) == ["coef_dense.npy", "coef_sparse.npy", "idf.npy", "intercept.npy"]
+        assert sorted(zf.namelist()) == ["coef_dense.npy", "coef_extra.npy", "coef_sparse.npy", "extra_rows.npy",
+                                         "idf.npy", "intercept.npy"]
     with np.load(reference_index / NPZ_FILE, allow_pickle=False) as data:
         assert all(data[k].dtype.kind == "f" for k in data.files)
         assert data["coef_sparse"].shape == (record["classes"], record["sparse_features"])
+        # the second encoder's block: its weights and the training rows' embeddings (for incremental updates)
+        assert record["extra_encoder"] == E5_SMALL and record["extra_dimension"] == 384
+        assert data["coef_extra"].shape == (record["classes"], 384)
+        assert data["extra_rows"].shape == (manifest["row_count"], 384)
     assert np.load(reference_index / "centroids.npy", allow_pickle=False).dtype == np.float32
     meta = json.loads((reference_index / JSON_FILE).read_text(encoding="utf-8"))
     assert meta["classes"] == [e.id for e in reference_kb.entries] and len(meta["vocab"]) == record["sparse_features"]
@@ -143,6 +150,40 @@ def test_decision_matches_the_matrix_product(reference_index, reference_kb):
     norms = [normalize(q) for q in ("退貨要幾天內申請？", "how do i cancel my order", "zzz", "付款方式有哪些")]
     emb = encode(load_encoder(ENCODER), norms)
     x = clf._tfidf(clf._tokens(norms), clf.term_ids, clf.idf)
-    expected = np.asarray(x @ clf.coef_sparse.T) + emb @ clf.coef_dense.T + clf.intercept
+    extra = encode(load_encoder(E5_SMALL), norms)
+    expected = np.asarray(x @ clf.coef_sparse.T) + emb @ clf.coef_dense.T + extra @ clf.coef_extra.T + clf.intercept
     assert clf.decision(norms, emb) == pytest.approx(expected, abs=1e-5)
     assert clf.decision(norms[:1], emb[:1]) == pytest.approx(expected[:1], abs=1e-5)
+
+
+def test_classifier_without_second_encoder(tmp_path):
+    texts = ["退货期限是几天", "how many days do i have to return something", "客服几点上班", "what are your hours"]
+    labels = ["returns", "returns", "hours", "hours"]
+    emb = np.random.default_rng(0).normal(size=(len(texts), 8)).astype("float32")
+    clf = EntryClassifier.train(texts, labels, emb, {"extra_encoder": ""})
+    assert clf.coef_extra is None and clf.extra_encoder == ""
+    record = clf.save(tmp_path)
+    assert record["extra_encoder"] == "" and record["extra_dimension"] == 0
+    loaded = EntryClassifier.load(tmp_path, record, ["hours", "returns"], 8)
+    assert loaded.coef_extra is None
+    np.testing.assert_allclose(loaded.decision(texts, emb), clf.decision(texts, emb), rtol=1e-5, atol=1e-5)
+
+
+def test_second_encoder_block_changes_the_scores(tmp_path):
+    """The e5 block is really used at query time: dropping its weights changes the decision values."""
+    texts = ["退货期限是几天", "how many days do i have to return something", "客服几点上班", "what are your hours"]
+    labels = ["returns", "returns", "hours", "hours"]
+    emb = np.zeros((len(texts), 8), dtype="float32")
+    clf = EntryClassifier.train(texts, labels, emb, {"extra_encoder": E5_SMALL, "extra_scale": 2.0})
+    assert clf.coef_extra.shape == (2, 384) and clf.extra_rows.shape == (4, 384)
+    with_block = clf.decision(["退货要几天内申请"], emb[:1])
+    clf.coef_extra = np.zeros_like(clf.coef_extra)
+    assert not np.allclose(with_block, clf.decision(["退货要几天内申请"], emb[:1]))
+
+
+def test_classifier_trained_with_another_second_encoder_is_refused(index_copy):
+    manifest = json.loads((index_copy / "manifest.json").read_text())
+    manifest["classifier"]["extra_encoder"] = "some-other-model"
+    (index_copy / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(IndexMismatchError, match="second encoder"):
+        load_index(index_copy)

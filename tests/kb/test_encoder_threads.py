@@ -9,7 +9,7 @@ from .conftest import ENCODER
 def test_small_batches_use_one_blas_thread():
     model = load_encoder(ENCODER)
     module = model[0]
-    backend = module._use._model
+    backend = module._backend._model
     single = encode(model, ["how do i cancel my order"])
     assert backend.threads == 1
     batch = encode(model, ["how do i cancel my order"] * (SMALL_BATCH + 1))

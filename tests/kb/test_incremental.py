@@ -10,7 +10,7 @@ import pytest
 
 from kb.faq import Entry, KnowledgeBase, kb_hash
 from kb.incremental import base_vectors, describe, update_and_publish, update_classifier, update_index
-from kb.index import IndexMismatchError, build_index, current_index_dir, load_index, row_texts
+from kb.index import IndexMismatchError, build_index, current_index_dir, load_index, question_rows, row_texts
 from kb.normalize import normalize
 from kb.search import KBSearcher
 
@@ -73,12 +73,18 @@ def hnsw_base(small_kb, tmp_path_factory):
     return build_index(small_kb, ENCODER, tmp_path_factory.mktemp("inc") / "hnsw", hnsw_min_rows=5)
 
 
-def test_edited_entry_encodes_only_its_new_question(reference_index, reference_kb, tmp_path):
+def test_edited_entry_encodes_only_its_new_question(reference_index, reference_kb, tmp_path, monkeypatch):
+    from kb.classifier import encode_extra
+
     target = reference_kb.entries[10].id
     kb = with_new_phrase(reference_kb, target)
     encoder = CountingEncoder()
+    second_encoder_texts = []
+    monkeypatch.setattr("kb.classifier.encode_extra", lambda config, norms: second_encoder_texts.extend(norms)
+                        or encode_extra(config, norms))
     out = update_index(reference_index, kb, ENCODER, tmp_path / "up", encoder=encoder)
     assert encoder.texts == [normalize(NEW_PHRASE)]
+    assert second_encoder_texts == [normalize(NEW_PHRASE)]  # the classifier's second encoder too
     loaded = load_index(out, expected_encoder=ENCODER, expected_kb_hash=kb_hash(kb))
     record = loaded.manifest["incremental"]
     assert record["base"] == reference_index.name and record["changed_entries"] == [target]
@@ -153,10 +159,14 @@ def test_classifier_refit_matches_the_full_one_vs_rest_fit(reference_index):
     vectors = base_vectors(base)
     kb = KnowledgeBase([base.entries[c] for c in base.classifier.classes], "1", "", ("zh-Hant", "zh-Hans", "en"))
     target = base.classifier.classes[7]
-    clf = update_classifier(base.classifier, kb, base.rows, row_texts(base.rows), vectors, [target])
+    texts = row_texts(base.rows)
+    base_texts = [texts[i] for i in question_rows(base.rows)]
+    clf = update_classifier(base.classifier, kb, base.rows, texts, vectors, [target], base_texts)
     i = clf.classes.index(target)
     assert np.allclose(clf.coef_sparse[i], base.classifier.coef_sparse[i], atol=1e-4)
     assert np.allclose(clf.coef_dense[i], base.classifier.coef_dense[i], atol=1e-4)
+    assert np.allclose(clf.coef_extra[i], base.classifier.coef_extra[i], atol=1e-4)
+    assert np.array_equal(clf.extra_rows, base.classifier.extra_rows)  # reused, not re-encoded
     assert abs(clf.intercept[i] - base.classifier.intercept[i]) < 1e-4
     others = [j for j in range(len(clf.classes)) if j != i]
     assert np.array_equal(clf.coef_sparse[others], base.classifier.coef_sparse[others])

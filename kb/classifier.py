@@ -28,17 +28,16 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from collections import Counter
 from pathlib import Path
 from typing import Any, Iterable, Sequence
+
+from kb.lexical import CJK_CHAR, SCRIPT_RUNS
 
 NPZ_FILE = "classifier.npz"
 JSON_FILE = "classifier.json"
 FORMAT = 3  # 2: second encoder block (coef_extra, extra_rows); 3: the block may add an English-only encoder
 
-_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-_RUNS = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+|[^\s\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 
 DEFAULT_CONFIG: dict[str, Any] = {
     "enabled": True,
@@ -80,7 +79,7 @@ def features(norm: str, char_ngrams: Sequence[int] = (1, 3), words: bool = True,
 
     lo, hi = int(char_ngrams[0]), int(char_ngrams[1])
     tokens: list[str] = []
-    for run in _RUNS.findall(norm) if hi >= lo else ():
+    for run in SCRIPT_RUNS.findall(norm) if hi >= lo else ():
         if stopwords and run in STOPWORDS:
             continue
         padded = f"<{run}>"
@@ -115,17 +114,18 @@ def linear_svm(config: dict[str, Any], class_weight: Any = "balanced"):
     return LinearSVC(C=float(config["C"]), class_weight=class_weight, dual=True, max_iter=5000, random_state=0)
 
 
-def design_matrix(x_sparse, embeddings, scale: float, extra=None, extra_scales=None):
+def design_matrix(x_sparse, embeddings, config: dict[str, Any], extra=None):
     """Training features: the TF-IDF block, the embedding times ``dense_scale`` (if positive), then the
-    extra blocks' embeddings times their per-column ``extra_scales`` (see :func:`extra_column_scales`)."""
+    extra blocks' embeddings (:func:`encode_extra`) times their per-column scales (:func:`extra_column_scales`)."""
     import numpy as np
     from scipy import sparse
 
     blocks = [x_sparse]
+    scale = float(config["dense_scale"])
     if scale > 0:
         blocks.append(sparse.csr_matrix(np.asarray(embeddings, dtype=np.float32) * scale))
     if extra is not None and extra.shape[1]:
-        blocks.append(sparse.csr_matrix(np.asarray(extra, dtype=np.float32) * np.asarray(extra_scales, np.float32)))
+        blocks.append(sparse.csr_matrix(np.asarray(extra, dtype=np.float32) * extra_column_scales(config)))
     return sparse.hstack(blocks).tocsr() if len(blocks) > 1 else x_sparse
 
 
@@ -146,7 +146,7 @@ def extra_encoder_name(config: dict[str, Any]) -> str:
 
 
 def has_chinese(norm: str) -> bool:
-    return _CJK.search(norm) is not None
+    return CJK_CHAR.search(norm) is not None
 
 
 def encode_extra(config: dict[str, Any], norms: Sequence[str], encode_with=None):
@@ -264,13 +264,12 @@ class EntryClassifier:
         n = len(token_lists)
         idf = np.array([math.log((1 + n) / (1 + df[t])) + 1.0 for t in vocab], dtype=np.float64)
         x_sparse = cls._tfidf(token_lists, term_ids, idf)
-        scale = float(config["dense_scale"])
         emb = np.asarray(embeddings, dtype=np.float32)
         if not extra_encoder_name(config):
             extra = None
         elif extra is None:
             extra = encode_extra(config, norms)
-        design = design_matrix(x_sparse, emb, scale, extra, extra_column_scales(config) if extra is not None else None)
+        design = design_matrix(x_sparse, emb, config, extra)
         index_of = {c: i for i, c in enumerate(classes)}
         y = np.array([index_of[label] for label in labels])
         svm = linear_svm(config)

@@ -255,7 +255,7 @@ def update_classifier(base, kb: KnowledgeBase, rows: list[dict[str, Any]], texts
     """
     import numpy as np
 
-    from kb.classifier import EntryClassifier, _features, design_matrix, extra_column_scales, split_weights
+    from kb.classifier import EntryClassifier, _features, design_matrix, split_weights
 
     config = base.config
     keep = question_rows(rows)
@@ -264,10 +264,9 @@ def update_classifier(base, kb: KnowledgeBase, rows: list[dict[str, Any]], texts
     vocab, idf = extend_vocab(base, token_lists, labels, set(retrain), len(kb.entries))
     term_ids = {t: i for i, t in enumerate(vocab)}
     x_sparse = EntryClassifier._tfidf(token_lists, term_ids, idf.astype(np.float64))
-    scale = float(config["dense_scale"])
     emb = vectors[np.asarray(keep, dtype=np.int64)] if keep else np.zeros((0, vectors.shape[1]), np.float32)
     extra = _extra_rows(base, [texts[i] for i in keep], base_texts)
-    design = design_matrix(x_sparse, emb, scale, extra, extra_column_scales(config) if extra is not None else None)
+    design = design_matrix(x_sparse, emb, config, extra)
     classes = [e.id for e in kb.entries]
     coef_sparse, coef_dense, coef_extra, intercept = _kept_weights(base, classes, len(vocab), set(retrain))
     extra_dim = None if extra is None else extra.shape[1]

@@ -33,8 +33,9 @@ from typing import Iterable, Sequence
 
 from kb.normalize import normalize
 
-_RUNS = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+|[^\s\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
-_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+# Script runs (a CJK run or a whitespace-free non-CJK run) and one CJK character; kb/classifier.py uses both.
+SCRIPT_RUNS = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+|[^\s\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+CJK_CHAR = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 
 DEFAULT_FEATURES = ("words", "bigrams", "trigrams")
 # Function words dropped from the word tokens (character n-grams are kept): they carry no topic and
@@ -61,7 +62,7 @@ def tokenize(norm: str, features: Iterable[str] = DEFAULT_FEATURES, stopwords: b
     """Tokens of an already normalised text (see :func:`kb.normalize.normalize`)."""
     features = frozenset(features)
     tokens: list[str] = []
-    for run in _RUNS.findall(norm):
+    for run in SCRIPT_RUNS.findall(norm):
         tokens += _run_tokens(run, features, stopwords)
     return tokens
 
@@ -71,7 +72,7 @@ def _run_tokens(run: str, features: frozenset, stopwords: bool) -> tuple[str, ..
     """Tokens of one script run (cached: product names and template phrases repeat across a KB)."""
     stop = STOPWORDS if stopwords else frozenset()
     tokens: list[str] = []
-    if _CJK.match(run):
+    if CJK_CHAR.match(run):
         if "words" in features:
             tokens += ["w:" + w for w in _jieba().lcut(run) if w.strip() and w not in stop]
         if "bigrams" in features:
@@ -166,7 +167,7 @@ class LexicalIndex:
         k1, b = params.pop("k1", 1.2), params.pop("b", 0.75)
         vocab: dict[str, int] = {}
         run_ids: dict[str, list[int]] = {}  # script run -> its term ids (runs repeat a lot)
-        findall = _RUNS.findall
+        findall = SCRIPT_RUNS.findall
         terms = array("i")  # one term id per token: 4 bytes each
         lengths = np.zeros(len(rows), dtype=np.int64)
         doc_of_row = np.zeros(len(rows), dtype=np.int32)

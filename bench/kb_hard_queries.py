@@ -109,9 +109,9 @@ def main() -> int:
         loaded = load_index(Path(tmp) / "ref")
         engine = KBSearcher(loaded, config={"segment_weight": 0.0})
         variants = {
-            "dense (USE, best row)": KBSearcher(loaded, engine.encoder, {"lexical_weight": 0.0, "classifier_weight": 0.0,
+            "dense (USE, best row)": KBSearcher(loaded, engine.encoder, {"lexical_weight": 0.0, "classifier_weight": 0.0, "answer_weight": 0.0,
                                                                          "centroid_weight": 0.0, "segment_weight": 0.0}),
-            "BM25": KBSearcher(loaded, engine.encoder, {"lexical_weight": 1.0, "classifier_weight": 0.0,
+            "BM25": KBSearcher(loaded, engine.encoder, {"lexical_weight": 1.0, "classifier_weight": 0.0, "answer_weight": 0.0,
                                                         "centroid_weight": 0.0, "segment_weight": 0.0}),
             "engine": engine,
         }

@@ -71,6 +71,7 @@ GRID_CENTROID = (0.0, 0.2, 0.4, 0.6, 0.8)
 GRID_LEXICAL = (0.0, 0.05, 0.1, 0.2, 0.3)
 GRID_CLASSIFIER = (0.0, 0.1, 0.2, 0.3, 0.4, 0.6)
 GRID_TEMPERATURE = (0.2, 0.3, 0.5, 0.8)
+GRID_ANSWER = (0.0, 0.25, 0.5)  # weight of the answer passages (only KBs with answer texts have them)
 # Fusion weights are compared by their mean validation utility at thresholds calibrated jointly (utility)
 # on the validation sets that contain out-of-scope queries: a smooth objective (every query counts at
 # every threshold), where the share answered right at goal thresholds jumps with single out-of-scope
@@ -122,6 +123,7 @@ class Components:
     texts: list[str] | None = None
     windows: "Components | None" = None  # components of every query's clause windows (kb/segments.py)
     groups: list | None = None           # per query, the row numbers of its windows in ``windows``
+    answer: np.ndarray | None = None     # best cosine to one of the entry's answer passages (kb/answers.py)
 
     def subset(self, idx) -> "Components":
         take = (lambda a: a[idx] if a is not None else None)
@@ -129,7 +131,8 @@ class Components:
                           take(self.centroid), take(self.lexical), take(self.lexical_mask),
                           take(self.decision), take(self.clf_mask),
                           [self.texts[i] for i in idx] if self.texts is not None else None,
-                          self.windows, [self.groups[i] for i in idx] if self.groups is not None else None)
+                          self.windows, [self.groups[i] for i in idx] if self.groups is not None else None,
+                          take(self.answer))
 
 
 def components(searcher: KBSearcher, texts, expected, chunk: int = 512, windows: bool = True) -> Components:
@@ -158,6 +161,7 @@ def components(searcher: KBSearcher, texts, expected, chunk: int = 512, windows:
     lex = np.zeros((n, e), np.float32)
     lmask = np.zeros((n, e), bool)
     cent = np.zeros((n, e), np.float32)
+    ans = np.zeros((n, e), np.float32) if searcher.answers is not None else None
     dec = None
     if searcher.classifier is not None:
         order = np.array([searcher.classifier.classes.index(x) for x in entries])
@@ -179,6 +183,10 @@ def components(searcher: KBSearcher, texts, expected, chunk: int = 512, windows:
             cent[start:start + len(part)] = vectors @ searcher.centroids.T
         if dec is not None:
             dec[start:start + len(part)] = searcher.classifier_decisions(part, vectors)[:, order]
+        if ans is not None:  # entries without passages (answers of emoji only) get the query's lowest score
+            for i, vector in enumerate(vectors):
+                got = searcher.answers.scores(vector, entries)
+                ans[start + i] = [got.get(x, min(got.values(), default=0.0)) for x in entries]
     clf_mask = None
     if dec is not None:
         k = min(cand, e)
@@ -189,7 +197,7 @@ def components(searcher: KBSearcher, texts, expected, chunk: int = 512, windows:
     empty = np.array([not q for q in norms])
     for m in (dmask, lmask) + ((clf_mask,) if clf_mask is not None else ()):
         m[empty] = False
-    return Components(entries, exp, dense, dmask, cent, lex, lmask, dec, clf_mask, list(texts))
+    return Components(entries, exp, dense, dmask, cent, lex, lmask, dec, clf_mask, list(texts), answer=ans)
 
 
 def fused_matrix(c: Components, v: dict) -> np.ndarray:
@@ -231,6 +239,9 @@ def fused_whole(c: Components, v: dict) -> np.ndarray:
     score = dense if w == 0 else c.lexical if w >= 1 else (1 - w) * dense + w * c.lexical
     if use_clf:
         score = (1 - a) * score + a * np.where(c.clf_mask, softmax(c.decision, t), 0.0)
+    aw = v.get("answer", 0.0)
+    if aw > 0 and c.answer is not None:
+        score = score + aw * np.maximum(c.answer - score, 0.0)
     return np.where(cand, score, -np.inf)
 
 
@@ -355,9 +366,9 @@ def thresholds_tuple(th):
 
 def grid():
     seg = segment_settings()["segment_weight"]
-    for lam, w, a in itertools.product(GRID_CENTROID, GRID_LEXICAL, GRID_CLASSIFIER):
+    for lam, w, a, aw in itertools.product(GRID_CENTROID, GRID_LEXICAL, GRID_CLASSIFIER, GRID_ANSWER):
         for t in (GRID_TEMPERATURE if a > 0 else (1.0,)):
-            yield {"centroid": lam, "lexical": w, "classifier": a, "temperature": t, "segment": seg}
+            yield {"centroid": lam, "lexical": w, "classifier": a, "temperature": t, "segment": seg, "answer": aw}
 
 
 def acceptance_slack(acc: Components, v: dict, th: dict) -> float:
@@ -433,6 +444,8 @@ def describe(v: dict) -> str:
     parts = [f"centroid {v['centroid']:g}", f"BM25 {v['lexical']:g}"]
     if v["classifier"] > 0:
         parts.append(f"classifier {v['classifier']:g} (T {v['temperature']:g})")
+    if v.get("answer", 0) > 0:
+        parts.append(f"answers {v['answer']:g}")
     if v.get("segment", 0) > 0:
         parts.append(f"windows {v['segment']:g}")
     return ", ".join(parts)
@@ -502,6 +515,9 @@ def intent_kb(pairs):
     return KnowledgeBase([Entry(k, k, {"en": v}, {"en": k}) for k, v in grouped.items()], "1", "", ("en",))
 
 
+INTENT_BUILD = {"answer_passages_enabled": False}  # an intent KB's answers are its label names
+
+
 def classifier_variants(kbs: dict, vals: dict[str, Components], acc_kb: KnowledgeBase, lines):
     """Retrain the classifier with other feature settings on each validation KB; same weight grid."""
     from kb.index import make_rows
@@ -566,17 +582,17 @@ def main() -> int:
                 seen[label] = seen.get(label, 0) + 1
                 (carve_val if seen[label] % 10 == 0 else carve_kb).append((text, label))
             b77_val_kb = intent_kb(carve_kb)
-            s = searcher_for(b77_val_kb, tmp, "b77_val")
+            s = searcher_for(b77_val_kb, tmp, "b77_val", **INTENT_BUILD)
             vals["BANKING77"] = components(s, [t for t, _ in carve_val], [e for _, e in carve_val])
             kbs["BANKING77"] = (b77_val_kb, s)
-            s = searcher_for(intent_kb(train), tmp, "b77")
+            s = searcher_for(intent_kb(train), tmp, "b77", **INTENT_BUILD)
             build_times["BANKING77 train"] = (s.build_seconds, len(s.rows))
             tests["BANKING77"] = components(s, [t for t, _ in btest], [e for _, e in btest])
             clinc = json.loads((DATASETS / "clinc150" / "data_full.json").read_text(encoding="utf-8"))
             cval = [(t, l) for t, l in clinc["val"]] + [(t, None) for t, _ in clinc["oos_val"]]
             ctest = [(t, l) for t, l in clinc["test"]] + [(t, None) for t, _ in clinc["oos_test"]]
             clinc_kb = intent_kb(clinc["train"])
-            s = searcher_for(clinc_kb, tmp, "clinc")
+            s = searcher_for(clinc_kb, tmp, "clinc", **INTENT_BUILD)
             build_times["CLINC150 train"] = (s.build_seconds, len(s.rows))
             vals["CLINC150"] = components(s, [t for t, _ in cval], [e for _, e in cval])
             tests["CLINC150"] = components(s, [t for t, _ in ctest], [e for _, e in ctest])
@@ -659,7 +675,8 @@ def main() -> int:
         # engine cross-check: the matrices reproduce KBSearcher.search_batch on the reference queries
         engine = KBSearcher(ref.index, ref.encoder, config={**{"lexical_weight": best["v"]["lexical"],
                             "centroid_weight": best["v"]["centroid"], "classifier_weight": best["v"]["classifier"],
-                            "classifier_temperature": best["v"]["temperature"]}, **engine_th, **segment_settings()})
+                            "classifier_temperature": best["v"]["temperature"], "answer_weight": best["v"].get("answer", 0.0)},
+                            **engine_th, **segment_settings()})
         res = engine.search_batch([q["text"] for q in queries], k=1)
         st = Scored(fused_matrix(comp, best["v"]), comp.expected)
         d = st.decisions(*thresholds_tuple(engine_th))
@@ -675,10 +692,12 @@ def main() -> int:
         data = json.loads(DEFAULTS_FILE.read_text(encoding="utf-8"))
         v = best["v"]
         data["search"].update(engine_th, lexical_weight=v["lexical"], centroid_weight=v["centroid"],
-                              classifier_weight=v["classifier"], classifier_temperature=v["temperature"])
+                              classifier_weight=v["classifier"], classifier_temperature=v["temperature"],
+                              answer_weight=v.get("answer", 0.0))
         nn_v = (nn_ok or nn)["v"]  # for KBs without a classifier (one entry, or more than max_entries)
         data["search_without_classifier"] = {**nn_th, "lexical_weight": nn_v["lexical"],
-                                             "centroid_weight": nn_v["centroid"]}
+                                             "centroid_weight": nn_v["centroid"],
+                                             "answer_weight": nn_v.get("answer", 0.0)}
         DEFAULTS_FILE.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
         print(f"wrote {DEFAULTS_FILE}: {describe(v)} {engine_th}; without classifier {nn_th}")
     if args.write_docs:
@@ -716,7 +735,10 @@ def write_docs(text: str, best: dict, th: dict) -> None:
         f"{cfg.get('extra_scale', 0):g} and, for texts without Chinese characters only (zero vector otherwise), the "
         f"English `{cfg.get('english_encoder') or 'none'}` embedding x {cfg.get('english_scale', 0):g}, "
         f"C {cfg['C']:g}; its decision values become probabilities by a softmax with temperature T. "
-        "Score = (1 - c) x [(1 - b) x ((1 - λ) x best-row cosine + λ x centroid cosine) + b x BM25] + c x P(entry). "
+        "**answer passages** = the best cosine (USE) of the query to a sentence of the entry's answer, any language "
+        "(kb/answers.py; the intent sets' answers are their label names, so their KBs are built without passages). "
+        "Fused = (1 - c) x [(1 - b) x ((1 - λ) x best-row cosine + λ x centroid cosine) + b x BM25] + c x P(entry); "
+        "score = fused + a x max(0, answer passages - fused) (an answer can raise its entry, never lower it). "
         "Decision: fallback below `min_score`, clarify below `answer_score` or when the runner-up is within "
         "`margin`, else answer. Thresholds are calibrated per variant and per set on validation queries for the "
         "product's goal (since 2026-12-06; before, for the utility below): the most in-scope queries answered "
@@ -724,7 +746,7 @@ def write_docs(text: str, best: dict, th: dict) -> None:
         f"{MIN_PRECISION:g} of the answers are right; test figures use those thresholds. The engine ships the "
         "thresholds calibrated that way on the reference validation half; the last rows of the reference and "
         "CLINC150 tables use those (and the old fusion at its old thresholds 0.30 / 0.54 / 0.03). The fusion "
-        "weights (λ, b, c, T) are ranked on validation only (reference FAQ validation half, a BANKING77 split "
+        "weights (λ, b, c, T, a) are ranked on validation only (reference FAQ validation half, a BANKING77 split "
         "carved from its train set, CLINC150 val) by the mean utility at shared thresholds calibrated for it on "
         f"the reference and CLINC150 validation sets (+{U_RIGHT:g} right answer, +{U_CLARIFY_RIGHT:g} "
         f"clarification with the right entry in the top 3, {U_WRONG:g} wrong answer, +{U_OOS_FALLBACK:g} "

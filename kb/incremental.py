@@ -10,7 +10,8 @@
   are added with new ids and the removed rows are kept as tombstones (``"deleted": true`` in rows.json,
   ``deleted_rows`` in the manifest; :class:`kb.search.KBSearcher` never returns them). Once tombstones
   exceed ``MAX_DELETED_FRACTION`` of the rows, the HNSW index is rebuilt from the vectors (no encoding);
-* recomputes the entry centroids;
+* recomputes the entry centroids, and reuses the answer passages' embeddings (:mod:`kb.answers`) of every
+  sentence the base holds, encoding only new ones;
 * keeps the entry classifier's vocabulary, idf and the weights of every entry whose questions did not
   change, refits only the one-vs-rest problems of edited and added entries (the same liblinear
   problem :meth:`kb.classifier.EntryClassifier.train` solves for that class: positives weighted
@@ -33,8 +34,8 @@ from pathlib import Path
 from typing import Any
 
 from kb.faq import KnowledgeBase
-from kb.index import (NORMALIZATION, IndexMismatchError, LoadedIndex, build_and_publish, build_index,
-                      current_index_dir, entry_centroids, load_index, make_faiss_index, make_rows,
+from kb.index import (NORMALIZATION, IndexMismatchError, LoadedIndex, answer_passages, build_and_publish,
+                      build_index, current_index_dir, entry_centroids, load_index, make_faiss_index, make_rows,
                       publish_new_build, question_rows, read_manifest, row_texts, search_defaults,
                       write_index_dir, write_manifest)
 
@@ -190,6 +191,13 @@ class _Vectors:
         for i, (text, src) in enumerate(zip(texts, sources)):
             out[i] = self.stored[src] if src is not None else self.fresh[text]
         return out, sum(1 for src in sources if src is None), encoded
+
+    def encode_texts(self, texts: list[str]):
+        """Fresh embeddings of ``texts`` (encoded once each), one row per text."""
+        import numpy as np
+
+        self._encode_missing(texts)
+        return np.stack([self.fresh[t] for t in texts]) if texts else np.zeros((0, self.dimension), np.float32)
 
     def _encode_missing(self, texts: list[str]) -> int:
         from kb.encoder import encode, load_encoder
@@ -392,6 +400,8 @@ def update_index(base_dir: str | Path, kb: KnowledgeBase, encoder_name: str, out
         base_texts = [base_rows.texts[i] for i in question_rows(base.rows)]
         classifier = update_classifier(base.classifier, kb, plan.rows, plan.texts, plan.vectors, diff.retrain,
                                        base_texts)
+    answers = answer_passages(kb, defaults.get("answers", {}), vectors.encode_texts, vectors.dimension,
+                              base.answers.by_text() if base.answers is not None else None)
     if search_config is None and (base_dir / "search.json").is_file():
         search_config = json.loads((base_dir / "search.json").read_text(encoding="utf-8"))
     extra: dict[str, Any] = {"incremental": {
@@ -403,7 +413,7 @@ def update_index(base_dir: str | Path, kb: KnowledgeBase, encoder_name: str, out
         extra["deleted_rows"] = plan.deleted
     write_index_dir(out_dir, kb, plan.rows, plan.index, plan.kind, entry_centroids(kb, plan.rows, plan.vectors),
                     classifier, search_config, encoder_name=encoder_name, dimension=base.manifest["dimension"],
-                    include_answers=include_answers, extra=extra)
+                    include_answers=include_answers, extra=extra, answers=answers)
     return out_dir
 
 

@@ -12,6 +12,8 @@ An index is one directory::
     classifier.npz  entry classifier weights and its second encoder's row embeddings (float32 arrays,
                     no pickle; see kb/classifier.py)
     classifier.json its vocabulary, class order and feature settings
+    answers.npy     embeddings of the answers' sentences, with answers.json their texts by entry
+                    (kb/answers.py; only for KBs up to ``index.answers.max_entries`` entries)
 
 Lifecycle under a root directory: builds are written to ``root/builds/.partial-*`` then renamed to
 ``root/builds/<UTC timestamp>-<kb hash8>/``; :func:`publish` swaps ``root/CURRENT`` (a one-line
@@ -88,6 +90,7 @@ class LoadedIndex:
     search_config: dict[str, Any]
     classifier: Any = None  # kb.classifier.EntryClassifier, or None when the index has none
     centroids: Any = None   # (entries, dimension) float32, or None
+    answers: Any = None     # kb.answers.AnswerPassages, or None when the index has none
 
 
 def _library_versions() -> dict[str, str]:
@@ -169,8 +172,13 @@ def _write_json(path: Path, data: Any) -> None:
 
 def build_index(kb: KnowledgeBase, encoder_name: str, out_dir: str | Path, *,
                 include_answers: bool | None = None, hnsw_min_rows: int | None = None,
-                progress: bool = False, search_config: dict[str, Any] | None = None) -> Path:
-    """Encode every normalised question of ``kb`` and write the index directory ``out_dir``."""
+                progress: bool = False, search_config: dict[str, Any] | None = None,
+                answer_passages_enabled: bool | None = None) -> Path:
+    """Encode every normalised question of ``kb`` and write the index directory ``out_dir``.
+
+    ``answer_passages_enabled`` overrides ``index.answers.enabled`` (an intent data set's "answers" are
+    its label names, no text to match).
+    """
     from kb.encoder import embedding_dimension, encode, load_encoder
 
     defaults = search_defaults()
@@ -187,14 +195,31 @@ def build_index(kb: KnowledgeBase, encoder_name: str, out_dir: str | Path, *,
         print(f"training the entry classifier ({len(kb.entries)} entries, {len(rows)} rows)...", file=sys.stderr)
     centroids = entry_centroids(kb, rows, vectors)
     classifier = train_classifier(kb, rows, texts, vectors, defaults["index"].get("classifier", {}), progress)
+    answer_config = dict(defaults["index"].get("answers", {}))
+    if answer_passages_enabled is not None:
+        answer_config["enabled"] = answer_passages_enabled
+    dimension = embedding_dimension(model)
+    answers = answer_passages(kb, answer_config, lambda todo: _encode_chunks(model, todo, progress, encode), dimension)
     write_index_dir(out_dir, kb, rows, index, kind, centroids, classifier, search_config, encoder_name=encoder_name,
-                    dimension=embedding_dimension(model), include_answers=include_answers)
+                    dimension=dimension, include_answers=include_answers, answers=answers)
     return Path(out_dir)
+
+
+def answer_passages(kb: KnowledgeBase, config: dict[str, Any], encode_texts: Callable, dimension: int,
+                    known=None):
+    """The answers' sentence embeddings (:mod:`kb.answers`), or None when ``config`` builds none for ``kb``."""
+    from kb.answers import MIN_CHARS, AnswerPassages, builds_passages
+
+    if not builds_passages(config, len(kb.entries)):
+        return None
+    return AnswerPassages.build(((e.id, e.answers) for e in kb.entries), encode_texts, dimension, known,
+                                int(config.get("min_chars", MIN_CHARS)))
 
 
 def write_index_dir(out_dir: str | Path, kb: KnowledgeBase, rows: list[dict[str, Any]], index, kind: str,
                     centroids, classifier, search_config: dict[str, Any] | None, *, encoder_name: str,
-                    dimension: int, include_answers: bool, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+                    dimension: int, include_answers: bool, extra: dict[str, Any] | None = None,
+                    answers=None) -> dict[str, Any]:
     """Write every file of an index directory, the manifest last; return the manifest.
 
     ``search_config`` None: the defaults for an index with / without a classifier. ``extra`` is merged
@@ -208,6 +233,7 @@ def write_index_dir(out_dir: str | Path, kb: KnowledgeBase, rows: list[dict[str,
     faiss.write_index(index, str(out_dir / "index.faiss"))
     np.save(out_dir / "centroids.npy", centroids)
     classifier_record = classifier.save(out_dir) if classifier is not None else None
+    answers_record = answers.save(out_dir) if answers is not None else None
     if search_config is None:
         search_config = default_search_config(classifier is not None)
     _write_json(out_dir / "rows.json", rows)
@@ -221,7 +247,7 @@ def write_index_dir(out_dir: str | Path, kb: KnowledgeBase, rows: list[dict[str,
         "index_type": kind, "include_answers": include_answers, "normalization": NORMALIZATION,
         "centroids": {"file": "centroids.npy", "shape": list(centroids.shape),
                       "sha256": file_sha256(out_dir / "centroids.npy")},
-        "classifier": classifier_record,
+        "classifier": classifier_record, "answers": answers_record,
         "libraries": _library_versions(), "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         **(extra or {}),
     }
@@ -368,11 +394,19 @@ def load_index(index_dir: str | Path, expected_encoder: str | None = None,
             classifier = EntryClassifier.load(index_dir, manifest["classifier"], list(entries), index.d)
         except ClassifierMismatchError as exc:
             raise IndexMismatchError(f"{exc}; rebuild with `python -m kb build`") from None
+    answers = None
+    if manifest.get("answers"):
+        from kb.answers import AnswerPassages, AnswerPassagesMismatchError
+
+        try:
+            answers = AnswerPassages.load(index_dir, manifest["answers"], list(entries), index.d)
+        except AnswerPassagesMismatchError as exc:
+            raise IndexMismatchError(f"{exc}; rebuild with `python -m kb build`") from None
     config = search_defaults()["search"]
     search_file = index_dir / "search.json"
     if search_file.is_file():
         config = {**config, **json.loads(search_file.read_text(encoding="utf-8"))}
-    return LoadedIndex(index_dir, manifest, rows, entries, index, config, classifier, centroids)
+    return LoadedIndex(index_dir, manifest, rows, entries, index, config, classifier, centroids, answers)
 
 
 # ---------------------------------------------------------------- lifecycle under a root directory

@@ -4,13 +4,19 @@ Entry score (weights from the index's ``search.json``, defaults in ``kb/data/sea
 
     dense = (1 - centroid_weight) * cosine to the entry's best row + centroid_weight * cosine to its centroid
     nn    = (1 - lexical_weight) * dense + lexical_weight * normalised BM25
-    score = (1 - classifier_weight) * nn + classifier_weight * P(entry | query)
+    fused = (1 - classifier_weight) * nn + classifier_weight * P(entry | query)
+    score = fused + answer_weight * max(0, answer - fused)
+    answer = the best cosine of the query to a sentence of the entry's answer
 
 The centroid is the unit mean of all the entry's question embeddings (every language), so an entry is
 matched by what its variants have in common, not only by its single closest phrasing. P is the softmax
 (``classifier_temperature``) of the entry classifier trained at index time on the KB's question variants
 (:mod:`kb.classifier`); an index without a classifier uses ``nn`` alone (with the thresholds of
-``search_without_classifier``). Candidates are the entries that FAISS, BM25 or the classifier retrieved.
+``search_without_classifier``). The answer passages (:mod:`kb.answers`) let a question about a detail
+that only the answer states find its entry; they only ever raise a score, so an entry whose questions
+match well is not pushed down because its answer is worded otherwise (on validation, mixing them in
+linearly moved questions that name the entry's topic to a neighbour whose answer shares their words).
+Candidates are the entries that FAISS, BM25 or the classifier retrieved.
 
 Decision rule, with ``top`` the best entry score and ``second`` the runner-up,
 
@@ -87,13 +93,16 @@ class RawScores:
     dense_floor: float                     # lowest retrieved cosine: stands in for entries not retrieved
     classifier: dict[str, float] = field(default_factory=dict)  # entry id -> probability (top candidates)
     centroid: dict[str, float] = field(default_factory=dict)    # entry id -> cosine to the entry centroid
+    answer: dict[str, float] = field(default_factory=dict)      # entry id -> best cosine to an answer passage
 
 
 def fuse(raw: RawScores, weight: float, classifier_weight: float = 0.0,
-         centroid_weight: float = 0.0) -> dict[str, tuple[float, int]]:
-    """Per entry ``(1 - cw) * ((1 - weight) * dense + weight * lexical) + cw * classifier``.
+         centroid_weight: float = 0.0, answer_weight: float = 0.0) -> dict[str, tuple[float, int]]:
+    """Per entry ``f + aw * max(0, answer - f)`` with
+    ``f = (1 - cw) * ((1 - weight) * dense + weight * lexical) + cw * classifier``.
 
-    ``dense`` is ``(1 - centroid_weight) * best row cosine + centroid_weight * centroid cosine``.
+    ``dense`` is ``(1 - centroid_weight) * best row cosine + centroid_weight * centroid cosine``; an entry
+    without answer passages gets the query's lowest answer score.
     Candidates: the entries the dense search (``weight < 1``), BM25 (``weight > 0``) and the classifier
     (``cw > 0``) retrieved. The row id is the entry's best dense (else lexical) row, or -1.
     """
@@ -108,6 +117,8 @@ def fuse(raw: RawScores, weight: float, classifier_weight: float = 0.0,
     w = min(max(weight, 0.0), 1.0)
     cw = min(classifier_weight, 1.0) if use_classifier else 0.0
     lam = min(max(centroid_weight, 0.0), 1.0) if raw.centroid else 0.0
+    aw = min(max(answer_weight, 0.0), 1.0) if raw.answer else 0.0
+    answer_floor = min(raw.answer.values()) if aw > 0 else 0.0
     fused = {}
     for entry in entries:
         dense, d_row = raw.dense.get(entry, (raw.dense_floor, -1))
@@ -117,6 +128,8 @@ def fuse(raw: RawScores, weight: float, classifier_weight: float = 0.0,
         score = (1 - w) * dense + w * lexical if 0 < w < 1 else (dense if w == 0 else lexical)
         if cw > 0:
             score = (1 - cw) * score + cw * raw.classifier.get(entry, 0.0)
+        if aw > 0:
+            score += aw * max(raw.answer.get(entry, answer_floor) - score, 0.0)
         fused[entry] = (score, d_row if d_row >= 0 else l_row)
     return fused
 
@@ -145,6 +158,7 @@ class KBSearcher:
         self.rows = loaded.rows
         self.classifier = loaded.classifier   # used when classifier_weight > 0
         self.centroids = loaded.centroids     # used when centroid_weight > 0
+        self.answers = loaded.answers         # used when answer_weight > 0
         self._entry_pos = {e: i for i, e in enumerate(self.entries)}
         # Rows an incremental update tombstoned (kb/incremental.py) stay in FAISS but are never returned.
         self._deleted = frozenset(r["row"] for r in self.rows if r.get("deleted"))
@@ -275,24 +289,28 @@ class KBSearcher:
         return out
 
     def raw_scores(self, norms: list[str], weight: float | None = None, classifier_weight: float | None = None,
-                   centroid_weight: float | None = None) -> list[RawScores]:
-        """Per query, the dense, centroid, lexical and classifier per-entry scores before fusion."""
+                   centroid_weight: float | None = None, answer_weight: float | None = None) -> list[RawScores]:
+        """Per query, the dense, centroid, lexical, classifier and answer per-entry scores before fusion."""
         weight = self.lexical_weight if weight is None else weight
         classifier_weight = self.classifier_weight if classifier_weight is None else classifier_weight
         centroid_weight = self.centroid_weight if centroid_weight is None else centroid_weight
+        answer_weight = self.answer_weight if answer_weight is None else answer_weight
         use_classifier = classifier_weight > 0 and self.classifier is not None
         use_centroid = centroid_weight > 0 and self.centroids is not None and weight < 1.0
+        use_answers = answer_weight > 0 and self.answers is not None
         candidates = int(self.config.get("candidates", 50))
-        vectors = self.encode(norms) if norms and (weight < 1.0 or use_classifier) else None
+        vectors = self.encode(norms) if norms and (weight < 1.0 or use_classifier or use_answers) else None
         dense = [self._per_entry(d) for d in self.dense_scores(norms, vectors)] if weight < 1.0 else [{} for _ in norms]
         floors = [min(s for s, _ in d.values()) if d else 0.0 for d in dense]
         lexical = [self._per_entry(l) for l in self.lexical.scores_batch(norms, candidates)] \
             if (weight > 0 and self.lexical is not None) else [{} for _ in norms]
         probs = self.classifier_probabilities(self.classifier_decisions(norms, vectors)) \
             if use_classifier and norms else [{} for _ in norms]
-        cents = self.centroid_scores(vectors, [d.keys() | l.keys() | p.keys() for d, l, p in zip(dense, lexical, probs)]) \
-            if use_centroid and norms else [{} for _ in norms]
-        return [RawScores(d, l, f, p, c) for d, l, f, p, c in zip(dense, lexical, floors, probs, cents)]
+        pool = [d.keys() | l.keys() | p.keys() for d, l, p in zip(dense, lexical, probs)]
+        cents = self.centroid_scores(vectors, pool) if use_centroid and norms else [{} for _ in norms]
+        answers = [self.answers.scores(v, entries) for v, entries in zip(vectors, pool)] \
+            if use_answers and norms else [{} for _ in norms]
+        return [RawScores(*parts) for parts in zip(dense, lexical, floors, probs, cents, answers)]
 
     def _per_entry(self, rows: dict[int, float]) -> dict[str, tuple[float, int]]:
         best: dict[str, tuple[float, int]] = {}
@@ -317,6 +335,10 @@ class KBSearcher:
         return float(self.config.get("centroid_weight", 0.0)) if self.centroids is not None else 0.0
 
     @property
+    def answer_weight(self) -> float:
+        return float(self.config.get("answer_weight", 0.0)) if self.answers is not None else 0.0
+
+    @property
     def segment_weight(self) -> float:
         return float(self.config.get("segment_weight", 0.0))
 
@@ -334,8 +356,8 @@ class KBSearcher:
 
     def score_entries(self, norms: list[str]) -> list[dict[str, tuple[float, int]]]:
         """Per query: {entry id: (fused score, row id to show)}."""
-        weight, cw, lam = self.lexical_weight, self.classifier_weight, self.centroid_weight
-        return [fuse(raw, weight, cw, lam) for raw in self.raw_scores(norms, weight, cw, lam)]
+        weight, cw, lam, aw = self.lexical_weight, self.classifier_weight, self.centroid_weight, self.answer_weight
+        return [fuse(raw, weight, cw, lam, aw) for raw in self.raw_scores(norms, weight, cw, lam, aw)]
 
     def _result(self, prepared: dict[str, Any], scores: dict[str, tuple[float, int]], k: int) -> SearchResult:
         ranked = sorted(scores.items(), key=lambda kv: kv[1][0], reverse=True)

@@ -99,12 +99,13 @@ def test_edited_entry_encodes_only_its_new_question(reference_index, reference_k
     assert all(np.array_equal(before[key], after[key]) for key in unchanged)  # bit-identical, not re-encoded
 
 
-def test_answer_only_edit_encodes_nothing_and_keeps_the_classifier(reference_index, reference_kb, tmp_path):
+def test_answer_only_edit_encodes_only_the_new_answer_sentence_and_keeps_the_classifier(reference_index,
+                                                                                      reference_kb, tmp_path):
     target = reference_kb.entries[0]
     kb = replace_entry(reference_kb, target.id, answers={**target.answers, "en": "A brand new answer."})
     encoder = CountingEncoder()
     out = update_index(reference_index, kb, ENCODER, tmp_path / "up", encoder=encoder)
-    assert encoder.texts == []
+    assert encoder.texts == [normalize("A brand new answer.")]  # its answer passage (kb/answers.py), no row
     base, new = load_index(reference_index), load_index(out)
     assert new.manifest["incremental"]["retrained_classes"] == 0 and new.manifest["incremental"]["edited"] == [target.id]
     assert new.entries[target.id].answers["en"] == "A brand new answer."

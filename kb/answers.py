@@ -3,8 +3,9 @@
 Customers often ask about a detail that only the answer states: "does the coupon come back if I
 cancel?" is answered by the cancellation entry, whose questions never mention coupons. At index time
 each answer (every language) is split into sentences, normalised and encoded with the index's encoder.
-An entry's answer score for a query is the best cosine of the query to one of its passages; the
-searcher mixes it into the fused score with ``answer_weight`` (:func:`kb.search.fuse`).
+An entry's answer score for a query is the best cosine of the query to one of its passages; where it
+exceeds the entry's fused score it raises that score by ``answer_weight`` of the difference
+(:func:`kb.search.fuse`).
 
 Only the candidate entries of a query are scored, by a product with their passages (a few hundred
 rows), so a query costs no FAISS search and no extra encoding. The passages are stored for KBs of up to

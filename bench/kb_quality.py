@@ -186,7 +186,8 @@ def components(searcher: KBSearcher, texts, expected, chunk: int = 512, windows:
         if ans is not None:  # entries without passages (answers of emoji only) get the query's lowest score
             for i, vector in enumerate(vectors):
                 got = searcher.answers.scores(vector, entries)
-                ans[start + i] = [got.get(x, min(got.values(), default=0.0)) for x in entries]
+                floor = min(got.values(), default=0.0)
+                ans[start + i] = [got.get(x, floor) for x in entries]
     clf_mask = None
     if dec is not None:
         k = min(cand, e)

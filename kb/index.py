@@ -386,27 +386,30 @@ def load_index(index_dir: str | Path, expected_encoder: str | None = None,
         if centroids.shape != (len(entries), index.d):
             raise IndexMismatchError(f"{path}: shape {centroids.shape} but the index has {len(entries)} entries "
                                      f"of dimension {index.d}; rebuild with `python -m kb build`")
-    classifier = None
-    if manifest.get("classifier"):
-        from kb.classifier import ClassifierMismatchError, EntryClassifier
+    from kb.answers import AnswerPassages, AnswerPassagesMismatchError
+    from kb.classifier import ClassifierMismatchError, EntryClassifier
 
-        try:
-            classifier = EntryClassifier.load(index_dir, manifest["classifier"], list(entries), index.d)
-        except ClassifierMismatchError as exc:
-            raise IndexMismatchError(f"{exc}; rebuild with `python -m kb build`") from None
-    answers = None
-    if manifest.get("answers"):
-        from kb.answers import AnswerPassages, AnswerPassagesMismatchError
-
-        try:
-            answers = AnswerPassages.load(index_dir, manifest["answers"], list(entries), index.d)
-        except AnswerPassagesMismatchError as exc:
-            raise IndexMismatchError(f"{exc}; rebuild with `python -m kb build`") from None
+    classifier = _load_part(EntryClassifier, ClassifierMismatchError, index_dir, manifest.get("classifier"),
+                            list(entries), index.d)
+    answers = _load_part(AnswerPassages, AnswerPassagesMismatchError, index_dir, manifest.get("answers"),
+                         list(entries), index.d)
     config = search_defaults()["search"]
     search_file = index_dir / "search.json"
     if search_file.is_file():
         config = {**config, **json.loads(search_file.read_text(encoding="utf-8"))}
     return LoadedIndex(index_dir, manifest, rows, entries, index, config, classifier, centroids, answers)
+
+
+def _load_part(part, mismatch: type[Exception], index_dir: Path, record: dict[str, Any] | None,
+               entry_ids: list[str], dimension: int):
+    """``part.load`` of an optional index part the manifest records (None when it records none); its own
+    mismatch error becomes an :class:`IndexMismatchError`."""
+    if not record:
+        return None
+    try:
+        return part.load(index_dir, record, entry_ids, dimension)
+    except mismatch as exc:
+        raise IndexMismatchError(f"{exc}; rebuild with `python -m kb build`") from None
 
 
 # ---------------------------------------------------------------- lifecycle under a root directory

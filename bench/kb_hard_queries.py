@@ -108,11 +108,12 @@ def main() -> int:
         build_index(kb, ENCODER, Path(tmp) / "ref")
         loaded = load_index(Path(tmp) / "ref")
         engine = KBSearcher(loaded, config={"segment_weight": 0.0})
+        # one component alone: every other weight off
+        single = {"classifier_weight": 0.0, "answer_weight": 0.0, "english_weight": 0.0, "centroid_weight": 0.0,
+                  "segment_weight": 0.0}
         variants = {
-            "dense (USE, best row)": KBSearcher(loaded, engine.encoder, {"lexical_weight": 0.0, "classifier_weight": 0.0, "answer_weight": 0.0,
-                                                                         "centroid_weight": 0.0, "segment_weight": 0.0}),
-            "BM25": KBSearcher(loaded, engine.encoder, {"lexical_weight": 1.0, "classifier_weight": 0.0, "answer_weight": 0.0,
-                                                        "centroid_weight": 0.0, "segment_weight": 0.0}),
+            "dense (USE, best row)": KBSearcher(loaded, engine.encoder, {**single, "lexical_weight": 0.0}),
+            "BM25": KBSearcher(loaded, engine.encoder, {**single, "lexical_weight": 1.0}),
             "engine": engine,
         }
         scoring = {(v, s): Scoring(searcher, qs) for v, searcher in variants.items() for s, qs in sets.items()}

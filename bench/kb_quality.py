@@ -70,8 +70,9 @@ OOS_WEIGHT = 0.25
 GRID_CENTROID = (0.0, 0.2, 0.4, 0.6, 0.8)
 GRID_LEXICAL = (0.0, 0.05, 0.1, 0.2, 0.3)
 GRID_CLASSIFIER = (0.0, 0.1, 0.2, 0.3, 0.4, 0.6)
-GRID_TEMPERATURE = (0.2, 0.3, 0.5, 0.8)
-GRID_ANSWER = (0.0, 0.25, 0.5)  # weight of the answer passages (only KBs with answer texts have them)
+GRID_TEMPERATURE = (0.3, 0.5)
+GRID_ANSWER = (0.25, 0.5)  # weight of the answer passages (only KBs with answer texts have them)
+GRID_ENGLISH = (0.0, 0.5, 1.0)  # weight of the English rows in an English query's best-row cosine
 # Fusion weights are compared by their mean validation utility at thresholds calibrated jointly (utility)
 # on the validation sets that contain out-of-scope queries: a smooth objective (every query counts at
 # every threshold), where the share answered right at goal thresholds jumps with single out-of-scope
@@ -124,6 +125,7 @@ class Components:
     windows: "Components | None" = None  # components of every query's clause windows (kb/segments.py)
     groups: list | None = None           # per query, the row numbers of its windows in ``windows``
     answer: np.ndarray | None = None     # best cosine to one of the entry's answer passages (kb/answers.py)
+    english: np.ndarray | None = None    # English encoder, best English row (kb/english.py); = dense for Chinese
 
     def subset(self, idx) -> "Components":
         take = (lambda a: a[idx] if a is not None else None)
@@ -132,7 +134,7 @@ class Components:
                           take(self.decision), take(self.clf_mask),
                           [self.texts[i] for i in idx] if self.texts is not None else None,
                           self.windows, [self.groups[i] for i in idx] if self.groups is not None else None,
-                          take(self.answer))
+                          take(self.answer), take(self.english))
 
 
 def components(searcher: KBSearcher, texts, expected, chunk: int = 512, windows: bool = True) -> Components:
@@ -162,6 +164,7 @@ def components(searcher: KBSearcher, texts, expected, chunk: int = 512, windows:
     lmask = np.zeros((n, e), bool)
     cent = np.zeros((n, e), np.float32)
     ans = np.zeros((n, e), np.float32) if searcher.answers is not None else None
+    eng = np.zeros((n, e), np.float32) if searcher.english is not None else None
     dec = None
     if searcher.classifier is not None:
         order = np.array([searcher.classifier.classes.index(x) for x in entries])
@@ -181,8 +184,13 @@ def components(searcher: KBSearcher, texts, expected, chunk: int = 512, windows:
                 lmask[start + i, pos[entry]] = True
         if searcher.centroids is not None:
             cent[start:start + len(part)] = vectors @ searcher.centroids.T
+        extra = searcher.classifier_extra(part) if dec is not None else None
         if dec is not None:
-            dec[start:start + len(part)] = searcher.classifier_decisions(part, vectors)[:, order]
+            dec[start:start + len(part)] = searcher.classifier_decisions(part, vectors, extra)[:, order]
+        if eng is not None:  # a query with Chinese characters has no English rows: its row cosine stays
+            for i, got in enumerate(searcher.english_scores(part, extra, [entries] * len(part))):
+                floor = min(got.values(), default=0.0)
+                eng[start + i] = [got.get(x, floor) for x in entries] if got else dense[start + i]
         if ans is not None:  # entries without passages (answers of emoji only) get the query's lowest score
             for i, vector in enumerate(vectors):
                 got = searcher.answers.scores(vector, entries)
@@ -198,7 +206,8 @@ def components(searcher: KBSearcher, texts, expected, chunk: int = 512, windows:
     empty = np.array([not q for q in norms])
     for m in (dmask, lmask) + ((clf_mask,) if clf_mask is not None else ()):
         m[empty] = False
-    return Components(entries, exp, dense, dmask, cent, lex, lmask, dec, clf_mask, list(texts), answer=ans)
+    return Components(entries, exp, dense, dmask, cent, lex, lmask, dec, clf_mask, list(texts), answer=ans,
+                      english=eng)
 
 
 def fused_matrix(c: Components, v: dict) -> np.ndarray:
@@ -236,7 +245,9 @@ def fused_whole(c: Components, v: dict) -> np.ndarray:
         cand |= c.lexical_mask
     if use_clf:
         cand |= c.clf_mask
-    dense = c.dense if lam <= 0 else (1 - lam) * c.dense + lam * c.centroid
+    ew = v.get("english", 0.0)
+    row = c.dense if ew <= 0 or c.english is None else (1 - ew) * c.dense + ew * c.english
+    dense = row if lam <= 0 else (1 - lam) * row + lam * c.centroid
     score = dense if w == 0 else c.lexical if w >= 1 else (1 - w) * dense + w * c.lexical
     if use_clf:
         score = (1 - a) * score + a * np.where(c.clf_mask, softmax(c.decision, t), 0.0)
@@ -368,8 +379,17 @@ def thresholds_tuple(th):
 def grid():
     seg = segment_settings()["segment_weight"]
     for lam, w, a, aw in itertools.product(GRID_CENTROID, GRID_LEXICAL, GRID_CLASSIFIER, GRID_ANSWER):
-        for t in (GRID_TEMPERATURE if a > 0 else (1.0,)):
-            yield {"centroid": lam, "lexical": w, "classifier": a, "temperature": t, "segment": seg, "answer": aw}
+        # the English rows are the classifier's vectors: a KB without a classifier has none
+        for t, ew in itertools.product(GRID_TEMPERATURE, GRID_ENGLISH) if a > 0 else ((1.0, 0.0),):
+            yield {"centroid": lam, "lexical": w, "classifier": a, "temperature": t, "segment": seg, "answer": aw,
+                   "english": ew}
+
+
+def engine_config(v: dict) -> dict:
+    """The ``search.json`` weights of grid setting ``v``."""
+    return {"lexical_weight": v["lexical"], "centroid_weight": v["centroid"], "classifier_weight": v["classifier"],
+            "classifier_temperature": v["temperature"], "answer_weight": v.get("answer", 0.0),
+            "english_weight": v.get("english", 0.0)}
 
 
 def acceptance_slack(acc: Components, v: dict, th: dict) -> float:
@@ -447,6 +467,8 @@ def describe(v: dict) -> str:
         parts.append(f"classifier {v['classifier']:g} (T {v['temperature']:g})")
     if v.get("answer", 0) > 0:
         parts.append(f"answers {v['answer']:g}")
+    if v.get("english", 0) > 0:
+        parts.append(f"English rows {v['english']:g}")
     if v.get("segment", 0) > 0:
         parts.append(f"windows {v['segment']:g}")
     return ", ".join(parts)
@@ -674,10 +696,7 @@ def main() -> int:
         lines.append("\nIndex build time (encoding + FAISS + classifier): " + "; ".join(
             f"{k} {v[1]} rows {v[0]:.1f} s" for k, v in build_times.items()) + ".")
         # engine cross-check: the matrices reproduce KBSearcher.search_batch on the reference queries
-        engine = KBSearcher(ref.index, ref.encoder, config={**{"lexical_weight": best["v"]["lexical"],
-                            "centroid_weight": best["v"]["centroid"], "classifier_weight": best["v"]["classifier"],
-                            "classifier_temperature": best["v"]["temperature"], "answer_weight": best["v"].get("answer", 0.0)},
-                            **engine_th, **segment_settings()})
+        engine = KBSearcher(ref.index, ref.encoder, config={**engine_config(best["v"]), **engine_th, **segment_settings()})
         res = engine.search_batch([q["text"] for q in queries], k=1)
         st = Scored(fused_matrix(comp, best["v"]), comp.expected)
         d = st.decisions(*thresholds_tuple(engine_th))
@@ -692,9 +711,7 @@ def main() -> int:
     if args.write_defaults:
         data = json.loads(DEFAULTS_FILE.read_text(encoding="utf-8"))
         v = best["v"]
-        data["search"].update(engine_th, lexical_weight=v["lexical"], centroid_weight=v["centroid"],
-                              classifier_weight=v["classifier"], classifier_temperature=v["temperature"],
-                              answer_weight=v.get("answer", 0.0))
+        data["search"].update(engine_th, **engine_config(v))
         nn_v = (nn_ok or nn)["v"]  # for KBs without a classifier (one entry, or more than max_entries)
         data["search_without_classifier"] = {**nn_th, "lexical_weight": nn_v["lexical"],
                                              "centroid_weight": nn_v["centroid"],

@@ -272,7 +272,8 @@ def reference_section(lines: list[str], crossover_sizes: list[int]) -> None:
                   f"| import torch + sentence-transformers + load USE encoder | {load_s:.2f} s |",
                   f"| build reference index (80 entries, {searcher.index.faiss_index.ntotal} rows) | {build_s:.2f} s |",
                   f"| open a built index (hot reload: FAISS + rows + BM25 + classifier) | {open_s:.2f} s |"]
-        dense_only = {"lexical_weight": 0.0, "classifier_weight": 0.0, "centroid_weight": 0.0, "answer_weight": 0.0}
+        dense_only = {"lexical_weight": 0.0, "classifier_weight": 0.0, "centroid_weight": 0.0, "answer_weight": 0.0,
+                      "english_weight": 0.0}
         for label, cfg in (("dense only", dense_only), ("engine default (centroid + BM25 + classifier)", {})):
             s = KBSearcher(searcher.index, searcher.encoder, config=cfg)
             for q in queries[:20]:

@@ -2,7 +2,9 @@
 
 Entry score (weights from the index's ``search.json``, defaults in ``kb/data/search_defaults.json``)::
 
-    dense = (1 - centroid_weight) * cosine to the entry's best row + centroid_weight * cosine to its centroid
+    row   = cosine to the entry's best row; for a query without Chinese characters
+            (1 - english_weight) * row + english_weight * the English encoder's cosine to its best English row
+    dense = (1 - centroid_weight) * row + centroid_weight * cosine to its centroid
     nn    = (1 - lexical_weight) * dense + lexical_weight * normalised BM25
     fused = (1 - classifier_weight) * nn + classifier_weight * P(entry | query)
     score = fused + answer_weight * max(0, answer - fused)
@@ -16,6 +18,8 @@ matched by what its variants have in common, not only by its single closest phra
 that only the answer states find its entry; they only ever raise a score, so an entry whose questions
 match well is not pushed down because its answer is worded otherwise (on validation, mixing them in
 linearly moved questions that name the entry's topic to a neighbour whose answer shares their words).
+The English rows (:mod:`kb.english`) give English queries a second nearest-row opinion from the
+classifier's English encoder.
 Candidates are the entries that FAISS, BM25 or the classifier retrieved.
 
 Decision rule, with ``top`` the best entry score and ``second`` the runner-up,
@@ -94,15 +98,18 @@ class RawScores:
     classifier: dict[str, float] = field(default_factory=dict)  # entry id -> probability (top candidates)
     centroid: dict[str, float] = field(default_factory=dict)    # entry id -> cosine to the entry centroid
     answer: dict[str, float] = field(default_factory=dict)      # entry id -> best cosine to an answer passage
+    english: dict[str, float] = field(default_factory=dict)     # entry id -> English encoder, best English row
 
 
 def fuse(raw: RawScores, weight: float, classifier_weight: float = 0.0,
-         centroid_weight: float = 0.0, answer_weight: float = 0.0) -> dict[str, tuple[float, int]]:
+         centroid_weight: float = 0.0, answer_weight: float = 0.0,
+         english_weight: float = 0.0) -> dict[str, tuple[float, int]]:
     """Per entry ``f + aw * max(0, answer - f)`` with
     ``f = (1 - cw) * ((1 - weight) * dense + weight * lexical) + cw * classifier``.
 
-    ``dense`` is ``(1 - centroid_weight) * best row cosine + centroid_weight * centroid cosine``; an entry
-    without answer passages gets the query's lowest answer score.
+    ``dense`` is ``(1 - centroid_weight) * row + centroid_weight * centroid cosine`` with ``row`` the best
+    row cosine, mixed with the English rows' cosine (``english_weight``) where the query has them; an entry
+    without answer passages (English rows) gets the query's lowest answer (English) score.
     Candidates: the entries the dense search (``weight < 1``), BM25 (``weight > 0``) and the classifier
     (``cw > 0``) retrieved. The row id is the entry's best dense (else lexical) row, or -1.
     """
@@ -119,9 +126,13 @@ def fuse(raw: RawScores, weight: float, classifier_weight: float = 0.0,
     lam = min(max(centroid_weight, 0.0), 1.0) if raw.centroid else 0.0
     aw = min(max(answer_weight, 0.0), 1.0) if raw.answer else 0.0
     answer_floor = min(raw.answer.values()) if aw > 0 else 0.0
+    ew = min(max(english_weight, 0.0), 1.0) if raw.english else 0.0
+    english_floor = min(raw.english.values()) if ew > 0 else 0.0
     fused = {}
     for entry in entries:
         dense, d_row = raw.dense.get(entry, (raw.dense_floor, -1))
+        if ew > 0:
+            dense = (1 - ew) * dense + ew * raw.english.get(entry, english_floor)
         if lam > 0 and entry in raw.centroid:
             dense = (1 - lam) * dense + lam * raw.centroid[entry]
         lexical, l_row = raw.lexical.get(entry, (0.0, -1))
@@ -159,6 +170,12 @@ class KBSearcher:
         self.classifier = loaded.classifier   # used when classifier_weight > 0
         self.centroids = loaded.centroids     # used when centroid_weight > 0
         self.answers = loaded.answers         # used when answer_weight > 0
+        self.english = None                   # used when english_weight > 0 (and the classifier is)
+        if self.classifier is not None:
+            from kb.english import english_columns, english_rows
+
+            self._english_columns = english_columns(self.classifier.config)
+            self.english = english_rows(self.classifier, self.rows, list(self.entries), self._english_columns)
         self._entry_pos = {e: i for i, e in enumerate(self.entries)}
         # Rows an incremental update tombstoned (kb/incremental.py) stay in FAISS but are never returned.
         self._deleted = frozenset(r["row"] for r in self.rows if r.get("deleted"))
@@ -256,9 +273,25 @@ class KBSearcher:
             params = faiss.SearchParameters(sel=selector)
         return params, selector, batch
 
-    def classifier_decisions(self, norms: list[str], vectors):
-        """Entry classifier decision values, shape (queries, entries) in ``self.classifier.classes`` order."""
-        return self.classifier.decision(norms, vectors)
+    def classifier_decisions(self, norms: list[str], vectors, extra=None):
+        """Entry classifier decision values, shape (queries, entries) in ``self.classifier.classes`` order
+        (``extra``: the queries' extra-block embeddings, see :meth:`classifier_extra`)."""
+        return self.classifier.decision(norms, vectors, extra)
+
+    def classifier_extra(self, norms: list[str]):
+        """The queries' embeddings by the classifier's extra encoders (None when it has none)."""
+        from kb.classifier import encode_extra
+
+        return encode_extra(self.classifier.config, norms) if self.classifier.coef_extra is not None else None
+
+    def english_scores(self, norms: list[str], extra, candidates: list[set[str]]) -> list[dict[str, float]]:
+        """Per query without Chinese characters, the English encoder's best cosine to each candidate
+        entry's English rows (:mod:`kb.english`); ``{}`` for the others."""
+        from kb.classifier import has_chinese
+
+        cols = self._english_columns
+        return [{} if has_chinese(norm) else self.english.scores(extra[i, cols], entries)
+                for i, (norm, entries) in enumerate(zip(norms, candidates))]
 
     def classifier_probabilities(self, decisions, temperature: float | None = None) -> list[dict[str, float]]:
         """Softmax of decision values; per query the ``candidates`` most probable entries."""
@@ -289,28 +322,34 @@ class KBSearcher:
         return out
 
     def raw_scores(self, norms: list[str], weight: float | None = None, classifier_weight: float | None = None,
-                   centroid_weight: float | None = None, answer_weight: float | None = None) -> list[RawScores]:
-        """Per query, the dense, centroid, lexical, classifier and answer per-entry scores before fusion."""
+                   centroid_weight: float | None = None, answer_weight: float | None = None,
+                   english_weight: float | None = None) -> list[RawScores]:
+        """Per query, the dense, centroid, lexical, classifier, answer and English per-entry scores before
+        fusion."""
         weight = self.lexical_weight if weight is None else weight
         classifier_weight = self.classifier_weight if classifier_weight is None else classifier_weight
         centroid_weight = self.centroid_weight if centroid_weight is None else centroid_weight
         answer_weight = self.answer_weight if answer_weight is None else answer_weight
+        english_weight = self.english_weight if english_weight is None else english_weight
         use_classifier = classifier_weight > 0 and self.classifier is not None
         use_centroid = centroid_weight > 0 and self.centroids is not None and weight < 1.0
         use_answers = answer_weight > 0 and self.answers is not None
+        use_english = english_weight > 0 and self.english is not None
         candidates = int(self.config.get("candidates", 50))
         vectors = self.encode(norms) if norms and (weight < 1.0 or use_classifier or use_answers) else None
         dense = [self._per_entry(d) for d in self.dense_scores(norms, vectors)] if weight < 1.0 else [{} for _ in norms]
         floors = [min(s for s, _ in d.values()) if d else 0.0 for d in dense]
         lexical = [self._per_entry(l) for l in self.lexical.scores_batch(norms, candidates)] \
             if (weight > 0 and self.lexical is not None) else [{} for _ in norms]
-        probs = self.classifier_probabilities(self.classifier_decisions(norms, vectors)) \
+        extra = self.classifier_extra(norms) if (use_classifier or use_english) and norms else None
+        probs = self.classifier_probabilities(self.classifier_decisions(norms, vectors, extra)) \
             if use_classifier and norms else [{} for _ in norms]
         pool = [d.keys() | l.keys() | p.keys() for d, l, p in zip(dense, lexical, probs)]
         cents = self.centroid_scores(vectors, pool) if use_centroid and norms else [{} for _ in norms]
         answers = [self.answers.scores(v, entries) for v, entries in zip(vectors, pool)] \
             if use_answers and norms else [{} for _ in norms]
-        return [RawScores(*parts) for parts in zip(dense, lexical, floors, probs, cents, answers)]
+        english = self.english_scores(norms, extra, pool) if use_english and norms else [{} for _ in norms]
+        return [RawScores(*parts) for parts in zip(dense, lexical, floors, probs, cents, answers, english)]
 
     def _per_entry(self, rows: dict[int, float]) -> dict[str, tuple[float, int]]:
         best: dict[str, tuple[float, int]] = {}
@@ -339,6 +378,10 @@ class KBSearcher:
         return float(self.config.get("answer_weight", 0.0)) if self.answers is not None else 0.0
 
     @property
+    def english_weight(self) -> float:
+        return float(self.config.get("english_weight", 0.0)) if self.english is not None else 0.0
+
+    @property
     def segment_weight(self) -> float:
         return float(self.config.get("segment_weight", 0.0))
 
@@ -356,8 +399,9 @@ class KBSearcher:
 
     def score_entries(self, norms: list[str]) -> list[dict[str, tuple[float, int]]]:
         """Per query: {entry id: (fused score, row id to show)}."""
-        weight, cw, lam, aw = self.lexical_weight, self.classifier_weight, self.centroid_weight, self.answer_weight
-        return [fuse(raw, weight, cw, lam, aw) for raw in self.raw_scores(norms, weight, cw, lam, aw)]
+        weight, cw, lam = self.lexical_weight, self.classifier_weight, self.centroid_weight
+        aw, ew = self.answer_weight, self.english_weight
+        return [fuse(raw, weight, cw, lam, aw, ew) for raw in self.raw_scores(norms, weight, cw, lam, aw, ew)]
 
     def _result(self, prepared: dict[str, Any], scores: dict[str, tuple[float, int]], k: int) -> SearchResult:
         ranked = sorted(scores.items(), key=lambda kv: kv[1][0], reverse=True)

@@ -170,7 +170,8 @@ class KBSearcher:
         self.classifier = loaded.classifier   # used when classifier_weight > 0
         self.centroids = loaded.centroids     # used when centroid_weight > 0
         self.answers = loaded.answers         # used when answer_weight > 0
-        self.english = None                   # used when english_weight > 0 (and the classifier is)
+        self.english = None                   # used when english_weight > 0 (the classifier's vectors)
+        self._english_columns = None
         if self.classifier is not None:
             from kb.english import english_columns, english_rows
 

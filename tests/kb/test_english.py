@@ -18,8 +18,8 @@ MINILM = "all-minilm-l6-v2"
 
 
 def _english_texts(loaded, entry_id):
-    return [r["question"] for i, r in enumerate(loaded.rows) if i in set(question_rows(loaded.rows))
-            and r["entry_id"] == entry_id and not has_chinese(normalize(r["question"]))]
+    rows = [loaded.rows[i] for i in question_rows(loaded.rows)]
+    return [r["question"] for r in rows if r["entry_id"] == entry_id and not has_chinese(normalize(r["question"]))]
 
 
 def test_rows_are_the_english_questions_of_each_entry_with_their_english_encoder_vectors(reference_index):

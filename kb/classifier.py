@@ -53,6 +53,9 @@ DEFAULT_CONFIG: dict[str, Any] = {
     # BANKING77 and CLINC150 (x1 0.917, x2 0.919, x3 0.918); bench/kb_quality.py --classifier-variants
     # puts x3 within 0.002 of it in validation utility.
     "english_scale": 2.0,
+    # Fine-tuning of the English encoder on the KB's English questions at build (kb/tuning.py; {} = its
+    # defaults, {"enabled": false} = the pretrained encoder).
+    "english_tuning": {},
     "C": 0.5,                # SVM regularisation
     "max_weights": 40_000_000,  # budget for classes x sparse features (float32: 160 MB)
     "max_entries": 20_000,   # above this many entries no classifier is trained (nearest neighbours only)
@@ -149,10 +152,11 @@ def has_chinese(norm: str) -> bool:
     return CJK_CHAR.search(norm) is not None
 
 
-def encode_extra(config: dict[str, Any], norms: Sequence[str], encode_with=None):
+def encode_extra(config: dict[str, Any], norms: Sequence[str], encode_with=None, models=None):
     """Extra-block embeddings of normalised texts, the blocks side by side, unscaled (None when ``config``
     has none). English-only blocks encode only the texts without Chinese characters; the others' rows
-    stay zero. ``encode_with(model, texts)`` defaults to :func:`kb.encoder.encode`."""
+    stay zero. ``encode_with(model, texts)`` defaults to :func:`kb.encoder.encode`; ``models`` maps an
+    encoder name to the model to use instead of the shared pretrained one (a tuned English encoder)."""
     import numpy as np
 
     from kb.encoder import embedding_dimension, encode, load_encoder
@@ -163,7 +167,7 @@ def encode_extra(config: dict[str, Any], norms: Sequence[str], encode_with=None)
     encode_with = encode_with or encode
     norms, parts = list(norms), []
     for name, _, english_only in blocks:
-        model = load_encoder(name)
+        model = (models or {}).get(name) or load_encoder(name)
         if not english_only:
             parts.append(np.asarray(encode_with(model, norms), dtype=np.float32))
             continue
@@ -196,7 +200,7 @@ class EntryClassifier:
     ``scores = tfidf(text) @ W_sparse.T + emb @ W_dense.T + extra_emb @ W_extra.T + b`` (scales folded in)."""
 
     def __init__(self, classes: list[str], vocab: list[str], idf, coef_sparse, coef_dense, intercept,
-                 config: dict[str, Any], coef_extra=None, extra_rows=None):
+                 config: dict[str, Any], coef_extra=None, extra_rows=None, tuned=None):
         self.classes = list(classes)
         self.vocab = list(vocab)
         self.term_ids = {t: i for i, t in enumerate(self.vocab)}
@@ -207,6 +211,7 @@ class EntryClassifier:
         self.config = {**DEFAULT_CONFIG, **config}
         self.coef_extra = coef_extra        # (classes, extra dim) float32, per-column scales folded in; None: no block
         self.extra_rows = extra_rows        # (training rows, extra dim): the training rows' extra embeddings
+        self.tuned = dict(tuned or {})      # encoder name -> the model tuned on this KB (kb/tuning.py)
 
     @property
     def extra_encoder(self) -> str:
@@ -238,11 +243,12 @@ class EntryClassifier:
     # ------------------------------------------------------------------ training
     @classmethod
     def train(cls, norms: Sequence[str], labels: Sequence[str], embeddings, config: dict[str, Any] | None = None,
-              classes: Sequence[str] | None = None, extra=None) -> "EntryClassifier | None":
+              classes: Sequence[str] | None = None, extra=None, tuned=None) -> "EntryClassifier | None":
         """Fit on normalised question texts, their entry ids and their embeddings (rows aligned).
 
         ``extra``: the rows' extra-block embeddings (:func:`encode_extra`; encoded here when the config
-        names extra encoders and they are not given).
+        names extra encoders and they are not given). ``tuned``: encoder name -> the model tuned on this KB
+        that encoded (or encodes) its block.
 
         Returns None when there is nothing to learn (fewer than two entries) or the KB is beyond
         ``max_entries`` / ``max_train_cost`` (see :func:`trains_classifier`). ``classes`` fixes the class order (default: first appearance in ``labels``).
@@ -268,7 +274,7 @@ class EntryClassifier:
         if not extra_encoder_name(config):
             extra = None
         elif extra is None:
-            extra = encode_extra(config, norms)
+            extra = encode_extra(config, norms, models=tuned)
         design = design_matrix(x_sparse, emb, config, extra)
         index_of = {c: i for i, c in enumerate(classes)}
         y = np.array([index_of[label] for label in labels])
@@ -286,7 +292,8 @@ class EntryClassifier:
         coef_sparse, coef_dense, coef_extra = split_weights(coef, len(vocab), emb.shape[1], config,
                                                             None if extra is None else extra.shape[1])
         return cls(classes, vocab, idf.astype(np.float32), coef_sparse, coef_dense, intercept, config,
-                   coef_extra, None if extra is None else np.ascontiguousarray(extra, dtype=np.float32))
+                   coef_extra, None if extra is None else np.ascontiguousarray(extra, dtype=np.float32),
+                   tuned if extra is not None else None)
 
     # ------------------------------------------------------------------ inference
     def decision(self, norms: Sequence[str], embeddings, extra=None):
@@ -299,7 +306,7 @@ class EntryClassifier:
         x = self._tfidf(self._tokens(norms), self.term_ids, self.idf)
         scores = np.asarray(embeddings, dtype=np.float32) @ self.coef_dense.T
         if self.coef_extra is not None and len(norms):
-            extra = encode_extra(self.config, norms) if extra is None else extra
+            extra = encode_extra(self.config, norms, models=self.tuned) if extra is None else extra
             scores += np.asarray(extra, dtype=np.float32) @ self.coef_extra.T
         # Per query, only the columns of its own features: ``x @ coef_sparse.T`` would make scipy copy
         # the whole (vocab x classes) matrix to C order on every call (~20 ms at 1,000 entries).
@@ -323,7 +330,13 @@ class EntryClassifier:
                  intercept=self.intercept, coef_extra=coef_extra, extra_rows=extra_rows)
         meta = {"format": FORMAT, "classes": self.classes, "vocab": self.vocab, "config": self.config}
         (out_dir / JSON_FILE).write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
-        return {"format": FORMAT, "type": "linear-svm-ovr", "classes": len(self.classes),
+        tuned = {}
+        if self.tuned:
+            from kb import tuning
+
+            (name, model), = self.tuned.items()
+            tuned = {"tuned": tuning.save(model, out_dir, name, self.config["english_tuning"])}
+        return {**tuned, "format": FORMAT, "type": "linear-svm-ovr", "classes": len(self.classes),
                 "sparse_features": len(self.vocab), "dense_dimension": int(self.coef_dense.shape[1]),
                 "extra_encoder": self.extra_encoder, "extra_dimension": extra_dim,
                 "config": self.config,
@@ -375,7 +388,24 @@ class EntryClassifier:
                 raise ClassifierMismatchError(f"{index_dir}: extra encoder {extra_encoder_name(config)!r} gives "
                                               f"dimension {got}, the classifier was trained on {e}")
         return cls(classes, vocab, arrays["idf"], arrays["coef_sparse"], arrays["coef_dense"], arrays["intercept"],
-                   config, arrays["coef_extra"] if e else None, arrays["extra_rows"] if e else None)
+                   config, arrays["coef_extra"] if e else None, arrays["extra_rows"] if e else None,
+                   _load_tuned(index_dir, record.get("tuned"), config) if e else None)
+
+
+def _load_tuned(index_dir: Path, record: dict[str, Any] | None, config: dict[str, Any]) -> dict[str, Any]:
+    """{English encoder name: its tuned model} from the manifest's ``tuned`` record ({} when none)."""
+    if not record:
+        return {}
+    from kb import tuning
+
+    english = [name for name, _, english_only in extra_blocks(config) if english_only]
+    if record.get("base") not in english:
+        raise ClassifierMismatchError(f"{index_dir}: tuned encoder {record.get('base')!r} is not the "
+                                      f"classifier's English encoder {english}")
+    try:
+        return {record["base"]: tuning.load(index_dir, record)}
+    except tuning.TunedEncoderMismatchError as exc:
+        raise ClassifierMismatchError(str(exc)) from None
 
 
 def split_weights(coef, n_terms: int, dim: int, config: dict[str, Any], extra_dim: int | None):

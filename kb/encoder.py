@@ -209,6 +209,11 @@ def load_encoder(name: str = DEFAULT_ENCODER):
     return model
 
 
+def new_encoder(name: str):
+    """A fresh, uncached ``SentenceTransformer`` for ``name`` (one that will be trained or overwritten)."""
+    return _build(name or DEFAULT_ENCODER)
+
+
 def encode(model, texts: list[str]):
     """Encode ``texts`` into an L2-normalised float32 numpy matrix (rows match ``texts``)."""
     import numpy as np

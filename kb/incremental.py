@@ -284,7 +284,8 @@ def update_classifier(base, kb: KnowledgeBase, rows: list[dict[str, Any]], texts
         coef_sparse[i], coef_dense[i], intercept[i] = sparse_w[0], dense_w[0], bias
         if extra_w is not None:
             coef_extra[i] = extra_w[0]
-    return EntryClassifier(classes, vocab, idf, coef_sparse, coef_dense, intercept, config, coef_extra, extra)
+    return EntryClassifier(classes, vocab, idf, coef_sparse, coef_dense, intercept, config, coef_extra, extra,
+                           base.tuned)
 
 
 def _extra_rows(base, texts: list[str], base_texts: list[str]):
@@ -298,7 +299,7 @@ def _extra_rows(base, texts: list[str], base_texts: list[str]):
     known = dict(zip(base_texts, base.extra_rows)) if len(base_texts) == len(base.extra_rows) else {}
     todo = list(dict.fromkeys(t for t in texts if t not in known))
     if todo:
-        known.update(zip(todo, encode_extra(base.config, todo)))
+        known.update(zip(todo, encode_extra(base.config, todo, models=base.tuned)))
     if not texts:
         return np.zeros((0, base.extra_rows.shape[1]), dtype=np.float32)
     return np.ascontiguousarray(np.vstack([known[t] for t in texts]), dtype=np.float32)

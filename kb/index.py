@@ -312,17 +312,35 @@ def train_classifier(kb: KnowledgeBase, rows: list[dict[str, Any]], texts: list[
     """Entry classifier over the question rows (answers, if indexed, are not training examples)."""
     import numpy as np
 
-    from kb.classifier import EntryClassifier, encode_extra, extra_encoder_name, trains_classifier
+    from kb.classifier import DEFAULT_CONFIG, EntryClassifier, encode_extra, extra_encoder_name, trains_classifier
     from kb.encoder import encode
 
     keep = question_rows(rows)
     if not keep or not trains_classifier(config, len(kb.entries), len(keep)):  # before copying the vectors
         return None
     norms = [texts[i] for i in keep]
-    extra = (encode_extra(config, norms, lambda model, texts: _encode_chunks(model, texts, progress, encode))
+    labels = [rows[i]["entry_id"] for i in keep]
+    tuned = tune_english_encoder(norms, labels, {**DEFAULT_CONFIG, **config}, progress)
+    extra = (encode_extra(config, norms, lambda model, texts: _encode_chunks(model, texts, progress, encode), tuned)
              if extra_encoder_name(config) else None)
-    return EntryClassifier.train(norms, [rows[i]["entry_id"] for i in keep], vectors[np.asarray(keep)], config,
-                                 classes=[e.id for e in kb.entries], extra=extra)
+    return EntryClassifier.train(norms, labels, vectors[np.asarray(keep)], config,
+                                 classes=[e.id for e in kb.entries], extra=extra, tuned=tuned)
+
+
+def tune_english_encoder(norms: list[str], labels: list[str], config: dict[str, Any],
+                         progress: bool = False) -> dict[str, Any]:
+    """{name: model} of the classifier's English encoder tuned on the English questions (kb/tuning.py);
+    {} without an English block or when tuning is off or has too little to learn from."""
+    from kb import tuning
+    from kb.classifier import extra_blocks, has_chinese
+
+    english = [name for name, _, english_only in extra_blocks(config) if english_only]
+    if not english:
+        return {}
+    latin = [i for i, n in enumerate(norms) if not has_chinese(n)]
+    model = tuning.tune(english[0], [norms[i] for i in latin], [labels[i] for i in latin],
+                        config.get("english_tuning"), progress)
+    return {english[0]: model} if model is not None else {}
 
 
 def _encode_chunks(model, texts: list[str], progress: bool, encode: Callable):

@@ -283,7 +283,8 @@ class KBSearcher:
         """The queries' embeddings by the classifier's extra encoders (None when it has none)."""
         from kb.classifier import encode_extra
 
-        return encode_extra(self.classifier.config, norms) if self.classifier.coef_extra is not None else None
+        classifier = self.classifier
+        return encode_extra(classifier.config, norms, models=classifier.tuned) if classifier.coef_extra is not None else None
 
     def english_scores(self, norms: list[str], extra, candidates: list[set[str]]) -> list[dict[str, float]]:
         """Per query without Chinese characters, the English encoder's best cosine to each candidate

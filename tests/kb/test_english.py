@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from kb.classifier import has_chinese
-from kb.encoder import encode, load_encoder
+from kb.encoder import encode
 from kb.english import english_columns, english_rows
 from kb.index import load_index, question_rows
 from kb.normalize import normalize
@@ -31,7 +31,7 @@ def test_rows_are_the_english_questions_of_each_entry_with_their_english_encoder
         texts = rows.texts[rows.entry_ids.index(entry_id)]
         assert texts == _english_texts(loaded, entry_id) and texts
         start = rows.starts[rows.entry_ids.index(entry_id)]
-        expected = encode(load_encoder(MINILM), [normalize(t) for t in texts])
+        expected = encode(loaded.classifier.tuned[MINILM], [normalize(t) for t in texts])
         assert np.allclose(rows.vectors[start:start + len(texts)], expected, atol=1e-4)
     assert all(not has_chinese(normalize(t)) for group in rows.texts for t in group)
 
@@ -42,9 +42,10 @@ def test_english_query_gets_the_english_encoder_best_row_and_chinese_query_none(
     raw_en, raw_zh = searcher.raw_scores([english, chinese])
     assert raw_zh.english == {}
     assert set(raw_en.english) == set(raw_en.dense) | set(raw_en.lexical) | set(raw_en.classifier)
-    query = encode(load_encoder(MINILM), [english])[0]
+    tuned = searcher.classifier.tuned[MINILM]  # the index's English encoder, tuned on its questions
+    query = encode(tuned, [english])[0]
     texts = searcher.english.texts[searcher.english.entry_ids.index("repair-collect")]
-    expected = float(np.max(encode(load_encoder(MINILM), [normalize(t) for t in texts]) @ query))
+    expected = float(np.max(encode(tuned, [normalize(t) for t in texts]) @ query))
     assert raw_en.english["repair-collect"] == pytest.approx(expected, abs=1e-4)
     ew = searcher.english_weight
     mixed = fuse(raw_en, searcher.lexical_weight, searcher.classifier_weight, searcher.centroid_weight,
@@ -99,4 +100,5 @@ def test_incremental_update_gives_the_edited_entry_its_new_english_row(reference
     texts = rows.texts[rows.entry_ids.index(target)]
     assert NEW_PHRASE in texts and texts == _english_texts(loaded, target)
     start = rows.starts[rows.entry_ids.index(target)] + texts.index(NEW_PHRASE)
-    assert np.allclose(rows.vectors[start], encode(load_encoder(MINILM), [normalize(NEW_PHRASE)])[0], atol=1e-4)
+    tuned = loaded.classifier.tuned[MINILM]  # the base index's tuned encoder, carried over
+    assert np.allclose(rows.vectors[start], encode(tuned, [normalize(NEW_PHRASE)])[0], atol=1e-4)

@@ -80,8 +80,8 @@ def test_edited_entry_encodes_only_its_new_question(reference_index, reference_k
     kb = with_new_phrase(reference_kb, target)
     encoder = CountingEncoder()
     second_encoder_texts = []
-    monkeypatch.setattr("kb.classifier.encode_extra", lambda config, norms: second_encoder_texts.extend(norms)
-                        or encode_extra(config, norms))
+    monkeypatch.setattr("kb.classifier.encode_extra", lambda config, norms, *a, **k: second_encoder_texts.extend(norms)
+                        or encode_extra(config, norms, *a, **k))
     out = update_index(reference_index, kb, ENCODER, tmp_path / "up", encoder=encoder)
     assert encoder.texts == [normalize(NEW_PHRASE)]
     assert second_encoder_texts == [normalize(NEW_PHRASE)]  # the classifier's second encoder too

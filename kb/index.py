@@ -12,6 +12,8 @@ An index is one directory::
     classifier.npz  entry classifier weights and its second encoder's row embeddings (float32 arrays,
                     no pickle; see kb/classifier.py)
     classifier.json its vocabulary, class order and feature settings
+    english_tuned.npz  the classifier's English encoder tuned on the KB's English questions (float16
+                    parameters by name, no pickle; see kb/tuning.py), when the KB has enough of them
     answers.npy     embeddings of the answers' sentences, with answers.json their texts by entry
                     (kb/answers.py; only for KBs up to ``index.answers.max_entries`` entries)
 

@@ -284,7 +284,9 @@ class KBSearcher:
         from kb.classifier import encode_extra
 
         classifier = self.classifier
-        return encode_extra(classifier.config, norms, models=classifier.tuned) if classifier.coef_extra is not None else None
+        if classifier.coef_extra is None:
+            return None
+        return encode_extra(classifier.config, norms, models=classifier.tuned)
 
     def english_scores(self, norms: list[str], extra, candidates: list[set[str]]) -> list[dict[str, float]]:
         """Per query without Chinese characters, the English encoder's best cosine to each candidate

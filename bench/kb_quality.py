@@ -745,7 +745,8 @@ def tuning_rule() -> str:
     if not t["enabled"]:
         return "off"
     return (f"{t['epochs']:g} pass over the English questions, at least {t['min_steps']} and at most "
-            f"{t['max_steps']} steps, learning rate {t['lr']:g}")
+            f"{t['max_steps']} steps and {t['max_tokens']:,} padded tokens (questions cut to {t['max_length']} "
+            f"tokens), learning rate {t['lr']:g}")
 
 
 def write_docs(text: str, best: dict, th: dict) -> None:

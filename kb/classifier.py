@@ -143,6 +143,11 @@ def extra_blocks(config: dict[str, Any]) -> list[tuple[str, float, bool]]:
     return blocks
 
 
+def english_encoders(config: dict[str, Any]) -> list[str]:
+    """Names of the English-only extra blocks' encoders of ``config`` (at most one in practice)."""
+    return [name for name, _, english_only in extra_blocks(config) if english_only]
+
+
 def extra_encoder_name(config: dict[str, Any]) -> str:
     """The extra encoders of ``config`` as recorded in the manifest ("" when the classifier has none)."""
     return " + ".join(("english-only " if english else "") + name for name, _, english in extra_blocks(config))
@@ -398,7 +403,7 @@ def _load_tuned(index_dir: Path, record: dict[str, Any] | None, config: dict[str
         return {}
     from kb import tuning
 
-    english = [name for name, _, english_only in extra_blocks(config) if english_only]
+    english = english_encoders(config)
     if record.get("base") not in english:
         raise ClassifierMismatchError(f"{index_dir}: tuned encoder {record.get('base')!r} is not the "
                                       f"classifier's English encoder {english}")

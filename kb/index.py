@@ -334,9 +334,9 @@ def tune_english_encoder(norms: list[str], labels: list[str], config: dict[str, 
     """{name: model} of the classifier's English encoder tuned on the English questions (kb/tuning.py);
     {} without an English block or when tuning is off or has too little to learn from."""
     from kb import tuning
-    from kb.classifier import extra_blocks, has_chinese
+    from kb.classifier import english_encoders, has_chinese
 
-    english = [name for name, _, english_only in extra_blocks(config) if english_only]
+    english = english_encoders(config)
     if not english:
         return {}
     latin = [i for i, n in enumerate(norms) if not has_chinese(n)]

@@ -9,6 +9,7 @@ Entry score (weights from the index's ``search.json``, defaults in ``kb/data/sea
     fused = (1 - classifier_weight) * nn + classifier_weight * P(entry | query)
     score = fused + answer_weight * max(0, answer - fused)
     answer = the best cosine of the query to a sentence of the entry's answer
+    score += english_offset for a query scored with the English rows
 
 The centroid is the unit mean of all the entry's question embeddings (every language), so an entry is
 matched by what its variants have in common, not only by its single closest phrasing. P is the softmax
@@ -19,7 +20,9 @@ that only the answer states find its entry; they only ever raise a score, so an 
 match well is not pushed down because its answer is worded otherwise (on validation, mixing them in
 linearly moved questions that name the entry's topic to a neighbour whose answer shares their words).
 The English rows (:mod:`kb.english`) give English queries a second nearest-row opinion from the
-classifier's English encoder.
+classifier's English encoder. Its cosines run lower than the multilingual encoder's, so an English
+query's scores are shifted by ``english_offset`` (chosen with the thresholds on validation) before one
+set of thresholds decides for every language; the shift moves no entry's rank.
 Candidates are the entries that FAISS, BM25 or the classifier retrieved.
 
 Decision rule, with ``top`` the best entry score and ``second`` the runner-up,
@@ -103,8 +106,8 @@ class RawScores:
 
 def fuse(raw: RawScores, weight: float, classifier_weight: float = 0.0,
          centroid_weight: float = 0.0, answer_weight: float = 0.0,
-         english_weight: float = 0.0) -> dict[str, tuple[float, int]]:
-    """Per entry ``f + aw * max(0, answer - f)`` with
+         english_weight: float = 0.0, english_offset: float = 0.0) -> dict[str, tuple[float, int]]:
+    """Per entry ``f + aw * max(0, answer - f)`` (plus ``english_offset`` where the English rows are used) with
     ``f = (1 - cw) * ((1 - weight) * dense + weight * lexical) + cw * classifier``.
 
     ``dense`` is ``(1 - centroid_weight) * row + centroid_weight * centroid cosine`` with ``row`` the best
@@ -141,6 +144,8 @@ def fuse(raw: RawScores, weight: float, classifier_weight: float = 0.0,
             score = (1 - cw) * score + cw * raw.classifier.get(entry, 0.0)
         if aw > 0:
             score += aw * max(raw.answer.get(entry, answer_floor) - score, 0.0)
+        if ew > 0:
+            score += english_offset
         fused[entry] = (score, d_row if d_row >= 0 else l_row)
     return fused
 
@@ -395,7 +400,8 @@ class KBSearcher:
         """Per query: {entry id: (fused score, row id to show)}."""
         weight, cw, lam = self.lexical_weight, self.classifier_weight, self.centroid_weight
         aw, ew = self.answer_weight, self.english_weight
-        return [fuse(raw, weight, cw, lam, aw, ew) for raw in self.raw_scores(norms, weight, cw, lam, aw, ew)]
+        offset = float(self.config.get("english_offset", 0.0))
+        return [fuse(raw, weight, cw, lam, aw, ew, offset) for raw in self.raw_scores(norms, weight, cw, lam, aw, ew)]
 
     def _result(self, prepared: dict[str, Any], scores: dict[str, tuple[float, int]], k: int) -> SearchResult:
         ranked = sorted(scores.items(), key=lambda kv: kv[1][0], reverse=True)

@@ -67,6 +67,23 @@ def test_fusion_mixes_the_best_row_cosine_and_entries_without_english_rows_get_t
     assert with_centroid["a"][0] == pytest.approx(0.5 * (0.5 * 0.8 + 0.5 * 0.4) + 0.5 * 0.6)
 
 
+def test_english_offset_shifts_an_english_querys_scores_only_and_keeps_their_order(reference_index):
+    raw = RawScores({"a": (0.8, 1), "b": (0.4, 2)}, {}, 0.2, english={"a": 0.5, "b": 0.3})
+    plain, shifted = fuse(raw, 0.0, english_weight=0.5), fuse(raw, 0.0, english_weight=0.5, english_offset=0.06)
+    assert {e: s + 0.06 for e, (s, _) in plain.items()} == pytest.approx({e: s for e, (s, _) in shifted.items()})
+    no_rows = RawScores({"a": (0.8, 1)}, {}, 0.2)
+    assert fuse(no_rows, 0.0, english_weight=0.5, english_offset=0.06) == fuse(no_rows, 0.0)
+
+    loaded = load_index(reference_index)
+    base = KBSearcher(loaded, config={"english_offset": 0.0})
+    moved = KBSearcher(loaded, config={"english_offset": 0.05})
+    english, chinese = "How long do I have to return an item?", "退貨要幾天內申請？"
+    en0, en1 = base.search(english, k=5), moved.search(english, k=5)
+    assert [h.entry_id for h in en0.hits] == [h.entry_id for h in en1.hits]
+    assert [h.score + 0.05 for h in en0.hits] == pytest.approx([h.score for h in en1.hits], abs=2e-4)
+    assert base.search(chinese, k=5) == moved.search(chinese, k=5)
+
+
 def test_index_without_classifier_or_english_block_has_no_english_rows(tmp_path, reference_index):
     from kb.index import build_index
 

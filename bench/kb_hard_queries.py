@@ -129,9 +129,14 @@ def main() -> int:
             grid.append((float(np.mean(list(utils.values()))), w, m, utils))
         grid.sort(key=lambda g: (-g[0], g[1], g[2]))
         _, best_w, best_m, _ = grid[0]
+        shipped = (float(defaults["search"].get("segment_weight", 0.0)), int(defaults["search"].get("segment_min_chars", 0)))
+        note = "" if shipped == (best_w, best_m) else (
+            f" The engine ships segment_weight {shipped[0]:g}, segment_min_chars {shipped[1]} (its fusion weights and "
+            "thresholds were chosen by bench/kb_quality.py with that setting; `--write-defaults` here changes it, "
+            "and bench/kb_quality.py should then be re-run).")
         lines += [f"Window setting chosen on validation: segment_weight {best_w:g}, segment_min_chars {best_m} "
                   f"(grid: weight {', '.join(f'{w:g}' for w in GRID_WEIGHT)} x minimum length "
-                  f"{', '.join(map(str, GRID_MIN_CHARS))} characters; up to {MAX_CLAUSES} clauses).\n",
+                  f"{', '.join(map(str, GRID_MIN_CHARS))} characters; up to {MAX_CLAUSES} clauses).{note}\n",
                   "| segment_weight | min chars | mean validation utility | " + " | ".join(sets) + " |",
                   "|---|---|---|" + "---|" * len(sets)]
         for u, w, m, utils in sorted(grid, key=lambda g: (g[1], g[2])):
@@ -142,6 +147,8 @@ def main() -> int:
                 ("BM25", "BM25", 0.0, 0),
                 ("engine, whole query only", "engine", 0.0, 0),
                 ("**engine with clause windows**", "engine", best_w, best_m)]
+        if shipped != (best_w, best_m):
+            rows.append((f"engine as shipped (windows {shipped[0]:g} / {shipped[1]})", "engine", *shipped))
         for s, qs in sets.items():
             val, test = halves(len(qs))
             lines += [f"\n### {s} set: {len(test)} test queries ({sum(1 for i in test if qs[i]['expected'])} in scope), "

@@ -18,9 +18,9 @@ weight grid costs no re-encoding. Fusion weights are ranked on the validation se
 per-set validation utilities at shared thresholds calibrated for that utility on the sets with
 out-of-scope queries, ``THRESHOLD_SETS``). Thresholds are calibrated for the product's goal
 (:func:`calibrate_for_goal`: the largest margin over both goals, answered right and out of scope not
-answered, in standard errors of the validation counts); the shipped ones on the reference FAQ's validation half, together
-with the English offset (:func:`goal_calibration`). The engine
-default is the best-ranked setting that answers the product's acceptance questions (``ACCEPTANCE``) with
+answered, in standard errors of the validation counts); the shipped ones on the reference FAQ's
+validation half, together with the English offset (:func:`goal_calibration`). The engine default is the
+best-ranked setting that answers the product's acceptance questions (``ACCEPTANCE``) with
 ``returns-policy`` with a slack of at least ``ACCEPTANCE_SLACK`` at its shipped thresholds. Test
 queries never influence a choice.
 

@@ -29,6 +29,7 @@ from tests.e2e.stack import Stack
 MAX_TURNS = 16
 MAX_REPEATS = 3
 HUMAN = ("waiting_agent", "agent")
+FACT_WORDS = {"yes": "yes_words", "no": "no_words"}  # YAML reads a bare yes / no key as a boolean
 
 
 @dataclass
@@ -69,7 +70,8 @@ class Customer:
         self.picked_offer: str | None = None
 
     def w(self, key: str) -> str:
-        value = self.facts.get(key)
+        """The facts' words for ``key`` (``yes`` -> ``yes_words``), else the language's usual ones."""
+        value = self.facts.get(FACT_WORDS.get(key, key))
         return _fill(str(value), self.ctx) if value not in (None, "") else word(self.conv.language, key)
 
     def click(self, buttons: list[dict], test) -> str | None:

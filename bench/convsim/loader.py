@@ -32,7 +32,7 @@ SETS = ("dev", "locked")
 LANGUAGES = ("en", "zh-Hans", "zh-Hant", "yue", "mixed")
 FACT_KEYS = {
     "description", "category", "category_words", "order", "order_text", "wrong_order",
-    "no_order", "outcome", "outcome_words", "yes", "no", "accept", "compensation",
+    "no_order", "outcome", "outcome_words", "yes_words", "no_words", "accept", "compensation",
     "compensation_words", "more", "rating", "rating_words", "comment", "follow_up",
     "follow_up_words", "closing", "interject", "clicks", "correction_words",
 }

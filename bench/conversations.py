@@ -25,6 +25,7 @@ from bench.convsim.loader import load_set  # noqa: E402
 from bench.convsim.report import markdown, write_json  # noqa: E402
 from bench.convsim.run import bench_stack, run_conversations  # noqa: E402
 from bench.docs_section import write_section  # noqa: E402
+from tests.e2e.stack import StackError  # noqa: E402
 
 
 def _commit() -> str:
@@ -45,6 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--only", nargs="*", help="run only these conversation ids")
     parser.add_argument("--out", type=Path, default=ROOT / "var" / "bench")
+    parser.add_argument("--var-dir", type=Path, help="keep the stack's CRM and logs here (default: a temporary directory)")
     parser.add_argument("--write-docs", action="store_true", help="write the section of docs/benchmarks.md")
     args = parser.parse_args(argv)
     conversations = load_set(args.set)
@@ -58,11 +60,15 @@ def main(argv: list[str] | None = None) -> int:
     def progress(conv, outcome) -> None:
         print(f"  {conv.id:<28} {outcome.end:<10} {len(outcome.turns):>2} turns {outcome.seconds:>5.1f} s", flush=True)
 
-    with bench_stack() as stack:
-        print(f"==> stack up in {time.monotonic() - started:.0f} s", flush=True)
-        run_started = time.monotonic()
-        results = run_conversations(stack, conversations, args.concurrency, progress)
-        seconds = time.monotonic() - run_started
+    try:
+        with bench_stack(args.var_dir) as stack:
+            print(f"==> stack up in {time.monotonic() - started:.0f} s", flush=True)
+            run_started = time.monotonic()
+            results = run_conversations(stack, conversations, args.concurrency, progress)
+            seconds = time.monotonic() - run_started
+    except StackError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     meta = {"set": args.set, "commit": _commit(), "concurrency": args.concurrency, "seconds": seconds,
             "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
     name = f"conversations-{args.set}" + ("-only" if args.only else "")

@@ -102,7 +102,8 @@ class Customer:
 
     # --- complaint form
     def _form_complaint_description(self, slots, buttons):
-        return _fill(self.facts.get("description") or self.conv.opening[0], self.ctx)
+        """The facts' description, else the customer's longest opening message, said again."""
+        return _fill(self.facts.get("description") or max(self.conv.opening, key=len), self.ctx)
 
     def _form_complaint_category(self, slots, buttons):
         if self.facts.get("category_words"):
@@ -241,12 +242,20 @@ class Driver:
         self.engine.dispose()
 
     def tracker(self, conversation_id: int) -> dict[str, Any]:
-        response = self.http.get(
-            f"{self.stack.rasa_url}/conversations/{conversation_id}/tracker",
-            params={"token": self.stack.rasa_token, "include_events": "NONE"},
-        )
-        response.raise_for_status()
-        return response.json()
+        """Rasa's tracker; one retry on a transport error (a kept-alive connection the server
+        closed at the same moment is not a failure of the conversation)."""
+        for attempt in (1, 2):
+            try:
+                response = self.http.get(
+                    f"{self.stack.rasa_url}/conversations/{conversation_id}/tracker",
+                    params={"token": self.stack.rasa_token, "include_events": "NONE"},
+                )
+                response.raise_for_status()
+                return response.json()
+            except httpx.TransportError:
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
 
     def conversation_id(self, token: str) -> int | None:
         with self.engine.connect() as conn:

@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 import tempfile
-import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
+import httpx
 from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
@@ -16,7 +16,7 @@ from bench.convsim.checks import check
 from bench.convsim.driver import Driver, Outcome
 from bench.convsim.loader import Conversation
 from bench.convsim.report import Result
-from tests.e2e.stack import Stack, running_stack
+from tests.e2e.stack import Stack, StackError, running_stack
 
 # The follow-up worker would message chats on its own clock; the benchmark's follow-ups are the
 # greeting's question, so the worker is off for reproducible runs.
@@ -52,6 +52,9 @@ def run_conversations(stack: Stack, conversations: list[Conversation], concurren
             outcomes = list(pool.map(one, conversations))
     finally:
         driver.close()
+    if any(o.end.startswith("error") for o in outcomes) and not stack_alive(stack):
+        raise StackError("a service of the stack died during the run; its logs are in "
+                         f"{stack.log_dir} (use --var-dir to keep them); no figure recorded")
     engine = create_engine(stack.database_url)
     results = []
     try:
@@ -67,7 +70,11 @@ def run_conversations(stack: Stack, conversations: list[Conversation], concurren
     return results
 
 
-def timed(fn, *args, **kwargs):
-    started = time.monotonic()
-    value = fn(*args, **kwargs)
-    return value, time.monotonic() - started
+def stack_alive(stack: Stack) -> bool:
+    """The gateway answers and reports Rasa up (the action server is checked by Rasa's turns)."""
+    try:
+        health = httpx.get(f"{stack.base_url}/healthz", timeout=5).json()
+        actions = httpx.get(stack.rasa_url.rsplit(":", 1)[0] + ":" + stack.actions_port + "/health", timeout=5)
+        return health.get("rasa") == "ok" and actions.status_code == 200
+    except (httpx.HTTPError, ValueError):
+        return False

@@ -35,6 +35,7 @@ class Stack:
     rasa_url: str = ""
     rasa_token: str = ""
     identity_secret: str = ""
+    actions_port: str = ""
 
 
 def free_port() -> int:
@@ -52,7 +53,7 @@ def running_stack(
     ``extra_env`` overrides the services' environment (e.g. ``FOLLOWUP_INTERVAL_S``).
     Raises :class:`StackError` when the services do not come up.
     """
-    gateway_port, rasa_port = free_port(), free_port()
+    gateway_port, rasa_port, actions_port = free_port(), free_port(), free_port()
     rasa_token = secrets.token_urlsafe(24)
     identity_secret = secrets.token_urlsafe(24)
     env = {
@@ -66,7 +67,7 @@ def running_stack(
         "RASA_PORT": str(rasa_port),
         "RASA_TOKEN": rasa_token,
         "IDENTITY_SECRET": identity_secret,
-        "ACTION_SERVER_PORT": str(free_port()),
+        "ACTION_SERVER_PORT": str(actions_port),
         "LOG_DIR": str(var_dir / "log"),
         "SERVICES_READY_FILE": str(var_dir / "ready"),
         **(extra_env or {}),
@@ -100,6 +101,7 @@ def running_stack(
             rasa_url=f"http://127.0.0.1:{rasa_port}",
             rasa_token=rasa_token,
             identity_secret=identity_secret,
+            actions_port=env["ACTION_SERVER_PORT"],
         )
     finally:
         os.killpg(proc.pid, signal.SIGTERM)

@@ -34,12 +34,12 @@ def bench_stack(var_dir: Path | None = None) -> Iterator[Stack]:
 
 
 def run_conversations(stack: Stack, conversations: list[Conversation], concurrency: int = 4,
-                      progress=None) -> list[Result]:
+                      progress=None, *, seed_demo: bool = True) -> list[Result]:
     """Drive every conversation (``concurrency`` at a time) and check each goal in the CRM.
 
     The demo data and each conversation's customer are added to the stack's CRM first, so the
-    stack must be fresh (an empty, migrated database)."""
-    contexts = world.build(stack.database_url, conversations)
+    stack must be fresh (an empty, migrated database), unless ``seed_demo`` is False."""
+    contexts = world.build(stack.database_url, conversations, seed_demo=seed_demo)
     driver = Driver(stack)
     try:
         def one(conv: Conversation) -> Outcome:

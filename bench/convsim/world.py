@@ -114,13 +114,17 @@ def _demo_customer(session: Session, ref: str) -> Context:
                    orders=[(o.order_number, o.id) for o in orders])
 
 
-def build(database_url: str, conversations: list[Conversation]) -> dict[str, Context]:
-    """Seed the demo data into the (migrated, empty) CRM and add each conversation's customer."""
+def build(database_url: str, conversations: list[Conversation], *, seed_demo: bool = True) -> dict[str, Context]:
+    """Seed the demo data into the (migrated, empty) CRM and add each conversation's customer.
+
+    ``seed_demo=False`` (a CRM shared with other tests) adds only the conversations' own
+    customers; conversations with a ``demo`` customer then cannot run."""
     engine = create_engine(database_url)
     contexts: dict[str, Context] = {}
     try:
         with Session(engine) as session:
-            seed(session)
+            if seed_demo:
+                seed(session)
             taken = set(session.scalars(select(Order.order_number)))
             for conv in conversations:
                 spec = conv.customer or {}

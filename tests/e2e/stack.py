@@ -104,8 +104,18 @@ def running_stack(
             actions_port=env["ACTION_SERVER_PORT"],
         )
     finally:
+        _stop(proc)
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    """TERM the services' process group (KILL after 30 s); it may have exited already."""
+    try:
         os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=30)
+    except ProcessLookupError:
+        return
+    except subprocess.TimeoutExpired:
         try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass

@@ -1,6 +1,7 @@
 """Run conversations against a fresh stack: build the CRM, drive each customer, check the goals."""
 from __future__ import annotations
 
+import os
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -16,7 +17,7 @@ from bench.convsim.checks import check
 from bench.convsim.driver import Driver, Outcome
 from bench.convsim.loader import Conversation
 from bench.convsim.report import Result
-from tests.e2e.stack import Stack, StackError, running_stack
+from tests.e2e.stack import ROOT, Stack, StackError, running_stack
 
 # The follow-up worker would message chats on its own clock; the benchmark's follow-ups are the
 # greeting's question, so the worker is off for reproducible runs.
@@ -26,6 +27,9 @@ STACK_ENV = {"FOLLOWUP_INTERVAL_S": "0"}
 @contextmanager
 def bench_stack(var_dir: Path | None = None) -> Iterator[Stack]:
     """A fresh stack on a fresh SQLite CRM in a temporary directory (or ``var_dir``)."""
+    index = Path(os.environ.get("KB_INDEX_DIR") or ROOT / "var" / "kb")
+    if not (index / "CURRENT").exists():
+        raise StackError(f"no knowledge-base index in {index}: run `make index` (or set KB_INDEX_DIR)")
     with tempfile.TemporaryDirectory(prefix="convbench-") as tmp:
         directory = Path(var_dir or tmp)
         directory.mkdir(parents=True, exist_ok=True)

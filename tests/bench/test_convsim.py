@@ -9,7 +9,8 @@ import yaml
 
 from bench.convsim import split
 from bench.convsim.checks import allowed_offer_types
-from bench.convsim.driver import Customer, asked_from
+from bench.convsim.customer import Customer
+from bench.convsim.driver import asked_from
 from bench.convsim.loader import Conversation, ConversationError, load_file, load_set
 from bench.convsim.world import Context
 

@@ -110,6 +110,13 @@ class Customer:
         template = self.facts.get("order_text") or "{number}"
         return template.replace("{number}", number).replace("{digits}", number[2:])
 
+    def _form_order_verified(self, slots, buttons):
+        """An anonymous visitor shows the order is theirs: the e-mail on it (in their words),
+        or says they cannot when the facts say ``proof: none``."""
+        if self.facts.get("proof") == "none" or not self.ctx.email:
+            return self.w("no_proof")
+        return self.w("proof").replace("{email}", self.ctx.email)
+
     def _form_desired_outcome(self, slots, buttons):
         if self.facts.get("outcome_words"):
             return self.w("outcome_words")

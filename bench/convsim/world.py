@@ -39,6 +39,7 @@ class Context:
     orders: list[tuple[str, int]] = field(default_factory=list)   # (number, id)
     wrong_order: str = ""
     past_ticket_id: int | None = None
+    email: str | None = None
 
     def values(self) -> dict[str, str]:
         """Placeholders for texts: {order}, {order2}, {order_digits}, {wrong_order}."""
@@ -72,7 +73,7 @@ def _bench_customer(session: Session, conv: Conversation, spec: dict, taken: set
     )
     session.add(customer)
     session.flush()
-    ctx = Context(customer_ref=customer.external_ref, customer_id=customer.id)
+    ctx = Context(customer_ref=customer.external_ref, customer_id=customer.id, email=customer.email)
     for i, order_spec in enumerate(spec.get("orders") or []):
         currency = order_spec.get("currency", "TWD")
         sku = order_spec.get("sku", "LM-AUD-101")
@@ -110,7 +111,7 @@ def _demo_customer(session: Session, ref: str) -> Context:
     if customer is None:
         raise LookupError(f"demo customer {ref} is not in the seeded CRM")
     orders = sorted(customer.orders, key=lambda o: o.placed_at, reverse=True)
-    return Context(customer_ref=ref, customer_id=customer.id,
+    return Context(customer_ref=ref, customer_id=customer.id, email=customer.email,
                    orders=[(o.order_number, o.id) for o in orders])
 
 

@@ -11,7 +11,6 @@ away ("no, it's LM…") is taken as it is.
 """
 from __future__ import annotations
 
-import re
 from typing import Any, Dict, List, Text
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -27,7 +26,9 @@ from actions.labels import category_label, order_choice_label, resolution_label,
 from actions.parsing import correction_field_from_text, order_number_from_text
 from actions.policy import CATEGORIES, RESOLUTIONS, needs_order, resolutions_for
 from actions.services import conversation_id
-from actions.understanding import NO_ORDER, answer_for, read_case, said_no_order
+from actions.understanding import (
+    NO_ORDER, answer_for, is_question, ownership_proof, read_case, said_no_order, tells_a_story,
+)
 from bot.yes_no import yes_or_no
 
 BASE_SLOTS = ["complaint_description", "complaint_category", "order_number", "order_verified",
@@ -36,7 +37,6 @@ CORRECTABLE = ("complaint_description", "complaint_category", "order_number", "d
 #: Intents that leave the form (their rules take over) when the message answers nothing.
 LEAVING_INTENTS = ("stop", "request_human", "goodbye", "inquiry", "bot_challenge", "out_of_scope")
 VERIFY_ATTEMPTS = 3
-PROOF = re.compile(r"@|\d{4}")  # an e-mail address or the phone's last four digits
 
 
 def required_complaint_slots(confirmed: Any, *, category: Any = None, order_number: Any = None,
@@ -84,6 +84,8 @@ def read_turn(requested: str | None, text: str, intent: str | None, buttons: Dic
     """
     if text.startswith("/"):
         text = ""
+    if intent == "inquiry" and not buttons and is_question(text):
+        return {}  # a question in the middle: the knowledge base answers, then the form goes on
     updates: Dict[str, Any] = dict(buttons)
     updates.update({k: v for k, v in answer_for(requested, text, intent).items() if k not in updates})
     facts = read_case(text)
@@ -144,6 +146,10 @@ class ValidateComplaintForm(FormValidationAction):
                 ownership = await self._check_ownership(dispatcher, tracker, text, intent)
             if not updates and not ownership and intent in LEAVING_INTENTS:
                 return []
+        if requested == "complaint_description" and updates and "complaint_description" not in updates:
+            opener = tracker.get_slot("complaint_text")  # details came instead: the first message tells it
+            if opener and tells_a_story(opener, read_case(opener).category):
+                updates["complaint_description"] = opener
         events = await self._validate(dispatcher, tracker, updates, requested)
         events += [SlotSet(k, v) for k, v in ownership.items()]
         if not activating and not events and requested:
@@ -218,9 +224,10 @@ class ValidateComplaintForm(FormValidationAction):
         if intent in ("deny", "stop") or yes_or_no(text) is False or said_no_order(text):
             dispatcher.utter_message(response="utter_order_not_verified")
             return {"order_verified": False}
-        if not PROOF.search(text):  # not a try ("I'd like a refund"): the question is asked again
+        email, last4 = ownership_proof(text)
+        if email is None and last4 is None:  # not a try ("I'd like a refund"): asked again
             return {}
-        order = await in_crm(crm_ops.verify_order_owner, number, text)
+        order = await in_crm(crm_ops.verify_order_owner, number, email=email, phone_last4=last4)
         if order is not None:
             events = {"order_verified": True, "order_number": order["number"], "order_id": order["id"]}
             events.update({e["name"]: e["value"] for e in order_events(order, None)})

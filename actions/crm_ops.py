@@ -71,11 +71,12 @@ def order_choices(session: Session, customer_id: int | None) -> list[dict[str, A
              "currency": o.currency, "status": o.status} for o in recent_orders(session, customer_id)]
 
 
-def verify_order_owner(session: Session, number: str, proof: str) -> dict[str, Any] | None:
-    """The order when ``proof`` (e-mail or the phone's last four digits) matches its owner; None
-    for an unknown order and a wrong proof alike, so a guess reveals nothing."""
+def verify_order_owner(session: Session, number: str, *, email: str | None, phone_last4: str | None
+                       ) -> dict[str, Any] | None:
+    """The order when the e-mail or the phone's last four digits match its owner; None for an
+    unknown order and a wrong proof alike, so a guess reveals nothing."""
     order = find_order(session, number)
-    if order is None or not owns_order(order, proof):
+    if order is None or not owns_order(order, email=email, phone_last4=phone_last4):
         return None
     return lookup_order(session, number, None)
 

@@ -27,7 +27,7 @@ CATEGORY_KEYWORDS: list[tuple[str, tuple[str, ...]]] = [
                            "没声音", "失灵", "坏点", "压烂", "烂", "唔work", "开唔到", "冇声", "花屏", "碎", "用唔到",
                            "充唔到电", "充不了电", "死机")),
     ("late_delivery", ("late", "delay", "delayed", "not arrived", "hasn't arrived", "has not arrived",
-                       "never arrived", "still not here", "still waiting", "not received", "haven't received",
+                       "never arrived", "never came", "hasn't come", "has not come", "didn't come", "still not here", "still waiting", "not received", "haven't received",
                        "have not received", "never received", "didn't arrive", "did not arrive", "not delivered",
                        "还没到", "没到", "未到", "延迟", "迟到", "还没收到", "没收到", "收唔到", "未收到", "仲未到",
                        "迟咗", "等了很久", "等咗好耐", "等了一个", "还没送", "仲未送", "慢", "未寄", "还没发货")),

@@ -61,7 +61,16 @@ def tells_a_story(text: str, category: str | None) -> bool:
     if category is not None and len(content) >= 6:
         return True
     cjk = len(_CJK.findall(content))
-    return cjk >= 10 or (cjk == 0 and len(content) >= 35)
+    return cjk >= 5 or (cjk == 0 and len(content) >= 12 and len(content.split()) >= 3)
+
+
+_QUESTION = re.compile(r"[?？]\s*$|^(how|what|when|where|why|which|can|could|do|does|is|are|will|would)\b"
+                       r"|吗|嗎|呢|几时|幾時|多久|怎么|怎麼|点样|點樣|如何|可唔可以|有冇|有没有|是否")
+
+
+def is_question(text: str) -> bool:
+    """A question rather than an answer ("how long does a refund take?")."""
+    return bool(_QUESTION.search(fold(text or "").strip()))
 
 
 def said_no_order(text: str) -> bool:
@@ -71,6 +80,19 @@ def said_no_order(text: str) -> bool:
     if yes_or_no(text) is False:
         return True
     return any(word in folded for word in _NO_ORDER_WORDS)
+
+
+_EMAIL = re.compile(r"[^\s@<>()（）,，:：]+@[^\s@<>()（）,，]+\.[a-z]{2,}", re.IGNORECASE)
+_LAST4 = re.compile(r"(?<!\d)(\d{4})(?!\d)")
+
+
+def ownership_proof(text: str) -> tuple[str | None, str | None]:
+    """(e-mail address, last four phone digits) a message gives; (None, None) for neither."""
+    email = _EMAIL.search(text or "")
+    if email:
+        return email.group(0).rstrip(".。"), None
+    digits = _LAST4.findall(text or "")
+    return None, (digits[-1] if digits else None)
 
 
 def read_case(text: str) -> CaseFacts:

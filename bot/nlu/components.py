@@ -15,9 +15,13 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.lang import detect_language, fold
-from bot.yes_no import yes_or_no
+from bot.yes_no import leading_yes_or_no, yes_or_no
 
 LANGUAGE_ENTITY = "language"
+#: Intents a message opening with a yes or a no is more likely an answer than (complaints,
+#: questions and requests for a person keep theirs: "No! It never arrived" is a complaint).
+SOFT_INTENTS = ("affirm", "deny", "thanks", "stop", "greet", "goodbye", "out_of_scope", "choose_option",
+                "customer_apology", "bot_challenge", "give_feedback")
 
 
 def _is_noise(token: str) -> bool:
@@ -145,7 +149,10 @@ class YesNoIntentOverride(GraphComponent):
 
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
-            answer = yes_or_no(message.get(TEXT) or "")
+            text = message.get(TEXT) or ""
+            answer = yes_or_no(text)
+            if answer is None and (message.get(INTENT) or {}).get("name") in SOFT_INTENTS:
+                answer = leading_yes_or_no(text)  # "唔使喇，退返錢就得": a no with a reason
             if answer is None:
                 continue
             name = "affirm" if answer else "deny"

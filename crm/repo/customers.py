@@ -63,19 +63,17 @@ def recent_orders(session: Session, customer_id: int, limit: int = 4) -> list[Or
     return list(session.scalars(stmt))
 
 
-def owns_order(order: Order, proof: str) -> bool:
-    """Whether ``proof`` is the e-mail address on the order's customer, or the last four digits
-    of their phone number (how an anonymous visitor shows an order is theirs)."""
+def owns_order(order: Order, *, email: str | None = None, phone_last4: str | None = None) -> bool:
+    """Whether ``email`` is the address on the order's customer, or ``phone_last4`` the last four
+    digits of their phone (how an anonymous visitor shows an order is theirs)."""
     customer = order.customer
-    proof = (proof or "").strip().lower()
-    if not proof or customer is None or customer.anonymised_at is not None:
+    if customer is None or customer.anonymised_at is not None:
         return False
-    email = (customer.email or "").strip().lower()
-    if "@" in proof:
-        return bool(email) and hmac.compare_digest(proof, email)
-    digits = "".join(ch for ch in proof if ch.isdigit())
+    if email:
+        known = (customer.email or "").strip().lower()
+        return bool(known) and hmac.compare_digest(email.strip().lower().encode(), known.encode())
     phone = "".join(ch for ch in (customer.phone or "") if ch.isdigit())
-    return len(digits) == 4 and len(phone) >= 4 and hmac.compare_digest(digits, phone[-4:])
+    return bool(phone_last4) and len(phone) >= 4 and hmac.compare_digest(phone_last4.encode(), phone[-4:].encode())
 
 
 def order_dict(order: Order) -> dict[str, Any]:

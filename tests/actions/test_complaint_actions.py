@@ -165,7 +165,7 @@ def test_an_anonymous_visitor_proves_the_order_with_the_phones_last_digits(new_c
 def test_three_wrong_proofs_record_the_complaint_without_the_order(new_chat):
     case = new_chat(verified=False)
     asked = {"order_number": case.order_number, "verify_attempts": 2}
-    slots, messages, nxt = form_turn(in_form(case.conversation_id, "order_verified", "x@y.z", slots=asked))
+    slots, messages, nxt = form_turn(in_form(case.conversation_id, "order_verified", "x@wrong.example", slots=asked))
     assert slots["order_verified"] is False and responses(messages) == ["utter_order_not_verified"]
     assert "customer_id" not in slots and nxt == "desired_outcome"
 

@@ -58,3 +58,12 @@ def test_answers_read_in_the_context_of_the_question():
     assert answer_for("order_number", "5", "give_feedback") == {"order_number": "5"}
     assert answer_for("desired_outcome", "just give me my money back", None) == {"desired_outcome": "refund"}
     assert said_no_order("I don't have one") and not said_no_order("LM12345678")
+
+
+def test_ownership_proof_is_read_from_words():
+    from actions.understanding import ownership_proof
+
+    assert ownership_proof("it's Jo.Chan@Example.com.") == ("Jo.Chan@Example.com", None)
+    assert ownership_proof("我的 Email 是 a@b.hk") == ("a@b.hk", None)
+    assert ownership_proof("last four are 9534") == (None, "9534")
+    assert ownership_proof("I'd like a refund") == (None, None)

@@ -14,6 +14,14 @@ _UNAVAILABLE = {
 def unavailable_text(language: str | None) -> str:
     return _UNAVAILABLE.get(language or "en", _UNAVAILABLE["en"])
 
+# Shown for a button click whose payload matches no button the bot offered in this chat.
+_CHOSEN_OPTION = {"en": "(option chosen)", "zh-Hant": "（已選擇選項）", "zh-Hans": "（已选择选项）"}
+
+
+def chosen_option_text(language: str | None) -> str:
+    return _CHOSEN_OPTION.get(language or "en", _CHOSEN_OPTION["en"])
+
+
 _STATUS = {
     "agent": {
         "zh-Hant": "客服專員已加入對話。",

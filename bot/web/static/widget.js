@@ -194,6 +194,7 @@
     text = (text || "").trim();
     if (!text) return;
     var msg = { type: "message", id: newId(), text: text };
+    if (shown) msg.title = shown;  /* a button: the server stores and shows its title */
     addMessage({ client_id: msg.id, direction: "customer", text: shown || text }, true);
     pending.push(msg); flush();
   }

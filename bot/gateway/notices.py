@@ -73,7 +73,7 @@ def follow_up_text(language: str | None, *, ticket_id: int, note: str | None,
     promised, asks whether the issue is resolved), an e-mail ``subject`` and yes/no ``buttons``
     whose payloads the bot understands (``/affirm``, ``/deny``)."""
     from actions.labels import category_label, deadline, resolution_label, ui
-    from actions.policy import parse_promise
+    from crm.repo.tickets import parse_promise
 
     language = follow_up_language(language)
     resolution, category = parse_promise(note)

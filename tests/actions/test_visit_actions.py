@@ -48,7 +48,8 @@ def _due_promise(crm, case, *, overdue: bool) -> int:
     with session_scope(crm) as session:
         now = utcnow()
         ticket = repo.create_ticket(session, subject="Complaint: late delivery", category="delivery",
-                                    customer_id=case.customer_id, due_at=now - timedelta(hours=2))
+                                    customer_id=case.customer_id, due_at=now - timedelta(hours=2),
+                                    follow_up=False)
         if not overdue:
             repo.change_ticket_status(session, ticket.id, "resolved")
         repo.add_follow_up(session, due_at=now - timedelta(hours=1), customer_id=case.customer_id,

@@ -121,7 +121,7 @@ def due_follow_up(session: Session, customer_id: int, now: datetime | None = Non
             continue
         overdue = ticket.status in repo.OPEN_TICKET_STATUSES and ticket.due_at is not None and ticket.due_at < now
         return {"id": follow_up.id, "ticket_id": ticket.id, "note": follow_up.note,
-                "ticket_status": ticket.status, "overdue": overdue}
+                "ticket_status": ticket.status, "overdue": overdue, "due_at": ticket.due_at}
     return None
 
 

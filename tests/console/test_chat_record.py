@@ -139,3 +139,21 @@ def test_without_rasa_a_message_to_an_agent_keeps_language_and_frustration(setti
     stored = {m.client_id: m for m in rows(factory, conv.token)}
     assert (stored["c1"].intent, stored["c1"].language, stored["c1"].frustration) == (None, "zh-Hant", 0.45)
     assert (stored["c2"].text, stored["c2"].intent, stored["c2"].language) == ("是", "affirm", "zh-Hant")
+
+
+def test_the_queue_ranks_by_the_frustration_stored_on_each_message(settings, users, factory):
+    """The queue reads each message's stored score (the gateway's, bot.frustration) rather than
+    scoring the text a second way; the score itself is not sent to the console."""
+    with session_scope(factory) as session:
+        ids = {}
+        for name, score in (("calm", 0.0), ("upset", 0.9)):
+            conv = conv_repo.create_conversation(session, token=f"tok-{name}-0000000000000000000000000")
+            conv_repo.add_message(session, conversation_id=conv.id, client_id="c1", direction="customer",
+                                  text="ok", frustration=score)
+            conv_repo.transition_conversation(session, conv.id, from_statuses=("bot",), to_status="waiting_agent")
+            ids[name] = conv.id
+    with build_client(settings) as test_client:
+        items = Console(settings, test_client.app, "agent1").get("/api/agent/queue").json()["items"]
+    levels = {i["id"]: i["priority"]["frustration"] for i in items}
+    assert levels == {ids["calm"]: 0, ids["upset"]: 2}
+    assert [i["id"] for i in items][0] == ids["upset"] and "customer_frustration" not in items[0]

@@ -166,7 +166,8 @@ def test_csat_score_from_buttons_typed_text_or_unprompted_rating():
     assert csat_extract(tracker("1", slots=asked, active_loop="csat_form", intent="give_feedback",
                                 entities=[entity("csat_score", "4")], text='/give_feedback{"csat_score":"4"}')) == {"csat_score": 4}
     assert csat_extract(tracker("1", slots=asked, active_loop="csat_form", text="五星", intent="nlu_fallback")) == {"csat_score": 5}
-    assert csat_extract(tracker("1", text="2/5 too slow", intent="give_feedback")) == {"csat_score": 2}
+    # Issue 17: a rating is a rating only when one was asked (a digit in a form is not one).
+    assert csat_extract(tracker("1", text="2/5 too slow", intent="give_feedback")) == {}
     assert csat_extract(tracker("1", text="where is my order", intent="inquiry")) == {}
 
 

@@ -11,6 +11,7 @@ away ("no, it's LM…") is taken as it is.
 """
 from __future__ import annotations
 
+import re
 from typing import Any, Dict, List, Text
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -35,6 +36,7 @@ CORRECTABLE = ("complaint_description", "complaint_category", "order_number", "d
 #: Intents that leave the form (their rules take over) when the message answers nothing.
 LEAVING_INTENTS = ("stop", "request_human", "goodbye", "inquiry", "bot_challenge", "out_of_scope")
 VERIFY_ATTEMPTS = 3
+PROOF = re.compile(r"@|\d{4}")  # an e-mail address or the phone's last four digits
 
 
 def required_complaint_slots(confirmed: Any, *, category: Any = None, order_number: Any = None,
@@ -63,13 +65,14 @@ def previous_value(tracker: Tracker, slot: str, valid: tuple[str, ...]) -> str |
     return None
 
 
-def button_values(tracker: Tracker) -> Dict[str, Any]:
-    """Slot values a clicked button carries (payload entities have no extractor)."""
-    return {e["entity"]: e.get("value") for e in tracker.latest_message.get("entities") or []
-            if not e.get("extractor") and e.get("entity") in BUTTON_SLOTS}
-
-
 BUTTON_SLOTS = ("complaint_category", "order_number", "desired_outcome", "correction_field")
+PAYLOAD_EXTRACTORS = (None, "RegexMessageHandler")  # how Rasa marks a payload's entities
+
+
+def button_values(tracker: Tracker) -> Dict[str, Any]:
+    """Slot values a clicked button carries (not the NLU's guesses from typed text)."""
+    return {e["entity"]: e.get("value") for e in tracker.latest_message.get("entities") or []
+            if e.get("extractor") in PAYLOAD_EXTRACTORS and e.get("entity") in BUTTON_SLOTS}
 
 
 def read_turn(requested: str | None, text: str, intent: str | None, buttons: Dict[str, Any],
@@ -132,16 +135,17 @@ class ValidateComplaintForm(FormValidationAction):
         activating = tracker.active_loop_name != "complaint_form"
         requested = None if activating else tracker.get_slot("requested_slot")
         updates: Dict[str, Any] = {}
+        ownership: Dict[str, Any] = {}
         if not activating:
             text = (tracker.latest_message.get("text") or "").strip()
             intent = latest_intent(tracker)
             updates = read_turn(requested, text, intent, button_values(tracker), tracker.slots)
-            if not updates and intent in LEAVING_INTENTS:
+            if requested == "order_verified" and "order_number" not in updates:
+                ownership = await self._check_ownership(dispatcher, tracker, text, intent)
+            if not updates and not ownership and intent in LEAVING_INTENTS:
                 return []
         events = await self._validate(dispatcher, tracker, updates, requested)
-        if requested == "order_verified" and "order_number" not in updates:
-            ownership = await self._check_ownership(dispatcher, tracker, text, intent)
-            events += [SlotSet(k, v) for k, v in ownership.items()]
+        events += [SlotSet(k, v) for k, v in ownership.items()]
         if not activating and not events and requested:
             events = [SlotSet(requested, None)]  # not understood: ask the same question again
         for event in events:
@@ -214,6 +218,8 @@ class ValidateComplaintForm(FormValidationAction):
         if intent in ("deny", "stop") or yes_or_no(text) is False or said_no_order(text):
             dispatcher.utter_message(response="utter_order_not_verified")
             return {"order_verified": False}
+        if not PROOF.search(text):  # not a try ("I'd like a refund"): the question is asked again
+            return {}
         order = await in_crm(crm_ops.verify_order_owner, number, text)
         if order is not None:
             events = {"order_verified": True, "order_number": order["number"], "order_id": order["id"]}

@@ -36,7 +36,7 @@ _NO = (
     "唔使喇", "唔使啦", "唔使了", "唔要", "唔好", "唔需要", "冇", "冇啦", "冇喇", "冇了", "算了", "算啦",
     "不用谢", "不必", "免了", "就这些", "没别的", "没有别的", "冇其他", "冇其他嘢", "唔该唔使", "不了",
 )
-_PARTICLES = r"(?:啊|呀|啦|喇|吧|喔|哦|噢|嘛|咯|囉|罗|了|la|lah|ah|ya|thanks|thank you|谢谢|多谢|唔该)*"
+_PARTICLES = r"(?:啊|呀|啦|喇|吧|喔|哦|噢|嘛|咯|囉|罗|了|咗|晒|嘅|la|lah|ah|ya|thanks|thank you|谢谢|多谢|唔该)*"
 _TRIM = re.compile(r"^[\s,.!?~。，！？、…:;：；\"'()（）]+|[\s,.!?~。，！？、…:;：；\"'()（）]+$")
 
 
@@ -63,9 +63,12 @@ def yes_or_no(text: str) -> bool | None:
     norm = _norm(text)
     if not norm or len(norm) > 40:
         return None
-    parts = [p.strip() for p in re.split(r"[,，.。!！、~]+", norm)]
-    answers = {_one(p) for p in parts if p and not re.fullmatch(_PARTICLES, p)}
-    return answers.pop() if len(answers) == 1 else None
+    for splitter in (r"[,，.。!！、~]+", r"[,，.。!！、~\s]+"):  # clauses, then words ("ok 冇問題")
+        parts = [p.strip() for p in re.split(splitter, norm)]
+        answers = {_one(p) for p in parts if p and not re.fullmatch(_PARTICLES, p)}
+        if len(answers) == 1 and None not in answers:
+            return answers.pop()
+    return None
 
 
 def _one(part: str) -> bool | None:

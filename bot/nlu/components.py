@@ -150,7 +150,9 @@ class YesNoIntentOverride(GraphComponent):
                 continue
             name = "affirm" if answer else "deny"
             intent = {"name": name, "confidence": 1.0}
-            ranking = [r for r in message.get(INTENT_RANKING_KEY) or [] if r.get("name") != name]
+            # The others drop to 0 so the FallbackClassifier does not call 1.0 vs 0.95 "ambiguous".
+            ranking = [{**r, "confidence": 0.0} for r in message.get(INTENT_RANKING_KEY) or []
+                       if r.get("name") != name]
             message.set(INTENT, intent, add_to_output=True)
             message.set(INTENT_RANKING_KEY, [intent] + ranking, add_to_output=True)
         return messages

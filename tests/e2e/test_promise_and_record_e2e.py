@@ -31,8 +31,7 @@ def test_overdue_promise_asked_at_greeting_click_stored_by_title_and_agent_wait_
                                   due_at=utcnow() - timedelta(days=1), actor="bot",
                                   promise=tk.promise_note("redelivery", "late_delivery"))
         ticket_id = ticket.id
-    secret = (stack.log_dir.parent / "secrets" / "identity_secret").read_text().strip()
-    identity = sign_identity(secret, "E2E-PROMISE")
+    identity = sign_identity(stack.identity_secret, "E2E-PROMISE")
 
     with ChatClient(f"{stack.ws_url}?identity={identity}") as client:
         greeting = client.ask("你好", client_id="hello")

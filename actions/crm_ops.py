@@ -98,15 +98,13 @@ def open_ticket(
     conversation_id: int | None, order_id: int | None, description: str, due_at: datetime,
     promise: str, follow_up_at: datetime,
 ) -> int:
-    """The complaint ticket with its due date, plus the follow-up that checks the promise."""
+    """The complaint ticket with its due date, plus the follow-up that checks the promise (also
+    for an anonymous customer: then an agent follows up, see the gateway's follow-up worker)."""
     ticket = repo.create_ticket(
         session, subject=subject[:200], category=category, severity=severity,
         customer_id=customer_id, conversation_id=conversation_id, order_id=order_id,
-        description=description, due_at=due_at, actor="bot",
+        description=description, due_at=due_at, actor="bot", promise=promise, follow_up_at=follow_up_at,
     )
-    if customer_id is not None:
-        repo.add_follow_up(session, due_at=follow_up_at, customer_id=customer_id, ticket_id=ticket.id,
-                           conversation_id=conversation_id, note=promise[:500], created_by="bot")
     return ticket.id
 
 
@@ -141,7 +139,7 @@ def due_follow_up(session: Session, customer_id: int, now: datetime | None = Non
             continue
         overdue = ticket.status in repo.OPEN_TICKET_STATUSES and ticket.due_at is not None and ticket.due_at < now
         return {"id": follow_up.id, "ticket_id": ticket.id, "note": follow_up.note,
-                "ticket_status": ticket.status, "overdue": overdue}
+                "ticket_status": ticket.status, "overdue": overdue, "due_at": ticket.due_at}
     return None
 
 

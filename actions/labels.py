@@ -50,17 +50,22 @@ def money(amount: Decimal | int | str, currency: str) -> str:
     return f"{symbol}{shown}" if symbol else f"{shown} {currency}"
 
 
-def deadline(when: datetime, language: str | None) -> str:
-    """``Fri 17 Jan, 18:00`` / ``1月17日（週五）18:00`` in the policy's display time zone."""
-    offset = timedelta(hours=float(load_policy().get("display_utc_offset_hours", 8)))
+def deadline(when: datetime, language: str | None, *, now: datetime | None = None) -> str:
+    """``Fri 17 Jan, 18:00`` / ``1月17日（週五）18:00`` in the policy's display time zone; with
+    the year (``Wed 1 Jan 2025, 20:00`` / ``2025年1月1日（週三）20:00``) when it is not the
+    year of ``now`` (default: the current time), e.g. a promise made last year."""
+    offset = timezone(timedelta(hours=float(load_policy().get("display_utc_offset_hours", 8))))
     if when.tzinfo is None:
         when = when.replace(tzinfo=timezone.utc)
-    local = when.astimezone(timezone(offset))
+    local = when.astimezone(offset)
+    other_year = local.year != (now or datetime.now(timezone.utc)).astimezone(offset).year
     language = lang(language)
     day = WEEKDAYS[language][local.weekday()]
     if language == "en":
-        return f"{day} {local.day} {MONTHS[local.month - 1]}, {local:%H:%M}"
-    return f"{local.month}月{local.day}日（{day}）{local:%H:%M}"
+        year = f" {local.year}" if other_year else ""
+        return f"{day} {local.day} {MONTHS[local.month - 1]}{year}, {local:%H:%M}"
+    year = f"{local.year}年" if other_year else ""
+    return f"{year}{local.month}月{local.day}日（{day}）{local:%H:%M}"
 
 
 def option_label(option: dict[str, Any], language: str | None) -> str:

@@ -1,6 +1,9 @@
 """``action_greet``: greet by name when the website verified the customer and they consented;
 at a known customer's next visit, ask whether the last promise was kept (service recovery,
-step 6). Anonymous visitors get the plain greeting and are asked only what a task needs."""
+step 6): "we promised X by <date>" when its ticket is still open past that date. The answer goes
+through the rules of data/rules/followup.yml (``flow_stage = follow_up_asked``) to
+``action_follow_up_answer``, whoever asked. Anonymous visitors get the plain greeting and are
+asked only what a task needs."""
 from __future__ import annotations
 
 from typing import Any, Dict, List, Text
@@ -11,7 +14,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import crm_ops
 from actions.common import in_crm, language_of
-from actions.labels import category_label, resolution_label, ui
+from actions.labels import category_label, deadline, resolution_label, ui
 from actions.policy import parse_promise, promise_note  # noqa: F401 - promise_note re-exported
 from actions.services import conversation_id
 
@@ -45,9 +48,15 @@ class ActionGreet(Action):
         if not due:
             return events
         resolution, category = parse_promise(due["note"])
+        question = {"ticket": due["ticket_id"], "problem": category_label(category, language),
+                    "resolution": resolution_label(resolution, language)}
+        if due["overdue"]:
+            question.update(response="utter_follow_up_overdue_question",
+                            deadline=deadline(due["due_at"], language))
+        else:
+            question["response"] = "utter_follow_up_question"
         dispatcher.utter_message(
-            response="utter_follow_up_question", ticket=due["ticket_id"],
-            problem=category_label(category, language), resolution=resolution_label(resolution, language),
+            **question,
             buttons=[{"title": ui("yes", language), "payload": "/affirm"},
                      {"title": ui("no", language), "payload": "/deny"}],
         )

@@ -15,6 +15,8 @@ from typing import Any
 
 import yaml
 
+from crm.repo.tickets import parse_promise, promise_note  # noqa: F401 - the note's one home
+
 POLICY_PATH = Path(__file__).resolve().parent.parent / "compensation_policy.yml"
 CATEGORIES = ("late_delivery", "damaged_defective", "wrong_missing_item", "billing_error",
               "staff_attitude", "repair_delay", "other")
@@ -97,21 +99,6 @@ def label(kind: str, key: str, language: str, **values: Any) -> str:
     texts = table.get(key) or table.get("other") or {"en": str(key)}
     text = texts.get(language) or texts["en"]
     return text.format(**values) if values else text
-
-
-def promise_note(resolution: str | None, category: str | None) -> str:
-    """What the follow-up checks, as stored in ``FollowUp.note`` (read back by the greeting and
-    by the gateway's follow-up worker)."""
-    return f"promise: {resolution or 'review'} | complaint: {category or 'other'}"
-
-
-def parse_promise(note: str | None) -> tuple[str | None, str | None]:
-    """``"promise: replacement | complaint: late_delivery"`` -> (resolution, category)."""
-    parts = dict(
-        (key.strip(), value.strip())
-        for key, _, value in (p.partition(":") for p in (note or "").split("|")) if value
-    )
-    return parts.get("promise"), parts.get("complaint")
 
 
 def resolutions_for(category: str | None) -> list[str]:

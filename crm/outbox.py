@@ -43,7 +43,7 @@ DB_DOWN_ERRORS = (
 )
 MESSAGE_FIELDS = frozenset({
     "client_id", "direction", "text", "language", "intent", "confidence", "kb_entry_id",
-    "kb_score", "latency_ms", "channel", "payload", "created_at",
+    "kb_score", "frustration", "latency_ms", "channel", "payload", "created_at",
 })
 
 

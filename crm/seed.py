@@ -1,6 +1,9 @@
 """Deterministic demo data (``python -m crm seed``), only ever written into an EMPTY database.
 
-The same ``rng_seed`` and ``reference`` always produce the same rows. Dev users are created
+The same ``rng_seed`` and ``reference`` always produce the same rows. Every demo ticket has a
+due date and, like every promise, the follow-up that checks it: answered (``kept``) for closed
+tickets, still open otherwise, so the customers of open tickets (``DEMO-0002`` the first) have an
+overdue promise that the bot asks about at their next greeting. Dev users are created
 only for the passwords the caller passes (the CLI generates random ones); nothing secret is
 stored in the repository.
 """
@@ -21,7 +24,7 @@ from crm.repo import tickets as tk
 from crm.repo.admin import create_user, get_user_by_username
 from crm.repo.conversations import add_message
 from crm.seed_data import (
-    BOT_LINES, CATALOGUE, CUSTOMER_LINES, GIVEN_NAMES, MARKETS, SURNAMES, TICKET_SUBJECTS,
+    BOT_LINES, CATALOGUE, CUSTOMER_LINES, GIVEN_NAMES, MARKETS, SURNAMES, TICKET_PROMISES, TICKET_SUBJECTS,
 )
 
 REFERENCE = datetime(2025, 1, 15, 12, 0, tzinfo=timezone.utc)
@@ -160,12 +163,14 @@ def _conversation(session: Session, rng: random.Random, customer: Customer, lang
 def _ticket(session: Session, rng: random.Random, customer: Customer, orders: list[Order],
             currency: str, ref: datetime, i: int) -> None:
     category = TICKET_CATEGORIES[i % len(TICKET_CATEGORIES)]
+    complaint, resolution = TICKET_PROMISES[category]
     created = ref - timedelta(days=rng.randint(1, 30))
     ticket = tk.create_ticket(
         session, subject=TICKET_SUBJECTS[category], category=category,
         severity=rng.choice(["low", "medium", "medium", "high", "critical"]),
         customer_id=customer.id, order_id=orders[0].id if orders else None,
         due_at=created + timedelta(days=2), actor="seed", created_at=created,
+        promise=tk.promise_note(resolution, complaint),
     )
     path = TICKET_PATHS[i % len(TICKET_PATHS)]
     for step, status in enumerate(path[1:], start=1):
@@ -173,6 +178,10 @@ def _ticket(session: Session, rng: random.Random, customer: Customer, orders: li
             session, ticket.id, status, actor="seed", at=created + timedelta(hours=6 * step),
             resolution="Refunded the difference" if status == "resolved" else None,
         )
+    if path[-1] == "closed":
+        for follow_up in tk.ticket_follow_ups(session, ticket.id):
+            follow_up.status, follow_up.outcome = "done", "kept"
+            follow_up.done_at = created + timedelta(hours=6 * len(path))
     if category in ("delivery", "product", "complaint"):
         offer = tk.offer_compensation(session, customer_id=customer.id, ticket_id=ticket.id,
                                       type=rng.choice(["coupon", "voucher", "free_shipping"]),

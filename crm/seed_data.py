@@ -48,3 +48,10 @@ TICKET_SUBJECTS = {
     "payment": "Charged twice", "account": "Verification code not arriving",
     "complaint": "Courier was rude", "other": "Trade-in question",
 }
+# What the demo tickets promised (compensation_policy.yml keys): CRM ticket category ->
+# (complaint category, resolution), written into each ticket's follow-up note.
+TICKET_PROMISES = {
+    "delivery": ("late_delivery", "redelivery"), "refund": ("billing_error", "refund"),
+    "product": ("damaged_defective", "replacement"), "payment": ("billing_error", "refund"),
+    "account": ("other", "review"), "complaint": ("staff_attitude", "review"), "other": ("other", "review"),
+}

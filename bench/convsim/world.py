@@ -97,11 +97,9 @@ def _bench_customer(session: Session, conv: Conversation, spec: dict, taken: set
             order_id=ctx.orders[0][1] if ctx.orders else None,
             description="Bench: an earlier complaint", due_at=due, actor="bot",
             created_at=due - timedelta(days=1),
+            promise=tk.promise_note(past.get("promise", "redelivery"), past.get("complaint", "late_delivery")),
+            follow_up=past.get("follow_up", True),   # False: a promise kept without its record (old data)
         )
-        if past.get("follow_up", True):
-            tk.add_follow_up(session, due_at=due, customer_id=customer.id, ticket_id=ticket.id,
-                             note=f"promise: {past.get('promise', 'redelivery')} | complaint: "
-                                  f"{past.get('complaint', 'late_delivery')}", created_by="bot")
         ctx.past_ticket_id = ticket.id
     return ctx
 

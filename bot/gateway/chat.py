@@ -6,10 +6,20 @@ replies go through :meth:`ChatService.agent_reply`. Both store first and then pu
 message to every live widget and console through the :class:`~bot.gateway.hub.Hub`.
 A message re-sent with the same client id (a reconnecting widget) gets the stored replies
 instead of a second answer.
+
+A button click arrives as its payload ("/affirm", '/choose_option{"option": "coupon"}'), which
+is what Rasa receives, and optionally the title the widget showed. It is stored and shown by the
+title of the button the bot actually offered in this chat (a title that matches no offered
+button is not trusted; no offered button at all: a neutral label), in the conversation's
+language, with the payload beside it. While a person has the chat, each customer message is
+still understood for the record and the queue: intent by Rasa's NLU alone (``/model/parse``,
+the tracker does not move), language by :mod:`bot.lang`, frustration by :mod:`bot.frustration`.
 """
 from __future__ import annotations
 
 import asyncio
+import logging
+import re
 import time
 import unicodedata
 import uuid
@@ -17,14 +27,28 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable
 
+from bot.frustration import frustration_score
 from bot.gateway.hub import Hub
-from bot.gateway.notices import status_notice
+from bot.gateway.notices import chosen_option_text, status_notice
 from bot.gateway.rasa_client import RasaClient, RasaUnavailable
 from bot.gateway.store import ChatStore, ConversationRef
-from bot.lang import detect_language
+from bot.lang import DEFAULT_LANGUAGE, detect_language
 
+logger = logging.getLogger(__name__)
 MAX_CLIENT_ID = 64
+MAX_TITLE = 200
 HUMAN_STATUSES = ("waiting_agent", "agent")
+# Rasa's form of a button payload: "/intent" with optional JSON entities.
+PAYLOAD = re.compile(r"^/[A-Za-z_][\w.-]*(\{.*\})?$", re.DOTALL)
+
+
+def is_payload(text: str) -> bool:
+    return PAYLOAD.match(text) is not None
+
+
+def payload_intent(payload: str) -> str:
+    """``'/choose_option{"option": "coupon"}'`` -> ``choose_option``."""
+    return payload[1:].split("{", 1)[0]
 
 
 def for_customer(views: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -105,12 +129,15 @@ class ChatService:
         client_id: Any,
         text: Any,
         on_recorded: Callable[[str], Awaitable[None]] | None = None,
+        title: Any = None,
     ) -> ChatReply:
-        """Answer one customer message; ``on_recorded`` runs once it is safely stored."""
+        """Answer one customer message; ``on_recorded`` runs once it is safely stored.
+        ``title``: the button title the widget showed when ``text`` is a button payload."""
         client_id = check_client_id(client_id)
         text, notice = clean_text(text, self._max_chars)
+        title = title.strip()[:MAX_TITLE] if isinstance(title, str) and title.strip() else None
         async with self._locks[conversation.id]:
-            return await self._handle_locked(conversation, client_id, text, notice, on_recorded)
+            return await self._handle_locked(conversation, client_id, text, notice, on_recorded, title)
 
     async def _handle_locked(
         self,
@@ -119,10 +146,18 @@ class ChatService:
         text: str,
         notice: str | None,
         on_recorded: Callable[[str], Awaitable[None]] | None,
+        title: str | None = None,
     ) -> ChatReply:
-        language = detect_language(text, default=conversation.language)
+        button = text if is_payload(text) else None
+        if button:
+            shown = await asyncio.to_thread(self.store.button_title, conversation.id, button, title)
+            language = conversation.language or (detect_language(shown) if shown else DEFAULT_LANGUAGE)
+            shown = shown or chosen_option_text(language)
+        else:
+            shown, language = text, detect_language(text, default=conversation.language)
         view, created, status = await asyncio.to_thread(
-            self.store.record_customer_message, conversation, client_id, text, language
+            self.store.record_customer_message, conversation, client_id, shown, language,
+            button=button, frustration=frustration_score(shown).score,
         )
         conversation.language, conversation.status = language, status
         if on_recorded is not None:
@@ -134,8 +169,24 @@ class ChatService:
                                  status=status, language=language)
         await self._to_consoles(conversation, [view])
         if status in HUMAN_STATUSES:
+            await self._understand_for_record(conversation, client_id, text)
             return ChatReply(client_id, [], notice, status=status, language=language)
-        return await self._ask_rasa(conversation, client_id, text, language, notice)
+        return await self._ask_rasa(conversation, client_id, text, language, notice,
+                                    keep_language=button is not None)
+
+    async def _understand_for_record(self, conversation: ConversationRef, client_id: str, text: str) -> None:
+        """A message a person will answer: store its intent (Rasa's NLU only, so the bot neither
+        answers nor moves on) and let the consoles re-rank the queue. Language and frustration
+        were stored with the message."""
+        try:
+            parsed = await self._rasa.parse(text)
+            intent, confidence = parsed.intent, parsed.confidence
+        except RasaUnavailable as exc:
+            logger.warning("intent of a message to an agent not parsed: %s", exc)
+            intent, confidence = (payload_intent(text), 1.0) if is_payload(text) else (None, None)
+        if intent is not None:
+            await asyncio.to_thread(self.store.record_parse, conversation.id, client_id, intent, confidence)
+        await self.hub.to_consoles({"type": "queue_changed", "conversation_id": conversation.id})
 
     async def _ask_rasa(
         self,
@@ -144,6 +195,7 @@ class ChatService:
         text: str,
         language: str,
         notice: str | None,
+        keep_language: bool = False,
     ) -> ChatReply:
         started = time.perf_counter()
         try:
@@ -157,7 +209,8 @@ class ChatService:
             return ChatReply(client_id, replies, notice, language=language)
         latency_ms = (time.perf_counter() - started) * 1000
         replies = await asyncio.to_thread(
-            self.store.record_bot_turn, conversation, client_id, turn, latency_ms
+            self.store.record_bot_turn, conversation, client_id, turn, latency_ms, language,
+            keep_language=keep_language,
         )
         await self._to_consoles(conversation, replies)
         status = "bot"

@@ -79,7 +79,7 @@ def build_notice(ctx: repo.DeliveryContext, now: datetime, notifier: Notifier) -
     conversation = ctx.conversation
     language = follow_up_language((conversation.language if conversation else None)
                                   or customer.preferred_language)
-    from actions.policy import parse_promise
+    from crm.repo.tickets import parse_promise
 
     promised, complaint = parse_promise(follow_up.note)
     message = follow_up_text(language, ticket_id=ticket.id, note=follow_up.note, deadline_at=ticket.due_at)

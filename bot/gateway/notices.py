@@ -14,6 +14,14 @@ _UNAVAILABLE = {
 def unavailable_text(language: str | None) -> str:
     return _UNAVAILABLE.get(language or "en", _UNAVAILABLE["en"])
 
+# Shown for a button click whose payload matches no button the bot offered in this chat.
+_CHOSEN_OPTION = {"en": "(option chosen)", "zh-Hant": "（已選擇選項）", "zh-Hans": "（已选择选项）"}
+
+
+def chosen_option_text(language: str | None) -> str:
+    return _CHOSEN_OPTION.get(language or "en", _CHOSEN_OPTION["en"])
+
+
 _STATUS = {
     "agent": {
         "zh-Hant": "客服專員已加入對話。",
@@ -65,7 +73,7 @@ def follow_up_text(language: str | None, *, ticket_id: int, note: str | None,
     promised, asks whether the issue is resolved), an e-mail ``subject`` and yes/no ``buttons``
     whose payloads the bot understands (``/affirm``, ``/deny``)."""
     from actions.labels import category_label, deadline, resolution_label, ui
-    from actions.policy import parse_promise
+    from crm.repo.tickets import parse_promise
 
     language = follow_up_language(language)
     resolution, category = parse_promise(note)

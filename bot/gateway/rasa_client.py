@@ -25,8 +25,16 @@ class RasaTurn:
     entities: list[dict[str, Any]] = field(default_factory=list)
 
 
+@dataclass
+class RasaParse:
+    intent: str | None
+    confidence: float | None
+    entities: list[dict[str, Any]] = field(default_factory=list)
+
+
 class RasaClient:
     def __init__(self, base_url: str, token: str, timeout: float = 30.0) -> None:
+        self._token = token
         self._client = httpx.AsyncClient(
             base_url=base_url,
             headers={"Authorization": f"Bearer {token}"},
@@ -68,6 +76,20 @@ class RasaClient:
             handoff_summary=slots.get("handoff_summary"),
             entities=turn.get("entities") or [],
         )
+
+    async def parse(self, text: str) -> RasaParse:
+        """Rasa's NLU alone (HTTP API ``POST /model/parse``, ``RASA_TOKEN``): the tracker does
+        not move and no action runs. For messages sent while a person has the chat."""
+        try:
+            reply = await self._client.post("/model/parse", params={"token": self._token},
+                                            json={"text": text})
+        except httpx.HTTPError as exc:
+            raise RasaUnavailable(f"Rasa server unreachable: {exc.__class__.__name__}") from exc
+        if reply.status_code != 200:
+            raise RasaUnavailable(f"Rasa server answered HTTP {reply.status_code}")
+        body = reply.json()
+        intent = body.get("intent") or {}
+        return RasaParse(intent.get("name"), intent.get("confidence"), body.get("entities") or [])
 
     async def ready(self) -> bool:
         try:

@@ -4,7 +4,9 @@ WebSocket protocol (JSON text frames), ``/ws?token=<conversation token>``:
 
 - server -> client on connect: ``{"type": "session", "token": ..., "language": ...}`` then
   ``{"type": "history", "messages": [...]}``;
-- client -> server: ``{"type": "message", "id": "<client id>", "text": "..."}``; the server
+- client -> server: ``{"type": "message", "id": "<client id>", "text": "..."}`` (a button click:
+  ``"text"`` is the button's payload and ``"title"`` its title, checked against the buttons the
+  bot offered); the server
   answers ``{"type": "ack", "id": ...}``, ``{"type": "typing", "on": true}`` and
   ``{"type": "reply", "in_reply_to": ..., "messages": [...], "notice"?: ...}``;
 - pushed by the server at any time: ``{"type": "push", "messages": [...]}`` (an agent's reply) and
@@ -103,7 +105,8 @@ async def chat_socket(websocket: WebSocket) -> None:
 
                 try:
                     reply = await chat.handle(
-                        conversation, frame.get("id"), frame.get("text"), acknowledge
+                        conversation, frame.get("id"), frame.get("text"), acknowledge,
+                        title=frame.get("title"),
                     )
                 except ChatError as exc:
                     await websocket.send_json(_error(exc.code, exc.message, frame.get("id")))
@@ -172,7 +175,8 @@ async def post_message(token: str, request: Request) -> JSONResponse:
             {"error": "invalid_json", "message": "Body must be a JSON object."}, status_code=400
         )
     try:
-        reply = await chat.handle(conversation, frame.get("id"), frame.get("text"))
+        reply = await chat.handle(conversation, frame.get("id"), frame.get("text"),
+                                  title=frame.get("title"))
     except ChatError as exc:
         return JSONResponse({"error": exc.code, "message": exc.message}, status_code=422)
     return JSONResponse(_reply_frame(reply))

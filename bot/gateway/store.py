@@ -69,7 +69,7 @@ def _view(
         "text": text,
         "created_at": created_at.isoformat(),
     }
-    for key in ("buttons", "custom", "notice", "handoff"):
+    for key in ("buttons", "custom", "notice", "handoff", "button"):
         if (payload or {}).get(key):
             view[key] = payload[key]
     return view
@@ -140,10 +140,14 @@ class ChatStore:
             raise StoreUnavailable("cannot read the history while the database is down") from exc
 
     def record_customer_message(
-        self, conversation: ConversationRef, client_id: str, text: str, language: str
+        self, conversation: ConversationRef, client_id: str, text: str, language: str, *,
+        button: str | None = None, frustration: float | None = None,
     ) -> tuple[dict[str, Any], bool, str]:
-        """Store the message; return its view, whether it is new, and the conversation status."""
-        fields = {"client_id": client_id, "direction": "customer", "text": text, "language": language}
+        """Store the message; return its view, whether it is new, and the conversation status.
+        A button click is stored by its title (``text``) with the ``button`` payload beside it."""
+        fields = {"client_id": client_id, "direction": "customer", "text": text, "language": language,
+                  "frustration": frustration,
+                  "payload": {"button": {"payload": button}} if button else None}
 
         def work(session: Session) -> tuple[dict[str, Any], bool, str]:
             message, created = repo.add_message(session, conversation_id=conversation.id, **fields)
@@ -152,9 +156,35 @@ class ChatStore:
             return message_view(message), created, repo.get_conversation(session, conversation.id).status
 
         def queued() -> tuple[dict[str, Any], bool, str]:
-            return _view(None, client_id, "customer", text, utcnow(), None), True, conversation.status
+            return _view(None, client_id, "customer", text, utcnow(), fields["payload"]), True, conversation.status
 
         return self._durable(conversation, [fields], work, queued)
+
+    def button_title(self, conversation_id: int, payload: str, title: str | None) -> str | None:
+        """The title to show for a click on ``payload``: the widget's ``title`` when the bot
+        offered a button with that payload and title in this chat, else the title of the latest
+        button offered with that payload; None when the bot offered none (or the store is down)."""
+        try:
+            offered = self._db(lambda s: repo.offered_buttons(s, conversation_id))
+        except DB_DOWN_ERRORS:
+            return None
+        titles = [b.get("title") for b in offered if b["payload"] == payload and isinstance(b.get("title"), str)]
+        if title is not None and title in titles:
+            return title
+        return titles[0] if titles else None
+
+    def record_parse(self, conversation_id: int, client_id: str, intent: str | None,
+                     confidence: float | None) -> None:
+        """The NLU result of a message the bot did not answer (a person has the chat)."""
+        def work(session: Session) -> None:
+            message = repo.get_message_by_client_id(session, conversation_id, client_id)
+            if message is not None:
+                repo.update_message_nlu(session, message.id, intent=intent, confidence=confidence)
+
+        try:
+            self._db(work)
+        except DB_DOWN_ERRORS:
+            logger.warning("database unavailable: intent of message %s not stored", client_id)
 
     def replies_to(self, conversation_id: int, client_id: str) -> list[dict[str, Any]]:
         prefix = f"{client_id}{REPLY_SEPARATOR}"
@@ -165,10 +195,16 @@ class ChatStore:
             return []
 
     def record_bot_turn(
-        self, conversation: ConversationRef, customer_client_id: str, turn: Any, latency_ms: float
+        self, conversation: ConversationRef, customer_client_id: str, turn: Any, latency_ms: float,
+        language: str | None = None, *, keep_language: bool = False,
     ) -> list[dict[str, Any]]:
-        nlu = {"language": turn.language, "intent": turn.intent, "confidence": turn.confidence,
+        """Store the bot's replies in the turn's language (else ``language``, the conversation's)
+        and the NLU result on the customer's message (its language kept when ``keep_language``:
+        a button click takes the conversation's language)."""
+        language = turn.language or language
+        nlu = {"language": language, "intent": turn.intent, "confidence": turn.confidence,
                "kb_entry_id": turn.kb_entry_id, "kb_score": turn.kb_score}
+        question_nlu = {**nlu, "language": None} if keep_language else nlu
         replies = [
             {"client_id": f"{customer_client_id}{REPLY_SEPARATOR}{index}", "direction": "bot",
              "text": m.get("text") or "", "latency_ms": round(latency_ms),
@@ -178,7 +214,7 @@ class ChatStore:
         if turn.handoff_reason:
             replies.append({
                 "client_id": f"{customer_client_id}{REPLY_SEPARATOR}handoff", "direction": "system",
-                "text": "", "language": turn.language,
+                "text": "", "language": language,
                 "payload": {"handoff": {"reason": turn.handoff_reason,
                                         "summary": turn.handoff_summary or {}}},
             })
@@ -186,7 +222,7 @@ class ChatStore:
         def work(session: Session) -> list[dict[str, Any]]:
             question = repo.get_message_by_client_id(session, conversation.id, customer_client_id)
             if question is not None:
-                repo.update_message_nlu(session, question.id, **nlu)
+                repo.update_message_nlu(session, question.id, **question_nlu)
                 if turn.kb_decision in ("fallback", "clarify"):
                     record_unanswered(
                         session, text=question.text,

@@ -63,6 +63,9 @@ class Conversation(Base):
 class Message(Base):
     """One utterance. ``client_id`` is unique per conversation, which makes inserts idempotent.
 
+    A button click is stored by the button's title (``text``, as the customer saw it) with
+    the payload the bot received beside it: ``payload = {"button": {"payload": "/affirm"}}``.
+
     ``kb_entry_id`` (like ``UnansweredQuestion.best_entry_id``) holds the KB's own string id
     (``KBEntry.key``, e.g. ``"order-status"``) without a foreign key: the KB source file, not
     this database, is authoritative for which entries exist.
@@ -87,6 +90,9 @@ class Message(Base):
     confidence: Mapped[Optional[float]]
     kb_entry_id: Mapped[Optional[str]] = mapped_column(String(100))  # KB id, e.g. "order-status"
     kb_score: Mapped[Optional[float]]
+    # Customer messages: bot.frustration's score in [0, 1] (migration 0005), also while an agent
+    # holds the chat, when the bot does not answer (then intent and language come from a parse).
+    frustration: Mapped[Optional[float]]
     latency_ms: Mapped[Optional[int]]
     channel: Mapped[str] = mapped_column(String(20), default="web")
     payload: Mapped[Optional[dict[str, Any]]] = mapped_column(JSONType)

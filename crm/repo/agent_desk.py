@@ -89,6 +89,7 @@ def queue_signals(session: Session, conversation: Conversation) -> dict[str, Any
     ).all()
     offers = pending_offers(session, conversation)
     last = messages[-1] if messages else None
+    said = [m for m in messages if m.direction == "customer"][-10:]
     return {
         "id": conversation.id,
         "status": conversation.status,
@@ -102,7 +103,8 @@ def queue_signals(session: Session, conversation: Conversation) -> dict[str, Any
         "assigned_agent": (agent.display_name or agent.username) if agent else None,
         "customer": ({"id": customer.id, "name": customer.name, "tier": customer.tier}
                      if customer else None),
-        "customer_texts": [m.text for m in messages if m.direction == "customer"][-10:],
+        "customer_texts": [m.text for m in said],
+        "customer_frustration": [m.frustration for m in said],   # as scored by the gateway
         "customer_intents": [m.intent for m in messages if m.direction == "customer" and m.intent],
         "kb_fallbacks": len(fallbacks),
         "offers_awaiting": len(offers),

@@ -82,6 +82,7 @@ def add_message(
     confidence: float | None = None,
     kb_entry_id: str | None = None,
     kb_score: float | None = None,
+    frustration: float | None = None,
     latency_ms: int | None = None,
     channel: str = "web",
     payload: dict[str, Any] | None = None,
@@ -102,7 +103,7 @@ def add_message(
     msg = Message(
         conversation_id=conversation_id, client_id=client_id, direction=direction, text=text,
         language=language, intent=intent, confidence=confidence, kb_entry_id=kb_entry_id,
-        kb_score=kb_score, latency_ms=latency_ms, channel=channel, payload=payload,
+        kb_score=kb_score, frustration=frustration, latency_ms=latency_ms, channel=channel, payload=payload,
         created_at=created_at or utcnow(),
     )
     try:
@@ -326,3 +327,18 @@ def list_replies(session: Session, conversation_id: int, client_id_prefix: str) 
         .order_by(Message.created_at, Message.id)
     )
     return list(session.scalars(stmt))
+
+
+def offered_buttons(session: Session, conversation_id: int, *, limit: int = 50) -> list[dict[str, Any]]:
+    """The buttons (``{"title", "payload"}``) of the conversation's latest ``limit`` bot
+    messages, the most recently offered first."""
+    stmt = (select(Message.payload)
+            .where(Message.conversation_id == conversation_id, Message.direction == "bot",
+                   Message.payload.is_not(None))
+            .order_by(Message.created_at.desc(), Message.id.desc()).limit(limit))
+    buttons: list[dict[str, Any]] = []
+    for payload in session.scalars(stmt):
+        for button in reversed((payload or {}).get("buttons") or []):
+            if isinstance(button, dict) and isinstance(button.get("payload"), str):
+                buttons.append(button)
+    return buttons

@@ -23,14 +23,38 @@ OFFER_FLOW = {
 }
 
 
+def promise_note(resolution: str | None, category: str | None) -> str:
+    """What a follow-up checks, as stored in ``FollowUp.note``: the resolution promised and the
+    complaint category (the keys of ``compensation_policy.yml``), read back by the greeting and
+    the follow-up worker with :func:`parse_promise`."""
+    return f"promise: {resolution or 'review'} | complaint: {category or 'other'}"
+
+
+def parse_promise(note: str | None) -> tuple[str | None, str | None]:
+    """``"promise: replacement | complaint: late_delivery"`` -> (resolution, category)."""
+    parts = dict(
+        (key.strip(), value.strip())
+        for key, _, value in (p.partition(":") for p in (note or "").split("|")) if value
+    )
+    return parts.get("promise"), parts.get("complaint")
+
+
 def create_ticket(
     session: Session, *, subject: str, category: str = "other", severity: str = "medium",
     customer_id: int | None = None, conversation_id: int | None = None,
     order_id: int | None = None, description: str | None = None,
     assignee_id: int | None = None, due_at: datetime | None = None,
     actor: str | None = None, created_at: datetime | None = None,
+    promise: str | None = None, follow_up_at: datetime | None = None, follow_up: bool = True,
 ) -> Ticket:
-    """Open a ticket; its first history row records ``None -> open``."""
+    """Open a ticket; its first history row records ``None -> open``.
+
+    Every promise gets a follow-up: a ticket with a deadline (``due_at``) gets the
+    :class:`FollowUp` that asks whether it was kept, due at ``follow_up_at`` (default: the
+    deadline), noting ``promise`` (:func:`promise_note`), for the same customer and chat (an
+    anonymous one goes to an agent, see the follow-up worker). ``follow_up=False`` only for
+    callers that schedule that follow-up themselves (tests of the follow-up machinery).
+    """
     now = created_at or utcnow()
     ticket = Ticket(
         subject=subject, category=category, severity=severity, status="open",
@@ -43,7 +67,17 @@ def create_ticket(
     )
     session.add(ticket)
     session.flush()
+    if due_at is not None and follow_up:
+        add_follow_up(session, due_at=follow_up_at or due_at, customer_id=customer_id, ticket_id=ticket.id,
+                      conversation_id=conversation_id, note=promise[:500] if promise else None,
+                      created_by=actor, created_at=now)
     return ticket
+
+
+def ticket_follow_ups(session: Session, ticket_id: int) -> list[FollowUp]:
+    """The follow-ups of a ticket, the earliest due first."""
+    return list(session.scalars(select(FollowUp).where(FollowUp.ticket_id == ticket_id)
+                                .order_by(FollowUp.due_at, FollowUp.id)))
 
 
 def change_ticket_status(
@@ -107,10 +141,11 @@ def set_offer_status(
 def add_follow_up(
     session: Session, *, due_at: datetime, customer_id: int | None = None,
     ticket_id: int | None = None, conversation_id: int | None = None,
-    note: str | None = None, created_by: str | None = None,
+    note: str | None = None, created_by: str | None = None, created_at: datetime | None = None,
 ) -> FollowUp:
     fu = FollowUp(due_at=due_at, customer_id=customer_id, ticket_id=ticket_id,
-                  conversation_id=conversation_id, note=note, created_by=created_by)
+                  conversation_id=conversation_id, note=note, created_by=created_by,
+                  created_at=created_at or utcnow())
     session.add(fu)
     session.flush()
     return fu

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from actions import services
 from crm import migrate
 from crm.db import make_engine, make_session_factory, session_scope
-from crm.models import Conversation, Customer, Order
+from crm.models import Conversation, Customer, FollowUp, Order
 from crm.seed import seed
 
 
@@ -57,8 +57,13 @@ class Case:
 
 
 def _pick_customer(session, *, consent: bool | None = None, tier: str | None = None,
-                   tiers_not: tuple[str, ...] = ()) -> Customer:
-    stmt = select(Customer).where(Customer.orders.any()).order_by(Customer.id)
+                   tiers_not: tuple[str, ...] = (), promised: bool = False) -> Customer:
+    """A seeded customer with orders; ``promised``: one with an open demo promise (a ticket whose
+    follow-up is unanswered), else one with none (so the greeting asks nothing)."""
+    open_promise = select(FollowUp.customer_id).where(FollowUp.done_at.is_(None), FollowUp.customer_id.is_not(None))
+    stmt = (select(Customer).where(Customer.orders.any(),
+                                   Customer.id.in_(open_promise) if promised else Customer.id.not_in(open_promise))
+            .order_by(Customer.id))
     if consent is not None:
         stmt = stmt.where(Customer.consent_personalisation.is_(consent))
     if tier is not None:
@@ -79,10 +84,11 @@ def new_chat(crm):
     An anonymous chat still gets a customer's order number, to type in the chat.
     """
 
-    def make(verified: bool = False, consent: bool | None = None, tier: str | None = None) -> Case:
+    def make(verified: bool = False, consent: bool | None = None, tier: str | None = None,
+             promised: bool = False) -> Case:
         with session_scope(crm) as session:
             customer = _pick_customer(session, consent=consent, tier=tier,
-                                      tiers_not=() if tier else ("platinum",))
+                                      tiers_not=() if tier else ("platinum",), promised=promised)
             conv = Conversation(token=uuid.uuid4().hex, customer_id=customer.id if verified else None)
             session.add(conv)
             session.flush()

@@ -161,9 +161,12 @@ def test_first_name():
 def test_money_deadline_and_option_labels_in_each_language():
     assert money(Decimal("150"), "TWD") == "NT$150" and money(38, "HKD") == "HK$38"
     when = datetime(2025, 1, 17, 2, 0, tzinfo=timezone.utc)  # 10:00 in UTC+8
-    assert deadline(when, "en") == "Fri 17 Jan, 10:00"
-    assert deadline(when, "zh-Hant") == "1月17日（週五）10:00"
-    assert deadline(when, "zh-Hans") == "1月17日（周五）10:00"
+    assert deadline(when, "en", now=when) == "Fri 17 Jan, 10:00"
+    assert deadline(when, "zh-Hant", now=when) == "1月17日（週五）10:00"
+    assert deadline(when, "zh-Hans", now=when) == "1月17日（周五）10:00"
+    later = datetime(2026, 3, 1, tzinfo=timezone.utc)  # a promise from another year names the year
+    assert deadline(when, "en", now=later) == "Fri 17 Jan 2025, 10:00"
+    assert deadline(when, "zh-Hant", now=later) == "2025年1月17日（週五）10:00"
     coupon = {"type": "coupon", "amount": "150", "currency": "TWD"}
     assert option_label(coupon, "en") == "a NT$150 coupon"
     assert option_label(coupon, "zh-Hant") == "NT$150 折價券"

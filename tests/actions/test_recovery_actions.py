@@ -175,6 +175,27 @@ def test_anonymous_customer_gets_a_ticket_but_no_compensation(new_chat, crm):
     _, messages, slots = run(ActionOfferCompensation(), trk)
     assert responses(messages) == ["utter_resolution_confirmed", "utter_anything_else_after_complaint"]
     assert slots["ticket_id"] and slots["flow_stage"] == "wrapped_up"
+    with session_scope(crm) as session:  # the promise still gets its follow-up (an agent's, no customer)
+        ticket = session.get(Ticket, slots["ticket_id"])
+        (follow_up,) = repo.ticket_follow_ups(session, ticket.id)
+        assert (follow_up.customer_id, follow_up.conversation_id) == (None, case.conversation_id)
+        assert ticket.due_at <= follow_up.due_at and repo.parse_promise(follow_up.note)[0] == "refund"
+
+
+def test_every_ticket_the_bot_opens_has_its_follow_up(new_chat, crm):
+    """Each path that opens a ticket with a deadline (resolution accepted, alternatives all
+    rejected) leaves exactly one follow-up for it."""
+    case = new_chat(verified=True, consent=True)
+    run(ActionOfferCompensation(), tracker(case.conversation_id, slots=case_slots(case), intent="affirm"))
+    slots = case_slots(case, complaint_category="damaged_defective", resolution="replacement",
+                       flow_stage="resolution_alternatives")
+    run(ActionComplaintUnresolved(), tracker(case.conversation_id, slots=slots, intent="deny"))
+    with session_scope(crm) as session:
+        tickets = session.scalars(select(Ticket).where(Ticket.conversation_id == case.conversation_id)).all()
+        assert len(tickets) == 2 and all(t.due_at for t in tickets)
+        for ticket in tickets:
+            (follow_up,) = repo.ticket_follow_ups(session, ticket.id)
+            assert follow_up.customer_id == case.customer_id and follow_up.status == "pending"
 
 
 def test_picking_an_alternative_and_rejecting_all(new_chat, crm):

@@ -48,7 +48,8 @@ def _due_promise(crm, case, *, overdue: bool) -> int:
     with session_scope(crm) as session:
         now = utcnow()
         ticket = repo.create_ticket(session, subject="Complaint: late delivery", category="delivery",
-                                    customer_id=case.customer_id, due_at=now - timedelta(hours=2))
+                                    customer_id=case.customer_id, due_at=now - timedelta(hours=2),
+                                    follow_up=False)
         if not overdue:
             repo.change_ticket_status(session, ticket.id, "resolved")
         repo.add_follow_up(session, due_at=now - timedelta(hours=1), customer_id=case.customer_id,
@@ -89,6 +90,39 @@ def test_a_broken_promise_puts_the_ticket_back_in_progress(new_chat, crm):
         assert session.get(FollowUp, slots["follow_up_id"]).outcome == "not_kept"
 
 
+def test_a_demo_customer_with_an_overdue_promise_is_asked_at_greeting_and_the_answer_is_recorded(crm):
+    """DEMO-0002's demo ticket is open past its deadline: the greeting names what was promised
+    and by when, with yes/no buttons, and primes the follow-up rules; "no" is recorded through
+    action_follow_up_answer like any follow-up answer."""
+    from actions.labels import deadline
+    from crm.models import Conversation, Customer
+
+    with session_scope(crm) as session:
+        customer = session.scalars(select(Customer).where(Customer.external_ref == "DEMO-0002")).one()
+        ticket = session.scalars(select(Ticket).where(Ticket.customer_id == customer.id)).one()
+        assert ticket.status in repo.OPEN_TICKET_STATUSES and ticket.due_at < utcnow()
+        conv = Conversation(token="demo-0002-returns", customer_id=customer.id, language="zh-Hant")
+        session.add(conv)
+        session.flush()
+        conversation_id, ticket_id, due_at = conv.id, ticket.id, ticket.due_at
+    trk = tracker(conversation_id, text="你好", intent="greet", slots={"language": "zh-Hant"})
+    _, messages, slots = run(ActionGreet(), trk)
+    asked = messages[-1]
+    assert asked["response"] == "utter_follow_up_overdue_question" and asked["ticket"] == ticket_id
+    assert asked["deadline"] == deadline(due_at, "zh-Hant") and "月" in asked["deadline"]
+    assert asked["problem"] and asked["resolution"]
+    assert [(b["title"], b["payload"]) for b in asked["buttons"]] == [("是", "/affirm"), ("否", "/deny")]
+    assert slots["flow_stage"] == "follow_up_asked"
+    _, messages, result = run(ActionFollowUpAnswer(), tracker(conversation_id, text="冇", intent="deny", slots=slots))
+    assert responses(messages) == ["utter_follow_up_not_kept"] and result["follow_up_outcome"] == "not_kept"
+    with session_scope(crm) as session:
+        follow_up = session.get(FollowUp, slots["follow_up_id"])
+        assert (follow_up.ticket_id, follow_up.status, follow_up.outcome) == (ticket_id, "done", "not_kept")
+        assert session.get(Ticket, ticket_id).status == "in_progress"
+    _, messages, _ = run(ActionGreet(), tracker(conversation_id, text="你好", intent="greet"))
+    assert len(messages) == 1 and messages[0]["response"] in ("utter_greet", "utter_greet_named")  # asked once
+
+
 def test_a_follow_up_the_worker_sent_and_the_customer_answered_is_not_asked_again(new_chat, crm):
     """The gateway's worker sends the due follow-up into the chat and primes the bot's slots;
     the customer's "yes" there is recorded by action_follow_up_answer, so the next greeting
@@ -110,7 +144,7 @@ def test_a_follow_up_the_worker_sent_and_the_customer_answered_is_not_asked_agai
 
     # not answered yet: greeting the bot still asks (the bot re-primes the same follow-up)
     _, messages, asked = run(ActionGreet(), tracker(case.conversation_id, text="hi", intent="greet"))
-    assert responses(messages)[-1] == "utter_follow_up_question" and asked["follow_up_id"] == follow_up_id
+    assert responses(messages)[-1] == "utter_follow_up_overdue_question" and asked["follow_up_id"] == follow_up_id
 
     # the customer answers the worker's message (the rule needs only the primed slots)
     trk = tracker(sender, text="/affirm", intent="affirm", slots=slots)

@@ -29,8 +29,10 @@ def board(factory):
         conv = convs.create_conversation(s, token="tok-follow-ups-0000000000000000", customer_id=customer.id,
                                          language="zh-Hant")
         late = tk.create_ticket(s, subject="Late parcel", category="delivery", severity="high",
-                                customer_id=customer.id, conversation_id=conv.id, due_at=now - timedelta(hours=5))
-        on_time = tk.create_ticket(s, subject="Repair", customer_id=customer.id, due_at=now + timedelta(days=1))
+                                customer_id=customer.id, conversation_id=conv.id, due_at=now - timedelta(hours=5),
+                                follow_up=False)
+        on_time = tk.create_ticket(s, subject="Repair", customer_id=customer.id, due_at=now + timedelta(days=1),
+                                   follow_up=False)
 
         def add(due, **values):
             follow_up = tk.add_follow_up(s, due_at=due, customer_id=customer.id, ticket_id=late.id,
@@ -118,7 +120,8 @@ def test_the_running_app_sends_due_follow_ups_through_the_configured_webhook(set
         customer = Customer(name="Ben", preferred_language="en", consent_personalisation=True)
         s.add(customer)
         s.flush()
-        ticket = tk.create_ticket(s, subject="Broken", customer_id=customer.id, due_at=now - timedelta(hours=1))
+        ticket = tk.create_ticket(s, subject="Broken", customer_id=customer.id, due_at=now - timedelta(hours=1),
+                                  follow_up=False)
         follow_up_id = tk.add_follow_up(s, due_at=now - timedelta(minutes=1), customer_id=customer.id,
                                         ticket_id=ticket.id).id
     stub = StubServer()

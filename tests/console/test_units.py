@@ -23,9 +23,21 @@ def signals(**kw):
 
 def test_frustration_reads_words_shouting_intents_and_failed_answers():
     assert priority.frustration(signals()) == 0
-    assert priority.frustration(signals(customer_texts=["太離譜了！！"])) == 2
-    assert priority.frustration(signals(customer_texts=["this is UNACCEPTABLE"], kb_fallbacks=3)) == 3
+    assert priority.frustration(signals(customer_texts=["太離譜了！！"])) == 1
+    assert priority.frustration(signals(customer_texts=["THIS IS UNACCEPTABLE!!!"])) == 2
+    assert priority.frustration(signals(customer_texts=["THIS IS UNACCEPTABLE!!!"], kb_fallbacks=3)) == 3
     assert priority.frustration(signals(handoff_reason="frustration")) == 1
+
+
+def test_frustration_prefers_the_score_stored_on_each_message():
+    """The gateway stores each message's score (bot.frustration, the one scorer); the queue
+    reads it instead of scoring the text a second way."""
+    from bot.frustration import frustration_score
+
+    text = "垃圾！！這是第三次了"
+    assert priority.peak_message_frustration(signals(customer_texts=[text])) == frustration_score(text).score
+    assert priority.frustration(signals(customer_texts=["ok", "fine"], customer_frustration=[0.0, 0.8])) == 2
+    assert priority.frustration(signals(customer_texts=["垃圾！！"], customer_frustration=[0.1])) == 0
 
 
 def test_priority_orders_by_wait_frustration_tier_and_approvals():

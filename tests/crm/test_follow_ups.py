@@ -136,7 +136,7 @@ def test_delivery_context_uses_the_latest_conversation(session_factory):
         convs.create_conversation(s, token="old", customer_id=cid, started_at=NOW - timedelta(days=3))
         latest = convs.create_conversation(s, token="new", customer_id=cid, started_at=NOW - timedelta(days=1),
                                            language="zh-Hans").id
-        ticket = tk.create_ticket(s, subject="Late", customer_id=cid, due_at=NOW)
+        ticket = tk.create_ticket(s, subject="Late", customer_id=cid, due_at=NOW, follow_up=False)
         follow_up = tk.add_follow_up(s, due_at=NOW, customer_id=cid, ticket_id=ticket.id).id
     with session_scope(session_factory) as s:
         ctx = fu.delivery_context(s, follow_up)
@@ -183,3 +183,25 @@ def test_the_due_query_reads_only_pending_rows_through_the_status_due_index(engi
         assert "status=?" in lines[0], lines
     else:
         assert "status" in lines[0] and "due_at" in lines[0], lines
+
+
+def test_a_ticket_with_a_deadline_always_gets_its_follow_up(session_factory):
+    """Every promise gets a follow-up record, for known and anonymous customers alike; a ticket
+    without a deadline promises nothing."""
+    from crm.repo import conversations as convs
+
+    with session_scope(session_factory) as s:
+        cid = _customer(s)
+        chat = convs.create_conversation(s, token="tok-promise").id
+        known = tk.create_ticket(s, subject="Late", customer_id=cid, conversation_id=chat, due_at=NOW,
+                                 promise=tk.promise_note("redelivery", "late_delivery"), actor="bot")
+        anonymous = tk.create_ticket(s, subject="Rude", conversation_id=chat, due_at=NOW,
+                                     follow_up_at=NOW + timedelta(hours=1))
+        undated = tk.create_ticket(s, subject="Question", customer_id=cid)
+        (first,) = tk.ticket_follow_ups(s, known.id)
+        assert (first.due_at, first.customer_id, first.conversation_id, first.created_by, first.status) == (
+            NOW, cid, chat, "bot", "pending")
+        assert tk.parse_promise(first.note) == ("redelivery", "late_delivery")
+        (second,) = tk.ticket_follow_ups(s, anonymous.id)
+        assert (second.due_at, second.customer_id, second.note) == (NOW + timedelta(hours=1), None, None)
+        assert tk.ticket_follow_ups(s, undated.id) == []

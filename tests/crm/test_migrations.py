@@ -349,7 +349,7 @@ def test_0004_adds_follow_up_delivery_state_to_a_0003_database(db_url):
                 conn.execute(insert, {"c": customer, "due": due, "done": done,
                                       "outcome": "kept" if done else None})
 
-        assert migrate.upgrade(db_url) == "0004"
+        assert migrate.upgrade(db_url) == migrate.heads()[0]
         with eng.connect() as conn:
             ctx = MigrationContext.configure(conn, opts={"compare_type": True})
             assert compare_metadata(ctx, Base.metadata) == []
@@ -375,5 +375,52 @@ def test_0004_adds_follow_up_delivery_state_to_a_0003_database(db_url):
                               "channel", "reason", "last_error"}
         with eng.connect() as conn:
             assert conn.execute(text("SELECT count(*) FROM follow_ups")).scalar_one() == 1
+    finally:
+        eng.dispose()
+
+
+def test_0005_adds_message_frustration_and_shows_button_clicks_by_their_title(db_url):
+    """Clicks stored as payloads before 0005 get the title of the button the bot offered before
+    them (the latest offer wins), or a neutral label in the message's language when no stored
+    bot message offered it; the payload stays beside the title. Typed text starting with "/"
+    that is no payload is left alone."""
+    from alembic import command
+
+    from crm.models import Conversation, Message
+
+    assert migrate.upgrade(db_url, "0004") == "0004"
+    eng = make_engine(db_url)
+    try:
+        with eng.begin() as conn:
+            def insert(table, **values) -> int:
+                return conn.execute(table.__table__.insert().values(**values)).inserted_primary_key[0]
+
+            cid = insert(Conversation, token="tok-clicks", channel="web", status="bot", started_at=_t(9),
+                         language="zh-Hant")
+            yes_no = {"buttons": [{"title": "是", "payload": "/affirm"}, {"title": "否", "payload": "/deny"}]}
+            lines = [
+                ("b1", "bot", "", {"buttons": [{"title": "Yes", "payload": "/affirm"}]}, "en"),
+                ("b2", "bot", "", yes_no, "zh-Hant"),
+                ("c1", "customer", "/affirm", None, "en"),
+                ("c2", "customer", '/choose_option{"option": "coupon"}', None, "zh-Hant"),
+                ("c3", "customer", "/usr/bin is full", None, "en"),
+                ("c4", "customer", "/deny", {"note": "kept"}, "zh-Hant"),
+            ]
+            for n, (client_id, direction, body, payload, language) in enumerate(lines):
+                insert(Message, conversation_id=cid, client_id=client_id, direction=direction, text=body,
+                       payload=payload, language=language, channel="web", created_at=_t(10, n))
+        assert migrate.upgrade(db_url) == "0005"
+        with eng.connect() as conn:
+            ctx = MigrationContext.configure(conn, opts={"compare_type": True})
+            assert compare_metadata(ctx, Base.metadata) == []
+        with eng.connect() as conn:
+            rows = {r.client_id: (r.text, r.payload, r.frustration) for r in conn.execute(
+                Message.__table__.select().where(Message.__table__.c.direction == "customer"))}
+        assert rows["c1"] == ("是", {"button": {"payload": "/affirm"}}, None)
+        assert rows["c2"] == ("（已選擇選項）", {"button": {"payload": '/choose_option{"option": "coupon"}'}}, None)
+        assert rows["c3"] == ("/usr/bin is full", None, None)
+        assert rows["c4"] == ("否", {"note": "kept", "button": {"payload": "/deny"}}, None)
+        command.downgrade(migrate.alembic_config(url=db_url), "0004")
+        assert "frustration" not in {c["name"] for c in inspect(eng).get_columns("messages")}
     finally:
         eng.dispose()

@@ -45,3 +45,31 @@ def test_seed_without_passwords_creates_no_users(session_factory):
     with session_scope(session_factory) as s:
         seed(s)
         assert s.scalar(select(func.count()).select_from(User)) == 0
+
+
+def test_every_demo_promise_has_its_follow_up_and_one_is_overdue(session_factory):
+    """Each demo ticket has a due date and the follow-up that checks it (due then, naming what
+    was promised); closed tickets' follow-ups are answered; DEMO-0002's promise is open and
+    overdue, so the greeting asks about it."""
+    from crm.models import FollowUp
+    from crm.orm.base import utcnow
+    from crm.repo import tickets as tk
+    from crm.seed import REFERENCE
+
+    with session_scope(session_factory) as s:
+        result = seed(s)
+    with session_scope(session_factory) as s:
+        tickets = s.scalars(select(Ticket)).all()
+        assert len(tickets) == result.tickets > 0
+        for ticket in tickets:
+            assert ticket.due_at is not None
+            (follow_up,) = tk.ticket_follow_ups(s, ticket.id)
+            assert (follow_up.due_at, follow_up.customer_id) == (ticket.due_at, ticket.customer_id)
+            resolution, complaint = tk.parse_promise(follow_up.note)
+            assert resolution and complaint
+            assert (follow_up.status == "done") == (ticket.status == "closed")
+        assert s.scalar(select(func.count()).select_from(FollowUp)) == len(tickets)
+        demo = s.scalars(select(Customer).where(Customer.external_ref == "DEMO-0002")).one()
+        overdue = [t for t in tk.overdue_tickets(s, REFERENCE) if t.customer_id == demo.id]
+        assert overdue and overdue == [t for t in tk.overdue_tickets(s, utcnow()) if t.customer_id == demo.id]
+        assert [f.ticket_id for f in tk.due_follow_ups(s, demo.id, REFERENCE)] == [overdue[0].id]

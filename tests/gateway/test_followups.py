@@ -66,7 +66,7 @@ def case(factory, *, language: str | None = "en", preferred: str = "en", consent
         if ticket:
             t = tk.create_ticket(s, subject="Complaint: late delivery", category="delivery",
                                  customer_id=customer.id, conversation_id=conversation_id,
-                                 due_at=NOW - timedelta(hours=2))
+                                 due_at=NOW - timedelta(hours=2), follow_up=False)
             if ticket_status != "open":
                 tk.change_ticket_status(s, t.id, ticket_status)
             ticket_id = t.id

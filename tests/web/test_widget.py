@@ -74,3 +74,32 @@ def test_language_switch_and_keyboard(web_stack, pages):
     page.keyboard.press("Escape")
     assert page.locator(".lw-panel").is_hidden()
     assert page.evaluate("document.activeElement.className").startswith("lw-launcher")
+
+
+def test_returning_customer_answers_the_overdue_promise_with_a_button_shown_by_its_title(web_stack, pages):
+    """DEMO-0002 (demo data: an open promise past its deadline) says hello and is asked whether
+    the promise was kept; the "No" button's title, not its payload, is the customer's message,
+    also after a reload; the answer is recorded on the follow-up."""
+    page = pages.new()
+    open_widget(page, web_stack, "?customer=DEMO-0002")
+    ask(page, "你好")
+    no = page.locator(".lw-buttons button", has_text="否")
+    no.wait_for()
+    question = page.locator(".lw-bot .lw-msg").last.inner_text()
+    assert "#" in question and "前" in question   # the ticket and its deadline
+    pages.shot(page, "overdue-promise-asked")
+    replies = page.locator(".lw-bot:not(.lw-hello) .lw-msg").count()
+    no.click()
+    page.wait_for_function(f"document.querySelectorAll('.lw-bot:not(.lw-hello) .lw-msg').length > {replies}")
+    assert page.locator(".lw-customer .lw-msg").all_inner_texts() == ["你好", "否"]
+    page.reload()
+    page.click(".lw-launcher")
+    page.locator(".lw-customer .lw-msg", has_text="否").wait_for()
+    assert page.locator(".lw-customer .lw-msg").all_inner_texts() == ["你好", "否"]
+    assert page.locator(".lw-buttons button", has_text="否").count() == 0   # answered: not offered again
+    assert page.locator(".lw-buttons button").count() >= 1                # the latest reply's still are
+    pages.shot(page, "click-shown-by-title-after-reload")
+    assert web_stack.sql(
+        "SELECT f.status, f.outcome FROM follow_ups f JOIN customers c ON c.id = f.customer_id"
+        " WHERE c.external_ref = 'DEMO-0002'") == [("done", "not_kept")]
+    assert not pages.errors

@@ -22,6 +22,7 @@ from crm.repo.customers import customer_360
 
 
 Factory = sessionmaker[Session]
+PRIVATE_SIGNALS = ("customer_texts", "customer_intents", "customer_frustration")  # ranking inputs only
 
 
 def ranked_queue(factory: Factory) -> list[dict[str, Any]]:
@@ -29,8 +30,8 @@ def ranked_queue(factory: Factory) -> list[dict[str, Any]]:
         items = agent_desk.escalated_conversations(session)
     ranked = priority.rank(items)
     for item in ranked:
-        item.pop("customer_texts", None)
-        item.pop("customer_intents", None)
+        for key in PRIVATE_SIGNALS:
+            item.pop(key, None)
     return ranked
 
 
@@ -44,8 +45,8 @@ def chat_view(factory: Factory, conversation_id: int, user: ConsoleUser) -> dict
         transcript = [message_view(m) for m in list_messages(session, conversation_id, limit=1000)]
         profile = customer_360(session, context["customer_id"]) if context["customer_id"] else None
     context["priority"] = priority.score(context)
-    context.pop("customer_texts", None)
-    context.pop("customer_intents", None)
+    for key in PRIVATE_SIGNALS:
+        context.pop(key, None)
     for offer in context["offers"]:
         limit = approval_limit(user.role, offer["currency"])
         offer["limit"] = None if limit is None else f"{limit:.2f}"

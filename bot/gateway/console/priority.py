@@ -3,34 +3,34 @@ compensation awaiting approval. Pure functions over :func:`crm.repo.agent_desk.q
 (whose ``waiting_since`` counts from ``conversations.handoff_at`` where it is stored)."""
 from __future__ import annotations
 
-import re
 from datetime import datetime, timezone
 from typing import Any
+
+from bot.frustration import frustration_score
 
 TIER_POINTS = {"standard": 0, "silver": 5, "gold": 12, "platinum": 20}
 OFFER_POINTS = 15
 FRUSTRATION_POINTS = 10
 MAX_WAIT_POINTS = 60
-# Words of anger or exasperation in the three languages (Simplified forms are matched after
-# folding the text to lower case; both Chinese scripts are listed where they differ).
-_ANGRY = re.compile(
-    r"(生氣|生气|氣死|气死|爛|烂|垃圾|離譜|离谱|投訴|投诉|太誇張|太夸张|受夠|受够|失望|騙|骗|"
-    r"搞什麼|搞什么|不爽|火大|退錢|退钱|"
-    r"angry|furious|ridiculous|terrible|awful|worst|unacceptable|scam|useless|disappointed|fed up)",
-    re.IGNORECASE,
-)
-_SHOUTING = re.compile(r"[!！?？]{2,}|\b[A-Z]{4,}\b")
 FRUSTRATED_INTENTS = {"complaint", "request_human"}
+UPSET, FURIOUS = 0.3, 0.7   # message scores (bot.frustration) worth one and two levels
+
+
+def peak_message_frustration(signals: dict[str, Any]) -> float:
+    """The highest score of the customer's recent messages: the one stored on each message
+    (``messages.frustration``, scored by the gateway), else scored now from its text."""
+    texts = signals.get("customer_texts") or []
+    stored = signals.get("customer_frustration") or [None] * len(texts)
+    return max((score if score is not None else frustration_score(text or "").score
+                for score, text in zip(stored, texts)), default=0.0)
 
 
 def frustration(signals: dict[str, Any]) -> int:
-    """0 (calm) to 3 (very frustrated) from the customer's words, intents and failed answers."""
-    texts = signals.get("customer_texts") or []
-    score = 0
-    if any(_ANGRY.search(t or "") for t in texts):
-        score += 1
-    if any(_SHOUTING.search(t or "") for t in texts):
-        score += 1
+    """0 (calm) to 3 (very frustrated): the customer's most upset message (one level from
+    :data:`UPSET`, two from :data:`FURIOUS`), repeated complaints or requests for a person or
+    failed answers (one), and a handoff because of frustration (one)."""
+    peak = peak_message_frustration(signals)
+    score = 2 if peak >= FURIOUS else 1 if peak >= UPSET else 0
     intents = signals.get("customer_intents") or []
     if sum(1 for i in intents if i in FRUSTRATED_INTENTS) >= 2 or (signals.get("kb_fallbacks") or 0) >= 2:
         score += 1

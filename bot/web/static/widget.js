@@ -194,6 +194,7 @@
     text = (text || "").trim();
     if (!text) return;
     var msg = { type: "message", id: newId(), text: text };
+    if (shown) msg.title = shown;  /* a button: the server stores and shows its title */
     addMessage({ client_id: msg.id, direction: "customer", text: shown || text }, true);
     pending.push(msg); flush();
   }
@@ -223,7 +224,12 @@
       if (f.language && T[f.language] && !manualLang) setLang(f.language);
       chatStatus = f.status || "bot"; hadAgent = hadAgent || chatStatus === "agent"; setWho();
     } else if (f.type === "history") {
-      f.messages.forEach(function (m) { addMessage(m); if (m.direction === "agent") hadAgent = true; });
+      var lastSaid = -1;  /* buttons the customer already answered are not offered again */
+      f.messages.forEach(function (m, i) { if (m.direction === "customer") lastSaid = i; });
+      f.messages.forEach(function (m, i) {
+        addMessage(i < lastSaid && m.buttons ? Object.assign({}, m, { buttons: null }) : m);
+        if (m.direction === "agent") hadAgent = true;
+      });
       if (!f.messages.length && !log.querySelector(".lw-hello")) greet();
       flush();
     } else if (f.type === "ack") {

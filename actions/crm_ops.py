@@ -68,7 +68,9 @@ def order_choices(session: Session, customer_id: int | None) -> list[dict[str, A
     if customer_id is None:
         return []
     return [{"number": o.order_number, "placed_at": o.placed_at.date().isoformat(), "total": str(o.total),
-             "currency": o.currency, "status": o.status} for o in recent_orders(session, customer_id)]
+             "currency": o.currency, "status": o.status, "carrier": o.carrier, "tracking": o.tracking_number,
+             "expected_at": o.expected_at.isoformat() if o.expected_at else None}
+            for o in recent_orders(session, customer_id)]
 
 
 def verify_order_owner(session: Session, number: str, *, email: str | None, phone_last4: str | None

@@ -29,6 +29,9 @@ UI = {
     "not_about_order": {"en": "Not about an order", "zh-Hant": "與訂單無關", "zh-Hans": "与订单无关"},
     "order_line": {"en": "• {order} (placed {date}, {total}): {status}", "zh-Hant": "・{order}（{date} 下單，{total}）：{status}",
                    "zh-Hans": "・{order}（{date} 下单，{total}）：{status}"},
+    "order_carrier": {"en": " · {carrier} {tracking}", "zh-Hant": "・{carrier} {tracking}",
+                      "zh-Hans": "・{carrier} {tracking}"},
+    "order_expected": {"en": " · expected {when}", "zh-Hant": "・預計 {when} 送達", "zh-Hans": "・预计 {when} 送达"},
     "order_choice": {"en": "{order} · {date} · {total}", "zh-Hant": "{order}・{date}・{total}",
                      "zh-Hans": "{order}・{date}・{total}"},
 }
@@ -94,9 +97,16 @@ ORDER_STATUS = {
 
 
 def order_status_line(order: dict[str, Any], language: str | None) -> str:
+    """One order's status for "where is my order?", with its carrier, tracking number and
+    expected delivery once it has shipped."""
     status = ORDER_STATUS.get(order["status"], {}).get(lang(language), order["status"])
-    return ui("order_line", language, order=order["number"], date=order["placed_at"],
+    line = ui("order_line", language, order=order["number"], date=order["placed_at"],
               total=money(order["total"], order["currency"]), status=status)
+    if order.get("carrier"):
+        line += ui("order_carrier", language, carrier=order["carrier"], tracking=order.get("tracking") or "-")
+    if order.get("expected_at") and order["status"] == "shipped":
+        line += ui("order_expected", language, when=deadline(datetime.fromisoformat(order["expected_at"]), language))
+    return line
 
 
 def category_label(category: str | None, language: str | None) -> str:

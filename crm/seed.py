@@ -120,6 +120,9 @@ def _customer(rng: random.Random, i: int, lang: str, market: tuple, ref: datetim
     )
 
 
+CARRIERS = (("SF Express", "SF"), ("Kerry Express", "KE"), ("Hongkong Post", "HKP"))
+
+
 def _order(rng: random.Random, customer: Customer, lang: str, market: tuple, ref: datetime,
            used: set[str]) -> Order:
     number = f"LM{rng.randint(10_000_000, 99_999_999)}"
@@ -135,9 +138,20 @@ def _order(rng: random.Random, customer: Customer, lang: str, market: tuple, ref
         items.append(OrderItem(sku=product[0], name=product[name_index], qty=rng.randint(1, 3),
                                unit_price=Decimal(round(product[4] / market[3]))))
     total = sum((it.unit_price * it.qty for it in items), Decimal("0"))
-    return Order(order_number=number, customer_id=customer.id, status=status,
-                 placed_at=ref - timedelta(days=age_days, hours=rng.randint(0, 23)),
-                 total=total, currency=market[0], items=items)
+    placed = ref - timedelta(days=age_days, hours=rng.randint(0, 23))
+    return Order(order_number=number, customer_id=customer.id, status=status, placed_at=placed,
+                 total=total, currency=market[0], items=items, **_shipment(number, status, placed))
+
+
+def _shipment(number: str, status: str, placed: datetime) -> dict:
+    """Carrier, tracking number and expected delivery of a shipped or delivered order, derived
+    from its number (so the rest of the demo data stays as it was)."""
+    if status not in ("shipped", "delivered", "returned", "refunded"):
+        return {}
+    digits = int(number[2:])
+    carrier, prefix = CARRIERS[digits % len(CARRIERS)]
+    return {"carrier": carrier, "tracking_number": f"{prefix}{digits * 7 % 10**10:010d}",
+            "expected_at": placed + timedelta(days=2 + digits % 3)}
 
 
 def _conversation(session: Session, rng: random.Random, customer: Customer, lang: str,

@@ -68,6 +68,11 @@ class Order(Base):
     placed_at: Mapped[datetime] = mapped_column(default=utcnow)
     total: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
     currency: Mapped[str] = mapped_column(String(3))  # ISO 4217: TWD, HKD, CNY
+    # Shipment, once the order ships (migration 0006): who carries it, its tracking number and
+    # the expected delivery time the carrier gave.
+    carrier: Mapped[Optional[str]] = mapped_column(String(40))
+    tracking_number: Mapped[Optional[str]] = mapped_column(String(40))
+    expected_at: Mapped[Optional[datetime]] = mapped_column()
 
     customer: Mapped[Customer] = relationship(back_populates="orders")
     items: Mapped[list[OrderItem]] = relationship(

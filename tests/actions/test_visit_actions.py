@@ -239,3 +239,40 @@ def test_a_clarification_button_answers_the_chosen_entry_from_the_real_index(mon
     _, messages, slots = run(kb_answer.ActionAnswerFromKB(), trk)
     assert [m["text"] for m in messages] == ["9 to 18"]
     assert slots["kb_entry_id"] == "hours" and slots["kb_decision"] == "answer"
+
+
+def test_where_is_my_order_is_answered_from_the_crm_for_an_identified_customer(new_chat, crm):
+    from sqlalchemy import select
+
+    from actions.orders import ActionOrderStatus
+    from crm.db import session_scope
+    from crm.models import Order
+
+    case = new_chat(verified=True, consent=True)
+    with session_scope(crm) as session:
+        order = session.scalars(select(Order).where(Order.order_number == case.order_number)).one()
+        order.status, order.carrier, order.tracking_number = "shipped", "SF Express", "SF0012345678"
+        order.expected_at = order.placed_at + timedelta(days=3)
+    trk = tracker(case.conversation_id, text=f"where is {case.order_number}?", intent="order_status")
+    _, messages, _ = run(ActionOrderStatus(), trk)
+    assert responses(messages) == ["utter_order_status"]
+    line = messages[0]["orders"]
+    assert case.order_number in line and "SF Express SF0012345678" in line and "expected" in line
+    assert line.count("LM") == 1  # only the order asked about
+
+
+def test_an_anonymous_visitor_gets_the_how_to_track_answer_not_an_orders_status(monkeypatch, new_chat):
+    from actions.orders import ActionOrderStatus
+
+    case = new_chat(verified=False)
+    asked = []
+
+    class KB:
+        def search(self, text, language):
+            asked.append(text)
+            return FakeResult("fallback")
+
+    monkeypatch.setattr(kb_answer, "kb_service", lambda: KB())
+    _, messages, _ = run(ActionOrderStatus(), tracker(case.conversation_id, text=f"where is {case.order_number}",
+                                                       intent="order_status"))
+    assert asked and all(case.order_number not in (m.get("text") or "") for m in messages)

@@ -5,6 +5,7 @@ from typing import Any
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+import sqlalchemy as sa
 from sqlalchemy import inspect, text
 
 from crm import migrate
@@ -409,7 +410,7 @@ def test_0005_adds_message_frustration_and_shows_button_clicks_by_their_title(db
             for n, (client_id, direction, body, payload, language) in enumerate(lines):
                 insert(Message, conversation_id=cid, client_id=client_id, direction=direction, text=body,
                        payload=payload, language=language, channel="web", created_at=_t(10, n))
-        assert migrate.upgrade(db_url) == "0005"
+        assert migrate.upgrade(db_url) == migrate.heads()[0]
         with eng.connect() as conn:
             ctx = MigrationContext.configure(conn, opts={"compare_type": True})
             assert compare_metadata(ctx, Base.metadata) == []
@@ -422,5 +423,22 @@ def test_0005_adds_message_frustration_and_shows_button_clicks_by_their_title(db
         assert rows["c4"] == ("否", {"note": "kept", "button": {"payload": "/deny"}}, None)
         command.downgrade(migrate.alembic_config(url=db_url), "0004")
         assert "frustration" not in {c["name"] for c in inspect(eng).get_columns("messages")}
+    finally:
+        eng.dispose()
+
+
+def test_0006_adds_the_shipment_columns_and_downgrades(db_url):
+    from alembic import command
+
+    assert migrate.upgrade(db_url, "0005") == "0005"
+    assert migrate.upgrade(db_url) == "0006"
+    eng = make_engine(db_url)
+    try:
+        with eng.connect() as conn:
+            columns = {c["name"] for c in sa.inspect(conn).get_columns("orders")}
+        assert {"carrier", "tracking_number", "expected_at"} <= columns
+        command.downgrade(migrate.alembic_config(url=db_url), "0005")
+        with eng.connect() as conn:
+            assert "carrier" not in {c["name"] for c in sa.inspect(conn).get_columns("orders")}
     finally:
         eng.dispose()

@@ -73,3 +73,16 @@ def test_every_demo_promise_has_its_follow_up_and_one_is_overdue(session_factory
         overdue = [t for t in tk.overdue_tickets(s, REFERENCE) if t.customer_id == demo.id]
         assert overdue and overdue == [t for t in tk.overdue_tickets(s, utcnow()) if t.customer_id == demo.id]
         assert [f.ticket_id for f in tk.due_follow_ups(s, demo.id, REFERENCE)] == [overdue[0].id]
+
+
+def test_shipped_demo_orders_have_carrier_tracking_and_expected_delivery(session_factory):
+    """Issue 17: "where is my order" is answered from the CRM with carrier and expected date."""
+    from crm.models import Order
+
+    with session_scope(session_factory) as s:
+        seed(s)
+    with session_scope(session_factory) as s:
+        orders = s.scalars(select(Order)).all()
+        shipped = [o for o in orders if o.status in ("shipped", "delivered")]
+        assert shipped and all(o.carrier and o.tracking_number and o.expected_at > o.placed_at for o in shipped)
+        assert all(o.carrier is None for o in orders if o.status in ("pending", "paid", "cancelled"))

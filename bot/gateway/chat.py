@@ -65,9 +65,15 @@ def clean_text(text: Any, max_chars: int) -> tuple[str, str | None]:
     return text, None
 
 
+def safe_client_id(client_id: Any) -> bool:
+    """A string of 1 to MAX_CLIENT_ID characters, printable as UTF-8 (no surrogates, controls)."""
+    return (isinstance(client_id, str) and 0 < len(client_id) <= MAX_CLIENT_ID
+            and not any(unicodedata.category(ch) in ("Cs", "Cc") for ch in client_id))
+
+
 def check_client_id(client_id: Any) -> str:
-    if not isinstance(client_id, str) or not 0 < len(client_id) <= MAX_CLIENT_ID:
-        raise ChatError("invalid_id", f"'id' must be a string of 1 to {MAX_CLIENT_ID} characters")
+    if not safe_client_id(client_id):
+        raise ChatError("invalid_id", f"'id' must be a string of 1 to {MAX_CLIENT_ID} printable characters")
     return client_id
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Awaitable, Callable
 
 from bot.gateway.hub import Hub
-from bot.gateway.notices import status_notice
+from bot.gateway.notices import queue_busy_text, status_notice
 from bot.gateway.rasa_client import RasaClient, RasaUnavailable
 from bot.gateway.store import ChatStore, ConversationRef
 from bot.lang import detect_language
@@ -111,12 +111,16 @@ class ChatService:
         client_id: Any,
         text: Any,
         on_recorded: Callable[[str], Awaitable[None]] | None = None,
+        may_hand_off: Callable[[], bool] | None = None,
     ) -> ChatReply:
-        """Answer one customer message; ``on_recorded`` runs once it is safely stored."""
+        """Answer one customer message; ``on_recorded`` runs once it is safely stored.
+        ``may_hand_off`` (the sender's hand-over rate limit) is asked before the chat joins the
+        agents' queue; when it says no, the chat stays with the bot and the reply says why."""
         client_id = check_client_id(client_id)
         text, notice = clean_text(text, self._max_chars)
         async with self._locks[conversation.id]:
-            return await self._handle_locked(conversation, client_id, text, notice, on_recorded)
+            return await self._handle_locked(conversation, client_id, text, notice, on_recorded,
+                                             may_hand_off)
 
     async def _handle_locked(
         self,
@@ -125,6 +129,7 @@ class ChatService:
         text: str,
         notice: str | None,
         on_recorded: Callable[[str], Awaitable[None]] | None,
+        may_hand_off: Callable[[], bool] | None = None,
     ) -> ChatReply:
         language = detect_language(text, default=conversation.language)
         view, created, status = await asyncio.to_thread(
@@ -141,7 +146,7 @@ class ChatService:
         await self._to_consoles(conversation, [view])
         if status in HUMAN_STATUSES:
             return ChatReply(client_id, [], notice, status=status, language=language)
-        return await self._ask_rasa(conversation, client_id, text, language, notice)
+        return await self._ask_rasa(conversation, client_id, text, language, notice, may_hand_off)
 
     async def _ask_rasa(
         self,
@@ -150,6 +155,7 @@ class ChatService:
         text: str,
         language: str,
         notice: str | None,
+        may_hand_off: Callable[[], bool] | None = None,
     ) -> ChatReply:
         started = time.perf_counter()
         try:
@@ -167,7 +173,9 @@ class ChatService:
         )
         await self._to_consoles(conversation, replies)
         status = "bot"
-        if turn.handoff_reason and await asyncio.to_thread(
+        if turn.handoff_reason and may_hand_off is not None and not may_hand_off():
+            notice = queue_busy_text(language)
+        elif turn.handoff_reason and await asyncio.to_thread(
             self.store.transition, conversation.id, ("bot",), "waiting_agent",
             reason=turn.handoff_reason,
         ):

@@ -32,6 +32,7 @@ class Policy:
     ratings_per_conversation: str = "3/minute;10/hour"
     ratings_per_address: str = "30/minute"
     reads_per_address: str = "120/minute"
+    handoffs_per_address: str = "5/10 minute;30/day"
 
 
 class RateLimiter:
@@ -80,3 +81,9 @@ def client_address(conn: Any) -> str:
 
 def limiter_of(conn: Any) -> RateLimiter:
     return conn.app.state.rate_limiter
+
+
+def hand_off_gate(conn: Any) -> Any:
+    """``may_hand_off`` for :meth:`bot.gateway.chat.ChatService.handle`: one hand-over counted
+    against the sender's address."""
+    return lambda: limiter_of(conn).hit(("handoffs_per_address", client_address(conn))) == 0

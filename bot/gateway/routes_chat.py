@@ -31,7 +31,7 @@ from typing import Any
 from fastapi import APIRouter, Request, WebSocket
 
 from bot.gateway.chat import ChatError, ChatReply, ChatService, safe_client_id
-from bot.gateway.ratelimit import client_address, limiter_of, too_many
+from bot.gateway.ratelimit import client_address, hand_off_gate, limiter_of, too_many
 from bot.gateway.store import StoreUnavailable
 from bot.gateway.validation import SafeJSONResponse as JSONResponse
 from bot.gateway.validation import dumps
@@ -196,7 +196,8 @@ async def _handle_frame(websocket: WebSocket, chat: ChatService, conversation: A
         await sock.send({"type": "typing", "on": True})
 
     try:
-        reply = await chat.handle(conversation, frame.get("id"), frame.get("text"), acknowledge)
+        reply = await chat.handle(conversation, frame.get("id"), frame.get("text"), acknowledge,
+                                  hand_off_gate(websocket))
     except ChatError as exc:
         await sock.send(_error(exc.code, exc.message, frame.get("id")))
         return
@@ -257,7 +258,8 @@ async def post_message(token: str, request: Request) -> JSONResponse:
     if wait:
         return too_many(wait)
     try:
-        reply = await chat.handle(conversation, frame.get("id"), frame.get("text"))
+        reply = await chat.handle(conversation, frame.get("id"), frame.get("text"),
+                                  may_hand_off=hand_off_gate(request))
     except ChatError as exc:
         return JSONResponse({"error": exc.code, "message": exc.message}, status_code=422)
     except StoreUnavailable:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import time
 
-from bot.gateway.ratelimit import Policy, RateLimiter
 from crm.db import session_scope
 from crm.models import Conversation, Feedback, Message
 from tests.security.conftest import chat_socket, open_chat
@@ -49,6 +48,8 @@ def test_http_messages_are_limited_per_conversation(client, factory):
 
 
 def test_a_burst_on_one_socket_is_slowed_not_dropped(client, factory):
+    from bot.gateway.ratelimit import Policy, RateLimiter
+
     client.app.state.rate_limiter = RateLimiter(Policy(messages_per_conversation="5/1 second"))
     burst = 15
     with chat_socket(client) as ws:

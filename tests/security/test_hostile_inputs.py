@@ -104,3 +104,13 @@ def test_ids_above_2_63_in_bodies_and_queries(as_user):
     assert agent.post(f"/api/agent/follow-ups/{BIG}/done", json={"outcome": "resolved"}).status_code == 422
     assert trainer.post("/api/trainer/inbox/dismiss", json={"ids": [BIG]}).status_code == 422
     assert trainer.get(f"/api/trainer/entries/x/diff?a={BIG}&b=1").status_code == 422
+
+
+def test_binary_frames_on_the_console_socket_are_ignored(as_user):
+    agent = as_user("agent1")
+    with agent.client.websocket_connect("/ws/console") as ws:
+        assert ws.receive_json()["type"] == "hello"
+        ws.send_bytes(b"\x00\x01binary")
+        ws.send_text("not json")
+        ws.send_text('{"type":"ping"}')
+        assert ws.receive_json() == {"type": "pong"}

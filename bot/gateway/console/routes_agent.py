@@ -189,8 +189,10 @@ async def console_socket(websocket: WebSocket) -> None:
     try:
         await websocket.send_json({"type": "hello", "user": user.public()})
         while True:
-            text = await websocket.receive_text()
-            if text.strip() == '{"type":"ping"}':
+            message = await websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                break
+            if (message.get("text") or "").strip() == '{"type":"ping"}':  # anything else (binary too) is ignored
                 await websocket.send_json({"type": "pong"})
     except WebSocketDisconnect:
         pass

@@ -90,7 +90,7 @@ class ActionOfferCompensation(Action):
                 tracker.get_slot("complaint_category"), tracker.get_slot("severity") or "medium",
                 tier=profile.tier, lifetime_value=profile.lifetime_value,
                 currency=tracker.get_slot("order_currency") or profile.currency,
-                order_total=tracker.get_slot("order_total"),
+                order_total=tracker.get_slot("order_total"), resolution=resolution,
             )
         ids = await in_crm(crm_ops.record_offers, customer_id=customer_id, ticket_id=ticket_id,
                            options=options, default=None) if options else None

@@ -20,23 +20,20 @@ from actions.common import count_actions, in_crm, language_of
 from actions.frustration import estimate_severity, frustration_score
 from actions.handoff import hand_off
 from actions.labels import category_label
-from actions.parsing import category_from_text
 from actions.personalise import profile_events
-from actions.policy import CATEGORIES, fx, is_top_tier, load_policy
+from actions.policy import fx, is_top_tier, load_policy
 from actions.services import conversation_id
+from actions.understanding import read_case
 
 #: Slots of one complaint; cleared when a new complaint starts or the customer stops.
 CASE_SLOTS = ("complaint_description", "complaint_category", "order_number", "order_id",
-              "desired_outcome", "complaint_confirmed", "correction_field", "resolution",
-              "ticket_id", "ticket_due", "offers", "order_total", "order_currency")
+              "order_verified", "verify_attempts", "desired_outcome", "complaint_confirmed",
+              "correction_field", "resolution", "ticket_id", "ticket_due", "offers", "order_total",
+              "order_currency")
 
 
 def apology_response(has_name: bool, has_order: bool) -> str:
     return "utter_apology" + ("_named" if has_name else "") + ("_order" if has_order else "")
-
-
-def _entities(tracker: Tracker, name: str) -> list[Any]:
-    return list(tracker.get_latest_entity_values(name))
 
 
 class ActionComplaintStart(Action):
@@ -48,10 +45,8 @@ class ActionComplaintStart(Action):
     ) -> List[Dict[Text, Any]]:
         text = tracker.latest_message.get("text") or ""
         language = language_of(tracker)
-        events: List[Dict[Text, Any]] = [
-            SlotSet(slot, None) for slot in CASE_SLOTS
-            if slot not in ("complaint_category", "order_number") or not _entities(tracker, slot)
-        ]
+        facts = read_case(text)
+        events: List[Dict[Text, Any]] = [SlotSet(slot, None) for slot in CASE_SLOTS]
         frustration = frustration_score(
             text, previous_complaints=count_actions(tracker, self.name()),
             failed_answers=int(tracker.get_slot("failed_answers") or 0),
@@ -59,19 +54,22 @@ class ActionComplaintStart(Action):
         profile = await in_crm(crm_ops.conversation_profile, conversation_id(tracker),
                                default=crm_ops.Profile())
         events += profile_events(profile)
-
-        category = next((c for c in _entities(tracker, "complaint_category") if c in CATEGORIES), None)
-        category = category or category_from_text(text)
+        # One clear category is taken; several, or none, are asked (buttons) rather than guessed.
+        category = facts.category if len(facts.categories) == 1 else None
         events.append(SlotSet("complaint_category", category))
+        if facts.story:
+            events.append(SlotSet("complaint_description", text[:1000]))
+        if facts.outcome:
+            events.append(SlotSet("desired_outcome", facts.outcome))
 
         order = None
-        number = next(iter(_entities(tracker, "order_number")), None)
-        if number:
-            order = await in_crm(crm_ops.lookup_order, str(number), profile.customer_id)
-            events += [SlotSet("order_number", order["number"] if order else None),
-                       SlotSet("order_id", order["id"] if order else None)]
+        if facts.order_number and profile.customer_id is not None:
+            order = await in_crm(crm_ops.lookup_order, facts.order_number, profile.customer_id)
             if order:
+                events += [SlotSet("order_number", order["number"]), SlotSet("order_id", order["id"])]
                 events += order_events(order, profile.customer_id)
+        elif facts.order_number:  # anonymous: the form asks for proof before the order is used
+            events.append(SlotSet("order_number", facts.order_number))
         value_twd = float(Decimal(order["total"]) / fx(order["currency"])) if order else None
         severity = estimate_severity(text, frustration=frustration.score, order_value_twd=value_twd)
         events += [SlotSet("complaint_text", text[:1000]), SlotSet("severity", severity),

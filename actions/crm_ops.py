@@ -20,7 +20,7 @@ from actions.policy import Option
 from crm.models import Conversation, Customer, Ticket
 from crm.orm.base import utcnow
 from crm.repo import tickets as repo
-from crm.repo.customers import find_order
+from crm.repo.customers import find_order, owns_order, recent_orders
 
 
 @dataclass
@@ -61,6 +61,23 @@ def lookup_order(session: Session, number: str, verified_customer_id: int | None
         return None
     return {"id": order.id, "number": order.order_number, "customer_id": order.customer_id,
             "total": str(order.total), "currency": order.currency, "status": order.status}
+
+
+def order_choices(session: Session, customer_id: int | None) -> list[dict[str, Any]]:
+    """The verified customer's recent orders, for buttons (number, date, total, status)."""
+    if customer_id is None:
+        return []
+    return [{"number": o.order_number, "placed_at": o.placed_at.date().isoformat(), "total": str(o.total),
+             "currency": o.currency, "status": o.status} for o in recent_orders(session, customer_id)]
+
+
+def verify_order_owner(session: Session, number: str, proof: str) -> dict[str, Any] | None:
+    """The order when ``proof`` (e-mail or the phone's last four digits) matches its owner; None
+    for an unknown order and a wrong proof alike, so a guess reveals nothing."""
+    order = find_order(session, number)
+    if order is None or not owns_order(order, proof):
+        return None
+    return lookup_order(session, number, None)
 
 
 def waiting_count(session: Session) -> int:

@@ -24,10 +24,10 @@ class ValidateCsatForm(FormValidationAction):
     async def extract_csat_score(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[Text, Any]:
-        """The score from a button (entity ``csat_score``) or typed ("4", "五星", "4/5"), when
-        the question is open or the customer rates unprompted."""
+        """The score from a button (entity ``csat_score``) or typed ("4", "五星", "4/5"), only
+        while the rating question is open: a bare digit elsewhere is not a rating."""
         asked = tracker.get_slot("requested_slot") == "csat_score" and tracker.active_loop.get("name") == "csat_form"
-        if not asked and latest_intent(tracker) != "give_feedback":
+        if not asked:
             return {}
         entity = next(tracker.get_latest_entity_values("csat_score"), None)
         score = parse_csat(str(entity)) if entity is not None else parse_csat(tracker.latest_message.get("text") or "")
@@ -40,7 +40,12 @@ class ValidateCsatForm(FormValidationAction):
             score = int(float(value))
         except (TypeError, ValueError):
             return {"csat_score": None}
-        return {"csat_score": score if 1 <= score <= 5 else None}
+        if not 1 <= score <= 5:
+            return {"csat_score": None}
+        conv = conversation_id(tracker)
+        if conv is not None:  # stored now: the comment after it is optional and may never come
+            await in_crm(crm_ops.save_csat, conv, score, None)
+        return {"csat_score": score}
 
     async def validate_csat_comment(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict

@@ -26,6 +26,11 @@ UI = {
     "no": {"en": "No", "zh-Hant": "否", "zh-Hans": "否"},
     "no_order": {"en": "(no order number)", "zh-Hant": "（無訂單編號）", "zh-Hans": "（无订单编号）"},
     "order_ref": {"en": "order {order}", "zh-Hant": "訂單 {order}", "zh-Hans": "订单 {order}"},
+    "not_about_order": {"en": "Not about an order", "zh-Hant": "與訂單無關", "zh-Hans": "与订单无关"},
+    "order_line": {"en": "• {order} (placed {date}, {total}): {status}", "zh-Hant": "・{order}（{date} 下單，{total}）：{status}",
+                   "zh-Hans": "・{order}（{date} 下单，{total}）：{status}"},
+    "order_choice": {"en": "{order} · {date} · {total}", "zh-Hant": "{order}・{date}・{total}",
+                     "zh-Hans": "{order}・{date}・{total}"},
 }
 
 
@@ -64,6 +69,29 @@ def option_label(option: dict[str, Any], language: str | None) -> str:
     shown = (f"{Decimal(str(amount)):,.0f}" if option.get("currency") == "PTS"
              else money(amount, option.get("currency") or "TWD"))
     return label("option", option["type"], lang(language), amount=shown, percent=option.get("percent") or "")
+
+
+def order_choice_label(order: dict[str, Any], language: str | None) -> str:
+    """Button title of one of the customer's orders: number, date placed, total."""
+    return ui("order_choice", language, order=order["number"], date=order["placed_at"],
+              total=money(order["total"], order["currency"]))
+
+
+ORDER_STATUS = {
+    "pending": {"en": "awaiting payment", "zh-Hant": "待付款", "zh-Hans": "待付款"},
+    "paid": {"en": "paid, being prepared", "zh-Hant": "已付款，備貨中", "zh-Hans": "已付款，备货中"},
+    "shipped": {"en": "shipped, on its way", "zh-Hant": "已出貨，配送中", "zh-Hans": "已发货，配送中"},
+    "delivered": {"en": "delivered", "zh-Hant": "已送達", "zh-Hans": "已送达"},
+    "cancelled": {"en": "cancelled", "zh-Hant": "已取消", "zh-Hans": "已取消"},
+    "returned": {"en": "returned", "zh-Hant": "已退貨", "zh-Hans": "已退货"},
+    "refunded": {"en": "refunded", "zh-Hant": "已退款", "zh-Hans": "已退款"},
+}
+
+
+def order_status_line(order: dict[str, Any], language: str | None) -> str:
+    status = ORDER_STATUS.get(order["status"], {}).get(lang(language), order["status"])
+    return ui("order_line", language, order=order["number"], date=order["placed_at"],
+              total=money(order["total"], order["currency"]), status=status)
 
 
 def category_label(category: str | None, language: str | None) -> str:

@@ -58,6 +58,9 @@ def _check(policy: dict[str, Any]) -> dict[str, Any]:
     for name, spec in policy["options"].items():
         if (spec or {}).get("crm_type") not in OFFER_TYPES:
             raise PolicyError(f"compensation policy: option {name}: crm_type must be one of {OFFER_TYPES}")
+        bad = [r for r in [*(spec.get("only_with") or ()), *(spec.get("not_with") or ())] if r not in RESOLUTIONS]
+        if bad:
+            raise PolicyError(f"compensation policy: option {name}: unknown resolutions {bad}")
     if set(policy["categories"]) != set(CATEGORIES):
         raise PolicyError(f"compensation policy: categories must be exactly {CATEGORIES}")
     for name, cat in policy["categories"].items():
@@ -115,6 +118,12 @@ def resolutions_for(category: str | None) -> list[str]:
     return list(load_policy()["categories"][category if category in CATEGORIES else "other"]["resolutions"])
 
 
+def needs_order(category: str | None) -> bool:
+    """Whether a complaint of ``category`` is about an order (a store visit or staff is not)."""
+    spec = load_policy()["categories"].get(category or "other", {})
+    return bool(spec.get("needs_order", True))
+
+
 def propose_resolution(category: str | None, desired: str | None) -> str:
     """The customer's wish when the policy allows it for the category, else the first allowed."""
     allowed = resolutions_for(category)
@@ -153,12 +162,14 @@ def fx(currency: str | None) -> Decimal:
 def compensation_options(
     category: str | None, severity: str, *, tier: str | None = None,
     lifetime_value: Decimal | int | str = 0, currency: str | None = "TWD",
-    order_total: Decimal | int | str | None = None,
+    order_total: Decimal | int | str | None = None, resolution: str | None = None,
 ) -> list[Option]:
     """Options allowed for this complaint, scaled by tier and lifetime value and capped.
 
     ``lifetime_value`` and ``order_total`` are in ``currency``; options that need an order
-    (shipping refund, partial refund) are left out without one.
+    (shipping refund, partial refund) are left out without one, and so are options that would
+    contradict the agreed ``resolution`` (the option's ``only_with`` / ``not_with`` lists: no
+    express replacement after choosing a refund).
     """
     policy = load_policy()
     currency = currency if currency in policy["fx"] else "TWD"
@@ -170,6 +181,8 @@ def compensation_options(
     for kind, base in (table.get(severity if severity in SEVERITIES else "medium") or {}).items():
         spec = policy["options"][kind]
         if spec.get("needs_order") and order_total is None:
+            continue
+        if not fits_resolution(spec, resolution):
             continue
         if kind == "points":
             points = min(_round10(Decimal(str(base)) * mult), Decimal(str(spec["cap"])))
@@ -186,6 +199,11 @@ def compensation_options(
             twd = Decimal(str(spec["fixed"]))
             options.append(Option(kind, _money(twd * rate), currency, twd))
     return options
+
+
+def fits_resolution(spec: dict[str, Any], resolution: str | None) -> bool:
+    only, never = spec.get("only_with") or (), spec.get("not_with") or ()
+    return (not only or resolution in only) and resolution not in never
 
 
 def _money(value: Decimal) -> Decimal:

@@ -75,6 +75,8 @@ def ticket_text(tracker: Tracker, resolution: str) -> tuple[str, str]:
     """Subject and description of the complaint ticket (English, for agents)."""
     category = tracker.get_slot("complaint_category") or "other"
     order = tracker.get_slot("order_number")
+    if order and order != "none" and not tracker.get_slot("order_id"):
+        order = f"{order}, ownership not verified"
     subject = f"Complaint: {category.replace('_', ' ')}" + (f" ({order})" if order and order != "none" else "")
     lines = [f"{name}: {tracker.get_slot(slot)}" for name, slot in (
         ("First message", "complaint_text"), ("What happened", "complaint_description"),

@@ -201,6 +201,16 @@ class KBSearcher:
         return cls(load_index(index_dir, expected_encoder, expected_kb_hash))
 
     # ------------------------------------------------------------------ public API
+    def lookup(self, entry_id: str, language: str | None = None) -> Hit | None:
+        """The entry itself (a clarification button names it): its first question and answer
+        in ``language``, or None when the index no longer has it."""
+        entry = self.entries.get(entry_id) if isinstance(entry_id, str) else None
+        if entry is None:
+            return None
+        language = language if language in LANGUAGES else "en"
+        return Hit(entry_id, 1.0, pick_text(entry.questions, language)[0], pick_text(entry.answers, language),
+                   entry.category)
+
     def search(self, text: str, language: str | None = None, k: int = 5) -> SearchResult:
         return self.search_batch([text], [language], k)[0]
 
@@ -471,6 +481,10 @@ class KBService:
             return
         self._searcher, self._loaded_dir, self._failed_dir = searcher, target, None
         log.info("kb: now serving %s", target)
+
+    def lookup(self, entry_id: str, language: str | None = None) -> Hit | None:
+        searcher = self.searcher()
+        return searcher.lookup(entry_id, language) if searcher is not None else None
 
     def search(self, text: str, language: str | None = None, k: int = 5) -> SearchResult:
         searcher = self.searcher()

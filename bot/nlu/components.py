@@ -10,11 +10,12 @@ from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.extractors.extractor import EntityExtractorMixin
 from rasa.nlu.tokenizers.tokenizer import Token, Tokenizer
-from rasa.shared.nlu.constants import ENTITIES, TEXT
+from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.lang import detect_language, fold
+from bot.yes_no import yes_or_no
 
 LANGUAGE_ENTITY = "language"
 
@@ -115,4 +116,43 @@ class LanguageEntityExtractor(GraphComponent, EntityExtractorMixin):
                 }
             )
             message.set(ENTITIES, entities, add_to_output=True)
+        return messages
+
+
+@DefaultV1Recipe.register(
+    DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False
+)
+class YesNoIntentOverride(GraphComponent):
+    """A message that is only a yes or a no in words ("係呀", "冇問題", "sure", "不用了") is
+    ``affirm`` / ``deny`` whatever the classifier thought (bot/yes_no.py holds the words).
+
+    Runs after the intent classifier and before the FallbackClassifier, so a short yes is never
+    read as thanks or sent to the knowledge base.
+    """
+
+    @classmethod
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> "YesNoIntentOverride":
+        return cls()
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        return training_data
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        for message in messages:
+            answer = yes_or_no(message.get(TEXT) or "")
+            if answer is None:
+                continue
+            name = "affirm" if answer else "deny"
+            intent = {"name": name, "confidence": 1.0}
+            # The others drop to 0 so the FallbackClassifier does not call 1.0 vs 0.95 "ambiguous".
+            ranking = [{**r, "confidence": 0.0} for r in message.get(INTENT_RANKING_KEY) or []
+                       if r.get("name") != name]
+            message.set(INTENT, intent, add_to_output=True)
+            message.set(INTENT_RANKING_KEY, [intent] + ranking, add_to_output=True)
         return messages

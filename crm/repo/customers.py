@@ -1,6 +1,8 @@
 """Customers and orders, including the agent-facing 360° view."""
 from __future__ import annotations
 
+import hmac
+
 from typing import Any
 
 from sqlalchemy import func, select
@@ -52,6 +54,28 @@ def find_order(session: Session, order_number: str) -> Order | None:
         .where(Order.order_number == normalise_order_number(order_number))
     )
     return session.scalars(stmt).one_or_none()
+
+
+def recent_orders(session: Session, customer_id: int, limit: int = 4) -> list[Order]:
+    """The customer's latest orders, newest first."""
+    stmt = (select(Order).where(Order.customer_id == customer_id)
+            .order_by(Order.placed_at.desc(), Order.id.desc()).limit(limit))
+    return list(session.scalars(stmt))
+
+
+def owns_order(order: Order, proof: str) -> bool:
+    """Whether ``proof`` is the e-mail address on the order's customer, or the last four digits
+    of their phone number (how an anonymous visitor shows an order is theirs)."""
+    customer = order.customer
+    proof = (proof or "").strip().lower()
+    if not proof or customer is None or customer.anonymised_at is not None:
+        return False
+    email = (customer.email or "").strip().lower()
+    if "@" in proof:
+        return bool(email) and hmac.compare_digest(proof, email)
+    digits = "".join(ch for ch in proof if ch.isdigit())
+    phone = "".join(ch for ch in (customer.phone or "") if ch.isdigit())
+    return len(digits) == 4 and len(phone) >= 4 and hmac.compare_digest(digits, phone[-4:])
 
 
 def order_dict(order: Order) -> dict[str, Any]:

@@ -119,10 +119,23 @@ def test_compensation_older_than_30_days_does_not_count(new_chat, crm):
 def test_offer_above_the_bots_limit_needs_approval(new_chat, crm):
     case = new_chat(verified=True, consent=True)
     _, offered, (_, messages, slots) = offer_and_pick(
-        case, crm, "partial_refund", severity="critical", order_total="100000", order_currency="TWD")
+        case, crm, "partial_refund", severity="critical", order_total="100000", order_currency="TWD",
+        resolution="redelivery")
     assert any(o["type"] == "partial_refund" and Decimal(o["value_twd"]) > 600 for o in offered["offers"])
     assert slots["handoff_reason"] == "compensation_approval"
     assert slots["handoff_summary"]["approval"]["why"] == "above_bot_limit"
+
+
+def test_compensation_never_contradicts_the_chosen_resolution(new_chat, crm):
+    """Issue 17: after choosing a refund, no express replacement and no partial refund on top."""
+    case = new_chat(verified=True, consent=True)
+    def offered_types(resolution):
+        trk = tracker(case.conversation_id, intent="affirm", text="yes", slots=case_slots(
+            case, complaint_category="wrong_missing_item", severity="critical", order_total="5000",
+            order_currency="TWD", resolution=resolution, desired_outcome=resolution))
+        return {o["type"] for o in run(ActionOfferCompensation(), trk)[2]["offers"]}
+    assert not {"expedited_replacement", "partial_refund"} & offered_types("refund")
+    assert "expedited_replacement" in offered_types("replacement")
 
 
 def test_declining_compensation_rejects_all_and_still_tells_the_ticket(new_chat, crm):

@@ -132,7 +132,8 @@ def test_csat_score_from_buttons_typed_text_or_unprompted_rating():
     assert csat_extract(tracker("1", slots=asked, active_loop="csat_form", intent="give_feedback",
                                 entities=[entity("csat_score", "4")], text='/give_feedback{"csat_score":"4"}')) == {"csat_score": 4}
     assert csat_extract(tracker("1", slots=asked, active_loop="csat_form", text="五星", intent="nlu_fallback")) == {"csat_score": 5}
-    assert csat_extract(tracker("1", text="2/5 too slow", intent="give_feedback")) == {"csat_score": 2}
+    # Issue 17: a rating is a rating only when one was asked (a digit in a form is not one).
+    assert csat_extract(tracker("1", text="2/5 too slow", intent="give_feedback")) == {}
     assert csat_extract(tracker("1", text="where is my order", intent="inquiry")) == {}
 
 
@@ -187,3 +188,20 @@ def test_two_failed_answers_in_a_row_hand_off(monkeypatch, new_chat):
     assert responses(messages) == ["utter_handoff_failures"]
     assert slots["handoff_reason"] == "repeated_failures" and slots["failed_answers"] == 0
     assert slots["kb_decision"] == "fallback"
+
+
+def test_a_clarification_button_answers_the_chosen_entry_from_the_real_index(monkeypatch, tmp_path):
+    """Issue 17: the button names an entry; the action answers it (KBService.lookup was missing
+    and a fake KB hid that)."""
+    from kb.index import build_and_publish
+    from kb.search import KBService
+    from tests.kb.conftest import ENCODER, tiny_kb
+
+    root = tmp_path / "kb"
+    build_and_publish(tiny_kb(), ENCODER, root)
+    monkeypatch.setattr(kb_answer, "kb_service", lambda: KBService(root, encoder_name=ENCODER))
+    trk = tracker("1", text='/inquiry{"kb_entry_id": "hours"}', intent="inquiry",
+                  entities=[entity("kb_entry_id", "hours")])
+    _, messages, slots = run(kb_answer.ActionAnswerFromKB(), trk)
+    assert [m["text"] for m in messages] == ["9 to 18"]
+    assert slots["kb_entry_id"] == "hours" and slots["kb_decision"] == "answer"

@@ -1,90 +1,30 @@
-"""Starts the real stack (action server, Rasa server, gateway) as subprocesses for e2e tests.
+"""Fixtures starting the real stack (see :mod:`tests.e2e.stack`) for e2e tests.
 
 Uses the model trained by ``scripts/train.sh`` (cached by fingerprint), the knowledge-base
 index built by ``make index``, and a fresh SQLite CRM file per test session.
 """
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import time
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-START_TIMEOUT_S = 420
+from tests.e2e.stack import ROOT, Stack, StackError
+from tests.e2e.stack import running_stack as _running_stack
 
-
-@dataclass
-class Stack:
-    base_url: str
-    ws_url: str
-    database_url: str
-    log_dir: Path
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+__all__ = ["ROOT", "Stack", "running_stack"]
 
 
 @contextmanager
-def running_stack(var_dir: Path, database_url: str) -> Iterator[Stack]:
-    """Start the three services against ``database_url``; stop them on exit."""
-    gateway_port = _free_port()
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(ROOT),
-        "CSA_VAR_DIR": str(var_dir),
-        "DATABASE_URL": database_url,
-        "KB_INDEX_DIR": os.environ.get("KB_INDEX_DIR", str(ROOT / "var" / "kb")),
-        "GATEWAY_HOST": "127.0.0.1",
-        "GATEWAY_PORT": str(gateway_port),
-        "RASA_PORT": str(_free_port()),
-        "ACTION_SERVER_PORT": str(_free_port()),
-        "LOG_DIR": str(var_dir / "log"),
-        "SERVICES_READY_FILE": str(var_dir / "ready"),
-    }
-    model = subprocess.run(
-        [str(ROOT / "scripts" / "train.sh")], cwd=ROOT, env=env, check=True,
-        capture_output=True, text=True,
-    ).stdout.strip().splitlines()[-1]
-    subprocess.run(
-        [str(ROOT / ".venv" / "bin" / "python"), "-m", "crm", "migrate"],
-        cwd=ROOT, env=env, check=True, capture_output=True,
-    )
-    proc = subprocess.Popen(
-        [str(ROOT / "scripts" / "services.sh"), model],
-        cwd=ROOT, env=env, start_new_session=True,
-        stdout=open(var_dir / "services.out", "w"), stderr=subprocess.STDOUT,
-    )
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while not (var_dir / "ready").exists():
-        if proc.poll() is not None or time.monotonic() > deadline:
-            os.killpg(proc.pid, signal.SIGTERM)
-            pytest.fail("stack did not start:\n" + (var_dir / "services.out").read_text()[-3000:])
-        time.sleep(0.5)
+def running_stack(var_dir: Path, database_url: str, extra_env=None) -> Iterator[Stack]:
+    """:func:`tests.e2e.stack.running_stack`, failing the test when the stack does not start."""
     try:
-        yield Stack(
-            base_url=f"http://127.0.0.1:{gateway_port}",
-            ws_url=f"ws://127.0.0.1:{gateway_port}/ws",
-            database_url=database_url,
-            log_dir=var_dir / "log",
-        )
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
+        with _running_stack(var_dir, database_url, extra_env) as stack:
+            yield stack
+    except StackError as exc:
+        pytest.fail(str(exc))
 
 
 @pytest.fixture(scope="session")

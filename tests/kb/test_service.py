@@ -61,3 +61,14 @@ def test_mismatched_new_index_keeps_serving_old(tmp_path):
     publish(root, other)
     result = service.search("客服幾點上班？")
     assert result.hits[0].answer.endswith("18") and service.current_dir.resolve() == good.resolve()
+
+
+def test_lookup_returns_the_named_entry_in_the_asked_language(tmp_path):
+    """A clarification button names an entry id: the action answers that entry, no search."""
+    root = tmp_path / "root"
+    build_and_publish(tiny_kb(), ENCODER, root)
+    service = KBService(root, encoder_name=ENCODER, check_interval=0.0)
+    hit = service.lookup("hours", "en")
+    assert hit is not None and hit.entry_id == "hours" and hit.answer.endswith("18")
+    assert service.lookup("no-such-entry", "en") is None
+    assert KBService(tmp_path / "empty", encoder_name=ENCODER).lookup("hours", "en") is None

@@ -1,0 +1,121 @@
+"""Start the real stack (action server, Rasa server, gateway) as subprocesses.
+
+Shared by the e2e and web tests (through ``tests/e2e/conftest.py``) and by benchmarks such as
+``bench/conversations.py``. Uses the model trained by ``scripts/train.sh`` (cached by
+fingerprint), the knowledge-base index built by ``make index`` (``KB_INDEX_DIR``) and the CRM
+at ``database_url``, which is migrated first.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator, Mapping
+
+ROOT = Path(__file__).resolve().parents[2]
+START_TIMEOUT_S = 420
+
+
+class StackError(RuntimeError):
+    """The services did not start; the message ends with the tail of their output."""
+
+
+@dataclass
+class Stack:
+    base_url: str
+    ws_url: str
+    database_url: str
+    log_dir: Path
+    rasa_url: str = ""
+    rasa_token: str = ""
+    identity_secret: str = ""
+    actions_port: str = ""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def running_stack(
+    var_dir: Path, database_url: str, extra_env: Mapping[str, str] | None = None
+) -> Iterator[Stack]:
+    """Start the three services against ``database_url``; stop them on exit.
+
+    ``extra_env`` overrides the services' environment (e.g. ``FOLLOWUP_INTERVAL_S``).
+    Raises :class:`StackError` when the services do not come up.
+    """
+    gateway_port, rasa_port, actions_port = free_port(), free_port(), free_port()
+    rasa_token = secrets.token_urlsafe(24)
+    identity_secret = secrets.token_urlsafe(24)
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "CSA_VAR_DIR": str(var_dir),
+        "DATABASE_URL": database_url,
+        "KB_INDEX_DIR": os.environ.get("KB_INDEX_DIR", str(ROOT / "var" / "kb")),
+        "GATEWAY_HOST": "127.0.0.1",
+        "GATEWAY_PORT": str(gateway_port),
+        "RASA_PORT": str(rasa_port),
+        "RASA_TOKEN": rasa_token,
+        "IDENTITY_SECRET": identity_secret,
+        "ACTION_SERVER_PORT": str(actions_port),
+        "LOG_DIR": str(var_dir / "log"),
+        "SERVICES_READY_FILE": str(var_dir / "ready"),
+        **(extra_env or {}),
+    }
+    model = subprocess.run(
+        [str(ROOT / "scripts" / "train.sh")], cwd=ROOT, env=env, check=True,
+        capture_output=True, text=True,
+    ).stdout.strip().splitlines()[-1]
+    subprocess.run(
+        [str(ROOT / ".venv" / "bin" / "python"), "-m", "crm", "migrate"],
+        cwd=ROOT, env=env, check=True, capture_output=True,
+    )
+    proc = subprocess.Popen(
+        [str(ROOT / "scripts" / "services.sh"), model],
+        cwd=ROOT, env=env, start_new_session=True,
+        stdout=open(var_dir / "services.out", "w"), stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while not (var_dir / "ready").exists():
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise StackError(
+                    "stack did not start:\n" + (var_dir / "services.out").read_text()[-3000:]
+                )
+            time.sleep(0.5)
+        yield Stack(
+            base_url=f"http://127.0.0.1:{gateway_port}",
+            ws_url=f"ws://127.0.0.1:{gateway_port}/ws",
+            database_url=database_url,
+            log_dir=var_dir / "log",
+            rasa_url=f"http://127.0.0.1:{rasa_port}",
+            rasa_token=rasa_token,
+            identity_secret=identity_secret,
+            actions_port=env["ACTION_SERVER_PORT"],
+        )
+    finally:
+        _stop(proc)
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    """TERM the services' process group (KILL after 30 s); it may have exited already."""
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=30)
+    except ProcessLookupError:
+        return
+    except subprocess.TimeoutExpired:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass

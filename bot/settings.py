@@ -57,6 +57,9 @@ class Settings:
     # Shared secret Rasa sends to the action server (header ``X-Lumen-Action-Token``,
     # endpoints.yml); bot/action_server.py refuses calls without it.
     action_token: str = ""
+    # Rate limits on the customer endpoints (bot/gateway/ratelimit.py); RATE_LIMITS=off turns them
+    # off for load benchmarks from one address, and is refused in production.
+    rate_limits: bool = True
     # Follow-ups (bot/gateway/followups.py): the gateway's worker sends due follow-ups every
     # `followup_interval_s` seconds (0: off) through the `followup_notifier` ("local": a bot
     # message in the customer's latest chat; "webhook": JSON POSTed to `followup_webhook_url`,
@@ -69,6 +72,8 @@ class Settings:
     def __post_init__(self) -> None:
         if self.environment not in ENVIRONMENTS:
             raise ValueError(f"environment must be one of {', '.join(ENVIRONMENTS)}, got {self.environment!r}")
+        if self.is_production and not self.rate_limits:
+            raise ValueError("RATE_LIMITS=off is refused with CSA_ENV=production")
         if self.is_production:
             short = [name for name in SECRET_FIELDS
                      if len(getattr(self, name).encode()) < MIN_PRODUCTION_SECRET_BYTES]
@@ -93,6 +98,15 @@ def _environment() -> str:
     if value not in ENVIRONMENTS:
         raise ValueError(f"CSA_ENV must be one of {', '.join(ENVIRONMENTS)}, got {raw!r}")
     return value
+
+
+def _switch(name: str, default: bool) -> bool:
+    raw = (os.environ.get(name) or "").strip().lower()
+    if raw in ("", "on", "1", "true", "yes"):
+        return default if raw == "" else True
+    if raw in ("off", "0", "false", "no"):
+        return False
+    raise ValueError(f"{name} must be on or off, got {raw!r}")
 
 
 def private_dir(path: Path) -> Path:
@@ -162,6 +176,7 @@ def get_settings() -> Settings:
         session_secret=os.environ.get("SESSION_SECRET") or _secret(var_dir, "session_secret"),
         environment=_environment(),
         action_token=os.environ.get("ACTION_SERVER_TOKEN") or _secret(var_dir, "action_token"),
+        rate_limits=_switch("RATE_LIMITS", True),
         followup_interval_s=_followup_interval(),
         followup_notifier=followup_notifier,
         followup_webhook_url=followup_webhook_url,

@@ -102,7 +102,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                   default_response_class=SafeJSONResponse)
     app.add_middleware(GuardMiddleware)
     install_error_handlers(app)
-    app.state.rate_limiter = RateLimiter()
+    app.state.rate_limiter = RateLimiter(enabled=settings.rate_limits)
 
     from bot.gateway.routes_chat import router as chat_router
 

@@ -81,3 +81,17 @@ def test_production_refuses_development_users_with_any_spelling(env, settings, f
     with build_client(production) as client:
         refused = login(client, creds["agent"]["username"], creds["agent"]["password"])
         assert refused.status_code == 401 and "disabled in production" in refused.text
+
+
+def test_rate_limits_can_be_turned_off_for_benchmarks_but_not_in_production(env):
+    env.setenv("RATE_LIMITS", "off")
+    assert get_settings().rate_limits is False
+    env.setenv("CSA_ENV", "production")
+    get_settings.cache_clear()
+    with pytest.raises(ValueError, match="RATE_LIMITS"):
+        get_settings()
+    env.setenv("RATE_LIMITS", "maybe")
+    env.setenv("CSA_ENV", "development")
+    get_settings.cache_clear()
+    with pytest.raises(ValueError, match="RATE_LIMITS"):
+        get_settings()

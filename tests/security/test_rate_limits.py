@@ -95,3 +95,12 @@ def test_one_address_cannot_flood_the_agent_queue_with_hand_overs(client, factor
     assert statuses == ["waiting_agent"] * 5 + ["bot"] * 4
     assert all("Too many chats from your network" in n for n in notices[5:])
     assert _count(factory, Conversation, status="waiting_agent") == 5
+
+
+def test_limits_off_lets_a_benchmark_open_many_chats(settings, users):
+    import dataclasses
+
+    from tests.console.conftest import build_client
+
+    with build_client(dataclasses.replace(settings, rate_limits=False)) as client:
+        assert all(client.post("/api/conversations").status_code == 201 for _ in range(30))

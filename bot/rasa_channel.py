@@ -51,7 +51,8 @@ def turn_summary(events: List[Any]) -> Dict[Text, Any]:
 
 
 class GatewayInput(InputChannel):
-    """``POST /webhooks/gateway/webhook`` with ``Authorization: Bearer <token>``."""
+    """``POST /webhooks/gateway/webhook`` with ``Authorization: Bearer <token>`` and a JSON body
+    (``Content-Type: application/json``; anything else is 415)."""
 
     @classmethod
     def name(cls) -> Text:
@@ -88,6 +89,9 @@ class GatewayInput(InputChannel):
         async def receive(request: Request) -> HTTPResponse:
             if not self._authorised(request):
                 return response.json({"error": "unauthorised"}, status=401)
+            media = (request.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+            if media != "application/json":
+                return response.json({"error": "only application/json is accepted"}, status=415)
             body = request.json if isinstance(request.json, dict) else None
             if not body or not isinstance(body.get("sender"), str) or not isinstance(
                 body.get("message"), str

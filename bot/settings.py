@@ -54,6 +54,12 @@ class Settings:
     identity_secret: str = ""
     session_secret: str = ""
     environment: str = "development"
+    # Shared secret Rasa sends to the action server (header ``X-Lumen-Action-Token``,
+    # endpoints.yml); bot/action_server.py refuses calls without it.
+    action_token: str = ""
+    # Rate limits on the customer endpoints (bot/gateway/ratelimit.py); RATE_LIMITS=off turns them
+    # off for load benchmarks from one address, and is refused in production.
+    rate_limits: bool = True
     # Follow-ups (bot/gateway/followups.py): the gateway's worker sends due follow-ups every
     # `followup_interval_s` seconds (0: off) through the `followup_notifier` ("local": a bot
     # message in the customer's latest chat; "webhook": JSON POSTed to `followup_webhook_url`,
@@ -63,22 +69,68 @@ class Settings:
     followup_webhook_url: str = ""
     followup_webhook_secret: str = ""
 
+    def __post_init__(self) -> None:
+        if self.environment not in ENVIRONMENTS:
+            raise ValueError(f"environment must be one of {', '.join(ENVIRONMENTS)}, got {self.environment!r}")
+        if self.is_production and not self.rate_limits:
+            raise ValueError("RATE_LIMITS=off is refused with CSA_ENV=production")
+        if self.is_production:
+            short = [name for name in SECRET_FIELDS
+                     if len(getattr(self, name).encode()) < MIN_PRODUCTION_SECRET_BYTES]
+            if short:
+                raise ValueError(f"CSA_ENV=production needs secrets of at least {MIN_PRODUCTION_SECRET_BYTES} "
+                                 f"bytes; too short: {', '.join(short)}")
+
     @property
     def is_production(self) -> bool:
         return self.environment == "production"
 
 
+ENVIRONMENTS = ("development", "production")
+MIN_PRODUCTION_SECRET_BYTES = 32
+SECRET_FIELDS = ("rasa_token", "identity_secret", "session_secret", "action_token")
+
+
+def _environment() -> str:
+    """``CSA_ENV``, case-insensitive; anything but a known value refuses to start (fail closed)."""
+    raw = os.environ.get("CSA_ENV")
+    value = (raw if raw is not None else "development").strip().lower()
+    if value not in ENVIRONMENTS:
+        raise ValueError(f"CSA_ENV must be one of {', '.join(ENVIRONMENTS)}, got {raw!r}")
+    return value
+
+
+def _switch(name: str, default: bool) -> bool:
+    raw = (os.environ.get(name) or "").strip().lower()
+    if raw in ("", "on", "1", "true", "yes"):
+        return default if raw == "" else True
+    if raw in ("off", "0", "false", "no"):
+        return False
+    raise ValueError(f"{name} must be on or off, got {raw!r}")
+
+
+def private_dir(path: Path) -> Path:
+    """Create ``path`` (and parents) and make it owner-only (0700)."""
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path.chmod(0o700)
+    return path
+
+
 def _secret(var_dir: Path, name: str) -> str:
-    """Return a per-install random secret kept under ``var/secrets`` (never in the repo)."""
+    """Return a per-install random secret kept under ``var/secrets`` (0700; files 0600; never in
+    the repo). A new file is created owner-only from the start, not chmod-ed after writing."""
     import secrets
 
-    path = var_dir / "secrets" / name
+    folder = private_dir(var_dir / "secrets")
+    path = folder / name
     if path.exists():
+        if path.stat().st_mode & 0o077:
+            path.chmod(0o600)
         return path.read_text().strip()
-    path.parent.mkdir(parents=True, exist_ok=True)
     value = secrets.token_urlsafe(32)
-    path.write_text(value)
-    path.chmod(0o600)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(value)
     return value
 
 
@@ -122,7 +174,9 @@ def get_settings() -> Settings:
         max_message_chars=_int("MAX_MESSAGE_CHARS", 2000),
         identity_secret=os.environ.get("IDENTITY_SECRET") or _secret(var_dir, "identity_secret"),
         session_secret=os.environ.get("SESSION_SECRET") or _secret(var_dir, "session_secret"),
-        environment=os.environ.get("CSA_ENV", "development"),
+        environment=_environment(),
+        action_token=os.environ.get("ACTION_SERVER_TOKEN") or _secret(var_dir, "action_token"),
+        rate_limits=_switch("RATE_LIMITS", True),
         followup_interval_s=_followup_interval(),
         followup_notifier=followup_notifier,
         followup_webhook_url=followup_webhook_url,

@@ -12,8 +12,10 @@
 """
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import create_engine, event, exc as sa_exc, text
@@ -61,6 +63,9 @@ def make_engine(url: str | URL | None = None, **kwargs: Any) -> Engine:
         connect_args = kwargs.pop("connect_args", {})
         connect_args.setdefault("timeout", SQLITE_BUSY_TIMEOUT_S)
         connect_args.setdefault("check_same_thread", False)
+        in_memory = parsed.database in (None, "", ":memory:") or str(parsed.database).startswith("file:")
+        if not in_memory:
+            _private_sqlite_file(Path(parsed.database))
         engine = create_engine(parsed, connect_args=connect_args, **kwargs)
         _install_sqlite_hooks(engine, in_memory=parsed.database in (None, "", ":memory:"))
         return engine
@@ -71,6 +76,21 @@ def make_engine(url: str | URL | None = None, **kwargs: Any) -> Engine:
             connect_args.setdefault("connect_timeout", 5)
         return create_engine(parsed, connect_args=connect_args, **kwargs)
     return create_engine(parsed, **kwargs)
+
+
+def _private_sqlite_file(path: Path) -> None:
+    """The CRM holds personal data: create the SQLite file owner-only (0600) and tighten an
+    existing one (its -wal/-shm files inherit the database file's mode)."""
+    try:
+        if not path.exists():
+            if path.parent.exists():
+                os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+            return
+        for file in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+            if file.exists() and file.stat().st_mode & 0o077 and file.stat().st_uid == os.getuid():
+                file.chmod(0o600)
+    except OSError:
+        pass  # not ours to change (read-only mount, another owner): SQLite reports real problems
 
 
 def _install_sqlite_hooks(engine: Engine, *, in_memory: bool) -> None:

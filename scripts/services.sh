@@ -15,8 +15,12 @@ export RASA_TELEMETRY_ENABLED=false TF_CPP_MIN_LOG_LEVEL=3 PYTHONWARNINGS="ignor
 export ACTION_SERVER_PORT="${ACTION_SERVER_PORT:-5055}"
 rasa_port="${RASA_PORT:-5005}"
 export RASA_URL="http://127.0.0.1:$rasa_port"
+# --- secrets (issue 18): passed to the services through the environment only, never as
+# arguments (the process list is readable by every local user).
 RASA_TOKEN="${RASA_TOKEN:-$(.venv/bin/python -c 'from bot.settings import get_settings; print(get_settings().rasa_token)')}"
-export RASA_TOKEN
+ACTION_SERVER_TOKEN="${ACTION_SERVER_TOKEN:-$(.venv/bin/python -c 'from bot.settings import get_settings; print(get_settings().action_token)')}"
+export RASA_TOKEN ACTION_SERVER_TOKEN
+# --- end secrets
 gw_host="${GATEWAY_HOST:-127.0.0.1}"; gw_port="${GATEWAY_PORT:-8000}"
 
 pids=()
@@ -42,10 +46,12 @@ wait_http() {  # name url pid seconds
   echo "==> [start] $name up in $(( SECONDS - start )) s"
 }
 
-SANIC_HOST=127.0.0.1 .venv/bin/python -m rasa_sdk --actions actions -p "$ACTION_SERVER_PORT" \
+# Action server: bot/action_server.py (token-checked rasa-sdk); Rasa: bot/rasa_launch.py adds
+# --auth-token from RASA_TOKEN inside the process.
+SANIC_HOST=127.0.0.1 .venv/bin/python -m bot.action_server --actions actions -p "$ACTION_SERVER_PORT" \
   >"$log_dir/actions.log" 2>&1 &
 pids+=($!); actions_pid=$!
-.venv-rasa/bin/rasa run --model "$model" --enable-api --auth-token="$RASA_TOKEN" \
+.venv-rasa/bin/python -m bot.rasa_launch run --model "$model" --enable-api \
   -i 127.0.0.1 -p "$rasa_port" --credentials credentials.yml --endpoints endpoints.yml \
   >"$log_dir/rasa.log" 2>&1 &
 pids+=($!); rasa_pid=$!
@@ -56,7 +62,8 @@ wait_http actions "http://127.0.0.1:$ACTION_SERVER_PORT/health" "$actions_pid" 1
 # Load the encoder and the index now rather than on the first customer's question: one real
 # action call with no side effects (the knowledge-base action only reads).
 warm_start=$SECONDS
-curl -fsS -o /dev/null -X POST "http://127.0.0.1:$ACTION_SERVER_PORT/webhook" -H 'Content-Type: application/json' \
+printf 'X-Lumen-Action-Token: %s\n' "$ACTION_SERVER_TOKEN" | \
+curl -fsS -o /dev/null -X POST "http://127.0.0.1:$ACTION_SERVER_PORT/webhook" -H @- -H 'Content-Type: application/json' \
   -d '{"next_action":"action_answer_from_kb","sender_id":"warm-up","version":"3.6.21","domain":{},"tracker":{"sender_id":"warm-up","slots":{"language":"en"},"latest_message":{"text":"warm up","intent":{},"entities":[]},"events":[],"paused":false,"followup_action":null,"active_loop":{},"latest_action_name":null}}' \
   && echo "==> [start] knowledge base loaded in $(( SECONDS - warm_start )) s" || echo "warning: knowledge-base warm-up failed; see $log_dir/actions.log" >&2
 wait_http gateway "http://$gw_host:$gw_port/healthz" "$gateway_pid" 120

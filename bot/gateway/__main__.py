@@ -14,6 +14,9 @@ def main() -> int:
     from crm.privacy_mask import install_log_masking
 
     install_log_masking()
+    from bot.gateway import logredact
+
+    logredact.install()
 
     try:
         from bot.gateway.app import create_app

@@ -29,6 +29,31 @@ async def replay_outbox_forever(store) -> None:
                 logger.exception("outbox replay failed; will retry")
 
 
+SCRIPT_HEADERS = {"Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
+                  "X-Content-Type-Options": "nosniff"}
+
+
+def page_headers(request: Request, html: str) -> dict[str, str]:
+    """Strict headers for the demo page: its own inline ``<style>`` by hash, scripts and styles
+    from this origin only, the chat's WebSocket to this host only, never framed."""
+    import base64
+    import hashlib
+    import re
+
+    styles = " ".join(
+        "'sha256-" + base64.b64encode(hashlib.sha256(m.encode()).digest()).decode() + "'"
+        for m in re.findall(r"<style>(.*?)</style>", html, flags=re.S)
+    )
+    from bot.gateway.http_guard import safe_host
+
+    host = safe_host(request)
+    policy = (f"default-src 'none'; script-src 'self'; style-src 'self' {styles}; img-src 'self' data:; "
+              f"connect-src 'self' ws://{host} wss://{host}; frame-ancestors 'none'; base-uri 'none'; "
+              "form-action 'none'")
+    return {"Content-Security-Policy": policy, "X-Content-Type-Options": "nosniff",
+            "Referrer-Policy": "same-origin", "Cache-Control": "no-store"}
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
 
@@ -68,7 +93,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await rasa.close()
             engine.dispose()
 
-    app = FastAPI(title="Lumen support gateway", lifespan=lifespan, docs_url=None, redoc_url=None)
+    from bot.gateway.http_guard import GuardMiddleware
+    from bot.gateway.ratelimit import RateLimiter
+    from bot.gateway.validation import SafeJSONResponse, install_error_handlers
+
+    app = FastAPI(title="Lumen support gateway", lifespan=lifespan, docs_url=None, redoc_url=None,
+                  openapi_url=None if settings.is_production else "/openapi.json",
+                  default_response_class=SafeJSONResponse)
+    app.add_middleware(GuardMiddleware)
+    install_error_handlers(app)
+    app.state.rate_limiter = RateLimiter(enabled=settings.rate_limits)
 
     from bot.gateway.routes_chat import router as chat_router
 
@@ -95,11 +129,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 '<script src="/widget.js" defer></script>',
                 f'<script src="/widget.js" data-identity="{escape(token)}" defer></script>',
             )
-        return HTMLResponse(html)
+        return HTMLResponse(html, headers=page_headers(request, html))
 
     @app.get("/widget.js", include_in_schema=False)
     async def widget_script() -> FileResponse:
-        return FileResponse(WEB_DIR / "static" / "widget.js", media_type="text/javascript")
+        return FileResponse(WEB_DIR / "static" / "widget.js", media_type="text/javascript",
+                            headers=SCRIPT_HEADERS)
 
     @app.get("/healthz")
     async def health() -> JSONResponse:

@@ -29,7 +29,7 @@ from typing import Any, Awaitable, Callable
 
 from bot.frustration import frustration_score
 from bot.gateway.hub import Hub
-from bot.gateway.notices import chosen_option_text, status_notice
+from bot.gateway.notices import chosen_option_text, queue_busy_text, status_notice
 from bot.gateway.rasa_client import RasaClient, RasaUnavailable
 from bot.gateway.store import ChatStore, ConversationRef
 from bot.lang import DEFAULT_LANGUAGE, detect_language
@@ -89,9 +89,15 @@ def clean_text(text: Any, max_chars: int) -> tuple[str, str | None]:
     return text, None
 
 
+def safe_client_id(client_id: Any) -> bool:
+    """A string of 1 to MAX_CLIENT_ID characters, printable as UTF-8 (no surrogates, controls)."""
+    return (isinstance(client_id, str) and 0 < len(client_id) <= MAX_CLIENT_ID
+            and not any(unicodedata.category(ch) in ("Cs", "Cc") for ch in client_id))
+
+
 def check_client_id(client_id: Any) -> str:
-    if not isinstance(client_id, str) or not 0 < len(client_id) <= MAX_CLIENT_ID:
-        raise ChatError("invalid_id", f"'id' must be a string of 1 to {MAX_CLIENT_ID} characters")
+    if not safe_client_id(client_id):
+        raise ChatError("invalid_id", f"'id' must be a string of 1 to {MAX_CLIENT_ID} printable characters")
     return client_id
 
 
@@ -130,14 +136,18 @@ class ChatService:
         text: Any,
         on_recorded: Callable[[str], Awaitable[None]] | None = None,
         title: Any = None,
+        may_hand_off: Callable[[], bool] | None = None,
     ) -> ChatReply:
         """Answer one customer message; ``on_recorded`` runs once it is safely stored.
-        ``title``: the button title the widget showed when ``text`` is a button payload."""
+        ``title``: the button title the widget showed when ``text`` is a button payload.
+        ``may_hand_off`` (the sender's hand-over rate limit) is asked before the chat joins the
+        agents' queue; when it says no, the chat stays with the bot and the reply says why."""
         client_id = check_client_id(client_id)
         text, notice = clean_text(text, self._max_chars)
         title = title.strip()[:MAX_TITLE] if isinstance(title, str) and title.strip() else None
         async with self._locks[conversation.id]:
-            return await self._handle_locked(conversation, client_id, text, notice, on_recorded, title)
+            return await self._handle_locked(conversation, client_id, text, notice, on_recorded, title,
+                                             may_hand_off)
 
     async def _handle_locked(
         self,
@@ -147,6 +157,7 @@ class ChatService:
         notice: str | None,
         on_recorded: Callable[[str], Awaitable[None]] | None,
         title: str | None = None,
+        may_hand_off: Callable[[], bool] | None = None,
     ) -> ChatReply:
         button = text if is_payload(text) else None
         if button:
@@ -172,7 +183,7 @@ class ChatService:
             await self._understand_for_record(conversation, client_id, text)
             return ChatReply(client_id, [], notice, status=status, language=language)
         return await self._ask_rasa(conversation, client_id, text, language, notice,
-                                    keep_language=button is not None)
+                                    keep_language=button is not None, may_hand_off=may_hand_off)
 
     async def _understand_for_record(self, conversation: ConversationRef, client_id: str, text: str) -> None:
         """A message a person will answer: store its intent (Rasa's NLU only, so the bot neither
@@ -196,6 +207,7 @@ class ChatService:
         language: str,
         notice: str | None,
         keep_language: bool = False,
+        may_hand_off: Callable[[], bool] | None = None,
     ) -> ChatReply:
         started = time.perf_counter()
         try:
@@ -214,7 +226,9 @@ class ChatService:
         )
         await self._to_consoles(conversation, replies)
         status = "bot"
-        if turn.handoff_reason and await asyncio.to_thread(
+        if turn.handoff_reason and may_hand_off is not None and not may_hand_off():
+            notice = queue_busy_text(language)
+        elif turn.handoff_reason and await asyncio.to_thread(
             self.store.transition, conversation.id, ("bot",), "waiting_agent",
             reason=turn.handoff_reason,
         ):

@@ -22,6 +22,19 @@ def chosen_option_text(language: str | None) -> str:
     return _CHOSEN_OPTION.get(language or "en", _CHOSEN_OPTION["en"])
 
 
+_QUEUE_BUSY = {
+    "zh-Hant": "目前有太多來自您網路的對話正在等候專人，請稍後再請求轉接專人；小幫手會繼續為您服務。",
+    "zh-Hans": "目前有太多来自您网络的对话正在等候人工客服，请稍后再请求转人工；小助手会继续为您服务。",
+    "en": "Too many chats from your network are waiting for an agent right now. Please ask again a little later; "
+          "the assistant will keep helping you meanwhile.",
+}
+
+
+def queue_busy_text(language: str | None) -> str:
+    """Why a chat was not put in the agents' queue (the address's hand-over limit)."""
+    return _QUEUE_BUSY.get(language or "en", _QUEUE_BUSY["en"])
+
+
 _STATUS = {
     "agent": {
         "zh-Hant": "客服專員已加入對話。",

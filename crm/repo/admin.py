@@ -49,10 +49,27 @@ def get_user_by_username(session: Session, username: str) -> User | None:
     return session.scalars(select(User).where(User.username == username)).one_or_none()
 
 
+_dummy_hashes: dict[int, str] = {}
+
+
+def _dummy_hash() -> str:
+    """A hash of a random password with the current hasher's cost, for unknown users."""
+    key = id(_hasher)
+    if key not in _dummy_hashes:
+        import secrets
+
+        _dummy_hashes[key] = _hasher.hash(secrets.token_urlsafe(16))
+    return _dummy_hashes[key]
+
+
 def authenticate(session: Session, username: str, password: str) -> User | None:
-    """Return the active user if the password matches (re-hashing outdated hashes)."""
+    """Return the active user if the password matches (re-hashing outdated hashes). An unknown or
+    inactive user costs the same password check, so timing does not tell which names exist."""
     user = get_user_by_username(session, username)
-    if user is None or not user.active or not verify_password(user.password_hash, password):
+    if user is None or not user.active:
+        verify_password(_dummy_hash(), password)
+        return None
+    if not verify_password(user.password_hash, password):
         return None
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)

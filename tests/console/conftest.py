@@ -57,9 +57,11 @@ def make_settings(tmp_path: Path, **overrides: Any) -> Any:
         var_dir=tmp_path, database_url=f"sqlite:///{tmp_path / 'crm.sqlite3'}",
         kb_source=Path(__file__).resolve().parents[2] / "kb" / "data" / "reference_faq.yml",
         kb_index_root=tmp_path / "kb", kb_encoder="use-multilingual-v3",
-        rasa_url="http://127.0.0.1:9", rasa_token="test-token", action_server_port=9,
+        rasa_url="http://127.0.0.1:9", rasa_token="rasa-token-for-tests-0123456789abcdef", action_server_port=9,
         gateway_host="testserver", gateway_port=80, max_message_chars=2000,
-        identity_secret="identity-secret", session_secret="session-secret-for-tests",
+        identity_secret="identity-secret-for-tests-0123456789abcdef",
+        session_secret="session-secret-for-tests-0123456789abcdef",
+        action_token="action-token-for-tests-0123456789abcdef",
     )
     return dataclasses.replace(base, **overrides)
 
@@ -121,7 +123,7 @@ def build_client(settings: Any) -> TestClient:
 def app_client(settings, users) -> Iterator[TestClient]:
     from bot.gateway.console import users as console_users
 
-    console_users._failures.clear()
+    console_users.throttle.clear()
     with build_client(settings) as client:
         client.app.state.console_kb = FakeKB()
         yield client

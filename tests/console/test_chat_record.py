@@ -27,8 +27,9 @@ def script(text: str) -> dict:
 
 
 @pytest.fixture
-def rasa():
-    stub = StubRasa(script, intents={"WHERE IS MY REFUND?? THIS IS RIDICULOUS!!!": "complaint"})
+def rasa(settings):
+    stub = StubRasa(script, intents={"WHERE IS MY REFUND?? THIS IS RIDICULOUS!!!": "complaint"},
+                    token=settings.rasa_token)
     yield stub
     stub.close()
 

@@ -112,12 +112,17 @@ def resolve_ticket(factory: Factory, ticket_id: int, resolution: str, user: Cons
         return {"id": ticket.id, "status": ticket.status, "conversation_id": ticket.conversation_id}
 
 
+FOLLOW_UP_YEARS = (2000, 2200)
+
+
 def schedule_follow_up(factory: Factory, conversation_id: int, due_at: str, note: str,
                        user: ConsoleUser) -> dict[str, Any]:
     try:
         due = datetime.fromisoformat(due_at)
     except (TypeError, ValueError):
         raise ConsoleError(422, "invalid_date", "Give the follow-up date as YYYY-MM-DDTHH:MM.") from None
+    if not FOLLOW_UP_YEARS[0] <= due.year <= FOLLOW_UP_YEARS[1]:
+        raise ConsoleError(422, "invalid_date", "The follow-up date is out of range.")
     due = due if due.tzinfo else due.replace(tzinfo=timezone.utc)
     with session_scope(factory) as session:
         conversation = session.get(Conversation, conversation_id)

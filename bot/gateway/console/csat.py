@@ -2,7 +2,8 @@
 
 The unguessable conversation token is the customer's credential, as for the rest of the
 widget's API. ``{"score": 1-5, "comment": "..."}`` is stored as CRM ``Feedback``; rating the
-same conversation again replaces the earlier score.
+same conversation again replaces the earlier score. ``score`` must be a JSON integer (``true``
+or ``4.0`` are refused); ratings are rate-limited per conversation and per address.
 """
 from __future__ import annotations
 
@@ -12,9 +13,11 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import Field, ValidationError
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.gateway.ratelimit import client_address, limiter_of, too_many
+from bot.gateway.validation import CleanModel
 from crm.db import session_scope
 from crm.repo.agent_desk import latest_feedback
 from crm.repo.conversations import get_conversation_by_token
@@ -24,8 +27,8 @@ router = APIRouter()
 MAX_COMMENT = 1000
 
 
-class Rating(BaseModel):
-    score: int = Field(ge=1, le=5)
+class Rating(CleanModel):
+    score: int = Field(ge=1, le=5, strict=True)
     comment: str = Field(default="", max_length=4000)
 
 
@@ -54,8 +57,12 @@ def record_rating(factory: sessionmaker[Session], token: str, score: int, commen
 async def rate(token: str, request: Request) -> Any:
     try:
         rating = Rating.model_validate_json(await request.body())
-    except ValidationError:
+    except (ValidationError, ValueError, RecursionError):
         return JSONResponse({"error": "invalid_rating", "message": "score must be 1 to 5"}, status_code=422)
+    wait = limiter_of(request).hit(("ratings_per_conversation", token[:64]),
+                                   ("ratings_per_address", client_address(request)))
+    if wait:
+        return too_many(wait)
     conversation_id = await asyncio.to_thread(
         record_rating, request.app.state.session_factory, token[:64], rating.score,
         clean_comment(rating.comment),

@@ -36,7 +36,9 @@ def load_or_create(path: Path) -> dict[str, dict[str, str]]:
             return data
     data = {role: {"username": name, "password": secrets.token_urlsafe(12)}
             for role, name in DEV_USERNAMES.items()}
-    path.parent.mkdir(parents=True, exist_ok=True)
+    from bot.settings import private_dir
+
+    private_dir(path.parent)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         json.dump(data, fh, indent=1)

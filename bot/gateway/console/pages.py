@@ -9,14 +9,14 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from bot.gateway.console.auth import ConsoleUser, current_user
+from bot.gateway.http_guard import safe_host
 
 WEB_DIR = Path(__file__).resolve().parents[2] / "web" / "console"
 templates = Jinja2Templates(directory=str(WEB_DIR / "templates"))
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+       "connect-src 'self' ws://{host} wss://{host}; frame-ancestors 'none'; base-uri 'none'; "
+       "form-action 'self'")
 SECURITY_HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-        "connect-src 'self' ws: wss:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
-    ),
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
     "Cache-Control": "no-store",
@@ -29,6 +29,7 @@ NAV = [("agent", "/agent", "Inbox", ("agent", "manager")),
 def render(request: Request, template: str, context: dict[str, Any], status_code: int = 200) -> HTMLResponse:
     response = templates.TemplateResponse(request, template, context, status_code=status_code)
     response.headers.update(SECURITY_HEADERS)
+    response.headers["Content-Security-Policy"] = CSP.format(host=safe_host(request))
     return response
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, Field
+from pydantic import Field
 from starlette.websockets import WebSocketState
 
 from bot.gateway.chat import ChatError
@@ -17,6 +17,7 @@ from bot.gateway.console.errors import ConsoleError
 from bot.gateway.console.auth import ConsoleUser, current_user, require, same_origin
 from bot.gateway.console.kbsearch import get_kb
 from bot.gateway.console.pages import page
+from bot.gateway.validation import CleanModel, PathId
 
 logger = logging.getLogger(__name__)
 router = APIRouter()
@@ -24,25 +25,25 @@ AGENT_ROLES = ("agent", "manager")
 agent_only = require(*AGENT_ROLES)
 
 
-class ReplyBody(BaseModel):
+class ReplyBody(CleanModel):
     text: str = Field(max_length=4000)
     client_id: str | None = Field(default=None, max_length=64)
 
 
-class DecisionBody(BaseModel):
+class DecisionBody(CleanModel):
     decision: str
 
 
-class ResolveBody(BaseModel):
+class ResolveBody(CleanModel):
     resolution: str = Field(max_length=2000)
 
 
-class FollowUpBody(BaseModel):
+class FollowUpBody(CleanModel):
     due_at: str = Field(max_length=40)
     note: str = Field(default="", max_length=2000)
 
 
-class FollowUpDoneBody(BaseModel):
+class FollowUpDoneBody(CleanModel):
     outcome: str = Field(max_length=20)
 
 
@@ -70,7 +71,7 @@ async def agent_queue(request: Request, user: ConsoleUser = Depends(agent_only))
 
 
 @router.get("/api/agent/conversations/{conversation_id}")
-async def conversation(conversation_id: int, request: Request,
+async def conversation(conversation_id: PathId, request: Request,
                        user: ConsoleUser = Depends(agent_only)) -> Any:
     try:
         return await _run(svc.chat_view, request.app.state.session_factory, conversation_id, user)
@@ -79,7 +80,7 @@ async def conversation(conversation_id: int, request: Request,
 
 
 @router.post("/api/agent/conversations/{conversation_id}/claim")
-async def claim(conversation_id: int, request: Request, user: ConsoleUser = Depends(agent_only)) -> Any:
+async def claim(conversation_id: PathId, request: Request, user: ConsoleUser = Depends(agent_only)) -> Any:
     won = await request.app.state.chat.claim(conversation_id, user.id)
     if not won:
         return JSONResponse({"error": "already_claimed",
@@ -90,7 +91,7 @@ async def claim(conversation_id: int, request: Request, user: ConsoleUser = Depe
 
 
 @router.post("/api/agent/conversations/{conversation_id}/reply")
-async def reply(conversation_id: int, body: ReplyBody, request: Request,
+async def reply(conversation_id: PathId, body: ReplyBody, request: Request,
                 user: ConsoleUser = Depends(agent_only)) -> Any:
     try:
         await _run(svc.require_holder, request.app.state.session_factory, conversation_id, user)
@@ -103,7 +104,7 @@ async def reply(conversation_id: int, body: ReplyBody, request: Request,
 
 
 @router.post("/api/agent/conversations/{conversation_id}/hand-back")
-async def hand_back(conversation_id: int, request: Request, user: ConsoleUser = Depends(agent_only)) -> Any:
+async def hand_back(conversation_id: PathId, request: Request, user: ConsoleUser = Depends(agent_only)) -> Any:
     try:
         await _run(svc.require_holder, request.app.state.session_factory, conversation_id, user)
     except ConsoleError as exc:
@@ -115,7 +116,7 @@ async def hand_back(conversation_id: int, request: Request, user: ConsoleUser = 
 
 
 @router.get("/api/agent/conversations/{conversation_id}/suggestions")
-async def suggestions(conversation_id: int, request: Request, user: ConsoleUser = Depends(agent_only)) -> Any:
+async def suggestions(conversation_id: PathId, request: Request, user: ConsoleUser = Depends(agent_only)) -> Any:
     last = await _run(svc.last_customer_message, request.app.state.session_factory, conversation_id)
     if last is None:
         return {"query": None, "hits": []}
@@ -124,7 +125,7 @@ async def suggestions(conversation_id: int, request: Request, user: ConsoleUser 
 
 
 @router.post("/api/agent/offers/{offer_id}/decision")
-async def decide(offer_id: int, body: DecisionBody, request: Request,
+async def decide(offer_id: PathId, body: DecisionBody, request: Request,
                  user: ConsoleUser = Depends(agent_only)) -> Any:
     try:
         result = await _run(svc.decide_offer, request.app.state.session_factory, offer_id, body.decision, user)
@@ -135,7 +136,7 @@ async def decide(offer_id: int, body: DecisionBody, request: Request,
 
 
 @router.post("/api/agent/tickets/{ticket_id}/resolve")
-async def resolve(ticket_id: int, body: ResolveBody, request: Request,
+async def resolve(ticket_id: PathId, body: ResolveBody, request: Request,
                   user: ConsoleUser = Depends(agent_only)) -> Any:
     try:
         result = await _run(svc.resolve_ticket, request.app.state.session_factory, ticket_id,
@@ -147,7 +148,7 @@ async def resolve(ticket_id: int, body: ResolveBody, request: Request,
 
 
 @router.post("/api/agent/conversations/{conversation_id}/follow-ups")
-async def follow_up(conversation_id: int, body: FollowUpBody, request: Request,
+async def follow_up(conversation_id: PathId, body: FollowUpBody, request: Request,
                     user: ConsoleUser = Depends(agent_only)) -> Any:
     try:
         return await _run(svc.schedule_follow_up, request.app.state.session_factory, conversation_id,
@@ -163,7 +164,7 @@ async def follow_up_board(request: Request, user: ConsoleUser = Depends(agent_on
 
 
 @router.post("/api/agent/follow-ups/{follow_up_id}/done")
-async def follow_up_done(follow_up_id: int, body: FollowUpDoneBody, request: Request,
+async def follow_up_done(follow_up_id: PathId, body: FollowUpDoneBody, request: Request,
                          user: ConsoleUser = Depends(agent_only)) -> Any:
     try:
         result = await _run(svc.complete_follow_up, request.app.state.session_factory, follow_up_id,
@@ -188,8 +189,10 @@ async def console_socket(websocket: WebSocket) -> None:
     try:
         await websocket.send_json({"type": "hello", "user": user.public()})
         while True:
-            text = await websocket.receive_text()
-            if text.strip() == '{"type":"ping"}':
+            message = await websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                break
+            if (message.get("text") or "").strip() == '{"type":"ping"}':  # anything else (binary too) is ignored
                 await websocket.send_json({"type": "pong"})
     except WebSocketDisconnect:
         pass

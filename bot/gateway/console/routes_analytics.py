@@ -19,6 +19,7 @@ router = APIRouter()
 MANAGER_ROLES = ("manager",)
 MAX_DAYS = 366
 DEFAULT_DAYS = 30
+YEARS = (2000, 2200)  # dates near year 1 or 9999 would overflow the window arithmetic
 
 
 def dashboard(factory: sessionmaker[Session], f: metrics.Filters) -> dict[str, Any]:
@@ -43,12 +44,18 @@ def dashboard(factory: sessionmaker[Session], f: metrics.Filters) -> dict[str, A
 
 def parse_filters(start: str, end: str, language: str, today: date | None = None) -> metrics.Filters:
     today = today or datetime.now(timezone.utc).date()
-    last = date.fromisoformat(end) if end else today
-    first = date.fromisoformat(start) if start else last - timedelta(days=DEFAULT_DAYS - 1)
+    last = _in_range(date.fromisoformat(end) if end else today)
+    first = _in_range(date.fromisoformat(start) if start else last - timedelta(days=DEFAULT_DAYS - 1))
     if first > last:
         first, last = last, first
     first = max(first, last - timedelta(days=MAX_DAYS - 1))
     return metrics.Filters.for_days(first, last, language if language in LANGUAGES else None)
+
+
+def _in_range(day: date) -> date:
+    if not YEARS[0] <= day.year <= YEARS[1]:
+        raise ValueError("date out of range")
+    return day
 
 
 def _read_factory(app: Any) -> sessionmaker[Session]:

@@ -18,7 +18,7 @@ router = APIRouter()
 MESSAGES = {
     "invalid": "Wrong user name or password.",
     "missing": "Enter your user name and password.",
-    "throttled": "Too many failed attempts. Try again in a few minutes.",
+    "throttled": "Too many failed attempts. Try again in a little while.",
     "dev_account": "Development accounts are disabled in production.",
     "csrf": "Your sign-in form expired. Please try again.",
 }
@@ -57,7 +57,11 @@ async def login_submit(
         request.headers.get("user-agent", ""),
     )
     if row is None:
-        return _login_page(request, next, reason, 429 if reason == "throttled" else 401)
+        if reason.startswith("throttled:"):
+            response = _login_page(request, next, "throttled", 429)
+            response.headers["Retry-After"] = reason.split(":", 1)[1]
+            return response
+        return _login_page(request, next, reason, 401)
     response = RedirectResponse(safe_next(next, HOME[row["role"]]), status_code=303)
     response.set_cookie(COOKIE, session_cookie(settings, row["token"]), max_age=SESSION_MAX_AGE_S,
                         **cookie_options(settings))

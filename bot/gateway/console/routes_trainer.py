@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from bot.gateway.console import inbox as inbox_svc
 from bot.gateway.console import trainer_service as svc
@@ -14,6 +14,7 @@ from bot.gateway.console.auth import ConsoleUser, require
 from bot.gateway.console.errors import ConsoleError
 from bot.gateway.console.kbsearch import get_kb
 from bot.gateway.console.pages import page
+from bot.gateway.validation import CleanModel, DbId, QueryId
 from bot.gateway.console.rebuild import get_rebuilder
 from bot.lang import to_simplified, to_traditional
 
@@ -22,32 +23,32 @@ TRAINER_ROLES = ("trainer",)
 trainer_only = require(*TRAINER_ROLES)
 
 
-class EntryBody(BaseModel):
+class EntryBody(CleanModel):
     key: str = Field(default="", max_length=64)
     category: str = Field(default="", max_length=60)
     questions: dict[str, list[str]]
     answers: dict[str, str]
     note: str = Field(default="", max_length=500)
-    base_version: int | None = None
-    from_questions: list[int] = Field(default_factory=list, max_length=500)
+    base_version: DbId | None = None
+    from_questions: list[DbId] = Field(default_factory=list, max_length=500)
 
 
-class StatusBody(BaseModel):
+class StatusBody(CleanModel):
     status: str
 
 
-class ParaphraseBody(BaseModel):
-    ids: list[int] = Field(max_length=500)
+class ParaphraseBody(CleanModel):
+    ids: list[DbId] = Field(max_length=500)
     key: str = Field(max_length=64)
     text: str = Field(max_length=300)
     language: str
 
 
-class IdsBody(BaseModel):
-    ids: list[int] = Field(max_length=500)
+class IdsBody(CleanModel):
+    ids: list[DbId] = Field(max_length=500)
 
 
-class TextBody(BaseModel):
+class TextBody(CleanModel):
     text: str = Field(max_length=2000)
     language: str | None = None
 
@@ -96,7 +97,7 @@ async def status(key: str, body: StatusBody, request: Request, user: ConsoleUser
 
 
 @router.get("/api/trainer/entries/{key}/diff")
-async def diff(key: str, a: int, b: int, request: Request, user: ConsoleUser = Depends(trainer_only)) -> Any:
+async def diff(key: str, a: QueryId, b: QueryId, request: Request, user: ConsoleUser = Depends(trainer_only)) -> Any:
     return await _call(svc.diff, _factory(request), key, a, b)
 
 

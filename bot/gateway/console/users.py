@@ -1,5 +1,5 @@
-"""Console users: sign-in (with a small brute-force throttle), server-side sessions and
-per-request loading.
+"""Console users: sign-in (throttled per client address and per user name), server-side
+sessions and per-request loading.
 
 A successful sign-in creates a ``console_sessions`` row (see :mod:`crm.repo.admin`) and returns
 its random token, which goes (signed) into the session cookie; every request loads the session
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import defaultdict, deque
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -20,10 +19,77 @@ from crm.db import session_scope
 from crm.models import User
 from crm.repo import admin
 
-MAX_FAILURES = 5
-FAILURE_WINDOW_S = 300
-_failures: dict[str, deque[float]] = defaultdict(deque)
-_failures_lock = threading.Lock()
+
+
+class LoginThrottle:
+    """Growing delays after failed sign-ins, per user name and per client address; no lockout.
+
+    Each key may fail ``free`` times; after that each further attempt must wait
+    ``BASE_DELAY_S * 2**(failures - free)`` seconds (at most ``cap``) after the last failure, so
+    a guesser is slowed down exponentially while the real user can still sign in once the delay
+    has passed. Failures are forgotten ``FORGET_AFTER_S`` after the last one.
+
+    An attempt is counted *before* its password is checked (under one lock), and a success
+    takes its count back: parallel attempts cannot slip past the limit. The state lives in the
+    process; the gateway runs one (``python -m bot.gateway``), several workers would need it in
+    a shared store.
+    """
+
+    BASE_DELAY_S = 1.0
+    FORGET_AFTER_S = 900.0
+    RULES = {"user": (3, 60.0), "address": (10, 300.0)}  # kind: (free failures, longest delay)
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._state: dict[tuple[str, str], tuple[int, float]] = {}
+
+    def _delay(self, kind: str, failures: int) -> float:
+        free, cap = self.RULES[kind]
+        return 0.0 if failures < free else min(cap, self.BASE_DELAY_S * 2 ** min(failures - free, 30))
+
+    def reserve(self, keys: list[tuple[str, str]], now: float | None = None) -> float:
+        """0 and the attempt counted, or the seconds to wait (nothing counted)."""
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            wait = 0.0
+            for key in keys:
+                failures, last = self._state.get(key, (0, now))
+                if now - last > self.FORGET_AFTER_S:
+                    failures = 0
+                    self._state.pop(key, None)
+                wait = max(wait, last + self._delay(key[0], failures) - now)
+            if wait > 0:
+                return wait
+            for key in keys:
+                failures, last = self._state.get(key, (0, now))
+                self._state[key] = (failures + 1, now)
+            return 0.0
+
+    def succeeded(self, keys: list[tuple[str, str]]) -> None:
+        """The user's count is cleared; the address only gets its own attempt back (a valid
+        account must not wipe a password spray from the same address)."""
+        self.take_back([k for k in keys if k[0] != "user"])
+        with self._lock:
+            for key in keys:
+                if key[0] == "user":
+                    self._state.pop(key, None)
+
+    def take_back(self, keys: list[tuple[str, str]]) -> None:
+        """Undo the count of one attempt (it succeeded, or the store failed)."""
+        with self._lock:
+            for key in keys:
+                failures, last = self._state.get(key, (1, 0.0))
+                if failures <= 1:
+                    self._state.pop(key, None)
+                else:
+                    self._state[key] = (failures - 1, last)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._state.clear()
+
+
+throttle = LoginThrottle()
 
 
 def _row(user: User) -> dict[str, Any]:
@@ -62,31 +128,32 @@ def may_sign_in(settings: Any, username: str) -> bool:
     return username not in dev_usernames(settings)
 
 
-def throttled(username: str, now: float | None = None) -> bool:
-    now = now or time.monotonic()
-    with _failures_lock:
-        times = _failures[username.lower()]
-        while times and now - times[0] > FAILURE_WINDOW_S:
-            times.popleft()
-        return len(times) >= MAX_FAILURES
-
-
-def _note_failure(username: str) -> None:
-    with _failures_lock:
-        _failures[username.lower()].append(time.monotonic())
-
-
 def sign_in(factory: sessionmaker[Session], settings: Any, username: str, password: str,
             client: str = "", user_agent: str = "") -> tuple[dict[str, Any] | None, str]:
-    """Return ``(user row, "")`` or ``(None, reason)``; every attempt is audited.
+    """Return ``(user row, "")`` or ``(None, reason)``; every checked attempt is audited. A
+    throttled attempt (reason ``"throttled:<seconds>"``) checks no password.
 
     On success the row also carries ``token``: the new session's secret, for the cookie only.
     """
     username = (username or "").strip()[:64]
     if not username or not password:
         return None, "missing"
-    if throttled(username):
-        return None, "throttled"
+    keys = [("user", username.lower()), ("address", client)]
+    wait = throttle.reserve(keys)
+    if wait > 0:
+        return None, f"throttled:{max(1, round(wait + 0.49))}"
+    try:
+        row, reason = _check(factory, settings, username, password, client, user_agent)
+    except Exception:
+        throttle.take_back(keys)  # the store failed, not the password
+        raise
+    if row is not None:
+        throttle.succeeded(keys)
+    return row, reason
+
+
+def _check(factory: sessionmaker[Session], settings: Any, username: str, password: str,
+           client: str, user_agent: str) -> tuple[dict[str, Any] | None, str]:
     if not may_sign_in(settings, username):
         with session_scope(factory) as session:
             admin.audit(session, actor=username, action="console.login_refused",
@@ -105,8 +172,5 @@ def sign_in(factory: sessionmaker[Session], settings: Any, username: str, passwo
         admin.audit(session, actor=username, action="console.login" if user else "console.login_failed",
                     details=details)
     if row is None:
-        _note_failure(username)
         return None, "invalid"
-    with _failures_lock:
-        _failures.pop(username.lower(), None)
     return row, ""

@@ -23,7 +23,7 @@ from actions.common import in_crm, language_of, latest_intent
 from actions.complaint import order_events
 from actions.frustration import SEVERITY_ORDER, estimate_severity
 from actions.labels import category_label, order_choice_label, resolution_label, ui
-from actions.parsing import correction_field_from_text, order_number_from_text
+from actions.parsing import correction_field_from_text, order_number_from_text, wished_outcome
 from actions.policy import CATEGORIES, RESOLUTIONS, needs_order, resolutions_for
 from actions.services import conversation_id
 from actions.understanding import (
@@ -69,6 +69,20 @@ BUTTON_SLOTS = ("complaint_category", "order_number", "desired_outcome", "correc
 PAYLOAD_EXTRACTORS = (None, "RegexMessageHandler")  # how Rasa marks a payload's entities
 
 
+def resuming(tracker: Tracker) -> bool:
+    """Whether the form comes back after another action answered the last message (a question
+    for the knowledge base): that message was not for the form and is not read again."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            return False
+        if event.get("event") == "action" and event.get("name") not in FORM_STEPS:
+            return True
+    return False
+
+
+FORM_STEPS = ("complaint_form", "validate_complaint_form", "action_listen", "action_extract_slots")
+
+
 def button_values(tracker: Tracker) -> Dict[str, Any]:
     """Slot values a clicked button carries (not the NLU's guesses from typed text)."""
     return {e["entity"]: e.get("value") for e in tracker.latest_message.get("entities") or []
@@ -84,7 +98,8 @@ def read_turn(requested: str | None, text: str, intent: str | None, buttons: Dic
     """
     if text.startswith("/"):
         text = ""
-    if intent == "inquiry" and not buttons and is_question(text):
+    if intent == "inquiry" and not buttons and is_question(text) and not (
+            requested == "desired_outcome" and wished_outcome(text)):  # "can you repair it?" is a wish
         return {}  # a question in the middle: the knowledge base answers, then the form goes on
     updates: Dict[str, Any] = dict(buttons)
     updates.update({k: v for k, v in answer_for(requested, text, intent).items() if k not in updates})
@@ -135,10 +150,11 @@ class ValidateComplaintForm(FormValidationAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[Dict[Text, Any]]:
         activating = tracker.active_loop_name != "complaint_form"
-        requested = None if activating else tracker.get_slot("requested_slot")
+        reading = not activating and not resuming(tracker)
+        requested = tracker.get_slot("requested_slot") if reading else None
         updates: Dict[str, Any] = {}
         ownership: Dict[str, Any] = {}
-        if not activating:
+        if reading:
             text = (tracker.latest_message.get("text") or "").strip()
             intent = latest_intent(tracker)
             updates = read_turn(requested, text, intent, button_values(tracker), tracker.slots)
@@ -152,7 +168,7 @@ class ValidateComplaintForm(FormValidationAction):
                 updates["complaint_description"] = opener
         events = await self._validate(dispatcher, tracker, updates, requested)
         events += [SlotSet(k, v) for k, v in ownership.items()]
-        if not activating and not events and requested:
+        if reading and not events and requested:
             events = [SlotSet(requested, None)]  # not understood: ask the same question again
         for event in events:
             tracker.slots[event["name"]] = event["value"]

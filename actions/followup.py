@@ -15,6 +15,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import crm_ops
 from actions.common import in_crm, int_or_none, language_of, latest_intent
 from actions.labels import ui
+from bot.yes_no import leading_yes_or_no
 
 
 class ActionFollowUpAnswer(Action):
@@ -26,7 +27,9 @@ class ActionFollowUpAnswer(Action):
     ) -> List[Dict[Text, Any]]:
         language = language_of(tracker)
         follow_up_id = int_or_none(tracker.get_slot("follow_up_id"))
-        kept = latest_intent(tracker) == "affirm"
+        said = leading_yes_or_no(tracker.latest_message.get("text") or "")
+        # "yes, it finally arrived" is a yes; a complaint here ("still nothing!") is a no.
+        kept = said if said is not None else latest_intent(tracker) == "affirm"
         ticket_id = None
         if follow_up_id is not None:
             ticket_id = await in_crm(crm_ops.finish_follow_up, follow_up_id, kept=kept)

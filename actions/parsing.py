@@ -14,7 +14,7 @@ CATEGORY_KEYWORDS: list[tuple[str, tuple[str, ...]]] = [
     ("repair_delay", ("repair", "repaired", "fixing", "service centre", "service center", "维修", "送修", "修理",
                       "维修单", "拎去整", "送去整", "整咗", "整极", "修了", "修好")),
     ("billing_error", ("charge", "charged", "overcharged", "billing", "bill", "invoice", "payment", "refund not",
-                       "twice", "double", "扣款", "扣钱", "扣了", "扣咗", "扣多", "多扣", "帐单", "账单", "收费",
+                       "charged twice", "paid twice", "double charged", "double charge", "扣款", "扣钱", "扣了", "扣咗", "扣多", "多扣", "帐单", "账单", "收费",
                        "多收", "收多", "付款", "发票", "金额", "重复扣", "碌卡", "卡数", "收两次", "扣两次")),
     ("wrong_missing_item", ("wrong item", "wrong colour", "wrong color", "wrong model", "wrong size", "wrong one",
                             "wrong product", "missing", "not what i ordered", "incomplete", "not included",

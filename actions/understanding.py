@@ -20,7 +20,8 @@ NO_ORDER = "none"
 _NO_ORDER_WORDS = (
     "no order", "not an order", "not about an order", "no order number", "don't have", "dont have",
     "do not have", "don't know", "dont know", "not sure", "can't find", "cant find", "cannot find",
-    "forgot", "forget", "lost it", "no number", "didn't order", "did not order", "haven't ordered",
+    "forgot", "forget", "lost it", "no number", "didn't order", "did not order", "haven't ordered", "able to order", "couldn't order",
+    "could not order", "can't order", "cannot order", "unable to order", "never ordered",
     "in store", "in the store", "at the store", "没有订单", "没订单", "无订单", "冇单", "冇订单", "没有单号",
     "冇单号", "无单号", "没单号", "不记得", "唔记得", "忘记", "忘了", "找不到", "搵唔到", "不知道", "唔知",
     "没有", "冇", "无", "不是订单", "唔系订单", "没下单", "冇落单", "门市", "门店",

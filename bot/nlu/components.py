@@ -19,8 +19,9 @@ from bot.yes_no import leading_yes_or_no, yes_or_no
 
 LANGUAGE_ENTITY = "language"
 #: Intents a message opening with a yes or a no is more likely an answer than (complaints,
-#: questions and requests for a person keep theirs: "No! It never arrived" is a complaint).
-SOFT_INTENTS = ("affirm", "deny", "thanks", "stop", "greet", "goodbye", "out_of_scope", "choose_option",
+#: questions, goodbyes and requests for a person keep theirs: "No! It never arrived" is a
+#: complaint, "好的，拜拜" a goodbye).
+SOFT_INTENTS = ("affirm", "deny", "thanks", "stop", "greet", "out_of_scope", "choose_option",
                 "customer_apology", "bot_challenge", "give_feedback")
 
 

@@ -235,3 +235,15 @@ def test_stop_leaves_politely_and_forgets_the_half_case():
     _, messages, slots = run(ActionComplaintStop(), tracker("1", text="never mind", intent="stop"))
     assert responses(messages) == ["utter_complaint_stopped"]
     assert all(slots[s] is None for s in CASE_SLOTS) and slots["complaint_route"] is None
+
+
+def test_after_a_knowledge_base_answer_the_form_asks_what_is_missing_not_the_domains_next_slot(new_chat):
+    """Coming back to the form after a question, the question is not read again, and an
+    identified customer is never asked to prove an order is theirs."""
+    case = new_chat(verified=True, consent=True)
+    events = [{"event": "action", "name": "action_answer_from_kb"}]
+    trk = in_form(case.conversation_id, "desired_outcome", "how long does a refund take?", intent="inquiry",
+                  slots={"order_number": case.order_number, "order_id": 1})
+    trk.events.extend(events)
+    slots, messages, nxt = form_turn(trk)
+    assert slots == {"requested_slot": "desired_outcome"} and not messages

@@ -3,6 +3,8 @@ the chat, and the knowledge-base action's handoff after two failed answers in a 
 from __future__ import annotations
 
 import asyncio
+
+import pytest
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -276,3 +278,18 @@ def test_an_anonymous_visitor_gets_the_how_to_track_answer_not_an_orders_status(
     _, messages, _ = run(ActionOrderStatus(), tracker(case.conversation_id, text=f"where is {case.order_number}",
                                                        intent="order_status"))
     assert asked and all(case.order_number not in (m.get("text") or "") for m in messages)
+
+
+@pytest.mark.parametrize("text,intent,kept", [
+    ("yes, it finally arrived, thanks", "complaint", True),
+    ("有，已經收到了，謝謝", "thanks", True),
+    ("still nothing, this is ridiculous", "complaint", False),
+    ("唔係，仲未到", "deny", False),
+])
+def test_the_follow_up_answer_is_read_from_words_first(new_chat, text, intent, kept):
+    from actions.followup import ActionFollowUpAnswer
+
+    case = new_chat()
+    trk = tracker(case.conversation_id, text=text, intent=intent, slots={"flow_stage": "follow_up_asked"})
+    _, _, slots = run(ActionFollowUpAnswer(), trk)
+    assert slots["follow_up_outcome"] == ("kept" if kept else "not_kept")

@@ -23,11 +23,11 @@ from actions.common import in_crm, language_of, latest_intent
 from actions.complaint import order_events
 from actions.frustration import SEVERITY_ORDER, estimate_severity
 from actions.labels import category_label, order_choice_label, resolution_label, ui
-from actions.parsing import correction_field_from_text, order_number_from_text, wished_outcome
+from actions.parsing import correction_field_from_text, order_number_from_text, outcome_from_text
 from actions.policy import CATEGORIES, RESOLUTIONS, needs_order, resolutions_for
 from actions.services import conversation_id
 from actions.understanding import (
-    NO_ORDER, answer_for, is_question, ownership_proof, read_case, said_no_order, tells_a_story,
+    NO_ORDER, answer_for, is_question, is_request, ownership_proof, read_case, said_no_order, tells_a_story,
 )
 from bot.yes_no import yes_or_no
 
@@ -99,7 +99,7 @@ def read_turn(requested: str | None, text: str, intent: str | None, buttons: Dic
     if text.startswith("/"):
         text = ""
     if intent == "inquiry" and not buttons and is_question(text) and not (
-            requested == "desired_outcome" and wished_outcome(text)):  # "can you repair it?" is a wish
+            is_request(text) and outcome_from_text(text)):  # "can you repair it?" is a wish
         return {}  # a question in the middle: the knowledge base answers, then the form goes on
     updates: Dict[str, Any] = dict(buttons)
     updates.update({k: v for k, v in answer_for(requested, text, intent).items() if k not in updates})

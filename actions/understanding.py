@@ -69,6 +69,17 @@ _QUESTION = re.compile(r"[?？]\s*$|^(how|what|when|where|why|which|can|could|do
                        r"|吗|嗎|呢|几时|幾時|多久|怎么|怎麼|点样|點樣|如何|可唔可以|有冇|有没有|是否")
 
 
+_REQUEST = re.compile(r"\b(can|could|would|will) (you|i|u)\b|可以|可唔可以|能不能|能否|可否|帮我|帮忙|得唔得|可不可以")
+_ASKS_FACT = re.compile(r"how long|how much|when|多久|几时|什么时候|幾時|几耐|幾耐|几多|多少")
+
+
+def is_request(text: str) -> bool:
+    """A question that asks for something ("can you repair it?", "可以幫我換嗎？"), not for a fact
+    ("how long does a refund take?")."""
+    folded = fold(text or "")
+    return bool(_REQUEST.search(folded)) and not _ASKS_FACT.search(folded)
+
+
 def is_question(text: str) -> bool:
     """A question rather than an answer ("how long does a refund take?")."""
     return bool(_QUESTION.search(fold(text or "").strip()))

@@ -67,3 +67,11 @@ def test_ownership_proof_is_read_from_words():
     assert ownership_proof("我的 Email 是 a@b.hk") == ("a@b.hk", None)
     assert ownership_proof("last four are 9534") == (None, "9534")
     assert ownership_proof("I'd like a refund") == (None, None)
+
+
+def test_a_request_is_told_from_a_question_about_a_fact():
+    from actions.understanding import is_question, is_request
+
+    assert is_request("can you repair it?") and is_request("可以幫我換一部新的嗎？")
+    assert not is_request("先问一下，信用卡退款要多久到账？") and is_question("先问一下，信用卡退款要多久到账？")
+    assert not is_request("how long does a refund to a credit card take?")

@@ -11,17 +11,16 @@ from bench.convsim.run import run_conversations
 
 pytestmark = pytest.mark.e2e
 
-ISSUE_17 = "issue 17: conversation flows not yet robust to how customers write"
 SAMPLE = [
     pytest.param("en-aif-01", id="en-all-in-first-replacement"),
-    pytest.param("en-aif-04", id="en-refund-then-replacement-offered",
-                 marks=pytest.mark.xfail(strict=False, reason=ISSUE_17)),
+    pytest.param("en-aif-04", id="en-refund-then-no-replacement-offered"),
     pytest.param("hans-aif-02", id="zh-Hans-late-delivery"),
-    pytest.param("hans-aif-03", id="zh-Hans-compensation-declined-in-words",
-                 marks=pytest.mark.xfail(strict=False, reason=ISSUE_17)),
+    pytest.param("hans-aif-03", id="zh-Hans-compensation-declined-in-words"),
     pytest.param("hant-ord-01", id="zh-Hant-details-in-another-order"),
-    pytest.param("hant-no-01", id="zh-Hant-store-visit-no-order-in-words",
-                 marks=pytest.mark.xfail(strict=False, reason=ISSUE_17)),
+    pytest.param("hant-no-01", id="zh-Hant-store-visit-no-order-in-words"),
+    pytest.param("yue-yn-01", id="yue-yes-and-no-in-words"),
+    pytest.param("en-no-01", id="en-no-order-complaint"),
+    pytest.param("hans-os-02", id="zh-Hans-order-status"),
 ]
 IDS = [p.values[0] for p in SAMPLE]
 

@@ -13,18 +13,17 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Text
 
-from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk import FormValidationAction, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import crm_ops
-from actions.common import in_crm, language_of, latest_intent
+from actions.common import in_crm, latest_intent
 from actions.complaint import order_events
 from actions.frustration import SEVERITY_ORDER, estimate_severity
-from actions.labels import category_label, order_choice_label, resolution_label, ui
 from actions.parsing import correction_field_from_text, order_number_from_text, outcome_from_text
-from actions.policy import CATEGORIES, RESOLUTIONS, needs_order, resolutions_for
+from actions.policy import CATEGORIES, RESOLUTIONS, needs_order
 from actions.services import conversation_id
 from actions.understanding import (
     NO_ORDER, answer_for, is_question, is_request, ownership_proof, read_case, said_no_order, tells_a_story,
@@ -53,16 +52,6 @@ def required_complaint_slots(confirmed: Any, *, category: Any = None, order_numb
     if confirmed is False:
         slots.insert(slots.index("complaint_confirmed"), "correction_field")
     return slots
-
-
-def previous_value(tracker: Tracker, slot: str, valid: tuple[str, ...]) -> str | None:
-    """The latest valid value ``slot`` had since the current complaint started."""
-    for event in reversed(tracker.events):
-        if event.get("event") == "action" and event.get("name") == "action_complaint_start":
-            return None
-        if event.get("event") == "slot" and event.get("name") == slot and event.get("value") in valid:
-            return event["value"]
-    return None
 
 
 BUTTON_SLOTS = ("complaint_category", "order_number", "desired_outcome", "correction_field")
@@ -255,75 +244,3 @@ class ValidateComplaintForm(FormValidationAction):
             return {"order_verified": False, "verify_attempts": attempts}
         dispatcher.utter_message(response="utter_order_verify_failed")
         return {"order_verified": None, "verify_attempts": attempts}
-
-
-class ActionAskOrderNumber(Action):
-    """Identified customers pick one of their recent orders; others type it (or say they have none)."""
-
-    def name(self) -> Text:
-        return "action_ask_order_number"
-
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
-    ) -> List[Dict[Text, Any]]:
-        language = language_of(tracker)
-        profile = await in_crm(crm_ops.conversation_profile, conversation_id(tracker), default=crm_ops.Profile())
-        orders = await in_crm(crm_ops.order_choices, profile.customer_id, default=[]) if profile.customer_id else []
-        if not orders:
-            dispatcher.utter_message(response="utter_ask_order_number")
-            return []
-        buttons = [{"title": order_choice_label(o, language),
-                    "payload": f'/choose_option{{"order_number": "{o["number"]}"}}'} for o in orders]
-        buttons.append({"title": ui("not_about_order", language),
-                        "payload": f'/choose_option{{"order_number": "{NO_ORDER}"}}'})
-        dispatcher.utter_message(response="utter_ask_order_pick", buttons=buttons)
-        return []
-
-
-class ActionAskDesiredOutcome(Action):
-    """What would the customer like? Buttons: the resolutions the policy allows, or other."""
-
-    def name(self) -> Text:
-        return "action_ask_desired_outcome"
-
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
-    ) -> List[Dict[Text, Any]]:
-        language = language_of(tracker)
-        buttons = [
-            {"title": resolution_label(r, language), "payload": f'/choose_option{{"desired_outcome": "{r}"}}'}
-            for r in resolutions_for(tracker.get_slot("complaint_category"))
-        ] + [{"title": ui("something_else", language), "payload": '/choose_option{"desired_outcome": "other"}'}]
-        dispatcher.utter_message(response="utter_ask_desired_outcome", buttons=buttons)
-        return []
-
-
-def outcome_text(value: Any, language: str) -> str:
-    if value in RESOLUTIONS:
-        return resolution_label(value, language)
-    if value in (None, "other"):
-        return ui("something_else", language)
-    return str(value)
-
-
-class ActionAskComplaintConfirmed(Action):
-    """Read the answers back before anything is promised."""
-
-    def name(self) -> Text:
-        return "action_ask_complaint_confirmed"
-
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
-    ) -> List[Dict[Text, Any]]:
-        language = language_of(tracker)
-        order = tracker.get_slot("order_number")
-        if order not in (None, NO_ORDER) and not tracker.get_slot("order_id"):
-            order = None  # typed but not shown to be theirs: nothing about it is confirmed
-        dispatcher.utter_message(
-            response="utter_ask_complaint_confirmed",
-            problem=category_label(tracker.get_slot("complaint_category"), language),
-            order_number=order if order and order != NO_ORDER else ui("no_order", language),
-            description=(tracker.get_slot("complaint_description") or "")[:300],
-            outcome=outcome_text(tracker.get_slot("desired_outcome"), language),
-        )
-        return []

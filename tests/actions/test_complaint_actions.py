@@ -3,9 +3,8 @@ handoff, the complaint form's validation (order numbers against the CRM, correct
 from __future__ import annotations
 
 from actions.complaint import ActionComplaintStart, ActionComplaintStop, CASE_SLOTS
-from actions.complaint_form import (
-    ActionAskComplaintConfirmed, ActionAskDesiredOutcome, ValidateComplaintForm, required_complaint_slots,
-)
+from actions.complaint_form import ValidateComplaintForm, required_complaint_slots
+from actions.complaint_questions import ActionAskComplaintConfirmed, ActionAskDesiredOutcome
 from actions.handoff import ActionHandoff
 from tests.actions.conftest import entity, responses, run, tracker
 

@@ -10,6 +10,7 @@ instead of a second answer.
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 import unicodedata
 import uuid
@@ -25,6 +26,7 @@ from bot.lang import detect_language
 
 MAX_CLIENT_ID = 64
 HUMAN_STATUSES = ("waiting_agent", "agent")
+_WORDS = re.compile(r"[A-Za-z]{2,}")
 
 
 def for_customer(views: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -63,6 +65,20 @@ def clean_text(text: Any, max_chars: int) -> tuple[str, str | None]:
     if len(text) > max_chars:
         return text[:max_chars], f"Your message was longer than {max_chars} characters and was shortened."
     return text, None
+
+
+def message_language(text: str, current: str | None) -> str:
+    """The conversation's language after this customer message.
+
+    A button payload (``/choose_option{…}``) or a few Latin characters in a Chinese chat (an
+    order number, "OK") say nothing about the customer's language, so the chat keeps its
+    language; a real English sentence (two words or more) switches it, as Chinese text does."""
+    if text.startswith("/") and current:
+        return current
+    detected = detect_language(text, default=current)
+    if detected == "en" and current in ("zh-Hant", "zh-Hans") and len(_WORDS.findall(text)) < 2:
+        return current
+    return detected
 
 
 def check_client_id(client_id: Any) -> str:
@@ -120,7 +136,7 @@ class ChatService:
         notice: str | None,
         on_recorded: Callable[[str], Awaitable[None]] | None,
     ) -> ChatReply:
-        language = detect_language(text, default=conversation.language)
+        language = message_language(text, conversation.language)
         view, created, status = await asyncio.to_thread(
             self.store.record_customer_message, conversation, client_id, text, language
         )

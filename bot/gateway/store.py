@@ -69,7 +69,7 @@ def _view(
         "text": text,
         "created_at": created_at.isoformat(),
     }
-    for key in ("buttons", "custom", "notice", "handoff"):
+    for key in ("buttons", "custom", "notice", "handoff", "times"):
         if (payload or {}).get(key):
             view[key] = payload[key]
     return view

@@ -2,7 +2,7 @@
  * The customer-360 panel and the ticket/offer/follow-up actions are in agent_side.js. */
 (function () {
   "use strict";
-  var L = window.Lumen, h = L.h;
+  var L = window.Lumen, h = L.h, t = window.LumenI18n.t, known = window.LumenI18n.has;
   var root = document.getElementById("inbox");
   var me = { id: Number(root.getAttribute("data-user-id")), role: root.getAttribute("data-role") };
   var state = { items: [], filter: "waiting", selected: null, chat: null, seen: {} };
@@ -26,7 +26,8 @@
   function visible(item) {
     if (state.filter === "waiting") return item.status === "waiting_agent";
     if (state.filter === "mine") return item.status === "agent" && item.assigned_agent_id === me.id;
-    return true;
+    if (state.filter === "bot") return item.status === "bot";
+    return item.status !== "bot";
   }
   function renderQueue() {
     L.clear(queueEl);
@@ -35,7 +36,8 @@
     badge.textContent = waiting; badge.hidden = !waiting;
     var items = state.items.filter(visible);
     if (!items.length) {
-      queueEl.appendChild(h("li", { "class": "empty" }, h("strong", {}, state.filter === "mine" ? "No chats assigned to you" : "All caught up"), "Escalated chats appear here as soon as the assistant hands them over."));
+      queueEl.appendChild(h("li", { "class": "empty" }, h("strong", {}, state.filter === "mine" ? "No chats assigned to you" : state.filter === "bot" ? "No chats handed back" : "All caught up"),
+        state.filter === "bot" ? "Chats handed back to the assistant in the last 24 hours appear here." : "Escalated chats appear here as soon as the assistant hands them over."));
       return;
     }
     items.forEach(function (item) {
@@ -78,7 +80,13 @@
   });
 
   /* ------------------------------------------------------------ one chat */
+  function reasonText(reason) {
+    return known("handoff.reason." + reason) ? t("handoff.reason." + reason) : String(reason || "").replace(/_/g, " ");
+  }
   function messageNode(m) {
+    if (m.handoff) {  /* the bot's handoff record: a marker in the transcript, not a bubble */
+      return h("div", { "class": "divider handoff-mark", "data-id": m.id }, t("handoff.divider") + " · " + reasonText(m.handoff.reason) + " · " + L.clock(m.created_at));
+    }
     var who = m.direction === "agent" ? "Agent" : WHO[m.direction] || m.direction;
     var node = h("div", { "class": "msg " + m.direction, "data-id": m.id },
       h("div", { "class": "bubble" }, m.text || ""),
@@ -95,16 +103,38 @@
     });
     if (atBottom || messages.length) transcript.scrollTop = transcript.scrollHeight;
   }
+  function latestHandoff(chat) {
+    for (var i = chat.messages.length - 1; i >= 0; i--) if (chat.messages[i].handoff) return chat.messages[i].handoff;
+    return null;
+  }
+  function label(prefix, code) {
+    return code && known(prefix + code) ? t(prefix + code) : null;
+  }
+  /* What the agent needs from the bot's part, in plain words: one line, details on demand. */
   function renderSummary(chat) {
     var box = L.clear(document.getElementById("summary"));
-    var complaint = chat.tickets && chat.tickets[0];
-    if (!complaint && !chat.handoff_reason) return;
-    box.appendChild(h("div", { "class": "card summary" },
-      h("h3", {}, complaint ? "Complaint summary" : "Handed over", chat.handoff_reason ? h("span", { "class": "chip amber" }, chat.handoff_reason) : null,
-        complaint ? h("span", { "class": "chip" }, complaint.category) : null,
-        complaint ? h("span", { "class": "chip " + (complaint.severity === "high" || complaint.severity === "critical" ? "red" : "") }, complaint.severity) : null),
-      complaint ? h("p", {}, h("strong", {}, complaint.subject)) : null,
-      complaint && complaint.description ? h("p", { "class": "muted" }, complaint.description) : null));
+    var handoff = latestHandoff(chat), ticket = chat.tickets && chat.tickets[0];
+    var reason = (handoff && handoff.reason) || chat.handoff_reason;
+    if (!ticket && !reason) return;
+    var s = (handoff && handoff.summary) || {}, c = s.complaint || {};
+    var category = label("category.", c.complaint_category || (ticket && ticket.category));
+    var severity = c.severity || (ticket && ticket.severity);
+    var line = [reason ? reasonText(reason) : null, category,
+                label("severity.", severity) ? t("summary.severity", { level: t("severity." + severity) }) : null].filter(Boolean);
+    var facts = [];
+    function fact(key, value) { if (value !== null && value !== undefined && value !== "") facts.push(h("li", {}, h("b", {}, t(key) + ": "), String(value))); }
+    fact("summary.happened", c.complaint_description && c.complaint_description !== c.complaint_text ? c.complaint_description : null);
+    fact("summary.first", c.complaint_text);
+    fact("summary.order", c.order_number && c.order_number !== "none" ? c.order_number : null);
+    fact("summary.wants", label("resolution.", c.desired_outcome));
+    fact("summary.agreed", label("resolution.", c.resolution));
+    if (ticket) facts.push(h("li", {}, t("summary.ticket", { id: ticket.id }) + (ticket.status ? " · " + ticket.status : "")));
+    if (Number(c.frustration) >= 0.5) facts.push(h("li", {}, t("summary.frustrated")));
+    if (Number(s.failed_answers) > 0) facts.push(h("li", {}, t("summary.failed", { n: s.failed_answers })));
+    if (s.expected_wait_minutes) facts.push(h("li", {}, t("summary.wait", { n: s.expected_wait_minutes })));
+    box.appendChild(h("details", { "class": "card summary" + (severity === "high" || severity === "critical" ? " urgent" : "") },
+      h("summary", {}, h("strong", {}, t("handoff.title")), " ", line.join(" · ")),
+      facts.length ? h("ul", { "class": "facts" }, facts) : null));
   }
   function renderChat(chat) {
     state.chat = chat;

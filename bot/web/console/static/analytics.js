@@ -24,6 +24,7 @@
     var empty = !config.data.datasets.some(function (ds) { return ds.data.some(function (v) { return v; }); });
     document.getElementById(id).closest(".chart-card").classList.toggle("empty-chart", empty);
     if (charts[id]) {
+      charts[id].options = config.options;  /* captions such as the handoff rate follow the filters */
       charts[id].data.labels = config.data.labels;
       config.data.datasets.forEach(function (ds, i) {
         if (charts[id].data.datasets[i]) charts[id].data.datasets[i].data = ds.data; else charts[id].data.datasets.push(ds);
@@ -83,16 +84,16 @@
     chart("c-comp", { type: "bar", data: { labels: d.compensation.map(function (c) { return L.offerType(c.type); }),
       datasets: [{ label: "Granted", data: d.compensation.map(function (c) { return c.count; }), backgroundColor: MULTI, borderRadius: 4 }] },
       options: { plugins: { legend: { display: false } }, scales: { y: { beginAtZero: true, ticks: { precision: 0 } } } } });
-    L.clear(document.getElementById("comp-table")).append(h("tr", {}, h("th", {}, "Type"), h("th", { "class": "num" }, "Count"), h("th", { "class": "num" }, "Cost")),
+    L.append(L.clear(document.getElementById("comp-table")), [h("tr", {}, h("th", {}, "Type"), h("th", { "class": "num" }, "Count"), h("th", { "class": "num" }, "Cost")),
       d.compensation.map(function (c) {
         return h("tr", {}, h("td", {}, L.offerType(c.type)), h("td", { "class": "num" }, String(c.count)),
           h("td", { "class": "num" }, Object.keys(c.amounts).map(function (cur) { return cur + " " + c.amounts[cur]; }).join(" · ")));
-      }));
+      })]);
     var rows = d.top_unanswered.map(function (q) {
       return h("tr", {}, h("td", {}, q.text), h("td", { "class": "num" }, String(q.count)), h("td", { "class": "num" }, q.open ? h("span", { "class": "chip amber" }, q.open + " open") : h("span", { "class": "chip green" }, "reviewed")));
     });
-    L.clear(document.getElementById("unanswered")).append(h("tr", {}, h("th", {}, "Question"), h("th", { "class": "num" }, "Asked"), h("th", { "class": "num" }, "")),
-      rows.length ? rows : h("tr", {}, h("td", { colspan: "3", "class": "muted" }, "No unanswered questions in this period.")));
+    L.append(L.clear(document.getElementById("unanswered")), [h("tr", {}, h("th", {}, "Question"), h("th", { "class": "num" }, "Asked"), h("th", { "class": "num" }, "")),
+      rows.length ? rows : h("tr", {}, h("td", { colspan: "3", "class": "muted" }, "No unanswered questions in this period."))]);
     document.getElementById("updated").textContent = "Live · updated " + new Date(d.generated_at).toLocaleTimeString();
   }
 

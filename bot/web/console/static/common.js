@@ -86,6 +86,6 @@
                       expedited_replacement: "Expedited replacement", partial_refund: "Partial refund" };
   function offerType(type) { return OFFER_TYPES[type] || String(type); }
 
-  window.Lumen = { h: h, clear: clear, api: api, toast: toast, ago: ago, clock: clock, duration: duration,
+  window.Lumen = { h: h, append: function (node, child) { append(node, child); return node; }, clear: clear, api: api, toast: toast, ago: ago, clock: clock, duration: duration,
                    colorFor: colorFor, initials: initials, LANG: LANG, csrf: csrf, offerType: offerType };
 })();

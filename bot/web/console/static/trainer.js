@@ -57,21 +57,26 @@
       state.entries.map(function (e) { return h("option", { value: e.key, selected: e.key === group.best_entry_id }, e.key); }));
     return select;
   }
+  var WHY = { unanswered: ["No confident answer", ""], rejected: ["Answer rejected", "red"], asked_for_person: ["Asked for a person after the answer", "amber"],
+              rephrased: ["Rephrased after the answer", "amber"], no_answer: ["Ended without an answer", "violet"] };
+  function reasonChips(g) {
+    return (g.reasons || []).map(function (r) { var d = WHY[r] || [r, ""]; return h("span", { "class": "chip " + d[1], "data-reason": r }, d[0]); });
+  }
   function renderInbox(data) {
     L.clear(inboxEl);
     var badge = document.getElementById("inbox-count");
     badge.textContent = data.groups.length; badge.hidden = !data.groups.length;
-    inboxEl.appendChild(h("p", { "class": "muted" }, data.total + " question(s) the assistant could not answer well, in " + data.groups.length + " group(s)" +
+    inboxEl.appendChild(h("p", { "class": "muted" }, data.total + " question(s) the assistant could not answer well or answered wrongly, in " + data.groups.length + " group(s)" +
       (data.grouping === "similarity" ? ", grouped by meaning." : ", grouped by identical text (similarity grouping starts once the model is loaded).")));
     if (!data.groups.length) { inboxEl.appendChild(h("div", { "class": "empty" }, h("strong", {}, "Inbox zero"), "Every question was answered or reviewed.")); return; }
     data.groups.forEach(function (g) {
       var picker = entryPicker(g);
       inboxEl.appendChild(h("article", { "class": "card group", "data-ids": g.ids.join(",") },
         h("div", { "class": "count" }, h("b", {}, String(g.count)), h("span", { "class": "faint" }, "asked")),
-        h("div", {}, h("div", { "class": "text", lang: g.language }, g.representative),
+        h("div", {}, h("div", { "class": "text", lang: g.language }, g.representative), h("div", { "class": "chips" }, reasonChips(g)),
           h("ul", { "class": "variants" }, g.variants.slice(1).map(function (v) { return h("li", { lang: g.language }, "“" + v.text + "”" + (v.count > 1 ? " ×" + v.count : "")); })),
           h("div", { "class": "faint" }, g.languages.map(function (l) { return L.LANG[l]; }).join(" ") + " · last " + L.ago(g.last_asked) +
-            (g.best_entry_id ? " · closest: " + g.best_entry_id + " (" + (g.best_score === null ? "?" : g.best_score) + ")" : ""))),
+            (g.best_entry_id ? " · closest: " + g.best_entry_id + (g.best_score === null ? "" : " (" + g.best_score + ")") : ""))),
         h("div", { "class": "acts" },
           h("div", { "class": "row" }, picker, h("button", { "class": "btn small", type: "button", onclick: function () {
             L.api("POST", "/api/trainer/inbox/paraphrase", { ids: g.ids, key: picker.value, text: g.representative, language: g.language })

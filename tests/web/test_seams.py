@@ -17,7 +17,8 @@ from tests.web.test_consoles import ask_and_wait, bot_replies, conversation_of, 
 pytestmark = pytest.mark.browser
 DOC_SHOTS = ROOT / "docs" / "screenshots"
 UNKNOWN_1 = "你們的門市有提供免費停車嗎？"  # nothing in the KB: the bot offers a person (buttons)
-UNKNOWN_2 = "可以用比特幣付款給你們嗎？"
+UNKNOWN_2 = "你們有提供刻字服務嗎？"
+OUT_OF_SCOPE = "你們有賣寵物飼料嗎？"  # the bot says it cannot help: a non-answer
 RAW_CODES = ("explicit_request", "Customer wants", "Frustration", "damaged_defective", "desired_outcome")
 
 # Contrast of grey text against its background (WCAG 2.x), computed in the page.
@@ -65,23 +66,47 @@ def console_errors(page) -> list[str]:
 
 # ------------------------------------------------------------------------------ analytics
 
+def _handed_off_chat(web: WebStack, language: str, handed_off: bool) -> None:
+    """A finished chat with one customer message (counted by the dashboard), escalated or not."""
+    from crm.db import make_engine, make_session_factory, session_scope
+    from crm.repo import conversations as conv
+
+    engine = make_engine(web.database_url)
+    try:
+        with session_scope(make_session_factory(engine)) as session:
+            chat = conv.create_conversation(session, token=os.urandom(12).hex(), language=language)
+            conv.add_message(session, conversation_id=chat.id, client_id="c1", direction="customer",
+                             text="hello", language=language)
+            if handed_off:
+                conv.set_conversation_status(session, chat.id, "waiting_agent", handoff_reason="explicit_request")
+            conv.set_conversation_status(session, chat.id, "closed")
+    finally:
+        engine.dispose()
+
+
 def test_analytics_tables_render_rows_and_caption_follows_filters(web_stack, pages):
+    _handed_off_chat(web_stack, "en", True)  # the rates of the languages differ
+    _handed_off_chat(web_stack, "zh-Hans", False)
     manager = pages.new(height=1900)
     login(manager, web_stack, "manager", "/analytics")
     manager.locator("#updated", has_text="updated").wait_for()
-    for table in ("#unanswered", "#comp-table"):
+    data = manager.evaluate("fetch('/api/analytics', {credentials: 'same-origin'}).then(r => r.json())")
+    for table, rows in (("#unanswered", max(1, len(data["top_unanswered"]))), ("#comp-table", len(data["compensation"]))):
         assert "[object" not in manager.locator(table).inner_text()
-        assert manager.locator(f"{table} tr").count() >= 2  # header and at least one row
+        assert manager.locator(f"{table} tr").count() == 1 + rows  # the header, then real rows
     caption = "Chart.getChart('c-handoff').options.plugins.subtitle.text"
     kpi = "document.querySelectorAll('#kpis .kpi')[2].querySelector('.value').textContent"
     assert manager.evaluate(caption) == "Handoff rate " + manager.evaluate(kpi)
     first = manager.evaluate(kpi)
     changed = False
-    for language in ("zh-Hant", "zh-Hans", "en"):
-        manager.select_option("#language", language)
-        manager.wait_for_function(f"document.querySelector('#updated').textContent.includes('updated') && true")
-        wait_for(lambda: manager.evaluate("document.querySelector('#kpis .sub').textContent") != "", 10)
-        manager.wait_for_timeout(800)
+    filters = [("#language", v) for v in ("zh-Hant", "zh-Hans", "en", "")] + [("[data-days]", d) for d in ("7", "90")]
+    for selector, value in filters:
+        with manager.expect_response(lambda r: "/api/analytics?" in r.url):
+            if selector == "#language":
+                manager.select_option(selector, value)
+            else:
+                manager.click(f"[data-days='{value}']")
+        manager.wait_for_timeout(300)  # rendered
         assert manager.evaluate(caption) == "Handoff rate " + manager.evaluate(kpi)
         changed = changed or manager.evaluate(kpi) != first
     assert changed, "no filter changed the handoff rate: the caption check proved nothing"
@@ -230,8 +255,9 @@ def test_agent_sees_a_plain_summary_and_keeps_chats_handed_back(web_stack, pages
     agent.wait_for_selector("#reply:not([disabled])")
     ask(customer, "怎麼聯絡客服人員")
     agent.locator(".transcript .msg.customer .bubble", has_text="怎麼聯絡客服人員").wait_for()
-    suggestion = agent.locator(".suggestion", has_text="怎麼聯絡客服人員")
-    suggestion.wait_for()
+    agent.locator(".suggestion").first.wait_for()
+    suggestion = agent.locator(".suggestion[title*='0800-123-456']")  # the contact entry, rewritten
+    assert suggestion.count() == 1, agent.locator(".suggestion").all_inner_texts()
     suggestion.click()
     pasted = agent.input_value("#reply")
     assert pasted and "輸入「" not in pasted and "0800-123-456" in pasted, pasted
@@ -257,6 +283,7 @@ def test_trainer_inbox_finds_misrouted_questions_and_suggests_the_closest_entry(
     ask_and_wait(customer, "退貨期限是幾天？")  # answered with high confidence…
     ask_and_wait(customer, "不對，這不是我要問的")  # …and rejected
     ask_and_wait(customer, UNKNOWN_1)  # a KB fallback: no candidate stored
+    ask_and_wait(customer, OUT_OF_SCOPE)
     cid = conversation_of(web_stack, customer)
     answered = web_stack.sql("SELECT kb_entry_id FROM messages WHERE conversation_id = :c AND text = :t",
                              c=cid, t="退貨期限是幾天？")[0][0]
@@ -270,6 +297,7 @@ def test_trainer_inbox_finds_misrouted_questions_and_suggests_the_closest_entry(
     group.wait_for()
     assert group.locator("select").input_value() == answered
 
+    trainer.locator(".group", has_text=OUT_OF_SCOPE).locator("[data-reason='no_answer']").wait_for()
     unknown = trainer.locator(".group", has_text=UNKNOWN_1).first
     unknown.wait_for()
     closest = trainer.evaluate("""(text) => fetch('/api/trainer/try', {method: 'POST', credentials: 'same-origin',

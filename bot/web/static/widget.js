@@ -186,7 +186,6 @@
     }
   }
   function readMarker() { return Number(token && localStorage.getItem(READ + token)) || 0; }
-  }
   function greet() {
     var row = el("div", { "class": "lw-row lw-bot lw-hello" });
     row.appendChild(el("span", { "class": "lw-sender" }, T[lang].bot));

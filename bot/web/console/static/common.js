@@ -69,7 +69,7 @@
     if (seconds < 86400) return (seconds / 3600).toFixed(1) + " h";
     return (seconds / 86400).toFixed(1) + " d";
   }
-  var PALETTE = ["#2563eb", "#7c3aed", "#db2777", "#ea580c", "#0d9488", "#4f46e5", "#0891b2", "#65a30d"];
+  var PALETTE = ["#2563eb", "#7c3aed", "#be185d", "#c2410c", "#0f766e", "#4f46e5", "#0e7490", "#4d7c0f"];  // white text >= 4.5:1
   function colorFor(seed) {
     var n = 0; String(seed).split("").forEach(function (c) { n = (n * 31 + c.charCodeAt(0)) >>> 0; });
     return PALETTE[n % PALETTE.length];

@@ -66,10 +66,15 @@ def console_errors(page) -> list[str]:
 
 # ------------------------------------------------------------------------------ analytics
 
-def _handed_off_chat(web: WebStack, language: str, handed_off: bool) -> None:
-    """A finished chat with one customer message (counted by the dashboard), escalated or not."""
+def _dashboard_data(web: WebStack, language: str, handed_off: bool) -> None:
+    """A finished chat with one customer message (counted by the dashboard), escalated or not,
+    with a question the KB could not answer and a granted coupon (rows for both tables)."""
+    from decimal import Decimal
+
     from crm.db import make_engine, make_session_factory, session_scope
+    from crm.models import CompensationOffer, Customer
     from crm.repo import conversations as conv
+    from crm.repo.kb import record_unanswered
 
     engine = make_engine(web.database_url)
     try:
@@ -80,20 +85,25 @@ def _handed_off_chat(web: WebStack, language: str, handed_off: bool) -> None:
             if handed_off:
                 conv.set_conversation_status(session, chat.id, "waiting_agent", handoff_reason="explicit_request")
             conv.set_conversation_status(session, chat.id, "closed")
+            record_unanswered(session, text=f"Analytics question in {language}", language=language, conversation_id=chat.id)
+            customer = session.query(Customer).first()
+            session.add(CompensationOffer(customer_id=customer.id, type="coupon", amount=Decimal("150"),
+                                          currency="TWD", status="granted"))
     finally:
         engine.dispose()
 
 
 def test_analytics_tables_render_rows_and_caption_follows_filters(web_stack, pages):
-    _handed_off_chat(web_stack, "en", True)  # the rates of the languages differ
-    _handed_off_chat(web_stack, "zh-Hans", False)
+    _dashboard_data(web_stack, "en", True)  # the rates of the languages differ
+    _dashboard_data(web_stack, "zh-Hans", False)
     manager = pages.new(height=1900)
     login(manager, web_stack, "manager", "/analytics")
     manager.locator("#updated", has_text="updated").wait_for()
-    data = manager.evaluate("fetch('/api/analytics', {credentials: 'same-origin'}).then(r => r.json())")
-    for table, rows in (("#unanswered", max(1, len(data["top_unanswered"]))), ("#comp-table", len(data["compensation"]))):
+    data = manager.evaluate("fetch('/api/analytics?from=' + document.getElementById('from').value + '&to=' + "
+                            "document.getElementById('to').value + '&language=').then(r => r.json())")
+    for table, rows in (("#unanswered", len(data["top_unanswered"])), ("#comp-table", len(data["compensation"]))):
         assert "[object" not in manager.locator(table).inner_text()
-        assert manager.locator(f"{table} tr").count() == 1 + rows  # the header, then real rows
+        assert rows >= 1 and manager.locator(f"{table} tr").count() == 1 + rows  # the header, then real rows
     caption = "Chart.getChart('c-handoff').options.plugins.subtitle.text"
     kpi = "document.querySelectorAll('#kpis .kpi')[2].querySelector('.value').textContent"
     assert manager.evaluate(caption) == "Handoff rate " + manager.evaluate(kpi)

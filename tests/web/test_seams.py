@@ -17,7 +17,6 @@ from tests.web.test_consoles import ask_and_wait, bot_replies, conversation_of, 
 pytestmark = pytest.mark.browser
 DOC_SHOTS = ROOT / "docs" / "screenshots"
 UNKNOWN_1 = "你們的門市有提供免費停車嗎？"  # nothing in the KB: the bot offers a person (buttons)
-UNKNOWN_2 = "你們有提供刻字服務嗎？"
 OUT_OF_SCOPE = "你們有賣寵物飼料嗎？"  # the bot says it cannot help: a non-answer
 RAW_CODES = ("explicit_request", "Customer wants", "Frustration", "damaged_defective", "desired_outcome")
 
@@ -132,7 +131,7 @@ def test_widget_reload_closes_old_buttons_and_follows_the_chat_language(web_stac
     open_widget(page, web_stack)
     ask_and_wait(page, UNKNOWN_1)
     ask_and_wait(page, "退貨期限是幾天？")  # answered: the next unknown question is not a second failure in a row
-    ask_and_wait(page, UNKNOWN_2)
+    ask_and_wait(page, UNKNOWN_1)  # the same offer again, as a second group
     groups = page.locator(".lw-buttons")
     assert groups.count() >= 2, "the bot offered no buttons for unknown questions"
     assert groups.first.locator("button:disabled").count() == groups.first.locator("button").count()  # answered by typing
@@ -342,3 +341,29 @@ def test_grey_text_in_the_consoles_has_enough_contrast(web_stack, pages):
         page.wait_for_timeout(500)
         problems[path] = page.evaluate(CONTRAST_JS)
     assert not any(problems.values()), problems
+
+
+# ------------------------------------------------------------------------------ staff language
+
+def test_agent_picks_traditional_chinese_and_it_is_remembered(web_stack, pages):
+    customer = pages.new()
+    open_widget(customer, web_stack)
+    cid = hand_over(web_stack, customer)
+    agent = pages.new()
+    login(agent, web_stack, "agent", "/agent")
+    agent.select_option("#ui-lang", "zh-Hant")
+    agent.wait_for_function("document.documentElement.lang === 'zh-Hant'")
+    assert agent.locator(".queue .tabs [data-filter='waiting']").inner_text().startswith("等待中")
+    agent.locator("#live-state", has_text="即時").wait_for()
+    agent.locator(f".queue-item[data-id='{cid}']").click()
+    agent.locator("#summary summary", has_text="顧客要求真人客服").wait_for()  # the handoff summary too
+    assert agent.locator("#claim").inner_text() == "接手對話"
+    pages.shot(agent, "agent-in-traditional-chinese")
+    agent.goto(web_stack.url + "/agent")  # remembered
+    assert agent.evaluate("document.documentElement.lang") == "zh-Hant"
+    agent.click("nav form[action='/logout'] button")  # another user in the same browser keeps English
+    agent.wait_for_url("**/login")
+    login(agent, web_stack, "trainer", "/trainer")
+    assert agent.evaluate("document.documentElement.lang") == "en"
+    assert agent.locator("nav a[aria-current='page']").inner_text().strip() == "Knowledge"
+    assert not pages.errors

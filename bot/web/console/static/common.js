@@ -52,15 +52,16 @@
   function ago(iso) {
     if (!iso) return "";
     var s = Math.max(0, (Date.now() - new Date(iso).getTime()) / 1000);
-    if (s < 60) return "just now";
-    if (s < 3600) return Math.floor(s / 60) + " min ago";
-    if (s < 86400) return Math.floor(s / 3600) + " h ago";
-    return Math.floor(s / 86400) + " d ago";
+    var t = window.LumenI18n.t;
+    if (s < 60) return t("time.just_now");
+    if (s < 3600) return t("time.min_ago", { n: Math.floor(s / 60) });
+    if (s < 86400) return t("time.h_ago", { n: Math.floor(s / 3600) });
+    return t("time.d_ago", { n: Math.floor(s / 86400) });
   }
   function clock(iso) {
     if (!iso) return "";
     var d = new Date(iso);
-    return d.toLocaleString(undefined, { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" });
+    return d.toLocaleString(window.LumenI18n.locale, { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" });
   }
   function duration(seconds) {
     if (seconds === null || seconds === undefined) return "–";

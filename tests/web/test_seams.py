@@ -147,7 +147,7 @@ def test_widget_reload_closes_old_buttons_and_follows_the_chat_language(web_stac
 
     page.reload()
     page.click(".lw-launcher")
-    page.locator(".lw-customer .lw-msg", has_text=UNKNOWN_2).wait_for()
+    page.locator(".lw-customer .lw-msg", has_text=UNKNOWN_1).wait_for()
     buttons = page.locator(".lw-buttons button")
     assert buttons.count() >= 2
     assert all(buttons.nth(i).is_disabled() for i in range(buttons.count()))  # no old group is live

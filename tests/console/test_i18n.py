@@ -37,3 +37,13 @@ def test_the_choice_is_remembered_per_user(as_user):
     assert json.loads(embedded)["agent.tab.waiting"] == "等待中"  # the scripts' catalogue
     assert 'lang="en"' in trainer.get("/trainer").text  # another user keeps their own language
     assert agent.client.post("/api/console/language", json={"language": "zh-Hans"}).status_code == 403  # CSRF
+
+
+def test_every_console_page_renders_in_every_language(as_user):
+    admin = as_user("admin1")
+    for language, marker in (("zh-Hant", "數據分析"), ("zh-Hans", "数据分析"), ("en", "Analytics")):
+        assert admin.post("/api/console/language", json={"language": language}).status_code == 200
+        for path in ("/agent", "/trainer", "/analytics"):
+            page = admin.get(path)
+            assert page.status_code == 200 and f'<html lang="{language}">' in page.text, (language, path)
+            assert marker in page.text

@@ -32,7 +32,7 @@ def render(request: Request, template: str, context: dict[str, Any], status_code
     user = context.get("user")
     lang = i18n.language_for(request, user.id if user is not None else None)
     context = {"lang": lang, "t": i18n.translator(lang), "catalogue": i18n.catalogue(lang),
-               "languages": LANGUAGE_NAMES, **context}
+               "ui_languages": LANGUAGE_NAMES, **context}
     response = templates.TemplateResponse(request, template, context, status_code=status_code)
     response.headers.update(SECURITY_HEADERS)
     return response

@@ -38,7 +38,7 @@ def render(request: Request, template: str, context: dict[str, Any], status_code
     return response
 
 
-LANGUAGE_NAMES = [("zh-Hant", "繁體中文"), ("zh-Hans", "简体中文"), ("en", "English")]
+LANGUAGE_NAMES = [("zh-Hant", "繁體"), ("zh-Hans", "简体"), ("en", "EN")]  # short: the rail is narrow
 
 
 def nav_for(user: ConsoleUser) -> list[dict[str, str]]:

@@ -17,6 +17,7 @@
     var end = new Date(); var start = new Date(end.getTime() - (days - 1) * 864e5);
     fromEl.value = iso(start); toEl.value = iso(end);
   }
+  function code(prefix, value) { return window.LumenI18n.has(prefix + value) ? t(prefix + value) : String(value).replace(/_/g, " "); }
   function pct(v) { return v === null || v === undefined ? "–" : Math.round(v * 1000) / 10 + "%"; }
   function short(day) { return day.slice(5); }
 
@@ -60,14 +61,14 @@
     chart("c-containment", { type: "doughnut", data: { labels: [t("analytics.series.contained"), t("analytics.series.handed")],
       datasets: [{ data: [d.containment.contained, d.containment.conversations - d.containment.contained], backgroundColor: [GREEN, AMBER] }] },
       options: { cutout: "65%", plugins: { legend: { position: "bottom" } } } });
-    chart("c-handoff", { type: "bar", data: { labels: d.handoffs.reasons.map(function (r) { return r.reason; }),
+    chart("c-handoff", { type: "bar", data: { labels: d.handoffs.reasons.map(function (r) { return code("handoff.reason.", r.reason); }),
       datasets: [{ label: t("analytics.series.handoffs"), data: d.handoffs.reasons.map(function (r) { return r.count; }), backgroundColor: VIOLET, borderRadius: 4 }] },
       options: { indexAxis: "y", plugins: { legend: { display: false }, subtitle: { display: true, text: t("analytics.handoff_rate", { rate: pct(d.handoffs.rate) }) } }, scales: { x: { beginAtZero: true, ticks: { precision: 0 } } } } });
     chart("c-csat", { type: "line", data: { labels: d.csat.days.map(function (x) { return short(x.day); }),
       datasets: [{ label: t("analytics.series.avg_csat"), data: d.csat.days.map(function (x) { return x.average; }), borderColor: AMBER, backgroundColor: "rgba(245,158,11,.15)", fill: true, spanGaps: true, tension: .3 },
                  { label: t("analytics.series.ratings"), data: d.csat.days.map(function (x) { return x.count; }), type: "bar", backgroundColor: GREY, yAxisID: "n" }] },
       options: { scales: { y: { min: 1, max: 5 }, n: { position: "right", beginAtZero: true, grid: { display: false }, ticks: { precision: 0 } } } } });
-    chart("c-complaints", { type: "doughnut", data: { labels: d.complaint_categories.map(function (c) { return c.category; }),
+    chart("c-complaints", { type: "doughnut", data: { labels: d.complaint_categories.map(function (c) { return code("category.", c.category); }),
       datasets: [{ data: d.complaint_categories.map(function (c) { return c.count; }), backgroundColor: MULTI }] },
       options: { plugins: { legend: { position: "right" } } } });
     chart("c-repeat", { type: "bar", data: { labels: [t("analytics.series.repeat"), t("analytics.series.fcr"), t("analytics.series.containment")],

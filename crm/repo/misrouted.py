@@ -40,7 +40,8 @@ def misrouted_reason(question: Any, reaction: Any | None) -> str | None:
         return "asked_for_person"
     if reaction.intent == "deny":
         return "rejected"
-    if reaction.kb_entry_id == question.kb_entry_id and reaction.text.strip() != question.text.strip():
+    if (reaction.kb_entry_id == question.kb_entry_id and not reaction.text.startswith("/")
+            and reaction.text.strip() != question.text.strip()):
         return "rephrased"
     return None
 
@@ -80,21 +81,22 @@ def record_misrouted(session: Session, since: datetime) -> int:
 
 
 def reasons_by_question(session: Session, rows: list[UnansweredQuestion]) -> dict[int, str]:
-    """``misrouted_reason`` of each inbox row that came from :func:`record_misrouted`."""
+    """``misrouted_reason`` of each inbox row that came from :func:`record_misrouted` (two queries)."""
     ids = [r.message_id for r in rows if r.message_id is not None]
     if not ids:
         return {}
     questions = {m.id: m for m in session.scalars(select(Message).where(Message.id.in_(ids)))}
+    conversations = {m.conversation_id for m in questions.values()}
+    said = session.scalars(select(Message).where(
+        Message.conversation_id.in_(conversations), Message.direction == "customer")
+        .order_by(Message.conversation_id, Message.created_at, Message.id))
+    reaction = {question.id: following for question, following in _pairs(said)}
     reasons: dict[int, str] = {}
     for row in rows:
-        question = questions.get(row.message_id) if row.message_id else None
-        if question is None or not (question.kb_entry_id or question.intent in NON_ANSWER_INTENTS):
+        question = questions.get(row.message_id) if row.message_id is not None else None
+        if question is None:
             continue
-        reaction = session.scalars(select(Message).where(
-            Message.conversation_id == question.conversation_id, Message.direction == "customer",
-            Message.created_at >= question.created_at, Message.id != question.id)
-            .order_by(Message.created_at, Message.id).limit(1)).first()
-        reason = misrouted_reason(question, reaction)
-        if reason:
+        reason = misrouted_reason(question, reaction.get(question.id))
+        if reason and (row.best_entry_id is not None or reason == "no_answer"):  # not a KB fallback row
             reasons[row.id] = reason
     return reasons

@@ -5,11 +5,13 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from sqlalchemy import select
 
 from bot.gateway.chat import message_language
 from bot.gateway.console import agent_service, inbox
 from bot.gateway.console.agent_text import for_agent, sentences
 from crm.db import session_scope
+from crm.models import Message
 from crm.repo import conversations as conv
 from crm.repo.kb import record_unanswered
 
@@ -68,6 +70,11 @@ def test_inbox_adds_misrouted_questions_once_with_their_reason(factory):
         _chat(session, "happy", [("customer", "付款方式有哪些", "inquiry", "payment-methods"),
                                  ("customer", "謝謝", "thanks", None)])
         record_unanswered(session, text="禮品包裝", language="zh-Hant", best_score=0.2)
+        clarified = _chat(session, "clarify", [("customer", "退換", "inquiry", "returns-policy"),  # the KB asked which one
+                                               ("customer", '/inquiry{"kb_entry_id": "returns-policy"}', "inquiry", "returns-policy")])
+        first = session.scalars(select(Message).where(Message.conversation_id == clarified).order_by(Message.id)).first()
+        record_unanswered(session, text="退換", language="zh-Hant", best_score=0.5, conversation_id=clarified,
+                          message_id=first.id)
     suggest = lambda text, language: "gift-entry"  # noqa: E731
     result = inbox.inbox(factory, None, suggest, now=T0 + timedelta(hours=1))
     by_text = {g["representative"]: g for g in result["groups"]}
@@ -78,9 +85,10 @@ def test_inbox_adds_misrouted_questions_once_with_their_reason(factory):
     assert by_text["今天天氣如何"]["reasons"] == ["no_answer"]
     assert by_text["禮品包裝"]["reasons"] == ["unanswered"]
     assert by_text["禮品包裝"]["best_entry_id"] == "gift-entry"  # the KB's closest, not the first entry
+    assert by_text["退換"]["reasons"] == ["unanswered"]  # a clarification the customer answered with a button
     assert "付款方式有哪些" not in by_text and "寄送要付錢嗎" not in by_text
     again = inbox.inbox(factory, None, suggest, now=T0 + timedelta(hours=1))
-    assert again["total"] == result["total"] == 5  # swept once per message
+    assert again["total"] == result["total"] == 6  # swept once per message
 
 
 def test_chats_handed_back_stay_in_the_queue_for_a_day(factory):

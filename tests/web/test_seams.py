@@ -358,6 +358,8 @@ def test_agent_picks_traditional_chinese_and_it_is_remembered(web_stack, pages):
     agent.locator(f".queue-item[data-id='{cid}']").click()
     agent.locator("#summary summary", has_text="顧客要求真人客服").wait_for()  # the handoff summary too
     assert agent.locator("#claim").inner_text() == "接手對話"
+    agent.locator("#side h3", has_text="顧客").wait_for()  # the customer panel too
+    assert agent.locator("#followups-toggle").inner_text().startswith("待追蹤")
     pages.shot(agent, "agent-in-traditional-chinese")
     agent.goto(web_stack.url + "/agent")  # remembered
     assert agent.evaluate("document.documentElement.lang") == "zh-Hant"

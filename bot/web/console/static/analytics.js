@@ -18,6 +18,10 @@
     fromEl.value = iso(start); toEl.value = iso(end);
   }
   function code(prefix, value) { return window.LumenI18n.has(prefix + value) ? t(prefix + value) : String(value).replace(/_/g, " "); }
+  function lines(label) {  /* a long axis label on two lines (Chart.js takes an array) */
+    var cut = label.length > 18 ? label.indexOf(" ", Math.floor(label.length / 2) - 4) : -1;
+    return cut > 0 ? [label.slice(0, cut), label.slice(cut + 1)] : label;
+  }
   function pct(v) { return v === null || v === undefined ? "–" : Math.round(v * 1000) / 10 + "%"; }
   function short(day) { return day.slice(5); }
 
@@ -61,7 +65,7 @@
     chart("c-containment", { type: "doughnut", data: { labels: [t("analytics.series.contained"), t("analytics.series.handed")],
       datasets: [{ data: [d.containment.contained, d.containment.conversations - d.containment.contained], backgroundColor: [GREEN, AMBER] }] },
       options: { cutout: "65%", plugins: { legend: { position: "bottom" } } } });
-    chart("c-handoff", { type: "bar", data: { labels: d.handoffs.reasons.map(function (r) { return code("handoff.reason.", r.reason); }),
+    chart("c-handoff", { type: "bar", data: { labels: d.handoffs.reasons.map(function (r) { return lines(code("handoff.reason.", r.reason)); }),
       datasets: [{ label: t("analytics.series.handoffs"), data: d.handoffs.reasons.map(function (r) { return r.count; }), backgroundColor: VIOLET, borderRadius: 4 }] },
       options: { indexAxis: "y", plugins: { legend: { display: false }, subtitle: { display: true, text: t("analytics.handoff_rate", { rate: pct(d.handoffs.rate) }) } }, scales: { x: { beginAtZero: true, ticks: { precision: 0 } } } } });
     chart("c-csat", { type: "line", data: { labels: d.csat.days.map(function (x) { return short(x.day); }),

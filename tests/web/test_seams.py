@@ -353,7 +353,7 @@ def test_agent_picks_traditional_chinese_and_it_is_remembered(web_stack, pages):
     agent = pages.new()
     login(agent, web_stack, "agent", "/agent")
     agent.select_option("#ui-lang", "zh-Hant")
-    agent.wait_for_function("document.documentElement.lang === 'zh-Hant'")
+    agent.locator("html[lang='zh-Hant']").wait_for(state="attached")  # reloaded in the new language
     assert agent.locator(".queue .tabs [data-filter='waiting']").inner_text().startswith("等待中")
     agent.locator("#live-state", has_text="即時").wait_for()
     agent.locator(f".queue-item[data-id='{cid}']").click()

@@ -131,6 +131,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             )
         return HTMLResponse(html, headers=page_headers(request, html))
 
+    @app.get("/favicon.ico", include_in_schema=False)
+    async def favicon() -> FileResponse:
+        return FileResponse(WEB_DIR / "static" / "favicon.ico", media_type="image/x-icon")
+
     @app.get("/widget.js", include_in_schema=False)
     async def widget_script() -> FileResponse:
         return FileResponse(WEB_DIR / "static" / "widget.js", media_type="text/javascript",

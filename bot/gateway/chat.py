@@ -49,6 +49,7 @@ def is_payload(text: str) -> bool:
 def payload_intent(payload: str) -> str:
     """``'/choose_option{"option": "coupon"}'`` -> ``choose_option``."""
     return payload[1:].split("{", 1)[0]
+_WORDS = re.compile(r"[A-Za-z]{2,}")
 
 
 def for_customer(views: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -93,6 +94,20 @@ def safe_client_id(client_id: Any) -> bool:
     """A string of 1 to MAX_CLIENT_ID characters, printable as UTF-8 (no surrogates, controls)."""
     return (isinstance(client_id, str) and 0 < len(client_id) <= MAX_CLIENT_ID
             and not any(unicodedata.category(ch) in ("Cs", "Cc") for ch in client_id))
+
+
+def message_language(text: str, current: str | None) -> str:
+    """The conversation's language after this customer message.
+
+    A button payload (``/choose_option{…}``) or a few Latin characters in a Chinese chat (an
+    order number, "OK") say nothing about the customer's language, so the chat keeps its
+    language; a real English sentence (two words or more) switches it, as Chinese text does."""
+    if text.startswith("/") and current:
+        return current
+    detected = detect_language(text, default=current)
+    if detected == "en" and current in ("zh-Hant", "zh-Hans") and len(_WORDS.findall(text)) < 2:
+        return current
+    return detected
 
 
 def check_client_id(client_id: Any) -> str:
@@ -165,7 +180,7 @@ class ChatService:
             language = conversation.language or (detect_language(shown) if shown else DEFAULT_LANGUAGE)
             shown = shown or chosen_option_text(language)
         else:
-            shown, language = text, detect_language(text, default=conversation.language)
+            shown, language = text, message_language(text, conversation.language)
         view, created, status = await asyncio.to_thread(
             self.store.record_customer_message, conversation, client_id, shown, language,
             button=button, frustration=frustration_score(shown).score,

@@ -92,6 +92,7 @@ def build_notice(ctx: repo.DeliveryContext, now: datetime, notifier: Notifier) -
                   "email": customer.email, "language": customer.preferred_language},
         conversation_id=conversation.id if conversation else None,
         conversation_status=conversation.status if conversation else None,
+        times=message["times"],
     )
     reason = notifier.unreachable(notice)
     return NotSent("needs_agent", reason) if reason else notice

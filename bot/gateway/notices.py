@@ -1,7 +1,7 @@
 """Gateway-generated texts shown to customers, in the three languages."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
 _UNAVAILABLE = {
@@ -83,7 +83,9 @@ def follow_up_language(language: str | None) -> str:
 def follow_up_text(language: str | None, *, ticket_id: int, note: str | None,
                    deadline_at: datetime | None) -> dict[str, Any]:
     """The follow-up message in the customer's language: ``text`` (names the ticket and what was
-    promised, asks whether the issue is resolved), an e-mail ``subject`` and yes/no ``buttons``
+    promised, asks whether the issue is resolved), an e-mail ``subject``, yes/no ``buttons``
+    and ``times``: where the text shows the deadline, with the instant, so the widget can show it
+    in the reader's own time zone
     whose payloads the bot understands (``/affirm``, ``/deny``)."""
     from actions.labels import category_label, deadline, resolution_label, ui
     from crm.repo.tickets import parse_promise
@@ -93,14 +95,19 @@ def follow_up_text(language: str | None, *, ticket_id: int, note: str | None,
     texts = _FOLLOW_UP[language]
     values = {"ticket": ticket_id, "problem": category_label(category, language),
               "resolution": resolution_label(resolution, language)}
+    times: list[dict[str, str]] = []
     if deadline_at is not None:
-        text = texts["deadline"].format(deadline=deadline(deadline_at, language), **values)
+        shown = deadline(deadline_at, language)
+        text = texts["deadline"].format(deadline=shown, **values)
+        at = deadline_at if deadline_at.tzinfo else deadline_at.replace(tzinfo=timezone.utc)
+        times.append({"text": shown, "at": at.isoformat()})
     else:
         text = texts["plain"].format(**values)
     return {
         "language": language,
         "text": text,
         "subject": texts["subject"].format(ticket=ticket_id),
+        "times": times,
         "buttons": [{"title": ui("yes", language), "payload": "/affirm"},
                     {"title": ui("no", language), "payload": "/deny"}],
     }

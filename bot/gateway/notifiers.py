@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable, Protocol
 
@@ -51,6 +51,7 @@ class FollowUpNotice:
     customer: dict[str, Any]           # id, external_ref, name, email, language
     conversation_id: int | None = None       # the customer's latest chat
     conversation_status: str | None = None
+    times: list[dict[str, str]] = field(default_factory=list)  # deadlines in ``text`` (see notices)
 
     @property
     def delivery_id(self) -> str:
@@ -109,7 +110,7 @@ class LocalNotifier:
         message, _ = conv_repo.add_message(
             session, conversation_id=notice.conversation_id, client_id=notice.delivery_id,
             direction="bot", text=notice.text, language=notice.language,
-            payload={"buttons": notice.buttons,
+            payload={"buttons": notice.buttons, "times": notice.times,
                      "follow_up": {"id": notice.follow_up_id, "ticket_id": notice.ticket["id"]}},
         )
         return [(notice.conversation_id, message_view(message))]

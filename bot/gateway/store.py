@@ -69,7 +69,7 @@ def _view(
         "text": text,
         "created_at": created_at.isoformat(),
     }
-    for key in ("buttons", "custom", "notice", "handoff", "button"):
+    for key in ("buttons", "custom", "notice", "handoff", "button", "times"):
         if (payload or {}).get(key):
             view[key] = payload[key]
     return view

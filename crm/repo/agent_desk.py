@@ -88,7 +88,7 @@ def queue_signals(session: Session, conversation: Conversation) -> dict[str, Any
         select(UnansweredQuestion.id).where(UnansweredQuestion.conversation_id == conversation.id)
     ).all()
     offers = pending_offers(session, conversation)
-    last = messages[-1] if messages else None
+    last = next((m for m in reversed(messages) if m.text.strip()), None)  # not the handoff record
     said = [m for m in messages if m.direction == "customer"][-10:]
     return {
         "id": conversation.id,
@@ -117,6 +117,14 @@ def escalated_conversations(session: Session, *, limit: int = 200) -> list[dict[
     """Queue signals of every chat waiting for or held by an agent."""
     stmt = (select(Conversation).where(Conversation.status.in_(ESCALATED))
             .order_by(Conversation.started_at, Conversation.id).limit(limit))
+    return [queue_signals(session, c) for c in session.scalars(stmt)]
+
+
+def recently_handed_back(session: Session, since: Any, *, limit: int = 100) -> list[dict[str, Any]]:
+    """Queue signals of chats an agent handed back to the bot (escalated since ``since``), so
+    they stay findable in the console after leaving the queue."""
+    stmt = (select(Conversation).where(Conversation.status == "bot", Conversation.handoff_at >= since)
+            .order_by(Conversation.handoff_at.desc(), Conversation.id.desc()).limit(limit))
     return [queue_signals(session, c) for c in session.scalars(stmt)]
 
 

@@ -42,6 +42,9 @@ class FakeKB:
     def reload(self) -> None:
         pass
 
+    def closest_entry(self, text: str, language: str | None = None) -> str | None:
+        return self.search(text, language, 1)["hits"][0]["entry_id"]
+
     def search(self, text: str, language: str | None = None, k: int = 5) -> dict[str, Any]:
         self.queries.append(text)
         return {"decision": "answer", "language": language or "en", "notice": None, "index": "test",

@@ -188,7 +188,7 @@ def test_analytics_dashboard(web_stack, pages):
     manager.locator("#updated", has_text="updated").filter(has_not_text=first).wait_for(timeout=20_000)  # live
     pages.shot(manager, "dashboard")
     manager.select_option("#language", "zh-Hant")
-    manager.wait_for_function("document.querySelector('#kpis .value') !== null")
+    manager.locator('#kpis .value').first.wait_for()
     pages.shot(manager, "filtered-zh-hant")
     assert not pages.errors
 

@@ -1,7 +1,7 @@
 """Units of work behind the agent console (blocking; routes call them via ``asyncio.to_thread``)."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from sqlalchemy import select
@@ -25,10 +25,17 @@ Factory = sessionmaker[Session]
 PRIVATE_SIGNALS = ("customer_texts", "customer_intents", "customer_frustration")  # ranking inputs only
 
 
-def ranked_queue(factory: Factory) -> list[dict[str, Any]]:
+#: How long a chat handed back to the bot stays listed under "With bot".
+RECENT_HAND_BACK = timedelta(hours=24)
+
+
+def ranked_queue(factory: Factory, now: datetime | None = None) -> list[dict[str, Any]]:
+    """Waiting and held chats by priority, then those recently handed back to the bot."""
+    since = (now or datetime.now(timezone.utc)) - RECENT_HAND_BACK
     with session_scope(factory) as session:
         items = agent_desk.escalated_conversations(session)
-    ranked = priority.rank(items)
+        recent = agent_desk.recently_handed_back(session, since)
+    ranked = priority.rank(items) + recent
     for item in ranked:
         for key in PRIVATE_SIGNALS:
             item.pop(key, None)

@@ -7,6 +7,7 @@ group's first bucket. Without the encoder (not loaded yet) grouping falls back t
 from __future__ import annotations
 
 from collections import Counter
+from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Sequence
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -18,11 +19,14 @@ from crm.db import session_scope
 from crm.repo import kb as kb_repo
 from crm.repo._serialize import iso
 from crm.repo.admin import audit
+from crm.repo.misrouted import reasons_by_question, record_misrouted
 from kb.normalize import normalize
 
 SIMILARITY = 0.8
 INBOX_LIMIT = 500
 Embed = Callable[[list[str]], Any]
+Suggest = Callable[[str, str], "str | None"]
+MISROUTED_LOOKBACK = timedelta(days=30)
 
 
 def cluster(texts: Sequence[str], embed: Embed | None = None, threshold: float = SIMILARITY) -> list[list[int]]:
@@ -51,7 +55,7 @@ def cluster(texts: Sequence[str], embed: Embed | None = None, threshold: float =
     return sorted(groups, key=lambda g: (-len(g), min(g)))
 
 
-def _group(rows: list[Any]) -> dict[str, Any]:
+def _group(rows: list[Any], reasons: dict[int, str]) -> dict[str, Any]:
     variants = Counter(r.text for r in rows)
     entries = Counter(r.best_entry_id for r in rows if r.best_entry_id)
     scores = [r.best_score for r in rows if r.best_score is not None]
@@ -65,13 +69,23 @@ def _group(rows: list[Any]) -> dict[str, Any]:
         "best_entry_id": entries.most_common(1)[0][0] if entries else None,
         "best_score": round(max(scores), 3) if scores else None,
         "last_asked": iso(max(r.created_at for r in rows)),
+        "reasons": sorted({reasons.get(r.id, "unanswered") for r in rows}),
     }
 
 
-def inbox(factory: sessionmaker[Session], embed: Embed | None) -> dict[str, Any]:
+def inbox(factory: sessionmaker[Session], embed: Embed | None, suggest: Suggest | None = None,
+          now: datetime | None = None) -> dict[str, Any]:
+    """The open inbox: KB fallbacks plus misrouted questions (:mod:`crm.repo.misrouted`), in
+    groups. A group the KB had no candidate for gets ``best_entry_id`` from ``suggest``
+    (question, language -> closest entry id), the default of "Add as paraphrase"."""
     with session_scope(factory) as session:
+        record_misrouted(session, (now or datetime.now(timezone.utc)) - MISROUTED_LOOKBACK)
         rows = kb_repo.list_unanswered(session, status="new", limit=INBOX_LIMIT)
-        groups = [_group([rows[i] for i in g]) for g in cluster([r.text for r in rows], embed)]
+        reasons = reasons_by_question(session, rows)
+        groups = [_group([rows[i] for i in g], reasons) for g in cluster([r.text for r in rows], embed)]
+    for group in groups:
+        if group["best_entry_id"] is None and suggest is not None:
+            group["best_entry_id"] = suggest(group["representative"], group["language"])
     return {"grouping": "similarity" if embed else "text", "total": len(rows), "groups": groups}
 
 

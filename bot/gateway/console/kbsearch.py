@@ -63,6 +63,14 @@ class ConsoleKB:
 
         return embed
 
+    def closest_entry(self, text: str, language: str | None = None) -> str | None:
+        """The id of the entry the KB finds closest to ``text`` (None without an index)."""
+        try:
+            hits = self.service().search(text, language, 1).hits
+        except Exception:  # no published index yet: no suggestion, the inbox still works
+            return None
+        return hits[0].entry_id if hits else None
+
     def search(self, text: str, language: str | None = None, k: int = 5) -> dict[str, Any]:
         service = self.service()
         result = service.search(text, language, k)

@@ -8,6 +8,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
+from bot.gateway.console import i18n
 from bot.gateway.console.auth import ConsoleUser, current_user
 from bot.gateway.http_guard import safe_host
 
@@ -21,20 +22,28 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "same-origin",
     "Cache-Control": "no-store",
 }
-NAV = [("agent", "/agent", "Inbox", ("agent", "manager")),
-       ("trainer", "/trainer", "Knowledge", ("trainer",)),
-       ("analytics", "/analytics", "Analytics", ("manager",))]
+NAV = [("agent", "/agent", ("agent", "manager")),
+       ("trainer", "/trainer", ("trainer",)),
+       ("analytics", "/analytics", ("manager",))]
 
 
 def render(request: Request, template: str, context: dict[str, Any], status_code: int = 200) -> HTMLResponse:
+    """Render with the user's console language: ``lang``, ``t`` and the page's ``catalogue``."""
+    user = context.get("user")
+    lang = i18n.language_for(request, user.id if user is not None else None)
+    context = {"lang": lang, "t": i18n.translator(lang), "catalogue": i18n.catalogue(lang),
+               "ui_languages": LANGUAGE_NAMES, **context}
     response = templates.TemplateResponse(request, template, context, status_code=status_code)
     response.headers.update(SECURITY_HEADERS)
     response.headers["Content-Security-Policy"] = CSP.format(host=safe_host(request))
     return response
 
 
+LANGUAGE_NAMES = [("zh-Hant", "繁體"), ("zh-Hans", "简体"), ("en", "EN")]  # short: the rail is narrow
+
+
 def nav_for(user: ConsoleUser) -> list[dict[str, str]]:
-    return [{"key": key, "href": href, "label": label} for key, href, label, roles in NAV if user.can(*roles)]
+    return [{"key": key, "href": href} for key, href, roles in NAV if user.can(*roles)]
 
 
 async def page(request: Request, template: str, roles: tuple[str, ...], active: str,

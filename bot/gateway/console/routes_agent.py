@@ -15,6 +15,7 @@ from bot.gateway.console import agent_service as svc
 from bot.gateway.console import auth as console_auth
 from bot.gateway.console.errors import ConsoleError
 from bot.gateway.console.auth import ConsoleUser, current_user, require, same_origin
+from bot.gateway.console.agent_text import for_agent
 from bot.gateway.console.kbsearch import get_kb
 from bot.gateway.console.pages import page
 from bot.gateway.validation import CleanModel, PathId
@@ -121,6 +122,8 @@ async def suggestions(conversation_id: PathId, request: Request, user: ConsoleUs
     if last is None:
         return {"query": None, "hits": []}
     result = await _run(get_kb(request.app).search, last["text"], last["language"], 3)
+    for hit in result["hits"]:
+        hit["answer"] = for_agent(hit["answer"])
     return {"query": last["text"], **result}
 
 

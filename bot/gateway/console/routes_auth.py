@@ -5,9 +5,10 @@ import asyncio
 import hmac
 
 from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from pydantic import BaseModel
 
-from bot.gateway.console import users
+from bot.gateway.console import i18n, users
 from bot.gateway.console.auth import (
     COOKIE, HOME, LOGIN_COOKIE, SESSION_MAX_AGE_S, ConsoleUser, check_login_token, cookie_options,
     current_user, login_token, read_session, require, safe_next, same_origin, session_cookie,
@@ -89,3 +90,20 @@ async def logout(request: Request, csrf: str = Form("")) -> Response:
 @router.get("/api/console/me")
 async def me(user: ConsoleUser = Depends(require("agent", "trainer", "manager"))) -> dict:
     return {**user.public(), "csrf": user.csrf}
+
+
+class LanguageBody(BaseModel):
+    language: str
+
+
+@router.post("/api/console/language")
+async def set_language(body: LanguageBody, request: Request,
+                       user: ConsoleUser = Depends(require("agent", "trainer", "manager"))) -> Response:
+    """Remember this user's console language (in this browser, for a year)."""
+    if body.language not in i18n.LANGUAGES:
+        return JSONResponse({"error": "invalid_language", "message": f"Choose one of {', '.join(i18n.LANGUAGES)}."},
+                            status_code=422)
+    response = JSONResponse({"language": body.language})
+    response.set_cookie(i18n.cookie_name(user.id), body.language, max_age=i18n.COOKIE_MAX_AGE,
+                        **cookie_options(request.app.state.settings))
+    return response

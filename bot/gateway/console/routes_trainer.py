@@ -103,8 +103,9 @@ async def diff(key: str, a: QueryId, b: QueryId, request: Request, user: Console
 
 @router.get("/api/trainer/inbox")
 async def inbox(request: Request, user: ConsoleUser = Depends(trainer_only)) -> Any:
-    embed = await asyncio.to_thread(get_kb(request.app).embedder)
-    return await _call(inbox_svc.inbox, _factory(request), embed)
+    kb = get_kb(request.app)
+    embed = await asyncio.to_thread(kb.embedder)
+    return await _call(inbox_svc.inbox, _factory(request), embed, kb.closest_entry)
 
 
 @router.post("/api/trainer/inbox/paraphrase")

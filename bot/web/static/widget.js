@@ -7,7 +7,7 @@
   "use strict";
   var script = document.currentScript;
   var base = (script && script.src) ? new URL(script.src).origin : location.origin;
-  var STORE = "lumen-chat-token", LANG_STORE = "lumen-chat-lang", RATED = "lumen-chat-rated:";
+  var STORE = "lumen-chat-token", LANG_STORE = "lumen-chat-lang", RATED = "lumen-chat-rated:", READ = "lumen-chat-read:";
   var T = {
     "zh-Hant": { title: "流明客服", open: "線上客服", send: "送出", placeholder: "請輸入您的問題…", typing: "正在輸入", offline: "連線中斷，重新連線中…", close: "關閉對話視窗",
       bot: "智慧客服", agent: "客服專員", you: "您", waiting: "正在為您轉接專人，請稍候…", sending: "傳送中", hello: "您好！我是流明電子的智慧客服，有什麼可以幫您？",
@@ -26,10 +26,11 @@
     var nav = (navigator.language || "en").toLowerCase();
     return nav.indexOf("zh") !== 0 ? "en" : (/(cn|sg|hans)/.test(nav) ? "zh-Hans" : "zh-Hant");
   }
-  var lang = localStorage.getItem(LANG_STORE) || guess(), manualLang = !!localStorage.getItem(LANG_STORE);
+  var lang = localStorage.getItem(LANG_STORE) || guess();
   var token = localStorage.getItem(STORE);
   var identity = (script && script.getAttribute("data-identity")) || window.LumenChatIdentity || "";
   var ws = null, connected = false, retry = 0, pending = [], seen = {}, chatStatus = "bot", hadAgent = false, unread = 0, count = 0;
+  var groups = [], lastSeenId = 0;
 
   function el(tag, attrs, text) {
     var node = document.createElement(tag);
@@ -58,7 +59,7 @@
   var switcher = el("div", { "class": "lw-lang", role: "group" }), switches = {};
   [["zh-Hant", "繁"], ["zh-Hans", "简"], ["en", "EN"]].forEach(function (pair) {
     var b = el("button", { type: "button", "aria-pressed": "false", "data-lang": pair[0], lang: pair[0] }, pair[1]);
-    b.addEventListener("click", function () { manualLang = true; localStorage.setItem(LANG_STORE, pair[0]); setLang(pair[0]); });
+    b.addEventListener("click", function () { localStorage.setItem(LANG_STORE, pair[0]); setLang(pair[0]); });
     switches[pair[0]] = b; switcher.appendChild(b);
   });
   head.appendChild(switcher);
@@ -118,30 +119,73 @@
     }
     node.appendChild(document.createTextNode(text.slice(last)));
   }
+  /* Dates the server marks in a message (``times``: [{text, at}]) in the reader's own time zone. */
+  function localTime(at) {
+    return new Intl.DateTimeFormat(lang === "en" ? "en" : lang === "zh-Hans" ? "zh-CN" : "zh-TW",
+      { month: "short", day: "numeric", weekday: "short", hour: "2-digit", minute: "2-digit", timeZoneName: "short" }).format(new Date(at));
+  }
+  function withTimes(text, times) {
+    (times || []).forEach(function (t) {
+      if (t && t.text && t.at && !isNaN(new Date(t.at))) text = text.split(t.text).join(localTime(t.at));
+    });
+    return text;
+  }
+  /* Button groups: once the customer answers, every earlier group is closed; the button whose
+   * payload or title is the answer is marked as chosen (also when rebuilt from the history). */
+  function closeGroups(answer) {
+    groups.forEach(function (g) {
+      g.buttons.forEach(function (b) {
+        b.el.disabled = true;
+        if (answer !== null && (b.payload === answer || b.title === answer) && !g.node.querySelector(".lw-chosen")) {
+          b.el.classList.add("lw-chosen"); b.el.setAttribute("aria-pressed", "true");
+        }
+      });
+      g.node.classList.add("lw-done");
+    });
+    groups = [];
+  }
+  function titleOf(text) {
+    for (var i = groups.length - 1; i >= 0; i--) {
+      for (var j = 0; j < groups[i].buttons.length; j++) if (groups[i].buttons[j].payload === text) return groups[i].buttons[j].title;
+    }
+    return text;
+  }
+  function markRead() {
+    if (token && lastSeenId) localStorage.setItem(READ + token, String(lastSeenId));
+  }
   function scroll() { log.scrollTop = log.scrollHeight; }
   function put(node) { log.insertBefore(node, typing); scroll(); }
   function addMessage(m, isPending) {
     var key = m.client_id || m.id;
     if (key && seen[key]) { seen[key].classList.remove("lw-pending"); return; }
-    var dir = m.direction || "bot";
+    var dir = m.direction || "bot", text = m.text || "";
+    if (dir === "customer") { text = titleOf(text); closeGroups(m.text || ""); }
     var row = el("div", { "class": "lw-row lw-" + dir + (isPending ? " lw-pending" : "") });
     if (dir === "agent" || dir === "bot") row.appendChild(el("span", { "class": "lw-sender" }, dir === "agent" ? T[lang].agent : T[lang].bot));
     var bubble = el("div", { "class": "lw-msg" });
-    linkify(bubble, m.text || "");
+    linkify(bubble, dir === "customer" ? text : withTimes(text, m.times || (m.custom && m.custom.times)));
     row.appendChild(bubble);
     if (key) seen[key] = row;
     if (m.text) { put(row); count += 1; quick.hidden = true; }
     if (m.buttons && m.buttons.length) {
-      var group = el("div", { "class": "lw-buttons", role: "group" });
+      var group = el("div", { "class": "lw-buttons", role: "group" }), entry = { node: group, buttons: [] };
       m.buttons.forEach(function (b) {
-        var btn = el("button", { type: "button" }, b.title);
-        btn.addEventListener("click", function () { group.remove(); send(b.payload, b.title); });
+        var btn = el("button", { type: "button", "aria-pressed": "false" }, b.title);
+        btn.addEventListener("click", function () { send(b.payload, b.title); });
+        entry.buttons.push({ el: btn, payload: b.payload, title: b.title });
         group.appendChild(btn);
       });
+      groups.push(entry);
       put(group);
     }
-    if (panel.hidden && dir !== "customer" && !isPending) { unread += 1; badge.textContent = String(unread); badge.hidden = false; badge.setAttribute("aria-label", unread + " " + T[lang].unread); }
+    var id = typeof m.id === "number" ? m.id : 0;
+    lastSeenId = Math.max(lastSeenId, id);
+    if (!panel.hidden) markRead();
+    else if (dir !== "customer" && !isPending && (!id || id > readMarker())) {
+      unread += 1; badge.textContent = String(unread); badge.hidden = false; badge.setAttribute("aria-label", unread + " " + T[lang].unread);
+    }
   }
+  function readMarker() { return Number(token && localStorage.getItem(READ + token)) || 0; }
   function greet() {
     var row = el("div", { "class": "lw-row lw-bot lw-hello" });
     row.appendChild(el("span", { "class": "lw-sender" }, T[lang].bot));
@@ -195,6 +239,7 @@
     if (!text) return;
     var msg = { type: "message", id: newId(), text: text };
     if (shown) msg.title = shown;  /* a button: the server stores and shows its title */
+    closeGroups(text);
     addMessage({ client_id: msg.id, direction: "customer", text: shown || text }, true);
     pending.push(msg); flush();
   }
@@ -211,6 +256,12 @@
       handle({ type: "ack", id: m.id }); handle(frame); flush();
     }).catch(function () {});
   }
+  /* The interface speaks the conversation's language (the gateway's view of what the customer
+   * writes); the switcher changes it until the customer writes in another language. */
+  function followLang(code) {
+    if (code === lang) return;
+    localStorage.setItem(LANG_STORE, code); setLang(code);
+  }
   function setStatus(next, text) {
     var before = chatStatus;
     chatStatus = next; setWho();
@@ -221,15 +272,11 @@
   function handle(f) {
     if (f.type === "session") {
       token = f.token; localStorage.setItem(STORE, token);
-      if (f.language && T[f.language] && !manualLang) setLang(f.language);
+      if (f.language && T[f.language]) followLang(f.language);
       chatStatus = f.status || "bot"; hadAgent = hadAgent || chatStatus === "agent"; setWho();
     } else if (f.type === "history") {
-      var lastSaid = -1;  /* buttons the customer already answered are not offered again */
-      f.messages.forEach(function (m, i) { if (m.direction === "customer") lastSaid = i; });
-      f.messages.forEach(function (m, i) {
-        addMessage(i < lastSaid && m.buttons ? Object.assign({}, m, { buttons: null }) : m);
-        if (m.direction === "agent") hadAgent = true;
-      });
+      /* each customer message closes the button groups before it (closeGroups) */
+      f.messages.forEach(function (m) { addMessage(m); if (m.direction === "agent") hadAgent = true; });
       if (!f.messages.length && !log.querySelector(".lw-hello")) greet();
       flush();
     } else if (f.type === "ack") {
@@ -238,7 +285,7 @@
     } else if (f.type === "typing") {
       typing.hidden = !f.on; scroll();
     } else if (f.type === "reply") {
-      if (f.language && T[f.language] && !manualLang) setLang(f.language);
+      if (f.language && T[f.language]) followLang(f.language);
       typing.hidden = true;
       pending = pending.filter(function (m) { return m.id !== f.in_reply_to; });
       if (f.notice) notice(f.notice);
@@ -271,7 +318,7 @@
   function toggle(open) {
     panel.hidden = !open; launcher.setAttribute("aria-expanded", String(open));
     launcher.classList.toggle("lw-open", open);
-    if (open) { unread = 0; badge.hidden = true; input.focus(); if (!ws) connect(); scroll(); } else { launcher.focus(); }
+    if (open) { unread = 0; badge.hidden = true; markRead(); input.focus(); if (!ws) connect(); scroll(); } else { launcher.focus(); }
   }
   launcher.addEventListener("click", function () { toggle(panel.hidden); });
   closeBtn.addEventListener("click", function () { toggle(false); });

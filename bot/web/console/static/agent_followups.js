@@ -4,49 +4,46 @@
  * text (Lumen.h). */
 (function () {
   "use strict";
-  var L = window.Lumen, h = L.h;
+  var L = window.Lumen, h = L.h, tr = window.LumenI18n.t;
   var toggle = document.getElementById("followups-toggle"), body = document.getElementById("followups");
   var badge = document.getElementById("count-followups");
   if (!toggle || !body) return;
-  var REASONS = { no_consent: "No consent to contact", no_ticket: "No ticket", no_customer: "Anonymous visitor",
-                  no_conversation: "No chat to write to", with_agent: "In a chat with an agent",
-                  stale: "Due too long ago to send" };
-  var SECTIONS = [["overdue_tickets", "Tickets past deadline", "red"], ["needs_agent", "Needs an agent", "amber"],
-                  ["overdue", "Overdue", "red"], ["due", "Due", "blue"], ["sent", "Sent, awaiting answer", "green"]];
+  function reason(code) { return window.LumenI18n.has("fu.reason." + code) ? tr("fu.reason." + code) : code; }
+  var SECTIONS = [["overdue_tickets", "red"], ["needs_agent", "amber"], ["overdue", "red"], ["due", "blue"], ["sent", "green"]];
   var board = null, timer = null;
 
-  function who(item) { return item.customer ? item.customer.name : "Anonymous visitor"; }
+  function who(item) { return item.customer ? item.customer.name : tr("fu.anonymous"); }
   function openChat(id) {
-    return id ? h("button", { "class": "btn small", type: "button", onclick: function () { window.LumenAgent.select(id); } }, "Open chat") : null;
+    return id ? h("button", { "class": "btn small", type: "button", onclick: function () { window.LumenAgent.select(id); } }, tr("fu.open_chat")) : null;
   }
   function done(item) {
     function record(outcome, label) {
       return h("button", { "class": "btn small", type: "button", onclick: function () {
         L.api("POST", "/api/agent/follow-ups/" + item.id + "/done", { outcome: outcome })
-          .then(function () { L.toast("Follow-up recorded: " + label + "."); load(); })
+          .then(function () { L.toast(tr("fu.recorded", { outcome: label })); load(); })
           .catch(function (e) { L.toast(e.message, true); });
       } }, label);
     }
-    return [record("kept", "Kept"), record("not_kept", "Not kept"), record("unreachable", "Unreachable")];
+    return [record("kept", tr("fu.kept")), record("not_kept", tr("fu.not_kept")), record("unreachable", tr("fu.unreachable"))];
   }
   function followUpItem(kind, item) {
     var t = item.ticket;
-    var when = kind === "sent" ? "sent " + L.ago(item.sent_at) + (item.channel ? " · " + item.channel : "")
-      : "due " + L.clock(item.due_at) + " (" + L.ago(item.due_at) + ")";
+    var when = kind === "sent" ? tr("fu.sent", { when: L.ago(item.sent_at) }) + (item.channel ? " · " + item.channel : "")
+      : tr("fu.due", { at: L.clock(item.due_at), when: L.ago(item.due_at) });
     var chips = [];
-    if (item.reason) chips.push(h("span", { "class": "chip amber" }, REASONS[item.reason] || item.reason));
-    if (item.attempts) chips.push(h("span", { "class": "chip red", title: item.last_error || "" }, item.attempts + " failed: " + (item.last_error || "").slice(0, 60)));
-    if (t && t.overdue) chips.push(h("span", { "class": "chip red" }, "Ticket late"));
+    if (item.reason) chips.push(h("span", { "class": "chip amber" }, reason(item.reason)));
+    if (item.attempts) chips.push(h("span", { "class": "chip red", title: item.last_error || "" }, tr("fu.failed", { n: item.attempts, error: (item.last_error || "").slice(0, 60) })));
+    if (t && t.overdue) chips.push(h("span", { "class": "chip red" }, tr("fu.ticket_late")));
     return h("li", { "class": kind === "overdue" ? "late" : null },
       h("div", { "class": "top" }, h("strong", {}, who(item)), h("span", { "class": "faint" }, when)),
-      h("div", {}, t ? "#" + t.id + " " + t.subject + " · " + t.status : (item.note || "No ticket")),
+      h("div", {}, t ? "#" + t.id + " " + t.subject + " · " + t.status : (item.note || tr("fu.no_ticket"))),
       chips.length ? h("div", { "class": "actions" }, chips) : null,
       h("div", { "class": "actions" }, openChat(item.conversation_id), kind === "needs_agent" || kind === "sent" ? done(item) : null));
   }
   function ticketItem(t) {
     return h("li", { "class": "late" },
-      h("div", { "class": "top" }, h("strong", {}, "#" + t.id + " " + t.subject), h("span", { "class": "chip red" }, L.duration(t.overdue_s) + " late")),
-      h("div", { "class": "faint" }, (t.customer ? t.customer.name + " · " : "") + t.status + " · " + t.severity + " · promised " + L.clock(t.due_at)),
+      h("div", { "class": "top" }, h("strong", {}, "#" + t.id + " " + t.subject), h("span", { "class": "chip red" }, tr("fu.late", { d: L.duration(t.overdue_s) }))),
+      h("div", { "class": "faint" }, (t.customer ? t.customer.name + " · " : "") + t.status + " · " + t.severity + " · " + tr("fu.promised", { at: L.clock(t.due_at) })),
       h("div", { "class": "actions" }, openChat(t.conversation_id)));
   }
   function render() {
@@ -59,12 +56,12 @@
       var rows = board[s[0]] || [];
       if (!rows.length) return;
       any = true;
-      body.appendChild(h("h4", {}, s[1], h("span", { "class": "chip " + s[2] }, rows.length)));
+      body.appendChild(h("h4", {}, tr("fu.section." + s[0]), h("span", { "class": "chip " + s[1] }, rows.length)));
       body.appendChild(h("ul", { "class": "mini-list" }, rows.map(function (row) {
         return s[0] === "overdue_tickets" ? ticketItem(row) : followUpItem(s[0], row);
       })));
     });
-    if (!any) body.appendChild(h("p", { "class": "faint" }, "No follow-ups due and no late tickets."));
+    if (!any) body.appendChild(h("p", { "class": "faint" }, tr("fu.nothing")));
   }
   function load() {
     clearTimeout(timer);

@@ -52,15 +52,16 @@
   function ago(iso) {
     if (!iso) return "";
     var s = Math.max(0, (Date.now() - new Date(iso).getTime()) / 1000);
-    if (s < 60) return "just now";
-    if (s < 3600) return Math.floor(s / 60) + " min ago";
-    if (s < 86400) return Math.floor(s / 3600) + " h ago";
-    return Math.floor(s / 86400) + " d ago";
+    var t = window.LumenI18n.t;
+    if (s < 60) return t("time.just_now");
+    if (s < 3600) return t("time.min_ago", { n: Math.floor(s / 60) });
+    if (s < 86400) return t("time.h_ago", { n: Math.floor(s / 3600) });
+    return t("time.d_ago", { n: Math.floor(s / 86400) });
   }
   function clock(iso) {
     if (!iso) return "";
     var d = new Date(iso);
-    return d.toLocaleString(undefined, { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" });
+    return d.toLocaleString(window.LumenI18n.locale, { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" });
   }
   function duration(seconds) {
     if (seconds === null || seconds === undefined) return "–";
@@ -69,7 +70,7 @@
     if (seconds < 86400) return (seconds / 3600).toFixed(1) + " h";
     return (seconds / 86400).toFixed(1) + " d";
   }
-  var PALETTE = ["#2563eb", "#7c3aed", "#db2777", "#ea580c", "#0d9488", "#4f46e5", "#0891b2", "#65a30d"];
+  var PALETTE = ["#2563eb", "#7c3aed", "#be185d", "#c2410c", "#0f766e", "#4f46e5", "#0e7490", "#4d7c0f"];  // white text >= 4.5:1
   function colorFor(seed) {
     var n = 0; String(seed).split("").forEach(function (c) { n = (n * 31 + c.charCodeAt(0)) >>> 0; });
     return PALETTE[n % PALETTE.length];
@@ -86,6 +87,6 @@
                       expedited_replacement: "Expedited replacement", partial_refund: "Partial refund" };
   function offerType(type) { return OFFER_TYPES[type] || String(type); }
 
-  window.Lumen = { h: h, clear: clear, api: api, toast: toast, ago: ago, clock: clock, duration: duration,
+  window.Lumen = { h: h, append: function (node, child) { append(node, child); return node; }, clear: clear, api: api, toast: toast, ago: ago, clock: clock, duration: duration,
                    colorFor: colorFor, initials: initials, LANG: LANG, csrf: csrf, offerType: offerType };
 })();

@@ -62,7 +62,7 @@
   function open(entry, prefill) {
     L.clear(editor);
     var fields = {};
-    var key = h("input", { type: "text", id: "entry-key", value: entry ? entry.key : "", disabled: !!entry, placeholder: "e.g. gift-wrapping", pattern: "[a-z0-9-]+" });
+    var key = h("input", { type: "text", id: "entry-key", value: entry ? entry.key : "", disabled: !!entry, placeholder: "e.g. gift-wrapping", pattern: "[a-z0-9\\-]+" });  /* compiled with the v flag: a literal - is escaped */
     var category = h("input", { type: "text", id: "entry-category", value: entry ? entry.category || "" : "", placeholder: "e.g. orders" });
     var note = h("input", { type: "text", id: "entry-note", placeholder: "What changed and why" });
     var grid = h("div", { "class": "lang-grid" });

@@ -105,3 +105,22 @@ def test_returning_customer_answers_the_overdue_promise_with_a_button_shown_by_i
         "SELECT f.status, f.outcome FROM follow_ups f JOIN customers c ON c.id = f.customer_id"
         " WHERE c.external_ref = 'DEMO-0002'") == [("done", "not_kept")]
     assert not pages.errors
+
+
+@pytest.mark.parametrize("language", ["zh-Hans", "en"])
+def test_every_quick_reply_leads_to_a_real_answer(web_stack, pages, language):
+    """Issue 17: the quick replies ("Track my order", 退货政策 …) each get an answer or a person,
+    never "anything else?" or "I'm not sure"."""
+    not_sure = {"zh-Hans": "没有把握", "en": "not sure"}[language]
+    for i in range(4):
+        page = pages.new()  # a new visitor each time: quick replies show before the first message
+        open_widget(page, web_stack)
+        page.click(f".lw-lang [data-lang='{language}']")
+        button = page.locator(".lw-quick button").nth(i)
+        button.wait_for()
+        button.click()
+        reply = page.locator(".lw-bot:not(.lw-hello) .lw-msg").first
+        reply.wait_for()
+        said = reply.inner_text()
+        assert not_sure not in said and "anything else" not in said.lower(), (i, said)
+    assert not pages.errors

@@ -36,7 +36,7 @@ def log(msg: str) -> None:
 
 
 def machine_load() -> str:
-    return "load average " + " / ".join(os.getloadavg().__repr__().strip("()").split(", "))
+    return "load average " + " / ".join(f"{x:.1f}" for x in os.getloadavg())
 
 
 def start_profiles(running: systems.Running, seconds: int) -> list[subprocess.Popen]:

@@ -83,7 +83,8 @@ class VanillaClient:
 
     def send(self, text: str) -> bool:
         r = self.http.post("/webhooks/rest/webhook", json={"sender": self.sender, "message": text})
-        return r.status_code == 200 and bool(r.json())
+        r.json()
+        return r.status_code == 200   # some turns of the rasa init bot have no reply: still answered
 
     def close(self) -> None:
         self.http.close()

@@ -43,7 +43,7 @@ def start_profiles(running: systems.Running, seconds: int) -> list[subprocess.Po
     spy = Path(sys.executable).parent / "py-spy"
     procs = []
     OUT.mkdir(parents=True, exist_ok=True)
-    for role in ("rasa", "actions"):
+    for role in ("rasa", "actions", "gateway"):
         pid = running.pids.get(role)
         if pid:
             procs.append(subprocess.Popen(
@@ -55,7 +55,8 @@ def start_profiles(running: systems.Running, seconds: int) -> list[subprocess.Po
 
 def measure(running: systems.Running, make_client, scripts, long_script, args) -> dict:
     time.sleep(3)
-    figures: dict = {"ready_s": round(running.ready_s, 1), "idle_rss_mb": round(systems.rss_mb(running.session_id))}
+    figures: dict = {"ready_s": round(running.ready_s, 1), "idle_rss_mb": round(systems.rss_mb(running.session_id)),
+                     "startup": running.startup}
     log(f"{running.name}: ready in {figures['ready_s']} s, idle {figures['idle_rss_mb']} MB; {machine_load()}")
     figures["load_before"] = machine_load()
     for users in LEVELS:
@@ -65,6 +66,9 @@ def measure(running: systems.Running, make_client, scripts, long_script, args) -
                                   max_messages=args.max_messages)
         for p in profiles:
             p.wait(timeout=args.profile + 60)
+        if not systems.alive(running):
+            raise SystemExit(f"{running.name} stopped during the {users}-customer level (killed from outside?); "
+                             "no figures recorded")
         kinds = sorted({s.kind for s in level.samples})
         figures[f"u{users}"] = {
             "messages": len(level.samples), "errors": level.errors, "throughput": round(level.throughput, 1),
@@ -126,6 +130,7 @@ def report(results: dict) -> str:
         lines += ["", "Project, median reply by kind (ms): " + "; ".join(
             f"{users} customers: " + ", ".join(f"{k} {ms}" for k, ms in p[f"u{users}"]["by_kind_median_ms"].items())
             for users in LEVELS) + "."]
+        lines += ["", "Project start-up (services.sh, the services start together): " + "; ".join(p["startup"]) + "."]
         lines += ["", "Errors (error frames, timeouts): " + ", ".join(
             f"{name} {users}: {f[f'u{users}']['errors']}" for name, f in (("vanilla", v), ("project", p)) if f
             for users in LEVELS) + "."]

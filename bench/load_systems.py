@@ -35,6 +35,7 @@ class Running:
     session_id: int
     ready_s: float
     pids: dict[str, int] = field(default_factory=dict)   # role -> pid (for the profiler)
+    startup: list[str] = field(default_factory=list)     # the start script's "[start] ..." lines
 
 
 def session_pids(session_id: int) -> list[int]:
@@ -122,8 +123,13 @@ def _wait_http(url: str, proc: subprocess.Popen, limit_s: float, log_path: Path)
         except httpx.HTTPError:
             pass
         if proc.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError(f"not ready: {url}\n" + log_path.read_text()[-2000:])
+            raise RuntimeError(f"not ready: {url} (exit code {proc.poll()})\n" + log_path.read_text()[-2000:])
         time.sleep(0.25)
+
+
+def alive(running: "Running") -> bool:
+    """Every process the system started at first is still there (another user's cleanup may kill it)."""
+    return all(Path(f"/proc/{pid}").exists() for pid in running.pids.values())
 
 
 def stop_session(proc: subprocess.Popen) -> None:
@@ -146,7 +152,8 @@ def vanilla(model: Path, work: Path) -> Iterator[Running]:
     project = work / "vanilla"
     project.mkdir(parents=True, exist_ok=True)
     (project / "credentials.yml").write_text("rest:\n", encoding="utf-8")
-    log_path = work / "vanilla.log"
+    log_path = ROOT / "var" / "bench" / "vanilla.log"   # kept: the reason when it stops early
+    log_path.parent.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     proc = subprocess.Popen(
         [str(RASA_PY), "-m", "rasa", "run", "--model", str(model), "--enable-api", "-i", "127.0.0.1",
@@ -170,5 +177,7 @@ def project(work: Path) -> Iterator[Running]:
         sid = stack.session_id
         pids = {role: find_pid(sid, marker) for role, marker in
                 (("rasa", "bot.rasa_launch"), ("actions", "bot.action_server"), ("gateway", "bot.gateway"))}
+        out = work / "project" / "services.out"
+        startup = [line.split("[start] ", 1)[1] for line in out.read_text().splitlines() if "[start] " in line]
         yield Running("project", stack.ws_url, sid, stack.ready_s,
-                      {k: v for k, v in pids.items() if v is not None})
+                      {k: v for k, v in pids.items() if v is not None}, startup)

@@ -7,6 +7,12 @@ new validator each time: under load this was 34-51 % of Rasa's CPU (issue 23, py
 keeps Rasa's contract (same schema, same ``ValidationError`` with the same message suffix) but
 checks the schema once and reuses one validator.
 
+**Event classes by name.** ``Event.resolve_by_type`` walks every subclass of ``Event`` (with an
+``inspect.isabstract`` check each) for each event it deserialises; the tracker store deserialises
+every event of a conversation on every message, so this was 13 % of Rasa's CPU after the first fix
+and grows with the conversation. The shim remembers the class found for each name; names it has
+not found (unknown ones, or the ``default`` fallback) go to Rasa's own lookup every time.
+
 The patch is applied only to the Rasa and jsonschema versions it was written against
 (:data:`SUPPORTED`); on any other version it does nothing and logs why, so an upgrade falls back
 to Rasa's own code instead of a silently wrong patch. Applied by importing :mod:`bot.nlu` (Rasa
@@ -38,8 +44,26 @@ def make_validator(schema: Dict[str, Any]):
     return cls(schema)
 
 
+def _cache_event_types() -> None:
+    from rasa.shared.core.events import Event
+
+    lookup = Event.resolve_by_type
+    found: Dict[str, Any] = {}
+
+    def resolve_by_type(type_name: str, default: Any = None) -> Any:
+        cls = found.get(type_name)
+        if cls is None:
+            cls = lookup(type_name, default)
+            if cls is not None and getattr(cls, "type_name", None) == type_name:
+                found[type_name] = cls
+        return cls
+
+    resolve_by_type.__doc__ = "Rasa's lookup, remembered per name (bot/rasa_shims.py)."
+    Event.resolve_by_type = staticmethod(resolve_by_type)
+
+
 def install() -> bool:
-    """Patch ``RemoteAction._validate_action_result``; True when applied (now or before)."""
+    """Patch ``RemoteAction._validate_action_result`` and ``Event.resolve_by_type``; True when applied."""
     global _applied
     if _applied:
         return True
@@ -74,5 +98,6 @@ def install() -> bool:
 
     _validate_action_result.__doc__ = "Rasa's check with one cached validator (bot/rasa_shims.py)."
     RemoteAction._validate_action_result = _validate_action_result
+    _cache_event_types()
     _applied = True
     return True

@@ -35,6 +35,25 @@ assert got == expected, (got, expected)
 assert got[:3] == [True, True, True] and all(g[0] == "error" for g in got[3:]), got
 assert "Failed to validate Action server response" in got[3][1]
 assert not calls, "the shim called jsonschema.validate"
+
+# Event classes by name: the same class as Rasa's lookup, the same errors, and a known name is
+# found again without walking the subclasses.
+import rasa.shared.utils.common as common
+from rasa.shared.core.events import Event, UserUttered
+names = sorted({c.type_name for c in common.all_subclasses(Event)})
+first = [Event.resolve_by_type(n) for n in names]
+walks = []
+real_walk = common.all_subclasses
+common.all_subclasses = lambda cls: walks.append(cls) or real_walk(cls)
+assert [Event.resolve_by_type(n) for n in names] == first and not walks, walks
+assert all(c.type_name == n for c, n in zip(first, names)) and UserUttered in first
+assert Event.resolve_by_type("no_such_event", UserUttered) is UserUttered
+try:
+    Event.resolve_by_type("no_such_event")
+    raise AssertionError("unknown event name accepted")
+except ValueError:
+    pass
+assert Event.resolve_by_type("topic") is None
 print("ok")
 '''
 

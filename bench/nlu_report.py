@@ -87,13 +87,13 @@ def quiet_rasa() -> None:
     configure_structlog(logging.WARNING)
 
 
-def run_folds(examples: list[dict], other: list[dict], folds: int) -> float:
+def run_folds(examples: list[dict], other: list[dict], folds: int, config_path: Path = ROOT / "config.yml") -> float:
     from rasa.core.agent import Agent
     from rasa.model_training import train_nlu
 
     quiet_rasa()
 
-    config = yaml.safe_load((ROOT / "config.yml").read_text(encoding="utf-8"))
+    config = yaml.safe_load(config_path.read_text(encoding="utf-8"))
     config.pop("policies", None)
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
@@ -159,6 +159,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--no-write", action="store_true", help="print only, leave docs/benchmarks.md")
+    parser.add_argument("--config", type=Path, default=ROOT / "config.yml",
+                        help="pipeline to measure (a candidate; implies --no-write unless it is config.yml)")
     parser.add_argument("--errors", help="also write every misclassified example to this JSON-lines file")
     args = parser.parse_args()
     examples, other = load_examples(ROOT / "data" / "nlu")
@@ -166,7 +168,7 @@ def main() -> None:
     if missing:
         raise SystemExit(f"examples without metadata.language: {sorted(missing)[:5]}")
     assign_folds(examples, args.folds)
-    seconds = run_folds(examples, other, args.folds)
+    seconds = run_folds(examples, other, args.folds, args.config)
     body = report(examples, args.folds, seconds)
     if args.errors:
         with open(args.errors, "w", encoding="utf-8") as handle:
@@ -175,7 +177,7 @@ def main() -> None:
                     handle.write(json.dumps({k: ex[k] for k in ("language", "intent", "predicted", "top", "raw")},
                                             ensure_ascii=False) + "\n")
     print(body)
-    if not args.no_write:
+    if not args.no_write and args.config.resolve() == (ROOT / "config.yml").resolve():
         write_section("nlu", body)
 
 

@@ -65,12 +65,29 @@ def guard(app: Any, token: str) -> Any:
     return app
 
 
+def make_executor() -> Any:
+    """rasa-sdk's executor, accepting a call without a domain as Rasa 3.6 sends it.
+
+    With ``enable_selective_domain`` (endpoints.yml) Rasa 3.6 leaves the domain out of the call for
+    every action not marked ``send_domain: true`` and sends no ``domain_digest``. rasa-sdk 3.11+
+    refuses such a call (``ActionMissingDomainException``, part of Rasa Pro's digest protocol), so
+    here it runs with an empty domain instead; calls that carry a domain or a digest are unchanged."""
+    from rasa_sdk.executor import ActionExecutor
+
+    class SelectiveDomainExecutor(ActionExecutor):
+        def update_and_return_domain(self, payload: dict, action_name: str) -> Any:
+            if payload.get("domain") is None and payload.get("domain_digest") is None:
+                return {}
+            return super().update_and_return_domain(payload, action_name)
+
+    return SelectiveDomainExecutor()
+
+
 def build_app(actions_package: str, token: str) -> Any:
     """The guarded Sanic app serving ``actions_package`` (loaded by rasa-sdk)."""
     from rasa_sdk.endpoint import create_app
-    from rasa_sdk.executor import ActionExecutor
 
-    executor = ActionExecutor()
+    executor = make_executor()
     executor.register_package(actions_package)
     return guard(create_app(executor, cors_origins=None), token)
 

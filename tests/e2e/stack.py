@@ -36,6 +36,8 @@ class Stack:
     rasa_token: str = ""
     identity_secret: str = ""
     actions_port: str = ""
+    session_id: int = 0       # the services' process session (services.sh and all it starts)
+    ready_s: float = 0.0      # seconds from starting services.sh to all three services answering
 
 
 def free_port() -> int:
@@ -80,6 +82,7 @@ def running_stack(
         [str(ROOT / ".venv" / "bin" / "python"), "-m", "crm", "migrate"],
         cwd=ROOT, env=env, check=True, capture_output=True,
     )
+    started = time.monotonic()
     proc = subprocess.Popen(
         [str(ROOT / "scripts" / "services.sh"), model],
         cwd=ROOT, env=env, start_new_session=True,
@@ -102,6 +105,8 @@ def running_stack(
             rasa_token=rasa_token,
             identity_secret=identity_secret,
             actions_port=env["ACTION_SERVER_PORT"],
+            session_id=proc.pid,
+            ready_s=time.monotonic() - started,
         )
     finally:
         _stop(proc)

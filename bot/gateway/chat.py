@@ -6,6 +6,11 @@ replies go through :meth:`ChatService.agent_reply`. Both store first and then pu
 message to every live widget and console through the :class:`~bot.gateway.hub.Hub`.
 A message re-sent with the same client id (a reconnecting widget) gets the stored replies
 instead of a second answer.
+
+While Rasa or the action server is down, a customer message gets a "one moment" notice and
+waits (:attr:`ChatService.waiting`, marked in the store too); it is answered, once and in order,
+as soon as they are back: pushed to the widget by the worker of :mod:`bot.gateway.waiting`, or
+before the conversation's next message, whichever comes first.
 """
 from __future__ import annotations
 
@@ -15,6 +20,7 @@ import unicodedata
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Awaitable, Callable
 
 from bot.gateway.hub import Hub
@@ -39,6 +45,16 @@ class ChatError(ValueError):
         super().__init__(message)
         self.code = code
         self.message = message
+
+
+@dataclass
+class Waiting:
+    """A customer message the bot could not answer yet."""
+
+    conversation: ConversationRef
+    client_id: str
+    text: str
+    language: str
 
 
 @dataclass
@@ -78,6 +94,7 @@ class ChatService:
         self.hub = hub
         self._max_chars = max_chars
         self._locks: dict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self.waiting: dict[int, list[Waiting]] = {}
 
     async def open(self, token: str | None, customer_ref: str | None = None) -> ConversationRef:
         """Resume the conversation of ``token``, or start a new one when it is absent or unknown.
@@ -135,29 +152,26 @@ class ChatService:
         await self._to_consoles(conversation, [view])
         if status in HUMAN_STATUSES:
             return ChatReply(client_id, [], notice, status=status, language=language)
-        return await self._ask_rasa(conversation, client_id, text, language, notice)
-
-    async def _ask_rasa(
-        self,
-        conversation: ConversationRef,
-        client_id: str,
-        text: str,
-        language: str,
-        notice: str | None,
-    ) -> ChatReply:
-        started = time.perf_counter()
+        item = Waiting(conversation, client_id, text, language)
+        if conversation.id in self.waiting and not await self._catch_up(conversation.id):
+            return await self._wait(item, notice, "earlier messages are still waiting")
         try:
-            turn = await self._rasa.send(
-                str(conversation.id), text, metadata={"language_hint": language}, message_id=client_id
-            )
+            replies, status = await self._answer(item)
         except RasaUnavailable as exc:
-            replies = await asyncio.to_thread(
-                self.store.record_system_reply, conversation, client_id, language, str(exc)
-            )
-            return ChatReply(client_id, replies, notice, language=language)
+            return await self._wait(item, notice, str(exc))
+        return ChatReply(client_id, for_customer(replies), notice, status=status, language=language)
+
+    async def _answer(self, item: Waiting) -> tuple[list[dict[str, Any]], str]:
+        """One bot turn for ``item``, stored and shown to consoles: (replies, chat status)."""
+        conversation = item.conversation
+        started = time.perf_counter()
+        turn = await self._rasa.send(
+            str(conversation.id), item.text, metadata={"language_hint": item.language},
+            message_id=item.client_id,
+        )
         latency_ms = (time.perf_counter() - started) * 1000
         replies = await asyncio.to_thread(
-            self.store.record_bot_turn, conversation, client_id, turn, latency_ms
+            self.store.record_bot_turn, conversation, item.client_id, turn, latency_ms
         )
         await self._to_consoles(conversation, replies)
         status = "bot"
@@ -167,7 +181,59 @@ class ChatService:
         ):
             status = conversation.status = "waiting_agent"
             await self.hub.to_consoles({"type": "queue_changed", "conversation_id": conversation.id})
-        return ChatReply(client_id, for_customer(replies), notice, status=status, language=language)
+        return replies, status
+
+    async def _wait(self, item: Waiting, notice: str | None, reason: str) -> ChatReply:
+        replies = await asyncio.to_thread(
+            self.store.record_wait_reply, item.conversation, item.client_id, item.language, reason
+        )
+        queue = self.waiting.setdefault(item.conversation.id, [])
+        if all(w.client_id != item.client_id for w in queue):
+            queue.append(item)
+        await self._to_consoles(item.conversation, replies)
+        return ChatReply(item.client_id, replies, notice, language=item.language)
+
+    async def _catch_up(self, conversation_id: int) -> bool:
+        """Answer the conversation's waiting messages in order (its lock held); False when the
+        assistant is still down."""
+        queue = self.waiting.get(conversation_id, [])
+        while queue:
+            item = queue[0]
+            current = await asyncio.to_thread(self.store.conversation_status, conversation_id)
+            if current in HUMAN_STATUSES:  # an agent has the chat and sees these messages
+                replies, status = [], current
+            else:
+                try:
+                    replies, status = await self._answer(item)
+                except RasaUnavailable:
+                    return False
+            queue.pop(0)
+            await asyncio.to_thread(self.store.settle_waiting, conversation_id, item.client_id)
+            if replies:
+                await self.hub.to_customer(conversation_id, {
+                    "type": "push", "in_reply_to": item.client_id,
+                    "messages": for_customer(replies), "status": status,
+                })
+        self.waiting.pop(conversation_id, None)
+        return True
+
+    async def retry_waiting(self) -> int:
+        """Answer waiting messages, conversation by conversation, while the assistant answers;
+        returns how many still wait."""
+        for conversation_id in list(self.waiting):
+            async with self._locks[conversation_id]:
+                if not await self._catch_up(conversation_id):
+                    break
+        return sum(len(queue) for queue in self.waiting.values())
+
+    async def load_waiting(self, since: datetime) -> None:
+        """Pick up messages left waiting by an earlier run of the gateway."""
+        for conversation, client_id, text, language in await asyncio.to_thread(
+            self.store.list_waiting, since
+        ):
+            queue = self.waiting.setdefault(conversation.id, [])
+            if all(w.client_id != client_id for w in queue):
+                queue.append(Waiting(conversation, client_id, text, language))
 
     async def agent_reply(
         self, conversation_id: int, agent_id: int, text: Any, client_id: str | None = None

@@ -35,6 +35,7 @@ TURN_SLOTS = (
 )
 ACTION_FAILURE_LOG = "Encountered an exception while running action"
 HEALTH_TIMEOUT_S = 2.0
+REWIND_REASON = "custom action failed"  # in the rewind event's metadata
 _turn_failures: contextvars.ContextVar[Optional[List[Text]]] = contextvars.ContextVar(
     "turn_failures", default=None
 )
@@ -214,5 +215,5 @@ async def _rewind(agent: Any, sender: Text) -> None:
     async with agent.lock_store.lock(sender):
         tracker = await agent.tracker_store.retrieve(sender)
         if tracker is not None:
-            tracker.update(UserUtteranceReverted())
+            tracker.update(UserUtteranceReverted(metadata={"reason": REWIND_REASON}))
             await agent.tracker_store.save(tracker)

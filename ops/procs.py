@@ -11,6 +11,7 @@ import signal
 import socket
 import time
 from pathlib import Path
+from typing import Callable
 
 PROC = Path("/proc")
 LISTEN = "0A"
@@ -98,8 +99,10 @@ def describe(pid: int) -> str:
     return f"pid {pid} ({cmd.strip()[:120]})"
 
 
-def kill_group(pgid: int, *, exclude: int | None = None, grace_s: float = 5.0) -> list[int]:
+def kill_group(pgid: int, *, exclude: int | None = None, grace_s: float = 5.0,
+               on_wait: Callable[[], None] | None = None) -> list[int]:
     """SIGTERM every member of ``pgid`` but ``exclude``, SIGKILL what is left after ``grace_s``.
+    ``on_wait`` runs while waiting (a subreaper reaps its adopted orphans there).
     Returns the PIDs that had to be signalled."""
     victims = [p for p in group_members(pgid) if p != exclude]
     for sig in (signal.SIGTERM, signal.SIGKILL):
@@ -110,6 +113,8 @@ def kill_group(pgid: int, *, exclude: int | None = None, grace_s: float = 5.0) -
                 pass
         deadline = time.monotonic() + (grace_s if sig == signal.SIGTERM else 2.0)
         while time.monotonic() < deadline:
+            if on_wait is not None:
+                on_wait()
             if not [p for p in group_members(pgid) if p != exclude]:
                 return victims
             time.sleep(0.1)

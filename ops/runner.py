@@ -9,11 +9,14 @@ supervisord (:mod:`ops.supervise`) starts this runner for each service; the runn
 - starts the service in its own process group and reports it ready in ``<run dir>/<name>.json``
   only when the health URL answers *and* the port's listening socket belongs to that group;
 - when the service's main process ends (even by ``kill -9``), kills the rest of its group so no
-  worker outlives it holding the port, then exits with the service's status.
+  worker outlives it holding the port, then exits with the service's status. The runner is the
+  "child subreaper" of the service's tree, so an orphaned worker is reparented to it (and reaped
+  by it), never to the machine's init process.
 """
 from __future__ import annotations
 
 import argparse
+import ctypes
 import json
 import os
 import signal
@@ -29,6 +32,28 @@ from ops.procs import describe, group_members, kill_group, pgid_of, port_in_use,
 CRASH_MEMORY_S = 300.0
 MAX_DELAY_S = 30.0
 EXIT_PORT_TAKEN = 3
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+
+
+PR_SET_CHILD_SUBREAPER = 36
+
+
+def become_subreaper() -> None:
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
+
+
+def reap_orphans() -> None:
+    """Collect the exit status of any adopted orphan (after the main child was waited for)."""
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
 
 
 def log(name: str, message: str) -> None:
@@ -111,6 +136,7 @@ def run(args: argparse.Namespace) -> int:
     except OSError:
         pass
     pgid = os.getpgrp()
+    become_subreaper()
     previous = state.read()
     if not free_port(name, args.port, previous.get("pgid"), pgid):
         state.write(runner=os.getpid(), pgid=pgid, pid=None, ready=False, error="port taken")
@@ -121,19 +147,31 @@ def run(args: argparse.Namespace) -> int:
     if delay:
         log(name, f"restarting after a crash: waiting {delay:.0f} s")
         time.sleep(delay)
+    stopping = threading.Event()
+    child: subprocess.Popen | None = None
+
+    def forward(signum: int, _frame: object = None) -> None:
+        stopping.set()
+        if child is not None:
+            try:
+                child.send_signal(signum)
+            except ProcessLookupError:
+                pass
+
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, forward)
     child = subprocess.Popen(args.command)
     state.write(runner=os.getpid(), pgid=pgid, pid=child.pid, ready=False, started=time.time())
-    stopping = threading.Event()
+    # From here on a stop signal is taken by one thread that also logs who sent it.
+    signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
 
-    def forward(signum: int, _frame: object) -> None:
-        stopping.set()
-        try:
-            child.send_signal(signum)
-        except ProcessLookupError:
-            pass
+    def take_signals() -> None:
+        while True:
+            info = signal.sigwaitinfo(STOP_SIGNALS)
+            log(name, f"{signal.Signals(info.si_signo).name} from {describe(info.si_pid)}: stopping")
+            forward(info.si_signo)
 
-    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-        signal.signal(signum, forward)
+    threading.Thread(target=take_signals, daemon=True).start()
 
     def watch_health() -> None:
         while child.poll() is None and not stopping.is_set():
@@ -147,10 +185,12 @@ def run(args: argparse.Namespace) -> int:
     threading.Thread(target=watch_health, daemon=True).start()
     code = child.wait()
     state.write(runner=os.getpid(), pgid=pgid, pid=None, ready=False, exit=code)
+    reap_orphans()
     leftovers = [p for p in group_members(pgid) if p != os.getpid()]
     if leftovers:
-        kill_group(pgid, exclude=os.getpid())
+        kill_group(pgid, exclude=os.getpid(), on_wait=reap_orphans)
         log(name, f"stopped {len(leftovers)} leftover process(es) of the service's group")
+    reap_orphans()
     if stopping.is_set():
         return 0
     state.add_crash(time.time())

@@ -26,6 +26,33 @@ class Stack:
     ws_url: str
     database_url: str
     log_dir: Path
+    run_dir: Path = Path()
+    rasa_url: str = ""
+    rasa_token: str = ""
+
+    def ctl(self, *args: str) -> str:
+        """``supervisorctl`` against this stack's supervisord (e.g. ``ctl("stop", "rasa")``)."""
+        return subprocess.run(
+            [str(ROOT / ".venv" / "bin" / "supervisorctl"), "-c", str(self.run_dir / "supervisord.conf"),
+             *args], capture_output=True, text=True, timeout=90,
+        ).stdout
+
+    def service(self, name: str) -> dict:
+        """The runner's state of service ``name`` (pid, pgid, ready)."""
+        import json
+
+        try:
+            return json.loads((self.run_dir / f"{name}.json").read_text())
+        except (OSError, ValueError):
+            return {}
+
+    def tracker_events(self, conversation_id: int) -> list[dict]:
+        import httpx
+
+        reply = httpx.get(f"{self.rasa_url}/conversations/{conversation_id}/tracker",
+                          params={"token": self.rasa_token}, timeout=30)
+        reply.raise_for_status()
+        return reply.json()["events"]
 
 
 def _free_port() -> int:
@@ -39,7 +66,7 @@ def _free_port() -> int:
 @contextmanager
 def running_stack(var_dir: Path, database_url: str) -> Iterator[Stack]:
     """Start the three services against ``database_url``; stop them on exit."""
-    gateway_port = _free_port()
+    gateway_port, rasa_port = _free_port(), _free_port()
     env = {
         **os.environ,
         "PYTHONPATH": str(ROOT),
@@ -48,7 +75,8 @@ def running_stack(var_dir: Path, database_url: str) -> Iterator[Stack]:
         "KB_INDEX_DIR": os.environ.get("KB_INDEX_DIR", str(ROOT / "var" / "kb")),
         "GATEWAY_HOST": "127.0.0.1",
         "GATEWAY_PORT": str(gateway_port),
-        "RASA_PORT": str(_free_port()),
+        "RASA_PORT": str(rasa_port),
+        "RUN_DIR": str(var_dir / "run"),
         "ACTION_SERVER_PORT": str(_free_port()),
         "LOG_DIR": str(var_dir / "log"),
         "SERVICES_READY_FILE": str(var_dir / "ready"),
@@ -78,6 +106,9 @@ def running_stack(var_dir: Path, database_url: str) -> Iterator[Stack]:
             ws_url=f"ws://127.0.0.1:{gateway_port}/ws",
             database_url=database_url,
             log_dir=var_dir / "log",
+            run_dir=var_dir / "run",
+            rasa_url=f"http://127.0.0.1:{rasa_port}",
+            rasa_token=env.get("RASA_TOKEN") or (var_dir / "secrets" / "rasa_token").read_text().strip(),
         )
     finally:
         os.killpg(proc.pid, signal.SIGTERM)

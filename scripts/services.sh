@@ -24,11 +24,13 @@ RASA_TOKEN="${RASA_TOKEN:-$($py -c 'from bot.settings import get_settings; print
 export RASA_TOKEN
 gw_host="${GATEWAY_HOST:-127.0.0.1}"; gw_port="${GATEWAY_PORT:-8000}"
 
+endpoints=$("$py" -m ops.rasa_endpoints "$run_dir/endpoints.yml")  # + tracker and lock stores
+
 # One line per service: its command (arguments and environment) and its health URL.
 actions_cmd=(env SANIC_HOST=127.0.0.1 "$py" -m rasa_sdk --actions actions -p "$ACTION_SERVER_PORT")
 actions_health="http://127.0.0.1:$ACTION_SERVER_PORT/health"
 rasa_cmd=("$root/.venv-rasa/bin/rasa" run --model "$model" --enable-api --auth-token="$RASA_TOKEN"
-  -i 127.0.0.1 -p "$rasa_port" --credentials credentials.yml --endpoints endpoints.yml)
+  -i 127.0.0.1 -p "$rasa_port" --credentials credentials.yml --endpoints "$endpoints")
 rasa_health="http://127.0.0.1:$rasa_port/webhooks/gateway/"
 gateway_cmd=("$py" -m bot.gateway)
 gateway_health="http://$gw_host:$gw_port/healthz"

@@ -5,6 +5,8 @@
   answer (a "one moment" notice while it is down, the bot's reply pushed once it is back), stored
   once, with the message in Rasa's tracker once;
 - Rasa stopped and started again: the same;
+- Rasa restarted in the middle of a complaint form: the form resumes where it was (the trackers
+  live in a database, bot/tracker_store.py);
 - a stranger already on a service's port: start-up refuses instead of counting it healthy.
 """
 from __future__ import annotations
@@ -186,3 +188,33 @@ def test_a_stranger_on_a_service_port_stops_start_up(tmp_path):
         assert not (tmp_path / "run" / "supervisord.pid").exists()
     finally:
         os.killpg(stranger.pid, signal.SIGKILL)
+
+
+def _form_state(stack, token: str) -> tuple[str | None, str | None]:
+    """(active loop, requested slot) of the conversation's tracker in Rasa."""
+    import httpx
+
+    reply = httpx.get(f"{stack.rasa_url}/conversations/{conversation_id(stack, token)}/tracker",
+                      params={"token": stack.rasa_token, "include_events": "NONE"}, timeout=30)
+    tracker = reply.json()
+    return (tracker.get("active_loop") or {}).get("name"), tracker["slots"].get("requested_slot")
+
+
+COMPLAINT = ["My order LM35715015 still hasn't arrived, it's been 10 days",
+             "It was supposed to arrive last Monday and tracking hasn't moved since"]
+
+
+def test_rasa_restart_in_the_middle_of_a_complaint_resumes_the_form(stack):
+    with ChatClient(stack.ws_url) as control:  # the same two messages without a restart
+        control.ask(COMPLAINT[0], client_id="k1")
+        control.ask(COMPLAINT[1], client_id="k2")
+        expected = _form_state(stack, control.token)
+    assert expected[0] == "complaint_form" and expected[1] != "complaint_description"
+    with ChatClient(stack.ws_url) as client:
+        client.ask(COMPLAINT[0], client_id="k1")
+        assert _form_state(stack, client.token) == ("complaint_form", "complaint_description")
+        stack.ctl("restart", "rasa")
+        assert wait_until(lambda: stack.service("rasa").get("ready"), 300)
+        reply = client.ask(COMPLAINT[1], client_id="k2")
+        assert reply["messages"] and not reply["messages"][0]["client_id"].endswith(":wait")
+        assert _form_state(stack, client.token) == expected

@@ -66,6 +66,8 @@ class Settings:
     # file in var/) or "memory"; Redis (REDIS_URL) for Rasa's lock store and the gateways' hub.
     rasa_tracker_store: str = "sql"
     redis_url: str = ""
+    # Where Rasa finds the action server when it is not on the same machine (containers).
+    action_server_url: str = ""
 
     @property
     def is_production(self) -> bool:
@@ -141,4 +143,5 @@ def get_settings() -> Settings:
         followup_webhook_secret=os.environ.get("FOLLOWUP_WEBHOOK_SECRET", ""),
         rasa_tracker_store=_tracker_store(),
         redis_url=os.environ.get("REDIS_URL", "").strip(),
+        action_server_url=os.environ.get("ACTION_SERVER_URL", "").strip(),
     )

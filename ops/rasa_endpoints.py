@@ -6,6 +6,8 @@ The checked-in ``endpoints.yml`` names the action server; this adds
   server when ``DATABASE_URL`` is PostgreSQL (database ``<crm database>_rasa``, created on first
   use through the CRM database), else a SQLite file ``<var>/rasa_trackers.sqlite3``;
   ``RASA_TRACKER_STORE=memory`` keeps Rasa's in-memory store (state lost on restart);
+- the action server's URL from ``ACTION_SERVER_URL`` when set (containers), else the loopback
+  one of ``endpoints.yml``;
 - the lock store in Redis when ``REDIS_URL`` is set (needed when more than one Rasa serves the
   same conversations).
 
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -57,6 +60,9 @@ def lock_store(settings: Settings) -> dict[str, object] | None:
 
 
 def render(settings: Settings, base: str) -> str:
+    if settings.action_server_url:  # e.g. http://actions:5055/webhook between containers
+        base = re.sub(r"(?m)^(\s+url:\s*)http://127\.0\.0\.1:\$\{ACTION_SERVER_PORT\}/webhook\s*$",
+                      lambda m: m.group(1) + _scalar(settings.action_server_url), base)
     parts = [base.rstrip("\n"), ""]
     for name, store in (("tracker_store", tracker_store(settings)), ("lock_store", lock_store(settings))):
         if store:

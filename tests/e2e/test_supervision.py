@@ -144,7 +144,10 @@ def test_kill_9_on_the_action_server_under_load(stack):
     for c in customers:
         assert c.failure is None, repr(c.failure)
         assert all(r["type"] == "reply" and r["messages"] for r in c.replies), "every message got an answer"
-        assert wait_until(lambda: all_answered(stack, c.token, c.sent), 90)
+        # The waiting messages are answered one after the other once the server is back (the
+        # first knowledge-base answer also loads the encoders): allow for a busy shared machine.
+        assert wait_until(lambda: all_answered(stack, c.token, c.sent), 240), \
+            [cid for cid, _ in stored(stack, c.token) if cid.endswith(":wait")]
         check_exactly_once(stack, c.token, c.sent)
     waited = sum(1 for c in customers for r in c.replies
                  if r["messages"][0]["text"].startswith(ONE_MOMENT_PREFIX))

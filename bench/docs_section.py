@@ -6,15 +6,16 @@ from pathlib import Path
 DOC = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
 
 
-def write_section(name: str, body: str) -> None:
-    """Replace (or append) the text between ``<!-- name:start -->`` and ``<!-- name:end -->``."""
+def write_section(name: str, body: str, doc: Path = DOC) -> None:
+    """Replace (or append) the text between ``<!-- name:start -->`` and ``<!-- name:end -->``
+    of ``doc`` (docs/benchmarks.md unless told)."""
     start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
-    DOC.parent.mkdir(parents=True, exist_ok=True)
-    text = DOC.read_text(encoding="utf-8") if DOC.exists() else "# Benchmarks\n"
+    doc.parent.mkdir(parents=True, exist_ok=True)
+    text = doc.read_text(encoding="utf-8") if doc.exists() else "# Benchmarks\n"
     block = f"{start}\n{body.rstrip()}\n{end}"
     if start in text and end in text:
         before, rest = text.split(start, 1)
         text = before + block + rest.split(end, 1)[1]
     else:
         text = text.rstrip() + "\n\n" + block + "\n"
-    DOC.write_text(text, encoding="utf-8")
+    doc.write_text(text, encoding="utf-8")

@@ -4,16 +4,26 @@ Rasa's stock REST channel is unauthenticated and returns only the bot's messages
 checks a shared bearer token and returns, beside the messages, what the gateway records in the
 CRM for the turn: the parsed intent, its confidence, the language and the knowledge-base hit.
 Imported by the Rasa server (Python 3.10), so it uses only Rasa's own dependencies.
+
+A turn is processed at most once per ``message_id``: a message whose id the tracker already holds
+gets the replies stored for it instead of a second turn. A turn in which a custom action could
+not run (the action server down or failing) is rewound and answered ``503 actions_unavailable``,
+so the gateway can send the same message again later and it is processed exactly once; the same
+503 comes straight away when the action server's health check fails before the turn.
+``GET /webhooks/gateway/?deep=1`` answers 200 only while the action server is healthy too.
 """
 from __future__ import annotations
 
+import asyncio
+import contextvars
 import hmac
 import inspect
 import logging
 from typing import Any, Awaitable, Callable, Dict, List, Optional, Text
 
+import aiohttp
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
-from rasa.shared.core.events import SlotSet, UserUttered
+from rasa.shared.core.events import BotUttered, SlotSet, UserUttered, UserUtteranceReverted
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
@@ -23,15 +33,54 @@ logger = logging.getLogger(__name__)
 TURN_SLOTS = (
     "kb_entry_id", "kb_score", "kb_decision", "language", "handoff_reason", "handoff_summary",
 )
+ACTION_FAILURE_LOG = "Encountered an exception while running action"
+HEALTH_TIMEOUT_S = 2.0
+REWIND_REASON = "custom action failed"  # in the rewind event's metadata
+_turn_failures: contextvars.ContextVar[Optional[List[Text]]] = contextvars.ContextVar(
+    "turn_failures", default=None
+)
 
 
-def turn_summary(events: List[Any]) -> Dict[Text, Any]:
-    """Summarise the last user turn of a tracker's events (newest user message onwards)."""
-    last_user = None
+class _ActionFailureSpy(logging.Handler):
+    """Notes, for the turn being handled in this task, that Rasa dropped a custom action's run
+    (Rasa logs it and carries on without the action's events)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        failures = _turn_failures.get()
+        if failures is not None and str(record.msg).startswith(ACTION_FAILURE_LOG):
+            failures.append(str(record.msg)[:200])
+
+
+def _install_spy() -> None:
+    processor_logger = logging.getLogger("rasa.core.processor")
+    if not any(isinstance(h, _ActionFailureSpy) for h in processor_logger.handlers):
+        processor_logger.addHandler(_ActionFailureSpy(level=logging.ERROR))
+
+
+def _last_user_index(events: List[Any], message_id: Optional[Text] = None) -> Optional[int]:
     for index in range(len(events) - 1, -1, -1):
-        if isinstance(events[index], UserUttered):
-            last_user = index
+        event = events[index]
+        if isinstance(event, UserUttered) and (message_id is None or event.message_id == message_id):
+            return index
+    return None
+
+
+def replies_after(events: List[Any], index: int, recipient: Text) -> List[Dict[Text, Any]]:
+    """The bot messages of the turn that starts at ``events[index]``, as a channel sends them."""
+    replies = []
+    for event in events[index + 1 :]:
+        if isinstance(event, UserUttered):
             break
+        if isinstance(event, BotUttered):
+            message: Dict[Text, Any] = {"recipient_id": recipient, "text": event.text}
+            message.update({k: v for k, v in (event.data or {}).items() if v})
+            replies.append(message)
+    return replies
+
+
+def turn_summary(events: List[Any], index: Optional[int] = None) -> Dict[Text, Any]:
+    """Summarise a user turn of a tracker's events (by default the newest user message on)."""
+    last_user = _last_user_index(events) if index is None else index
     if last_user is None:
         return {}
     user = events[last_user]
@@ -45,6 +94,8 @@ def turn_summary(events: List[Any]) -> Dict[Text, Any]:
         "slots": {},
     }
     for event in events[last_user + 1 :]:
+        if isinstance(event, UserUttered):
+            break
         if isinstance(event, SlotSet) and event.key in TURN_SLOTS:
             summary["slots"][event.key] = event.value
     return summary
@@ -83,6 +134,8 @@ class GatewayInput(InputChannel):
 
         @webhook.route("/", methods=["GET"])
         async def health(request: Request) -> HTTPResponse:
+            if request.args.get("deep") and not await _actions_healthy(request):
+                return response.json({"status": "actions_unavailable"}, status=503)
             return response.json({"status": "ok"})
 
         @webhook.route("/webhook", methods=["POST"])
@@ -100,20 +153,71 @@ class GatewayInput(InputChannel):
                     {"error": "body must be JSON with string 'sender' and 'message'"},
                     status=400,
                 )
-            collector = CollectingOutputChannel()
-            await on_new_message(
-                UserMessage(
-                    body["message"],
-                    collector,
-                    body["sender"],
-                    input_channel=self.name(),
-                    metadata=body.get("metadata") or None,
-                    message_id=body.get("message_id"),
-                )
-            )
             agent = request.app.ctx.agent
-            tracker = await agent.tracker_store.retrieve(body["sender"])
+            sender, message_id = body["sender"], body.get("message_id")
+            if isinstance(message_id, str) and message_id:
+                tracker = await agent.tracker_store.retrieve(sender)
+                events = tracker.applied_events() if tracker else []
+                index = _last_user_index(events, message_id)
+                if index is not None:
+                    return response.json({"messages": replies_after(events, index, sender),
+                                          "turn": turn_summary(events, index), "repeated": True})
+            if not await _actions_healthy(request):
+                return response.json({"error": "actions_unavailable"}, status=503)
+            collector = CollectingOutputChannel()
+            failures: List[Text] = []
+            reset = _turn_failures.set(failures)
+            try:
+                await on_new_message(
+                    UserMessage(
+                        body["message"],
+                        collector,
+                        sender,
+                        input_channel=self.name(),
+                        metadata=body.get("metadata") or None,
+                        message_id=message_id,
+                    )
+                )
+            finally:
+                _turn_failures.reset(reset)
+            if failures:
+                await _rewind(agent, sender)
+                logger.warning("turn of %s rewound: a custom action could not run", sender)
+                return response.json({"error": "actions_unavailable"}, status=503)
+            tracker = await agent.tracker_store.retrieve(sender)
             summary = turn_summary(list(tracker.events)) if tracker else {}
             return response.json({"messages": collector.messages, "turn": summary})
 
+        _install_spy()
         return webhook
+
+
+def _health_url(agent: Any) -> Optional[Text]:
+    endpoint = getattr(agent, "action_endpoint", None)
+    url = getattr(endpoint, "url", None)
+    if not url:
+        return None
+    return url.rsplit("/webhook", 1)[0].rstrip("/") + "/health"
+
+
+async def _actions_healthy(request: Request) -> bool:
+    """True when the action server answers its health check (or none is configured)."""
+    url = _health_url(request.app.ctx.agent)
+    if url is None:
+        return True
+    try:
+        timeout = aiohttp.ClientTimeout(total=HEALTH_TIMEOUT_S)
+        async with aiohttp.ClientSession(timeout=timeout) as session:
+            async with session.get(url) as reply:
+                return reply.status == 200
+    except (aiohttp.ClientError, OSError, asyncio.TimeoutError):
+        return False
+
+
+async def _rewind(agent: Any, sender: Text) -> None:
+    """Undo the conversation's last user turn, as if the message had never arrived."""
+    async with agent.lock_store.lock(sender):
+        tracker = await agent.tracker_store.retrieve(sender)
+        if tracker is not None:
+            tracker.update(UserUtteranceReverted(metadata={"reason": REWIND_REASON}))
+            await agent.tracker_store.save(tracker)

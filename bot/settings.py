@@ -68,6 +68,12 @@ class Settings:
     followup_notifier: str = "local"
     followup_webhook_url: str = ""
     followup_webhook_secret: str = ""
+    # Rasa's dialogue state (ops/rasa_endpoints.py): "sql" (the CRM's PostgreSQL, or a SQLite
+    # file in var/) or "memory"; Redis (REDIS_URL) for Rasa's lock store and the gateways' hub.
+    rasa_tracker_store: str = "sql"
+    redis_url: str = ""
+    # Where Rasa finds the action server when it is not on the same machine (containers).
+    action_server_url: str = ""
 
     def __post_init__(self) -> None:
         if self.environment not in ENVIRONMENTS:
@@ -135,6 +141,14 @@ def _secret(var_dir: Path, name: str) -> str:
 
 
 FOLLOWUP_NOTIFIERS = ("local", "webhook")
+TRACKER_STORES = ("sql", "memory")
+
+
+def _tracker_store() -> str:
+    value = (os.environ.get("RASA_TRACKER_STORE") or "sql").strip().lower()
+    if value not in TRACKER_STORES:
+        raise ValueError(f"RASA_TRACKER_STORE must be one of {', '.join(TRACKER_STORES)}, got {value!r}")
+    return value
 
 
 def _followup_interval() -> float:
@@ -181,4 +195,7 @@ def get_settings() -> Settings:
         followup_notifier=followup_notifier,
         followup_webhook_url=followup_webhook_url,
         followup_webhook_secret=os.environ.get("FOLLOWUP_WEBHOOK_SECRET", ""),
+        rasa_tracker_store=_tracker_store(),
+        redis_url=os.environ.get("REDIS_URL", "").strip(),
+        action_server_url=os.environ.get("ACTION_SERVER_URL", "").strip(),
     )

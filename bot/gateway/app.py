@@ -81,6 +81,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             settings.max_message_chars,
         )
         replayer = asyncio.create_task(replay_outbox_forever(app.state.chat.store))
+        from bot.gateway.waiting import answer_waiting_forever
+
+        answerer = asyncio.create_task(answer_waiting_forever(app.state.chat, rasa))
         from bot.gateway.followups import make_worker
 
         app.state.follow_ups = make_worker(settings, app.state.session_factory, app.state.chat.hub)
@@ -90,6 +93,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             await app.state.follow_ups.stop()
             replayer.cancel()
+            answerer.cancel()
             await rasa.close()
             engine.dispose()
 

@@ -14,6 +14,11 @@ button is not trusted; no offered button at all: a neutral label), in the conver
 language, with the payload beside it. While a person has the chat, each customer message is
 still understood for the record and the queue: intent by Rasa's NLU alone (``/model/parse``,
 the tracker does not move), language by :mod:`bot.lang`, frustration by :mod:`bot.frustration`.
+
+While Rasa or the action server is down, a customer message gets a "one moment" notice and
+waits (:attr:`ChatService.waiting`, marked in the store too); it is answered, once and in order,
+as soon as they are back: pushed to the widget by the worker of :mod:`bot.gateway.waiting`, or
+before the conversation's next message, whichever comes first.
 """
 from __future__ import annotations
 
@@ -25,6 +30,7 @@ import unicodedata
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Awaitable, Callable
 
 from bot.frustration import frustration_score
@@ -64,6 +70,18 @@ class ChatError(ValueError):
         super().__init__(message)
         self.code = code
         self.message = message
+
+
+@dataclass
+class Waiting:
+    """A customer message the bot could not answer yet."""
+
+    conversation: ConversationRef
+    client_id: str
+    text: str
+    language: str
+    keep_language: bool = False                       # a button click: the chat keeps its language
+    may_hand_off: Callable[[], bool] | None = None    # the sender's hand-over rate limit
 
 
 @dataclass
@@ -123,6 +141,7 @@ class ChatService:
         self.hub = hub
         self._max_chars = max_chars
         self._locks: dict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self.waiting: dict[int, list[Waiting]] = {}
 
     async def open(self, token: str | None, customer_ref: str | None = None) -> ConversationRef:
         """Resume the conversation of ``token``, or start a new one when it is absent or unknown.
@@ -197,8 +216,15 @@ class ChatService:
         if status in HUMAN_STATUSES:
             await self._understand_for_record(conversation, client_id, text)
             return ChatReply(client_id, [], notice, status=status, language=language)
-        return await self._ask_rasa(conversation, client_id, text, language, notice,
-                                    keep_language=button is not None, may_hand_off=may_hand_off)
+        item = Waiting(conversation, client_id, text, language, keep_language=button is not None,
+                       may_hand_off=may_hand_off)
+        if conversation.id in self.waiting and not await self._catch_up(conversation.id):
+            return await self._wait(item, notice, "earlier messages are still waiting")
+        try:
+            replies, status, busy = await self._answer(item)
+        except RasaUnavailable as exc:
+            return await self._wait(item, notice, str(exc))
+        return ChatReply(client_id, for_customer(replies), busy or notice, status=status, language=language)
 
     async def _understand_for_record(self, conversation: ConversationRef, client_id: str, text: str) -> None:
         """A message a person will answer: store its intent (Rasa's NLU only, so the bot neither
@@ -214,42 +240,83 @@ class ChatService:
             await asyncio.to_thread(self.store.record_parse, conversation.id, client_id, intent, confidence)
         await self.hub.to_consoles({"type": "queue_changed", "conversation_id": conversation.id})
 
-    async def _ask_rasa(
-        self,
-        conversation: ConversationRef,
-        client_id: str,
-        text: str,
-        language: str,
-        notice: str | None,
-        keep_language: bool = False,
-        may_hand_off: Callable[[], bool] | None = None,
-    ) -> ChatReply:
+    async def _answer(self, item: Waiting) -> tuple[list[dict[str, Any]], str, str | None]:
+        """One bot turn for ``item``, stored and shown to consoles: (replies, chat status, a notice
+        when the hand-over limit kept the chat with the bot)."""
+        conversation = item.conversation
         started = time.perf_counter()
-        try:
-            turn = await self._rasa.send(
-                str(conversation.id), text, metadata={"language_hint": language}, message_id=client_id
-            )
-        except RasaUnavailable as exc:
-            replies = await asyncio.to_thread(
-                self.store.record_system_reply, conversation, client_id, language, str(exc)
-            )
-            return ChatReply(client_id, replies, notice, language=language)
+        turn = await self._rasa.send(
+            str(conversation.id), item.text, metadata={"language_hint": item.language},
+            message_id=item.client_id,
+        )
         latency_ms = (time.perf_counter() - started) * 1000
         replies = await asyncio.to_thread(
-            self.store.record_bot_turn, conversation, client_id, turn, latency_ms, language,
-            keep_language=keep_language,
+            self.store.record_bot_turn, conversation, item.client_id, turn, latency_ms, item.language,
+            keep_language=item.keep_language,
         )
         await self._to_consoles(conversation, replies)
-        status = "bot"
-        if turn.handoff_reason and may_hand_off is not None and not may_hand_off():
-            notice = queue_busy_text(language)
+        status, busy = "bot", None
+        if turn.handoff_reason and item.may_hand_off is not None and not item.may_hand_off():
+            busy = queue_busy_text(item.language)
         elif turn.handoff_reason and await asyncio.to_thread(
             self.store.transition, conversation.id, ("bot",), "waiting_agent",
             reason=turn.handoff_reason,
         ):
             status = conversation.status = "waiting_agent"
             await self.hub.to_consoles({"type": "queue_changed", "conversation_id": conversation.id})
-        return ChatReply(client_id, for_customer(replies), notice, status=status, language=language)
+        return replies, status, busy
+
+    async def _wait(self, item: Waiting, notice: str | None, reason: str) -> ChatReply:
+        replies = await asyncio.to_thread(
+            self.store.record_wait_reply, item.conversation, item.client_id, item.language, reason
+        )
+        queue = self.waiting.setdefault(item.conversation.id, [])
+        if all(w.client_id != item.client_id for w in queue):
+            queue.append(item)
+        await self._to_consoles(item.conversation, replies)
+        return ChatReply(item.client_id, replies, notice, language=item.language)
+
+    async def _catch_up(self, conversation_id: int) -> bool:
+        """Answer the conversation's waiting messages in order (its lock held); False when the
+        assistant is still down."""
+        queue = self.waiting.get(conversation_id, [])
+        while queue:
+            item = queue[0]
+            current = await asyncio.to_thread(self.store.conversation_status, conversation_id)
+            if current in HUMAN_STATUSES:  # an agent has the chat and sees these messages
+                replies, status = [], current
+            else:
+                try:
+                    replies, status, _ = await self._answer(item)
+                except RasaUnavailable:
+                    return False
+            queue.pop(0)
+            await asyncio.to_thread(self.store.settle_waiting, conversation_id, item.client_id)
+            if replies:
+                await self.hub.to_customer(conversation_id, {
+                    "type": "push", "in_reply_to": item.client_id,
+                    "messages": for_customer(replies), "status": status,
+                })
+        self.waiting.pop(conversation_id, None)
+        return True
+
+    async def retry_waiting(self) -> int:
+        """Answer waiting messages, conversation by conversation, while the assistant answers;
+        returns how many still wait."""
+        for conversation_id in list(self.waiting):
+            async with self._locks[conversation_id]:
+                if not await self._catch_up(conversation_id):
+                    break
+        return sum(len(queue) for queue in self.waiting.values())
+
+    async def load_waiting(self, since: datetime) -> None:
+        """Pick up messages left waiting by an earlier run of the gateway."""
+        for conversation, client_id, text, language in await asyncio.to_thread(
+            self.store.list_waiting, since
+        ):
+            queue = self.waiting.setdefault(conversation.id, [])
+            if all(w.client_id != client_id for w in queue):
+                queue.append(Waiting(conversation, client_id, text, language))
 
     async def agent_reply(
         self, conversation_id: int, agent_id: int, text: Any, client_id: str | None = None

@@ -4,15 +4,17 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-_UNAVAILABLE = {
-    "zh-Hant": "抱歉，客服系統暫時忙碌中，您的訊息已保存，請稍後再試一次。",
-    "zh-Hans": "抱歉，客服系统暂时繁忙，您的消息已保存，请稍后再试。",
-    "en": "Sorry, the assistant is temporarily unavailable. Your message has been saved; please try again in a moment.",
+# Shown while Rasa or the action server is down; the gateway answers the message itself as
+# soon as they are back (bot/gateway/waiting.py), so the customer need not send it again.
+_ONE_MOMENT = {
+    "zh-Hant": "請稍候，智慧客服正在恢復中。您的訊息已保存，稍後會自動為您回覆，不需要重新發送。",
+    "zh-Hans": "请稍候，智能客服正在恢复中。您的消息已保存，稍后会自动为您回复，无需重新发送。",
+    "en": "One moment please: the assistant is catching up. Your message is saved and will be answered here shortly; no need to send it again.",
 }
 
 
-def unavailable_text(language: str | None) -> str:
-    return _UNAVAILABLE.get(language or "en", _UNAVAILABLE["en"])
+def one_moment_text(language: str | None) -> str:
+    return _ONE_MOMENT.get(language or "en", _ONE_MOMENT["en"])
 
 # Shown for a button click whose payload matches no button the bot offered in this chat.
 _CHOSEN_OPTION = {"en": "(option chosen)", "zh-Hant": "（已選擇選項）", "zh-Hans": "（已选择选项）"}

@@ -91,9 +91,10 @@ class RasaClient:
         intent = body.get("intent") or {}
         return RasaParse(intent.get("name"), intent.get("confidence"), body.get("entities") or [])
 
-    async def ready(self) -> bool:
+    async def ready(self, deep: bool = False) -> bool:
+        """Rasa answers; with ``deep``, its action server is healthy too."""
         try:
-            reply = await self._client.get("/webhooks/gateway/")
+            reply = await self._client.get("/webhooks/gateway/", params={"deep": "1"} if deep else None)
         except httpx.HTTPError:
             return False
         return reply.status_code == 200

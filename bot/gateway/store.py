@@ -24,6 +24,7 @@ from crm.models import Message
 from crm.orm.base import utcnow
 from crm.outbox import DB_DOWN_ERRORS, Outbox, make_entry, replay
 from crm.repo import conversations as repo
+from crm.repo import waiting as waiting_repo
 from crm.repo.customers import find_customer_by_external_ref
 from crm.repo.kb import record_unanswered
 
@@ -221,7 +222,9 @@ class ChatStore:
 
         def work(session: Session) -> list[dict[str, Any]]:
             question = repo.get_message_by_client_id(session, conversation.id, customer_client_id)
-            if question is not None:
+            repeated = bool(replies) and repo.get_message_by_client_id(
+                session, conversation.id, replies[0]["client_id"]) is not None
+            if question is not None and not repeated:
                 repo.update_message_nlu(session, question.id, **question_nlu)
                 if turn.kb_decision in ("fallback", "clarify"):
                     record_unanswered(
@@ -239,20 +242,40 @@ class ChatStore:
 
         return self._durable(conversation, replies, work, queued)
 
-    def record_system_reply(
+    def record_wait_reply(
         self, conversation: ConversationRef, client_id: str, language: str, reason: str
     ) -> list[dict[str, Any]]:
-        """Store and return the apology shown when the assistant cannot answer right now."""
-        from bot.gateway.notices import unavailable_text
+        """Store and return the "one moment" notice shown while the assistant is down; it also
+        marks the customer message as waiting (:mod:`crm.repo.waiting`)."""
+        from bot.gateway.notices import one_moment_text
 
-        reply = {"client_id": f"{client_id}{REPLY_SEPARATOR}0", "direction": "system",
-                 "text": unavailable_text(language), "language": language,
+        reply = {"client_id": waiting_repo.wait_marker_id(client_id), "direction": "system",
+                 "text": one_moment_text(language), "language": language,
                  "payload": {"notice": reason}}
         return self._durable(
             conversation, [reply],
             lambda s: [message_view(repo.add_message(s, conversation_id=conversation.id, **reply)[0])],
             lambda: [_view(None, reply["client_id"], "system", reply["text"], utcnow(), reply["payload"])],
         )
+
+    def list_waiting(self, since: datetime) -> list[tuple[ConversationRef, str, str, str]]:
+        """Messages still waiting for the bot: (conversation, client id, text, language)."""
+        return self._db(lambda s: [
+            (_ref(c), m.client_id, m.text, m.language or c.language or "en")
+            for c, m in waiting_repo.list_waiting(s, since=since)])
+
+    def settle_waiting(self, conversation_id: int, client_id: str) -> bool:
+        try:
+            return self._db(lambda s: waiting_repo.settle(s, conversation_id, client_id))
+        except DB_DOWN_ERRORS:
+            logger.warning("database unavailable: message %s stays marked waiting", client_id)
+            return False
+
+    def conversation_status(self, conversation_id: int) -> str | None:
+        try:
+            return self._db(lambda s: (c := repo.get_conversation(s, conversation_id)) and c.status)
+        except DB_DOWN_ERRORS:
+            return None
 
     def record_agent_message(
         self, conversation_id: int, client_id: str, text: str, agent_id: int

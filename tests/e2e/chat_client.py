@@ -19,6 +19,7 @@ class ChatClient:
         history = self.recv()
         assert history["type"] == "history"
         self.history: list[dict[str, Any]] = history["messages"]
+        self.skipped: list[dict[str, Any]] = []
 
     def recv(self) -> dict[str, Any]:
         return json.loads(self.ws.recv(timeout=self.timeout))
@@ -27,10 +28,15 @@ class ChatClient:
         self.ws.send(raw)
 
     def until(self, *types: str) -> dict[str, Any]:
+        """The next frame of one of ``types``; other frames are kept in ``skipped``."""
+        for index, frame in enumerate(self.skipped):
+            if frame["type"] in types:
+                return self.skipped.pop(index)
         while True:
             frame = self.recv()
             if frame["type"] in types:
                 return frame
+            self.skipped.append(frame)
 
     def ask(self, text: str, client_id: str | None = None) -> dict[str, Any]:
         """Send one message and return the ``reply`` (or ``error``) frame."""

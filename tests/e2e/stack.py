@@ -7,6 +7,7 @@ at ``database_url``, which is migrated first.
 """
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import signal
@@ -38,6 +39,30 @@ class Stack:
     actions_port: str = ""
     session_id: int = 0       # the services' process session (services.sh and all it starts)
     ready_s: float = 0.0      # seconds from starting services.sh to all three services answering
+    run_dir: Path = Path()    # supervisord's config and the runners' state files
+
+    def ctl(self, *args: str) -> str:
+        """``supervisorctl`` against this stack's supervisord (e.g. ``ctl("stop", "rasa")``)."""
+        return subprocess.run(
+            [str(ROOT / ".venv" / "bin" / "supervisorctl"), "-c", str(self.run_dir / "supervisord.conf"),
+             *args], capture_output=True, text=True, timeout=90,
+        ).stdout
+
+    def service(self, name: str) -> dict:
+        """The runner's state of service ``name`` (pid, pgid, ready)."""
+        try:
+            return json.loads((self.run_dir / f"{name}.json").read_text())
+        except (OSError, ValueError):
+            return {}
+
+    def tracker_events(self, conversation_id: int) -> list[dict]:
+        """Rasa's stored events of one conversation (its HTTP API, with the token)."""
+        import httpx
+
+        reply = httpx.get(f"{self.rasa_url}/conversations/{conversation_id}/tracker",
+                          params={"token": self.rasa_token}, timeout=30)
+        reply.raise_for_status()
+        return reply.json()["events"]
 
 
 def free_port() -> int:
@@ -71,6 +96,7 @@ def running_stack(
         "IDENTITY_SECRET": identity_secret,
         "ACTION_SERVER_PORT": str(actions_port),
         "LOG_DIR": str(var_dir / "log"),
+        "RUN_DIR": str(var_dir / "run"),
         "SERVICES_READY_FILE": str(var_dir / "ready"),
         **(extra_env or {}),
     }
@@ -107,6 +133,7 @@ def running_stack(
             actions_port=env["ACTION_SERVER_PORT"],
             session_id=proc.pid,
             ready_s=time.monotonic() - started,
+            run_dir=var_dir / "run",
         )
     finally:
         _stop(proc)

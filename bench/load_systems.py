@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import signal
 import subprocess
 import tempfile
 import time
@@ -19,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
-from tests.e2e.stack import ROOT, free_port
+from tests.e2e.stack import ROOT, free_port, stop_session
 
 RASA_PY = ROOT / ".venv-rasa" / "bin" / "python"
 CACHE = Path(os.environ.get("LUMEN_CACHE_DIR", Path.home() / ".cache" / "lumen-support")) / "vanilla"
@@ -130,19 +129,6 @@ def _wait_http(url: str, proc: subprocess.Popen, limit_s: float, log_path: Path)
 def alive(running: "Running") -> bool:
     """Every process the system started at first is still there (another user's cleanup may kill it)."""
     return all(Path(f"/proc/{pid}").exists() for pid in running.pids.values())
-
-
-def stop_session(proc: subprocess.Popen) -> None:
-    try:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=30)
-    except ProcessLookupError:
-        return
-    except subprocess.TimeoutExpired:
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
 
 
 @contextmanager

@@ -136,10 +136,10 @@ def running_stack(
             run_dir=var_dir / "run",
         )
     finally:
-        _stop(proc)
+        stop_session(proc)
 
 
-def _stop(proc: subprocess.Popen) -> None:
+def stop_session(proc: subprocess.Popen) -> None:
     """TERM the services' process group (KILL after 30 s); it may have exited already."""
     try:
         os.killpg(proc.pid, signal.SIGTERM)

@@ -49,7 +49,7 @@ test: install index
 	@scripts/system_packages.sh
 	@scripts/train.sh >/dev/null
 	@$(MAKE) --no-print-directory pg-start
-	@TEST_POSTGRES_URL=$(PG_URL) $(APP_PY) -m pytest tests -q -p no:cacheprovider; rc=$$?; \
+	@TEST_POSTGRES_URL=$(PG_URL) $(APP_PY) -m pytest tests -q -p no:cacheprovider && rc=0 || rc=$$?; \
 		$(MAKE) --no-print-directory pg-stop >/dev/null || true; exit $$rc
 
 clean:

@@ -1,14 +1,16 @@
 """Small helpers shared by the actions: language, CRM calls off the event loop, tracker reads."""
+
 from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any, Callable, TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from rasa_sdk import Tracker
 
 from actions import services
-from bot.lang import detect_language
+from common.lang import detect_language
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -25,6 +27,7 @@ async def in_crm(work: Callable[..., T], *args: Any, default: Any = None, **kwar
     A database failure is logged and ``default`` returned: the chat goes on without the CRM
     (the gateway's outbox keeps the transcript), it never goes silent.
     """
+
     def run() -> T:
         with services.crm_session() as session:
             return work(session, *args, **kwargs)

@@ -9,9 +9,10 @@ asked (:func:`read_turn`): yes and no in words, a number as the order number, a 
 early or late. "No" to the summary asks which part to change; a correction typed straight
 away ("no, it's LM…") is taken as it is.
 """
+
 from __future__ import annotations
 
-from typing import Any, Dict, List, Text
+from typing import Any
 
 from rasa_sdk import FormValidationAction, Tracker
 from rasa_sdk.events import SlotSet
@@ -21,25 +22,39 @@ from rasa_sdk.types import DomainDict
 from actions import crm_ops
 from actions.common import in_crm, latest_intent
 from actions.complaint import order_events
-from actions.frustration import SEVERITY_ORDER, estimate_severity
 from actions.parsing import correction_field_from_text, order_number_from_text, outcome_from_text
-from actions.policy import CATEGORIES, RESOLUTIONS, needs_order
 from actions.services import conversation_id
 from actions.understanding import (
-    NO_ORDER, answer_for, is_question, is_request, ownership_proof, read_case, said_no_order, tells_a_story,
+    NO_ORDER,
+    answer_for,
+    is_question,
+    is_request,
+    ownership_proof,
+    read_case,
+    said_no_order,
+    tells_a_story,
 )
-from bot.yes_no import yes_or_no
+from common.yes_no import yes_or_no
+from recovery.frustration import SEVERITY_ORDER, estimate_severity
+from recovery.policy import CATEGORIES, RESOLUTIONS, needs_order
 
-BASE_SLOTS = ["complaint_description", "complaint_category", "order_number", "order_verified",
-              "desired_outcome", "complaint_confirmed"]
+BASE_SLOTS = [
+    "complaint_description",
+    "complaint_category",
+    "order_number",
+    "order_verified",
+    "desired_outcome",
+    "complaint_confirmed",
+]
 CORRECTABLE = ("complaint_description", "complaint_category", "order_number", "desired_outcome")
 #: Intents that leave the form (their rules take over) when the message answers nothing.
 LEAVING_INTENTS = ("stop", "request_human", "goodbye", "inquiry", "bot_challenge", "out_of_scope")
 VERIFY_ATTEMPTS = 3
 
 
-def required_complaint_slots(confirmed: Any, *, category: Any = None, order_number: Any = None,
-                             verified_customer: bool = False) -> List[Text]:
+def required_complaint_slots(
+    confirmed: Any, *, category: Any = None, order_number: Any = None, verified_customer: bool = False
+) -> list[str]:
     """What the form still needs, in order. The order is skipped for complaints that have none
     (a store visit, staff, the phone line: the policy's ``needs_order``); ownership is asked only
     of an anonymous visitor who named an order; the question to correct an answer comes only
@@ -72,14 +87,18 @@ def resuming(tracker: Tracker) -> bool:
 FORM_STEPS = ("complaint_form", "validate_complaint_form", "action_listen", "action_extract_slots")
 
 
-def button_values(tracker: Tracker) -> Dict[str, Any]:
+def button_values(tracker: Tracker) -> dict[str, Any]:
     """Slot values a clicked button carries (not the NLU's guesses from typed text)."""
-    return {e["entity"]: e.get("value") for e in tracker.latest_message.get("entities") or []
-            if e.get("extractor") in PAYLOAD_EXTRACTORS and e.get("entity") in BUTTON_SLOTS}
+    return {
+        e["entity"]: e.get("value")
+        for e in tracker.latest_message.get("entities") or []
+        if e.get("extractor") in PAYLOAD_EXTRACTORS and e.get("entity") in BUTTON_SLOTS
+    }
 
 
-def read_turn(requested: str | None, text: str, intent: str | None, buttons: Dict[str, Any],
-              current: Dict[str, Any]) -> Dict[str, Any]:
+def read_turn(
+    requested: str | None, text: str, intent: str | None, buttons: dict[str, Any], current: dict[str, Any]
+) -> dict[str, Any]:
     """Slot updates from one customer message while the form asks ``requested``.
 
     The message is read first as the answer to that question, then for any other fact it holds
@@ -87,28 +106,51 @@ def read_turn(requested: str | None, text: str, intent: str | None, buttons: Dic
     """
     if text.startswith("/"):
         text = ""
-    if intent == "inquiry" and not buttons and is_question(text) and not (
-            is_request(text) and outcome_from_text(text)):  # "can you repair it?" is a wish
+    if (
+        intent == "inquiry"
+        and not buttons
+        and is_question(text)
+        and not (is_request(text) and outcome_from_text(text))
+    ):  # "can you repair it?" is a wish
         return {}  # a question in the middle: the knowledge base answers, then the form goes on
-    updates: Dict[str, Any] = dict(buttons)
+    updates: dict[str, Any] = dict(buttons)
     updates.update({k: v for k, v in answer_for(requested, text, intent).items() if k not in updates})
     facts = read_case(text)
     if facts.order_number and "order_number" not in updates:
         updates["order_number"] = facts.order_number
-    if facts.category and "complaint_category" not in updates and (
+    if (
+        facts.category
+        and "complaint_category" not in updates
+        and (
             requested in ("complaint_category", "complaint_description")
-            or current.get("complaint_category") in (None, "other")):
+            or current.get("complaint_category") in (None, "other")
+        )
+    ):
         updates["complaint_category"] = facts.category
     if facts.outcome and "desired_outcome" not in updates:
         updates["desired_outcome"] = facts.outcome
-    if requested == "complaint_description" and text and facts.yes_no is None and (
-            facts.story or len(text.strip()) >= 4 and not facts.order_number):
+    if (
+        requested == "complaint_description"
+        and text
+        and facts.yes_no is None
+        and (facts.story or len(text.strip()) >= 4 and not facts.order_number)
+    ):
         updates["complaint_description"] = text[:1000]
-    if requested == "desired_outcome" and "desired_outcome" not in updates and text and facts.yes_no is None \
-            and intent not in LEAVING_INTENTS:
+    if (
+        requested == "desired_outcome"
+        and "desired_outcome" not in updates
+        and text
+        and facts.yes_no is None
+        and intent not in LEAVING_INTENTS
+    ):
         updates["desired_outcome"] = text[:200]
-    if requested == "complaint_category" and "complaint_category" not in updates and text and \
-            intent not in LEAVING_INTENTS and facts.yes_no is None:
+    if (
+        requested == "complaint_category"
+        and "complaint_category" not in updates
+        and text
+        and intent not in LEAVING_INTENTS
+        and facts.yes_no is None
+    ):
         updates["complaint_category"] = "other"
     if requested == "correction_field" and "correction_field" not in updates:
         field = correction_field_from_text(text)
@@ -123,26 +165,31 @@ class ValidateComplaintForm(FormValidationAction):
     question. Returns nothing for a message that answers nothing and means to leave (a
     question for the knowledge base, "stop", "a person please"), so their rules take over."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "validate_complaint_form"
 
     async def required_slots(
-        self, domain_slots: List[Text], dispatcher: CollectingDispatcher, tracker: Tracker,
+        self,
+        domain_slots: list[str],
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
         domain: DomainDict,
-    ) -> List[Text]:
+    ) -> list[str]:
         return required_complaint_slots(
-            tracker.get_slot("complaint_confirmed"), category=tracker.get_slot("complaint_category"),
+            tracker.get_slot("complaint_confirmed"),
+            category=tracker.get_slot("complaint_category"),
             order_number=tracker.get_slot("order_number"),
-            verified_customer=await self._verified_customer(tracker) is not None)
+            verified_customer=await self._verified_customer(tracker) is not None,
+        )
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> List[Dict[Text, Any]]:
+    ) -> list[dict[str, Any]]:
         activating = tracker.active_loop_name != "complaint_form"
         reading = not activating and not resuming(tracker)
         requested = tracker.get_slot("requested_slot") if reading else None
-        updates: Dict[str, Any] = {}
-        ownership: Dict[str, Any] = {}
+        updates: dict[str, Any] = {}
+        ownership: dict[str, Any] = {}
         if reading:
             text = (tracker.latest_message.get("text") or "").strip()
             intent = latest_intent(tracker)
@@ -166,12 +213,19 @@ class ValidateComplaintForm(FormValidationAction):
         return events + [SlotSet("requested_slot", missing)]
 
     async def _verified_customer(self, tracker: Tracker) -> int | None:
-        profile = await in_crm(crm_ops.conversation_profile, conversation_id(tracker), default=crm_ops.Profile())
+        profile = await in_crm(
+            crm_ops.conversation_profile, conversation_id(tracker), default=crm_ops.Profile()
+        )
         return profile.customer_id
 
-    async def _validate(self, dispatcher: CollectingDispatcher, tracker: Tracker, updates: Dict[str, Any],
-                        requested: str | None) -> List[Dict[Text, Any]]:
-        result: Dict[str, Any] = {}
+    async def _validate(
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        updates: dict[str, Any],
+        requested: str | None,
+    ) -> list[dict[str, Any]]:
+        result: dict[str, Any] = {}
         if "correction_field" in updates:
             field = updates.pop("correction_field")
             if field in CORRECTABLE:
@@ -185,24 +239,30 @@ class ValidateComplaintForm(FormValidationAction):
             result.update(self._severity(tracker, updates["complaint_description"]))
         if updates.get("desired_outcome"):
             value = updates["desired_outcome"]
-            result["desired_outcome"] = value if value in RESOLUTIONS or value == "other" else str(value)[:200]
+            result["desired_outcome"] = (
+                value if value in RESOLUTIONS or value == "other" else str(value)[:200]
+            )
         if "order_number" in updates:
             result.update(await self._order(dispatcher, tracker, str(updates["order_number"] or "")))
         if "complaint_confirmed" in updates:
             confirmed = updates["complaint_confirmed"]
             changed = any(k in result for k in CORRECTABLE)
             result["complaint_confirmed"] = None if changed else confirmed
-        elif requested in ("complaint_confirmed", "correction_field") and any(k in result for k in CORRECTABLE):
+        elif requested in ("complaint_confirmed", "correction_field") and any(
+            k in result for k in CORRECTABLE
+        ):
             result.update({"complaint_confirmed": None, "correction_field": None})
         return [SlotSet(k, v) for k, v in result.items()]
 
     @staticmethod
-    def _severity(tracker: Tracker, text: str) -> Dict[str, Any]:
+    def _severity(tracker: Tracker, text: str) -> dict[str, Any]:
         severity = estimate_severity(text, frustration=float(tracker.get_slot("frustration") or 0))
         current = tracker.get_slot("severity") or "medium"
-        return {"severity": severity} if SEVERITY_ORDER.index(severity) > SEVERITY_ORDER.index(current) else {}
+        return (
+            {"severity": severity} if SEVERITY_ORDER.index(severity) > SEVERITY_ORDER.index(current) else {}
+        )
 
-    async def _order(self, dispatcher: CollectingDispatcher, tracker: Tracker, value: str) -> Dict[str, Any]:
+    async def _order(self, dispatcher: CollectingDispatcher, tracker: Tracker, value: str) -> dict[str, Any]:
         if value == NO_ORDER:
             return {"order_number": NO_ORDER, "order_id": None, "order_verified": None}
         number = order_number_from_text(value)
@@ -218,13 +278,14 @@ class ValidateComplaintForm(FormValidationAction):
         if order is None:
             dispatcher.utter_message(response="utter_order_not_found", order_number=number)
             return {"order_number": None, "order_id": None}
-        result: Dict[str, Any] = {"order_number": order["number"], "order_id": order["id"]}
+        result: dict[str, Any] = {"order_number": order["number"], "order_id": order["id"]}
         for event in order_events(order, verified):
             result[event["name"]] = event["value"]
         return result
 
-    async def _check_ownership(self, dispatcher: CollectingDispatcher, tracker: Tracker, text: str,
-                               intent: str | None) -> Dict[str, Any]:
+    async def _check_ownership(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, text: str, intent: str | None
+    ) -> dict[str, Any]:
         number = str(tracker.get_slot("order_number") or "")
         if intent in ("deny", "stop") or yes_or_no(text) is False or said_no_order(text):
             dispatcher.utter_message(response="utter_order_not_verified")

@@ -5,6 +5,7 @@ Privacy: a name is returned only when the customer consented to personalisation,
 the customer the website verified (``conversations.customer_id``). An order number typed in
 the chat links a ticket to the order's customer but never reveals anything about them.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -16,17 +17,17 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from actions.parsing import first_name
-from actions.policy import Option
 from crm.models import Conversation, Customer, Ticket
 from crm.orm.base import utcnow
 from crm.repo import tickets as repo
 from crm.repo.customers import find_order, owns_order, recent_orders
+from recovery.policy import Option
 
 
 @dataclass
 class Profile:
     customer_id: int | None = None
-    name: str | None = None          # how to address them; None without consent
+    name: str | None = None  # how to address them; None without consent
     tier: str | None = None
     lifetime_value: Decimal = Decimal("0")
     currency: str = "TWD"
@@ -59,22 +60,38 @@ def lookup_order(session: Session, number: str, verified_customer_id: int | None
         return None
     if verified_customer_id is not None and order.customer_id != verified_customer_id:
         return None
-    return {"id": order.id, "number": order.order_number, "customer_id": order.customer_id,
-            "total": str(order.total), "currency": order.currency, "status": order.status}
+    return {
+        "id": order.id,
+        "number": order.order_number,
+        "customer_id": order.customer_id,
+        "total": str(order.total),
+        "currency": order.currency,
+        "status": order.status,
+    }
 
 
 def order_choices(session: Session, customer_id: int | None) -> list[dict[str, Any]]:
     """The verified customer's recent orders, for buttons (number, date, total, status)."""
     if customer_id is None:
         return []
-    return [{"number": o.order_number, "placed_at": o.placed_at.date().isoformat(), "total": str(o.total),
-             "currency": o.currency, "status": o.status, "carrier": o.carrier, "tracking": o.tracking_number,
-             "expected_at": o.expected_at.isoformat() if o.expected_at else None}
-            for o in recent_orders(session, customer_id)]
+    return [
+        {
+            "number": o.order_number,
+            "placed_at": o.placed_at.date().isoformat(),
+            "total": str(o.total),
+            "currency": o.currency,
+            "status": o.status,
+            "carrier": o.carrier,
+            "tracking": o.tracking_number,
+            "expected_at": o.expected_at.isoformat() if o.expected_at else None,
+        }
+        for o in recent_orders(session, customer_id)
+    ]
 
 
-def verify_order_owner(session: Session, number: str, *, email: str | None, phone_last4: str | None
-                       ) -> dict[str, Any] | None:
+def verify_order_owner(
+    session: Session, number: str, *, email: str | None, phone_last4: str | None
+) -> dict[str, Any] | None:
     """The order when the e-mail or the phone's last four digits match its owner; None for an
     unknown order and a wrong proof alike, so a guess reveals nothing."""
     order = find_order(session, number)
@@ -85,36 +102,67 @@ def verify_order_owner(session: Session, number: str, *, email: str | None, phon
 
 def waiting_count(session: Session) -> int:
     """Chats currently waiting for an agent (drives the announced wait)."""
-    return int(session.scalar(
-        select(func.count()).select_from(Conversation).where(Conversation.status == "waiting_agent")
-    ) or 0)
+    return int(
+        session.scalar(
+            select(func.count()).select_from(Conversation).where(Conversation.status == "waiting_agent")
+        )
+        or 0
+    )
 
 
-def had_recent_compensation(session: Session, customer_id: int, days: int, now: datetime | None = None) -> bool:
+def had_recent_compensation(
+    session: Session, customer_id: int, days: int, now: datetime | None = None
+) -> bool:
     since = (now or utcnow()) - timedelta(days=days)
     return bool(repo.recent_compensations(session, customer_id, since))
 
 
 def open_ticket(
-    session: Session, *, subject: str, category: str, severity: str, customer_id: int | None,
-    conversation_id: int | None, order_id: int | None, description: str, due_at: datetime,
-    promise: str, follow_up_at: datetime,
+    session: Session,
+    *,
+    subject: str,
+    category: str,
+    severity: str,
+    customer_id: int | None,
+    conversation_id: int | None,
+    order_id: int | None,
+    description: str,
+    due_at: datetime,
+    promise: str,
+    follow_up_at: datetime,
 ) -> int:
     """The complaint ticket with its due date, plus the follow-up that checks the promise (also
     for an anonymous customer: then an agent follows up, see the gateway's follow-up worker)."""
     ticket = repo.create_ticket(
-        session, subject=subject[:200], category=category, severity=severity,
-        customer_id=customer_id, conversation_id=conversation_id, order_id=order_id,
-        description=description, due_at=due_at, actor="bot", promise=promise, follow_up_at=follow_up_at,
+        session,
+        subject=subject[:200],
+        category=category,
+        severity=severity,
+        customer_id=customer_id,
+        conversation_id=conversation_id,
+        order_id=order_id,
+        description=description,
+        due_at=due_at,
+        actor="bot",
+        promise=promise,
+        follow_up_at=follow_up_at,
     )
     return ticket.id
 
 
-def record_offers(session: Session, *, customer_id: int, ticket_id: int | None, options: list[Option]) -> list[int]:
+def record_offers(
+    session: Session, *, customer_id: int, ticket_id: int | None, options: list[Option]
+) -> list[int]:
     """One ``offered`` CompensationOffer per option shown to the customer."""
     return [
-        repo.offer_compensation(session, customer_id=customer_id, ticket_id=ticket_id,
-                                type=option.crm_type, amount=option.amount, currency=option.currency).id
+        repo.offer_compensation(
+            session,
+            customer_id=customer_id,
+            ticket_id=ticket_id,
+            type=option.crm_type,
+            amount=option.amount,
+            currency=option.currency,
+        ).id
         for option in options
     ]
 
@@ -139,9 +187,17 @@ def due_follow_up(session: Session, customer_id: int, now: datetime | None = Non
         ticket = session.get(Ticket, follow_up.ticket_id) if follow_up.ticket_id else None
         if ticket is None or ticket.status == "closed":
             continue
-        overdue = ticket.status in repo.OPEN_TICKET_STATUSES and ticket.due_at is not None and ticket.due_at < now
-        return {"id": follow_up.id, "ticket_id": ticket.id, "note": follow_up.note,
-                "ticket_status": ticket.status, "overdue": overdue, "due_at": ticket.due_at}
+        overdue = (
+            ticket.status in repo.OPEN_TICKET_STATUSES and ticket.due_at is not None and ticket.due_at < now
+        )
+        return {
+            "id": follow_up.id,
+            "ticket_id": ticket.id,
+            "note": follow_up.note,
+            "ticket_status": ticket.status,
+            "overdue": overdue,
+            "due_at": ticket.due_at,
+        }
     return None
 
 
@@ -171,5 +227,10 @@ def save_csat(session: Session, conversation_id: int, score: int, comment: str |
         existing.csat, existing.comment = score, comment
         session.flush()
         return
-    repo.add_feedback(session, conversation_id=conversation_id, csat=score, comment=comment,
-                      customer_id=conversation.customer_id)
+    repo.add_feedback(
+        session,
+        conversation_id=conversation_id,
+        csat=score,
+        comment=comment,
+        customer_id=conversation.customer_id,
+    )

@@ -1,8 +1,9 @@
 """End of chat: one CSAT question (1-5 buttons) and an optional comment (``csat_form``),
 stored with ``crm.repo.tickets.add_feedback`` (one rating per chat; a second one replaces it)."""
+
 from __future__ import annotations
 
-from typing import Any, Dict, List, Text
+from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import SlotSet
@@ -18,24 +19,31 @@ NO_COMMENT_INTENTS = ("deny", "goodbye", "thanks", "stop")
 
 
 class ValidateCsatForm(FormValidationAction):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "validate_csat_form"
 
     async def extract_csat_score(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
+    ) -> dict[str, Any]:
         """The score from a button (entity ``csat_score``) or typed ("4", "五星", "4/5"), only
         while the rating question is open: a bare digit elsewhere is not a rating."""
-        asked = tracker.get_slot("requested_slot") == "csat_score" and tracker.active_loop.get("name") == "csat_form"
+        asked = (
+            tracker.get_slot("requested_slot") == "csat_score"
+            and tracker.active_loop.get("name") == "csat_form"
+        )
         if not asked:
             return {}
         entity = next(tracker.get_latest_entity_values("csat_score"), None)
-        score = parse_csat(str(entity)) if entity is not None else parse_csat(tracker.latest_message.get("text") or "")
+        score = (
+            parse_csat(str(entity))
+            if entity is not None
+            else parse_csat(tracker.latest_message.get("text") or "")
+        )
         return {"csat_score": score} if score else {}
 
     async def validate_csat_score(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
+    ) -> dict[str, Any]:
         try:
             score = int(float(value))
         except (TypeError, ValueError):
@@ -49,19 +57,19 @@ class ValidateCsatForm(FormValidationAction):
 
     async def validate_csat_comment(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
+    ) -> dict[str, Any]:
         if latest_intent(tracker) in NO_COMMENT_INTENTS:
             return {"csat_comment": ""}
         return {"csat_comment": str(value or "").strip()[:1000]}
 
 
 class ActionCsatSave(Action):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_csat_save"
 
     async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
-    ) -> List[Dict[Text, Any]]:
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
         score = int(float(tracker.get_slot("csat_score") or 0))
         comment = (tracker.get_slot("csat_comment") or "").strip() or None
         conv = conversation_id(tracker)

@@ -4,9 +4,10 @@
 ``crm.repo.tickets.complete_follow_up``. A broken promise puts the ticket back in progress with
 a note (agents see it among the overdue/open tickets) and offers a person right away.
 """
+
 from __future__ import annotations
 
-from typing import Any, Dict, List, Text
+from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
@@ -14,17 +15,17 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import crm_ops
 from actions.common import in_crm, int_or_none, language_of, latest_intent
-from actions.labels import ui
-from bot.yes_no import leading_yes_or_no
+from common.yes_no import leading_yes_or_no
+from recovery.labels import ui
 
 
 class ActionFollowUpAnswer(Action):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_follow_up_answer"
 
     async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
-    ) -> List[Dict[Text, Any]]:
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
         language = language_of(tracker)
         follow_up_id = int_or_none(tracker.get_slot("follow_up_id"))
         said = leading_yes_or_no(tracker.latest_message.get("text") or "")
@@ -37,8 +38,12 @@ class ActionFollowUpAnswer(Action):
             dispatcher.utter_message(response="utter_follow_up_kept")
         else:
             dispatcher.utter_message(
-                response="utter_follow_up_not_kept", ticket=ticket_id or "-",
+                response="utter_follow_up_not_kept",
+                ticket=ticket_id or "-",
                 buttons=[{"title": ui("talk_to_person", language), "payload": "/request_human"}],
             )
-        return [SlotSet("follow_up_id", None), SlotSet("flow_stage", None),
-                SlotSet("follow_up_outcome", "kept" if kept else "not_kept")]
+        return [
+            SlotSet("follow_up_id", None),
+            SlotSet("flow_stage", None),
+            SlotSet("follow_up_outcome", "kept" if kept else "not_kept"),
+        ]

@@ -1,9 +1,10 @@
 """``action_answer_from_kb``: answer an inquiry from the curated knowledge base."""
+
 from __future__ import annotations
 
 import asyncio
 import json
-from typing import Any, Dict, List, Text
+from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
@@ -11,7 +12,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.handoff import hand_off
 from actions.services import kb_service
-from bot.lang import detect_language
+from common.lang import detect_language
 
 CLARIFY_OPTIONS = 3
 FAILURES_BEFORE_HANDOFF = 2
@@ -26,12 +27,12 @@ class ActionAnswerFromKB(Action):
     Low score: say so, offer a human; the question is recorded for trainers by the gateway.
     The second low score in a row hands the chat to a human (``repeated_failures``)."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_answer_from_kb"
 
     async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
-    ) -> List[Dict[Text, Any]]:
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
         text = tracker.latest_message.get("text") or ""
         language = tracker.get_slot("language") or detect_language(text)
         service = kb_service()
@@ -65,7 +66,9 @@ class ActionAnswerFromKB(Action):
         return self._events(None, score, "fallback", failed + 1)
 
     @staticmethod
-    def _events(entry_id: str | None, score: float | None, decision: str, failed: float) -> List[Dict[Text, Any]]:
+    def _events(
+        entry_id: str | None, score: float | None, decision: str, failed: float
+    ) -> list[dict[str, Any]]:
         return [
             SlotSet("kb_entry_id", entry_id),
             SlotSet("kb_score", None if score is None else round(float(score), 4)),

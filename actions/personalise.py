@@ -4,9 +4,10 @@ step 6): "we promised X by <date>" when its ticket is still open past that date.
 through the rules of data/rules/followup.yml (``flow_stage = follow_up_asked``) to
 ``action_follow_up_answer``, whoever asked. Anonymous visitors get the plain greeting and are
 asked only what a task needs."""
+
 from __future__ import annotations
 
-from typing import Any, Dict, List, Text
+from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
@@ -14,12 +15,12 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import crm_ops
 from actions.common import in_crm, language_of
-from actions.labels import category_label, deadline, resolution_label, ui
-from actions.policy import parse_promise, promise_note  # noqa: F401 - promise_note re-exported
 from actions.services import conversation_id
+from recovery.labels import category_label, deadline, resolution_label, ui
+from recovery.policy import parse_promise, promise_note  # noqa: F401 - promise_note re-exported
 
 
-def profile_events(profile: crm_ops.Profile) -> List[Dict[Text, Any]]:
+def profile_events(profile: crm_ops.Profile) -> list[dict[str, Any]]:
     return [
         SlotSet("customer_id", profile.customer_id),
         SlotSet("customer_name", profile.name),
@@ -28,15 +29,16 @@ def profile_events(profile: crm_ops.Profile) -> List[Dict[Text, Any]]:
 
 
 class ActionGreet(Action):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_greet"
 
     async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
-    ) -> List[Dict[Text, Any]]:
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
         language = language_of(tracker)
-        profile = await in_crm(crm_ops.conversation_profile, conversation_id(tracker),
-                               default=crm_ops.Profile())
+        profile = await in_crm(
+            crm_ops.conversation_profile, conversation_id(tracker), default=crm_ops.Profile()
+        )
         if profile.name:
             dispatcher.utter_message(response="utter_greet_named", customer_name=profile.name)
         else:
@@ -48,16 +50,22 @@ class ActionGreet(Action):
         if not due:
             return events
         resolution, category = parse_promise(due["note"])
-        question = {"ticket": due["ticket_id"], "problem": category_label(category, language),
-                    "resolution": resolution_label(resolution, language)}
+        question = {
+            "ticket": due["ticket_id"],
+            "problem": category_label(category, language),
+            "resolution": resolution_label(resolution, language),
+        }
         if due["overdue"]:
-            question.update(response="utter_follow_up_overdue_question",
-                            deadline=deadline(due["due_at"], language))
+            question.update(
+                response="utter_follow_up_overdue_question", deadline=deadline(due["due_at"], language)
+            )
         else:
             question["response"] = "utter_follow_up_question"
         dispatcher.utter_message(
             **question,
-            buttons=[{"title": ui("yes", language), "payload": "/affirm"},
-                     {"title": ui("no", language), "payload": "/deny"}],
+            buttons=[
+                {"title": ui("yes", language), "payload": "/affirm"},
+                {"title": ui("no", language), "payload": "/deny"},
+            ],
         )
         return events + [SlotSet("follow_up_id", due["id"]), SlotSet("flow_stage", "follow_up_asked")]

@@ -1,9 +1,11 @@
 """Process-wide, lazily created services used by the actions (nothing is built at import)."""
+
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any
 
 _lock = threading.Lock()
 _kb_service: Any = None
@@ -16,7 +18,7 @@ def kb_service() -> Any:
     if _kb_service is None:
         with _lock:
             if _kb_service is None:
-                from bot.settings import get_settings
+                from common.settings import get_settings
                 from kb.search import KBService
 
                 settings = get_settings()
@@ -31,7 +33,7 @@ def crm_session() -> Iterator[Any]:
     if _session_factory is None:
         with _lock:
             if _session_factory is None:
-                from bot.settings import get_settings
+                from common.settings import get_settings
                 from crm.db import make_engine, make_session_factory
 
                 _session_factory = make_session_factory(make_engine(get_settings().database_url))

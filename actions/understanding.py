@@ -4,27 +4,83 @@ Customers put everything in one message ("LM12345678 arrived broken, I want a re
 detail when asked something else, and answer in words. :func:`read_case` pulls every fact a
 message holds; :func:`answer_for` reads it first as the answer to the question the bot asked.
 """
+
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from actions.parsing import CATEGORY_KEYWORDS, first_match, order_number_from_text, outcome_from_text, wished_outcome
-from bot.lang import fold
-from bot.yes_no import leading_yes_or_no, yes_or_no
+from actions.parsing import (
+    CATEGORY_KEYWORDS,
+    first_match,
+    order_number_from_text,
+    outcome_from_text,
+    wished_outcome,
+)
+from common.lang import fold
+from common.yes_no import leading_yes_or_no, yes_or_no
 
 NO_ORDER = "none"
 
 # "I don't have one", "唔記得", "not about an order": said while the order number is asked.
 _NO_ORDER_WORDS = (
-    "no order", "not an order", "not about an order", "no order number", "don't have", "dont have",
-    "do not have", "don't know", "dont know", "not sure", "can't find", "cant find", "cannot find",
-    "forgot", "forget", "lost it", "no number", "didn't order", "did not order", "haven't ordered", "able to order", "couldn't order",
-    "could not order", "can't order", "cannot order", "unable to order", "never ordered",
-    "in store", "in the store", "at the store", "没有订单", "没订单", "无订单", "冇单", "冇订单", "没有单号",
-    "冇单号", "无单号", "没单号", "不记得", "唔记得", "忘记", "忘了", "找不到", "搵唔到", "不知道", "唔知",
-    "没有", "冇", "无", "不是订单", "唔系订单", "没下单", "冇落单", "门市", "门店",
+    "no order",
+    "not an order",
+    "not about an order",
+    "no order number",
+    "don't have",
+    "dont have",
+    "do not have",
+    "don't know",
+    "dont know",
+    "not sure",
+    "can't find",
+    "cant find",
+    "cannot find",
+    "forgot",
+    "forget",
+    "lost it",
+    "no number",
+    "didn't order",
+    "did not order",
+    "haven't ordered",
+    "able to order",
+    "couldn't order",
+    "could not order",
+    "can't order",
+    "cannot order",
+    "unable to order",
+    "never ordered",
+    "in store",
+    "in the store",
+    "at the store",
+    "没有订单",
+    "没订单",
+    "无订单",
+    "冇单",
+    "冇订单",
+    "没有单号",
+    "冇单号",
+    "无单号",
+    "没单号",
+    "不记得",
+    "唔记得",
+    "忘记",
+    "忘了",
+    "找不到",
+    "搵唔到",
+    "不知道",
+    "唔知",
+    "没有",
+    "冇",
+    "无",
+    "不是订单",
+    "唔系订单",
+    "没下单",
+    "冇落单",
+    "门市",
+    "门店",
 )
 # Generic complaint openers that tell nothing about what happened.
 _OPENERS = re.compile(
@@ -49,8 +105,11 @@ class CaseFacts:
 
 def categories_in(text: str) -> list[str]:
     """Every complaint category whose words the text uses, in the table's order."""
-    return [value for value, words in CATEGORY_KEYWORDS
-            if value != "other" and first_match(text, [(value, words)]) == value]
+    return [
+        value
+        for value, words in CATEGORY_KEYWORDS
+        if value != "other" and first_match(text, [(value, words)]) == value
+    ]
 
 
 def tells_a_story(text: str, category: str | None) -> bool:
@@ -65,11 +124,15 @@ def tells_a_story(text: str, category: str | None) -> bool:
     return cjk >= 5 or (cjk == 0 and len(content) >= 12 and len(content.split()) >= 3)
 
 
-_QUESTION = re.compile(r"[?？]\s*$|^(how|what|when|where|why|which|can|could|do|does|is|are|will|would)\b"
-                       r"|吗|嗎|呢|几时|幾時|多久|怎么|怎麼|点样|點樣|如何|可唔可以|有冇|有没有|是否")
+_QUESTION = re.compile(
+    r"[?？]\s*$|^(how|what|when|where|why|which|can|could|do|does|is|are|will|would)\b"
+    r"|吗|嗎|呢|几时|幾時|多久|怎么|怎麼|点样|點樣|如何|可唔可以|有冇|有没有|是否"
+)
 
 
-_REQUEST = re.compile(r"\b(can|could|would|will) (you|i|u)\b|可以|可唔可以|能不能|能否|可否|帮我|帮忙|得唔得|可不可以")
+_REQUEST = re.compile(
+    r"\b(can|could|would|will) (you|i|u)\b|可以|可唔可以|能不能|能否|可否|帮我|帮忙|得唔得|可不可以"
+)
 _ASKS_FACT = re.compile(r"how long|how much|when|多久|几时|什么时候|幾時|几耐|幾耐|几多|多少")
 
 

@@ -8,6 +8,7 @@ Starts the action server, Rasa and the gateway on a fresh SQLite CRM seeded with
 (every turn, every failed check) and ``.md``. ``--write-docs`` writes the figures to
 ``docs/benchmarks.md``. The ``locked`` set is for the final figure only.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -30,11 +31,27 @@ from tests.e2e.stack import StackError  # noqa: E402
 
 def _commit() -> str:
     try:
-        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
-                             text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "actions", "data", "domain.yml",
-                                "bot", "crm", "config.yml", "compensation_policy.yml"],
-                               cwd=ROOT, capture_output=True, text=True).stdout.strip()
+        out = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            [
+                "git",
+                "status",
+                "--porcelain",
+                "--",
+                "actions",
+                "data",
+                "domain.yml",
+                "bot",
+                "crm",
+                "config.yml",
+                "compensation_policy.yml",
+            ],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
         return out + ("+uncommitted" if dirty else "")
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
@@ -46,7 +63,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--only", nargs="*", help="run only these conversation ids")
     parser.add_argument("--out", type=Path, default=ROOT / "var" / "bench")
-    parser.add_argument("--var-dir", type=Path, help="keep the stack's CRM and logs here (default: a temporary directory)")
+    parser.add_argument(
+        "--var-dir", type=Path, help="keep the stack's CRM and logs here (default: a temporary directory)"
+    )
     parser.add_argument("--write-docs", action="store_true", help="write the section of docs/benchmarks.md")
     args = parser.parse_args(argv)
     conversations = load_set(args.set)
@@ -58,7 +77,10 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
 
     def progress(conv, outcome) -> None:
-        print(f"  {conv.id:<28} {outcome.end:<10} {len(outcome.turns):>2} turns {outcome.seconds:>5.1f} s", flush=True)
+        print(
+            f"  {conv.id:<28} {outcome.end:<10} {len(outcome.turns):>2} turns {outcome.seconds:>5.1f} s",
+            flush=True,
+        )
 
     try:
         with bench_stack(args.var_dir) as stack:
@@ -69,8 +91,13 @@ def main(argv: list[str] | None = None) -> int:
     except StackError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    meta = {"set": args.set, "commit": _commit(), "concurrency": args.concurrency, "seconds": seconds,
-            "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
+    meta = {
+        "set": args.set,
+        "commit": _commit(),
+        "concurrency": args.concurrency,
+        "seconds": seconds,
+        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+    }
     name = f"conversations-{args.set}" + ("-only" if args.only else "")
     write_json(args.out / f"{name}.json", meta, results)
     text = markdown(meta, results)
@@ -80,9 +107,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.write_docs:
         if args.only:
             parser.error("--write-docs needs a whole set, not --only")
-        write_section(f"conversations-{args.set}",
-                      f"## Conversations: task success (`bench/conversations.py --set {args.set}`)\n\n"
-                      + markdown(meta, results, failures=False))
+        write_section(
+            f"conversations-{args.set}",
+            f"## Conversations: task success (`bench/conversations.py --set {args.set}`)\n\n"
+            + markdown(meta, results, failures=False),
+        )
     return 0
 
 

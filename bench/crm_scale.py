@@ -24,6 +24,7 @@ count is ``messages / conversations``. ``--explain`` prints EXPLAIN (ANALYZE, BU
 statement of one call for the heaviest customer. ``--write-docs`` updates the CRM section of
 docs/benchmarks.md.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -33,9 +34,10 @@ import random
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -49,7 +51,13 @@ from crm import migrate  # noqa: E402
 from crm.db import make_engine, make_session_factory  # noqa: E402
 from crm.errors import CRMNotFound  # noqa: E402
 from crm.models import (  # noqa: E402
-    CompensationOffer, Conversation, Customer, Feedback, Message, Order, Ticket,
+    CompensationOffer,
+    Conversation,
+    Customer,
+    Feedback,
+    Message,
+    Order,
+    Ticket,
 )
 from crm.repo import customers as customers_repo  # noqa: E402
 from crm.repo._serialize import columns  # noqa: E402
@@ -57,8 +65,18 @@ from crm.repo._serialize import columns  # noqa: E402
 BASE_REVISION = "0001"
 EPOCH = "2024-01-01 00:00:00"
 SPAN_S = 730 * 86400  # data spread over two years
-MULT = [2654435761, 2246822519, 3266489917, 668265263, 374761393, 2870177451,
-        1597334677, 3812015801, 2057760221, 1103515245]
+MULT = [
+    2654435761,
+    2246822519,
+    3266489917,
+    668265263,
+    374761393,
+    2870177451,
+    1597334677,
+    3812015801,
+    2057760221,
+    1103515245,
+]
 
 
 # --------------------------------------------------------------------------------------------
@@ -130,16 +148,22 @@ class Gen:
     def insert(self, table: str, cols: str, select_sql: str, lo: int, hi: int) -> str:
         """``INSERT INTO table (cols) SELECT ... FROM <series i = lo..hi>``."""
         if self.pg:
-            return (f"INSERT INTO {table} ({cols}) SELECT {select_sql} "
-                    f"FROM generate_series({lo}::bigint, {hi}::bigint) AS s(i)")
-        return (f"WITH RECURSIVE s(i) AS (SELECT {lo} UNION ALL SELECT i + 1 FROM s WHERE i < {hi}) "
-                f"INSERT INTO {table} ({cols}) SELECT {select_sql} FROM s")
+            return (
+                f"INSERT INTO {table} ({cols}) SELECT {select_sql} "
+                f"FROM generate_series({lo}::bigint, {hi}::bigint) AS s(i)"
+            )
+        return (
+            f"WITH RECURSIVE s(i) AS (SELECT {lo} UNION ALL SELECT i + 1 FROM s WHERE i < {hi}) "
+            f"INSERT INTO {table} ({cols}) SELECT {select_sql} FROM s"
+        )
 
 
 def conv_customer(g: Gen, c: str, n_customers: int) -> str:
     """Customer of conversation ``c`` (NULL for 10%; skewed towards low ids)."""
-    return (f"CASE WHEN {g.u(c, 3)} < 0.1 THEN NULL "
-            f"ELSE 1 + {g.floor_int(f'{n_customers} * {g.u(c, 4)} * {g.u(c, 4)}')} END")
+    return (
+        f"CASE WHEN {g.u(c, 3)} < 0.1 THEN NULL "
+        f"ELSE 1 + {g.floor_int(f'{n_customers} * {g.u(c, 4)} * {g.u(c, 4)}')} END"
+    )
 
 
 def skewed_customer(g: Gen, i: str, k: int, n_customers: int) -> str:
@@ -160,9 +184,15 @@ def plan(args) -> dict[str, int]:
     per_conv = max(1, m // convs)
     tickets = args.tickets or max(1, n // 2)
     return {
-        "customers": n, "conversations": convs, "per_conv": per_conv, "messages": convs * per_conv,
-        "orders": args.orders or 3 * n, "items_per_order": 2,
-        "tickets": tickets, "changes_per_ticket": 2, "offers": max(1, tickets // 5),
+        "customers": n,
+        "conversations": convs,
+        "per_conv": per_conv,
+        "messages": convs * per_conv,
+        "orders": args.orders or 3 * n,
+        "items_per_order": 2,
+        "tickets": tickets,
+        "changes_per_ticket": 2,
+        "offers": max(1, tickets // 5),
         "feedback": max(1, convs // 5),
     }
 
@@ -182,7 +212,8 @@ def statements(g: Gen, p: dict[str, int], chunk: int):
 
     langs = ("zh-Hant", "zh-Hans", "en")
     yield from chunks(
-        "customers", n,
+        "customers",
+        n,
         "id, external_ref, name, email, phone, preferred_language, tier, lifetime_value, "
         "preferences, consent_personalisation, consent_personalisation_at, "
         "consent_personalisation_source, consent_marketing, consent_marketing_at, "
@@ -195,7 +226,8 @@ def statements(g: Gen, p: dict[str, int], chunk: int):
         f"{g.ts(ui(1) + ' * 31536000')}",
     )
     yield from chunks(
-        "conversations", p["conversations"],
+        "conversations",
+        p["conversations"],
         "id, token, customer_id, language, channel, status, started_at, ended_at",
         f"i, 'conv-' || i, {conv_customer(g, 'i', n)}, {g.pick('i', langs)}, 'web', "
         f"CASE WHEN i % 50 = 0 THEN 'bot' ELSE 'closed' END, {g.ts(conv_started(g, 'i'))}, "
@@ -205,7 +237,8 @@ def statements(g: Gen, p: dict[str, int], chunk: int):
     # messages: i -> conversation c = 1 + (i-1)/per, position k = (i-1) % per
     c, k = f"(1 + (i - 1) / {per})", f"((i - 1) % {per})"
     yield from chunks(
-        "messages", p["messages"],
+        "messages",
+        p["messages"],
         "id, conversation_id, client_id, direction, text, language, intent, confidence, "
         "kb_entry_id, kb_score, latency_ms, channel, created_at",
         f"i, {c}, 'm' || {k}, CASE WHEN {k} % 2 = 0 THEN 'customer' ELSE 'bot' END, "
@@ -218,7 +251,8 @@ def statements(g: Gen, p: dict[str, int], chunk: int):
     )
     statuses = ("pending", "paid", "shipped", "delivered", "cancelled", "returned", "refunded")
     yield from chunks(
-        "orders", p["orders"],
+        "orders",
+        p["orders"],
         "id, order_number, customer_id, status, placed_at, total, currency",
         f"i, {'''('LM' || lpad(i::text, 8, '0'))''' if g.pg else '''printf('LM%08d', i)'''}, "
         f"{skewed_customer(g, 'i', 5, n)}, {g.pick('i', statuses)}, "
@@ -227,14 +261,16 @@ def statements(g: Gen, p: dict[str, int], chunk: int):
     )
     ipo = p["items_per_order"]
     yield from chunks(
-        "order_items", p["orders"] * ipo,
+        "order_items",
+        p["orders"] * ipo,
         "id, order_id, sku, name, qty, unit_price",
         f"i, 1 + (i - 1) / {ipo}, 'SKU-' || (i % 5000), 'Product ' || (i % 5000), 1 + i % 3, "
         f"{g.money(ui(9) + ' * 1500 + 20')}",
     )
     t_created = g.floor_int(f"{g.u('i', 8)} * {SPAN_S}")
     yield from chunks(
-        "tickets", p["tickets"],
+        "tickets",
+        p["tickets"],
         "id, customer_id, category, severity, status, subject, description, created_at, "
         "updated_at, due_at, resolution, resolved_at",
         f"i, {ticket_customer(g, 'i', n)}, "
@@ -250,14 +286,16 @@ def statements(g: Gen, p: dict[str, int], chunk: int):
     t = f"(1 + (i - 1) / {cpt})"
     step = f" + ((i - 1) % {cpt}) * 3600"
     yield from chunks(
-        "ticket_status_changes", p["tickets"] * cpt,
+        "ticket_status_changes",
+        p["tickets"] * cpt,
         "id, ticket_id, from_status, to_status, changed_by, changed_at",
         f"i, {t}, CASE WHEN (i - 1) % {cpt} = 0 THEN NULL ELSE 'open' END, "
         f"CASE WHEN (i - 1) % {cpt} = 0 THEN 'open' ELSE 'in_progress' END, 'agent1', "
         f"{g.ts(g.floor_int(g.u(t, 8) + span) + step)}",
     )
     yield from chunks(
-        "compensation_offers", p["offers"],
+        "compensation_offers",
+        p["offers"],
         "id, customer_id, ticket_id, type, amount, currency, status, offered_at",
         f"i, {ticket_customer(g, '(i * 5)', n)}, i * 5, "
         f"{g.pick('i', ('coupon', 'voucher', 'refund', 'free_shipping', 'gift', 'points'))}, "
@@ -266,7 +304,8 @@ def statements(g: Gen, p: dict[str, int], chunk: int):
         f"{g.ts(g.floor_int(g.u('(i * 5)', 8) + span) + ' + 7200')}",
     )
     yield from chunks(
-        "feedback", p["feedback"],
+        "feedback",
+        p["feedback"],
         "id, conversation_id, customer_id, csat, comment, created_at",
         f"i, i * 5, {conv_customer(g, '(i * 5)', n)}, 1 + i % 5, "
         f"CASE WHEN i % 4 = 0 THEN 'Quick and helpful' END, "
@@ -274,8 +313,17 @@ def statements(g: Gen, p: dict[str, int], chunk: int):
     )
 
 
-TABLES = ["customers", "conversations", "messages", "orders", "order_items", "tickets",
-          "ticket_status_changes", "compensation_offers", "feedback"]
+TABLES = [
+    "customers",
+    "conversations",
+    "messages",
+    "orders",
+    "order_items",
+    "tickets",
+    "ticket_status_changes",
+    "compensation_offers",
+    "feedback",
+]
 
 
 def generate(engine, p: dict[str, int], chunk: int) -> dict[str, float]:
@@ -307,8 +355,9 @@ def generate(engine, p: dict[str, int], chunk: int) -> dict[str, float]:
         if g.pg:
             cur.execute("RESET session_replication_role")
             for table in TABLES:
-                cur.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                            f"(SELECT max(id) FROM {table}))")
+                cur.execute(
+                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"
+                )
             dbapi.commit()
         cur.close()
     finally:
@@ -337,8 +386,9 @@ def analyze(engine) -> float:
 # --------------------------------------------------------------------------------------------
 # The original customer_360 (as first committed), kept as the "before" of this benchmark
 # --------------------------------------------------------------------------------------------
-def customer_360_baseline(session: Session, customer_id: int, *, max_orders: int = 20,
-                          max_conversations: int = 10) -> dict[str, Any]:
+def customer_360_baseline(
+    session: Session, customer_id: int, *, max_orders: int = 20, max_conversations: int = 10
+) -> dict[str, Any]:
     c = customers_repo
     customer = session.get(Customer, customer_id)
     if customer is None:
@@ -346,44 +396,57 @@ def customer_360_baseline(session: Session, customer_id: int, *, max_orders: int
     profile = columns(customer, c.PROFILE_FIELDS)
     profile["consent"] = c.consent_dict(customer)
     orders = session.scalars(
-        select(Order).options(selectinload(Order.items)).where(Order.customer_id == customer_id)
-        .order_by(Order.placed_at.desc(), Order.id.desc()).limit(max_orders)
+        select(Order)
+        .options(selectinload(Order.items))
+        .where(Order.customer_id == customer_id)
+        .order_by(Order.placed_at.desc(), Order.id.desc())
+        .limit(max_orders)
     ).all()
     counts = (
         select(Message.conversation_id, func.count(Message.id).label("n"))
-        .group_by(Message.conversation_id).subquery()
+        .group_by(Message.conversation_id)
+        .subquery()
     )
     conv_rows = session.execute(
         select(Conversation, func.coalesce(counts.c.n, 0))
         .outerjoin(counts, counts.c.conversation_id == Conversation.id)
         .where(Conversation.customer_id == customer_id)
-        .order_by(Conversation.started_at.desc(), Conversation.id.desc()).limit(max_conversations)
+        .order_by(Conversation.started_at.desc(), Conversation.id.desc())
+        .limit(max_conversations)
     ).all()
     tickets = session.scalars(
-        select(Ticket).options(selectinload(Ticket.history)).where(Ticket.customer_id == customer_id)
+        select(Ticket)
+        .options(selectinload(Ticket.history))
+        .where(Ticket.customer_id == customer_id)
         .order_by(Ticket.created_at.desc(), Ticket.id.desc())
     ).all()
     offers = session.scalars(
-        select(CompensationOffer).where(CompensationOffer.customer_id == customer_id)
+        select(CompensationOffer)
+        .where(CompensationOffer.customer_id == customer_id)
         .order_by(CompensationOffer.offered_at.desc(), CompensationOffer.id.desc())
     ).all()
     feedback = session.scalars(
-        select(Feedback).where(Feedback.customer_id == customer_id)
+        select(Feedback)
+        .where(Feedback.customer_id == customer_id)
         .order_by(Feedback.created_at.desc(), Feedback.id.desc())
     ).all()
     return {
         "profile": profile,
         "orders": [c.order_dict(o) for o in orders],
-        "conversations": [{**columns(cv, c.CONVERSATION_FIELDS), "message_count": int(n)}
-                          for cv, n in conv_rows],
-        "tickets": [{**columns(t, c.TICKET_FIELDS),
-                     "history": [columns(h, c.HISTORY_FIELDS) for h in t.history]} for t in tickets],
+        "conversations": [
+            {**columns(cv, c.CONVERSATION_FIELDS), "message_count": int(n)} for cv, n in conv_rows
+        ],
+        "tickets": [
+            {**columns(t, c.TICKET_FIELDS), "history": [columns(h, c.HISTORY_FIELDS) for h in t.history]}
+            for t in tickets
+        ],
         "compensation": [columns(o, c.OFFER_FIELDS) for o in offers],
         "csat": {
             "average": round(sum(f.csat for f in feedback) / len(feedback), 2) if feedback else None,
             "count": len(feedback),
-            "recent": [columns(f, ["conversation_id", "csat", "comment", "created_at"])
-                       for f in feedback[:5]],
+            "recent": [
+                columns(f, ["conversation_id", "csat", "comment", "created_at"]) for f in feedback[:5]
+            ],
         },
     }
 
@@ -409,8 +472,10 @@ def time_calls(factory, fn: Callable, ids: list[int], warmup: int) -> tuple[list
 def summary(times: tuple[list[float], list[float]]) -> dict[str, float]:
     ms = sorted(t * 1000 for t in times[0])
     return {
-        "n": len(ms), "p50": statistics.median(ms),
-        "p95": ms[min(len(ms) - 1, int(round(0.95 * (len(ms) - 1))))], "max": ms[-1],
+        "n": len(ms),
+        "p50": statistics.median(ms),
+        "p95": ms[min(len(ms) - 1, int(round(0.95 * (len(ms) - 1))))],
+        "max": ms[-1],
         "cpu_p50": statistics.median(t * 1000 for t in times[1]),
     }
 
@@ -440,8 +505,11 @@ def explain(engine, factory, fn: Callable, customer_id: int) -> str:
         for statement, params in seen:
             if not statement.lstrip().upper().startswith("SELECT"):
                 continue
-            prefix = ("EXPLAIN (ANALYZE, BUFFERS) " if engine.dialect.name == "postgresql"
-                      else "EXPLAIN QUERY PLAN ")
+            prefix = (
+                "EXPLAIN (ANALYZE, BUFFERS) "
+                if engine.dialect.name == "postgresql"
+                else "EXPLAIN QUERY PLAN "
+            )
             cur.execute(prefix + statement, params)
             rows = cur.fetchall()
             plan_lines = [r[0] if len(r) == 1 else " | ".join(str(x) for x in r) for r in rows]
@@ -480,8 +548,11 @@ def server_ms(engine, factory, fn: Callable, ids: list[int]) -> float | None:
 def heaviest_customers(factory) -> tuple[int, int]:
     with factory() as s:
         row = s.execute(
-            select(Conversation.customer_id, func.count()).where(Conversation.customer_id.is_not(None))
-            .group_by(Conversation.customer_id).order_by(func.count().desc()).limit(1)
+            select(Conversation.customer_id, func.count())
+            .where(Conversation.customer_id.is_not(None))
+            .group_by(Conversation.customer_id)
+            .order_by(func.count().desc())
+            .limit(1)
         ).one()
     return int(row[0]), int(row[1])
 
@@ -489,10 +560,13 @@ def heaviest_customers(factory) -> tuple[int, int]:
 def distribution(factory, sample: list[int]) -> dict[str, float]:
     """Median / p95 number of conversations of the sampled customers."""
     with factory() as s:
-        counts = dict(s.execute(
-            select(Conversation.customer_id, func.count()).where(Conversation.customer_id.in_(sample))
-            .group_by(Conversation.customer_id)
-        ).all())
+        counts = dict(
+            s.execute(
+                select(Conversation.customer_id, func.count())
+                .where(Conversation.customer_id.in_(sample))
+                .group_by(Conversation.customer_id)
+            ).all()
+        )
     values = sorted(counts.get(cid, 0) for cid in sample)
     return {"median": statistics.median(values), "p95": values[int(0.95 * (len(values) - 1))]}
 
@@ -578,13 +652,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--tickets", type=int, default=0, help="default customers/2")
     ap.add_argument("--chunk", type=int, default=1_000_000, help="rows per INSERT ... SELECT")
     ap.add_argument("--calls", type=int, default=200, help="timed calls per phase")
-    ap.add_argument("--baseline-calls", type=int, default=0,
-                    help="timed calls of the baseline (default: --calls, fewer if one call > 0.5 s)")
+    ap.add_argument(
+        "--baseline-calls",
+        type=int,
+        default=0,
+        help="timed calls of the baseline (default: --calls, fewer if one call > 0.5 s)",
+    )
     ap.add_argument("--warmup", type=int, default=20)
     ap.add_argument("--reuse", action="store_true", help="keep an existing database (skip generation)")
     ap.add_argument("--keep", action="store_true", help="do not drop the database at the end")
-    ap.add_argument("--no-candidates", action="store_true",
-                    help="skip the phase with candidate composite indexes")
+    ap.add_argument(
+        "--no-candidates", action="store_true", help="skip the phase with candidate composite indexes"
+    )
     ap.add_argument("--explain", action="store_true", help="print query plans for the heaviest customer")
     ap.add_argument("--write-docs", action="store_true", help="update the CRM section of docs/benchmarks.md")
     args = ap.parse_args(argv)
@@ -592,8 +671,10 @@ def main(argv: list[str] | None = None) -> int:
     p = plan(args)
     url = prepare_database(args)
     engine_name = "SQLite" if args.sqlite else "PostgreSQL"
-    print(f"== {engine_name}: {p['customers']:,} customers, {p['conversations']:,} conversations, "
-          f"{p['messages']:,} messages, {p['orders']:,} orders, {p['tickets']:,} tickets")
+    print(
+        f"== {engine_name}: {p['customers']:,} customers, {p['conversations']:,} conversations, "
+        f"{p['messages']:,} messages, {p['orders']:,} orders, {p['tickets']:,} tickets"
+    )
     engine = None
     try:
         gen_s = None
@@ -615,8 +696,10 @@ def main(argv: list[str] | None = None) -> int:
         sample = [rng.randint(1, p["customers"]) for _ in range(args.calls)]
         heavy_id, heavy_convs = heaviest_customers(factory)
         dist = distribution(factory, sample)
-        print(f"database size {size}; sampled customers have median {dist['median']} / p95 "
-              f"{dist['p95']} conversations; heaviest customer {heavy_id} has {heavy_convs}")
+        print(
+            f"database size {size}; sampled customers have median {dist['median']} / p95 "
+            f"{dist['p95']} conversations; heaviest customer {heavy_id} has {heavy_convs}"
+        )
 
         results: dict[str, dict[str, Any]] = {}
 
@@ -634,16 +717,21 @@ def main(argv: list[str] | None = None) -> int:
             heavy = summary(time_calls(factory, fn, [heavy_id] * 5, 1))
             stats["heavy_p50"] = heavy["p50"]
             stats["load"] = os.getloadavg()[0]
-            stats["db_ms"] = server_ms(engine, factory, fn, sample[:2 if name == "baseline" else 20])
+            stats["db_ms"] = server_ms(engine, factory, fn, sample[: 2 if name == "baseline" else 20])
             stats["heavy_db_ms"] = server_ms(engine, factory, fn, [heavy_id])
             results[name] = stats
-            print(f"  {name:<10} {stats['n']:>4} calls: p50 {stats['p50']:8.2f} ms  p95 {stats['p95']:8.2f} ms"
-                  f"  (client CPU p50 {stats['cpu_p50']:6.2f} ms)"
-                  f"  max {stats['max']:8.2f} ms | heaviest customer p50 {heavy['p50']:8.2f} ms"
-                  f" | load {stats['load']:.1f}"
-                  + (f" | server p50 {stats['db_ms']:.2f} ms, heaviest {stats['heavy_db_ms']:.2f} ms"
-                     if stats["db_ms"] is not None else ""),
-                  flush=True)
+            print(
+                f"  {name:<10} {stats['n']:>4} calls: p50 {stats['p50']:8.2f} ms  p95 {stats['p95']:8.2f} ms"
+                f"  (client CPU p50 {stats['cpu_p50']:6.2f} ms)"
+                f"  max {stats['max']:8.2f} ms | heaviest customer p50 {heavy['p50']:8.2f} ms"
+                f" | load {stats['load']:.1f}"
+                + (
+                    f" | server p50 {stats['db_ms']:.2f} ms, heaviest {stats['heavy_db_ms']:.2f} ms"
+                    if stats["db_ms"] is not None
+                    else ""
+                ),
+                flush=True,
+            )
             if args.explain:
                 print(explain(engine, factory, fn, heavy_id))
 
@@ -665,8 +753,10 @@ def main(argv: list[str] | None = None) -> int:
             results["migration_s"] = {"s": mig_s}
             phase("head", customers_repo.customer_360)
         final = results.get("head") or results["code"]
-        print(f"speed-up p50 baseline/final: {results['baseline']['p50'] / final['p50']:.0f}x, "
-              f"heaviest customer: {results['baseline']['heavy_p50'] / final['heavy_p50']:.0f}x")
+        print(
+            f"speed-up p50 baseline/final: {results['baseline']['p50'] / final['p50']:.0f}x, "
+            f"heaviest customer: {results['baseline']['heavy_p50'] / final['heavy_p50']:.0f}x"
+        )
         if args.write_docs:
             write_docs(args, p, engine_name, size, gen_s, dist, heavy_convs, results, head)
     finally:
@@ -679,41 +769,49 @@ def main(argv: list[str] | None = None) -> int:
 
 def write_docs(args, p, engine_name, size, gen_s, dist, heavy_convs, results, head) -> None:
     name = f"scale-{'sqlite' if args.sqlite else 'pg'}-{p['messages']}"
-    cmd = "python bench/crm_scale.py " + (
-        f"--sqlite {args.sqlite}" if args.sqlite else "--server <url>")
+    cmd = "python bench/crm_scale.py " + (f"--sqlite {args.sqlite}" if args.sqlite else "--server <url>")
     if args.customers != 100_000 or args.messages != 10_000_000:
         cmd += f" --customers {args.customers} --messages {args.messages}"
     cmd += f" --calls {args.calls}" + (" --reuse" if args.reuse else "") + (" --keep" if args.keep else "")
     cmd += (f" --baseline-calls {args.baseline_calls}" if args.baseline_calls else "") + " --write-docs"
-    labels = {"baseline": "original `customer_360`, schema 0001",
-              "code": "current `customer_360`, schema 0001",
-              "candidates": "current `customer_360`, schema 0001 + candidate composite indexes "
-                            "(measured, not adopted)",
-              "code-again": "current `customer_360`, schema 0001 (again, after dropping them)",
-              "head": f"current `customer_360`, schema {head}"}
+    labels = {
+        "baseline": "original `customer_360`, schema 0001",
+        "code": "current `customer_360`, schema 0001",
+        "candidates": "current `customer_360`, schema 0001 + candidate composite indexes "
+        "(measured, not adopted)",
+        "code-again": "current `customer_360`, schema 0001 (again, after dropping them)",
+        "head": f"current `customer_360`, schema {head}",
+    }
     lines = [
         f"### Customer 360 on {engine_name}: {p['customers']:,} customers, {p['messages']:,} messages",
         "",
         f"`{cmd}` — {machine()}; {p['conversations']:,} conversations, {p['orders']:,} orders "
         f"(+{p['orders'] * p['items_per_order']:,} items), {p['tickets']:,} tickets, "
         f"{p['offers']:,} offers, {p['feedback']:,} CSAT rows; database {size}"
-        + (f", generated in {gen_s:.0f} s" if gen_s else "") + ". "
+        + (f", generated in {gen_s:.0f} s" if gen_s else "")
+        + ". "
         f"Sampled customers own median {dist['median']:g} / p95 {dist['p95']:g} conversations; "
         f"the heaviest owns {heavy_convs:,}.",
         "",
         "| variant | calls | p50 ms | p95 ms | max ms | heaviest customer p50 ms | load avg |"
-        " client CPU p50 ms |" + (" DB server time p50 / heaviest ms |" if engine_name == "PostgreSQL" else ""),
+        " client CPU p50 ms |"
+        + (" DB server time p50 / heaviest ms |" if engine_name == "PostgreSQL" else ""),
         "|---|---|---|---|---|---|---|---|" + ("---|" if engine_name == "PostgreSQL" else ""),
     ]
     for key in ("baseline", "code", "candidates", "code-again", "head"):
         if key in results:
             r = results[key]
-            lines.append(f"| {labels[key]} | {r['n']} | {r['p50']:.2f} | {r['p95']:.2f} | "
-                         f"{r['max']:.2f} | {r['heavy_p50']:.2f} | {r['load']:.1f} | {r['cpu_p50']:.2f} |"
-                         + (f" {r['db_ms']:.2f} / {r['heavy_db_ms']:.2f} |" if r.get("db_ms") is not None else ""))
+            lines.append(
+                f"| {labels[key]} | {r['n']} | {r['p50']:.2f} | {r['p95']:.2f} | "
+                f"{r['max']:.2f} | {r['heavy_p50']:.2f} | {r['load']:.1f} | {r['cpu_p50']:.2f} |"
+                + (f" {r['db_ms']:.2f} / {r['heavy_db_ms']:.2f} |" if r.get("db_ms") is not None else "")
+            )
     final = results.get("head") or results["code"]
-    lines += ["", f"p50 ratio original/current: {results['baseline']['p50'] / final['p50']:.0f}x "
-              f"(heaviest customer {results['baseline']['heavy_p50'] / final['heavy_p50']:.0f}x)."]
+    lines += [
+        "",
+        f"p50 ratio original/current: {results['baseline']['p50'] / final['p50']:.0f}x "
+        f"(heaviest customer {results['baseline']['heavy_p50'] / final['heavy_p50']:.0f}x).",
+    ]
     if "migration_s" in results:
         lines[-1] += f" Migration to {head} on this data took {results['migration_s']['s']:.1f} s."
     write_crm_block(name, "\n".join(lines))

@@ -1,4 +1,5 @@
 """Write one benchmark's section of docs/benchmarks.md between its own markers."""
+
 from __future__ import annotations
 
 from pathlib import Path

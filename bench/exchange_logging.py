@@ -1,7 +1,7 @@
 """Write throughput of exchange logging (the gateway's chat path into the CRM store).
 
 One exchange = one customer message + one bot reply, stored through exactly the calls the
-gateway makes (``bot.gateway.store.ChatStore.record_customer_message`` then
+gateway makes (``gateway.store.ChatStore.record_customer_message`` then
 ``record_bot_turn`` with a turn object carrying the NLU fields; 1 turn in 10 is a KB fallback,
 which also queues an unanswered question). Each call is its own unit of work (session,
 transaction, commit), as in the gateway. Conversations are created beforehand (untimed);
@@ -17,6 +17,7 @@ Usage::
 SQLite runs in a temporary file (WAL, ``synchronous=NORMAL`` as configured by ``crm.db``);
 PostgreSQL in a database ``crm_exchlog`` created on ``--server`` and dropped afterwards.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -37,11 +38,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from sqlalchemy import create_engine, func, select, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
-from bot.gateway.store import ChatStore  # noqa: E402
 from crm import migrate  # noqa: E402
 from crm.db import make_engine, make_session_factory  # noqa: E402
 from crm.models import Message, UnansweredQuestion  # noqa: E402
 from crm.outbox import Outbox, make_entry  # noqa: E402
+from gateway.store import ChatStore  # noqa: E402
 
 TEXTS = [
     ("en", "Where is my order LM00012345? It was due yesterday."),
@@ -55,9 +56,14 @@ TEXTS = [
 class FakeTurn:
     """What ``record_bot_turn`` reads from a Rasa turn."""
 
-    messages: list[dict[str, Any]] = field(default_factory=lambda: [
-        {"text": "Your order has shipped and should arrive within 2 working days.",
-         "buttons": [{"title": "Track parcel", "payload": "/track"}]}])
+    messages: list[dict[str, Any]] = field(
+        default_factory=lambda: [
+            {
+                "text": "Your order has shipped and should arrive within 2 working days.",
+                "buttons": [{"title": "Track parcel", "payload": "/track"}],
+            }
+        ]
+    )
     intent: str = "order_status"
     confidence: float = 0.93
     language: str = "en"
@@ -72,14 +78,16 @@ def exchange(store: ChatStore, conv, n: int, prefix: str) -> None:
     client_id = f"{prefix}-{n}"
     store.record_customer_message(conv, client_id, question, language)
     fallback = n % 10 == 9
-    turn = FakeTurn(language=language, kb_decision="fallback" if fallback else "answer",
-                    kb_entry_id=None if fallback else "order-status",
-                    kb_score=0.31 if fallback else 0.81)
+    turn = FakeTurn(
+        language=language,
+        kb_decision="fallback" if fallback else "answer",
+        kb_entry_id=None if fallback else "order-status",
+        kb_score=0.31 if fallback else 0.81,
+    )
     store.record_bot_turn(conv, client_id, turn, 250.0)
 
 
-def run_threads(store: ChatStore, convs: list, exchanges: int, threads: int,
-                tag: str) -> dict[str, float]:
+def run_threads(store: ChatStore, convs: list, exchanges: int, threads: int, tag: str) -> dict[str, float]:
     """``exchanges`` exchanges spread over ``threads`` threads (disjoint conversations)."""
     per_thread = exchanges // threads
     latencies: list[list[float]] = [[] for _ in range(threads)]
@@ -109,9 +117,16 @@ def run_threads(store: ChatStore, convs: list, exchanges: int, threads: int,
         raise errors[0]
     lat = sorted(x * 1000 for xs in latencies for x in xs)
     done = len(lat)
-    return {"threads": threads, "exchanges": done, "wall_s": wall, "per_s": done / wall,
-            "p50_ms": statistics.median(lat), "p95_ms": lat[int(0.95 * (done - 1))],
-            "cpu_ms": cpu / done * 1000, "load": os.getloadavg()[0]}
+    return {
+        "threads": threads,
+        "exchanges": done,
+        "wall_s": wall,
+        "per_s": done / wall,
+        "p50_ms": statistics.median(lat),
+        "p95_ms": lat[int(0.95 * (done - 1))],
+        "cpu_ms": cpu / done * 1000,
+        "load": os.getloadavg()[0],
+    }
 
 
 def bench_db(url: str, label: str, args, outbox_dir: Path) -> list[dict[str, Any]]:
@@ -127,10 +142,13 @@ def bench_db(url: str, label: str, args, outbox_dir: Path) -> list[dict[str, Any
             res = run_threads(store, convs, args.exchanges, threads, f"run{threads}")
             res["engine"], res["warm"] = label, warm["exchanges"]
             rows.append(res)
-            print(f"  {label:<10} {threads} thread(s): {res['per_s']:8.1f} exchanges/s "
-                  f"({res['exchanges']} in {res['wall_s']:.1f} s; per exchange p50 "
-                  f"{res['p50_ms']:.2f} ms, p95 {res['p95_ms']:.2f} ms; client CPU "
-                  f"{res['cpu_ms']:.2f} ms/exchange; load {res['load']:.1f})", flush=True)
+            print(
+                f"  {label:<10} {threads} thread(s): {res['per_s']:8.1f} exchanges/s "
+                f"({res['exchanges']} in {res['wall_s']:.1f} s; per exchange p50 "
+                f"{res['p50_ms']:.2f} ms, p95 {res['p95_ms']:.2f} ms; client CPU "
+                f"{res['cpu_ms']:.2f} ms/exchange; load {res['load']:.1f})",
+                flush=True,
+            )
         with make_session_factory(engine)() as s:  # sanity: everything is there, nothing twice
             n_msgs = s.scalar(select(func.count()).select_from(Message))
             n_unanswered = s.scalar(select(func.count()).select_from(UnansweredQuestion))
@@ -144,8 +162,10 @@ def bench_db(url: str, label: str, args, outbox_dir: Path) -> list[dict[str, Any
 
 def bench_outbox(path: Path, appends: int, threads: int) -> dict[str, float]:
     outbox = Outbox(path)
-    entry = make_entry(token="tok-bench", messages=[{
-        "client_id": "c-1", "direction": "customer", "text": TEXTS[1][1], "language": "zh-Hant"}])
+    entry = make_entry(
+        token="tok-bench",
+        messages=[{"client_id": "c-1", "direction": "customer", "text": TEXTS[1][1], "language": "zh-Hant"}],
+    )
     outbox.append(entry)  # create the file (and fsync its directory) before timing
     per_thread = appends // threads
     barrier = threading.Barrier(threads + 1)
@@ -174,8 +194,10 @@ def pg_database(server: str, name: str, drop_only: bool = False) -> tuple[str, d
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
             if not drop_only:
                 conn.execute(text(f'CREATE DATABASE "{name}"'))
-            settings = {k: conn.execute(text(f"SHOW {k}")).scalar()
-                        for k in ("fsync", "synchronous_commit", "server_version")}
+            settings = {
+                k: conn.execute(text(f"SHOW {k}")).scalar()
+                for k in ("fsync", "synchronous_commit", "server_version")
+            }
     finally:
         admin.dispose()
     return make_url(server).set(database=name).render_as_string(hide_password=False), settings
@@ -211,8 +233,10 @@ def main(argv: list[str] | None = None) -> int:
         for threads in args.threads_list:
             res = bench_outbox(tmpdir / f"outbox-{threads}.jsonl", args.appends, threads)
             outbox_rows.append(res)
-            print(f"  {threads} thread(s): {res['per_s']:8.1f} appends/s "
-                  f"(= {res['per_s'] / 2:.1f} exchanges/s while the database is down)")
+            print(
+                f"  {threads} thread(s): {res['per_s']:8.1f} appends/s "
+                f"(= {res['per_s'] / 2:.1f} exchanges/s while the database is down)"
+            )
     if args.write_docs:
         write_docs(args, rows, outbox_rows, pg_settings)
     return 0
@@ -221,8 +245,11 @@ def main(argv: list[str] | None = None) -> int:
 def write_docs(args, rows, outbox_rows, pg_settings) -> None:
     from crm_scale import machine, write_crm_block
 
-    cmd = "python bench/exchange_logging.py" + (" --server <url>" if args.server else "") + \
-        f" --exchanges {args.exchanges} --threads {args.threads} --appends {args.appends} --write-docs"
+    cmd = (
+        "python bench/exchange_logging.py"
+        + (" --server <url>" if args.server else "")
+        + f" --exchanges {args.exchanges} --threads {args.threads} --appends {args.appends} --write-docs"
+    )
     lines = [
         "### Exchange logging write throughput",
         "",
@@ -230,18 +257,27 @@ def write_docs(args, rows, outbox_rows, pg_settings) -> None:
         "`ChatStore.record_customer_message` + `record_bot_turn` (2 messages, NLU update of the "
         "question, 1 in 10 also an unanswered question; 2 transactions). SQLite: WAL, "
         "`synchronous=NORMAL`."
-        + (f" PostgreSQL {pg_settings.get('server_version')}: fsync={pg_settings.get('fsync')}, "
-           f"synchronous_commit={pg_settings.get('synchronous_commit')}." if pg_settings else ""),
+        + (
+            f" PostgreSQL {pg_settings.get('server_version')}: fsync={pg_settings.get('fsync')}, "
+            f"synchronous_commit={pg_settings.get('synchronous_commit')}."
+            if pg_settings
+            else ""
+        ),
         "",
         "| engine | threads | exchanges/s | messages/s | per exchange p50 ms | p95 ms "
         "| client CPU ms/exchange | load avg |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
-        lines.append(f"| {r['engine']} | {r['threads']} | {r['per_s']:.0f} | {2 * r['per_s']:.0f} | "
-                     f"{r['p50_ms']:.1f} | {r['p95_ms']:.1f} | {r['cpu_ms']:.1f} | {r['load']:.1f} |")
-    lines += ["", "| outbox (fsync'd JSONL) | threads | appends/s | exchanges/s while DB is down |",
-              "|---|---|---|---|"]
+        lines.append(
+            f"| {r['engine']} | {r['threads']} | {r['per_s']:.0f} | {2 * r['per_s']:.0f} | "
+            f"{r['p50_ms']:.1f} | {r['p95_ms']:.1f} | {r['cpu_ms']:.1f} | {r['load']:.1f} |"
+        )
+    lines += [
+        "",
+        "| outbox (fsync'd JSONL) | threads | appends/s | exchanges/s while DB is down |",
+        "|---|---|---|---|",
+    ]
     for r in outbox_rows:
         lines.append(f"| `Outbox.append` | {r['threads']} | {r['per_s']:.0f} | {r['per_s'] / 2:.0f} |")
     write_crm_block("exchange-logging", "\n".join(lines))

@@ -17,6 +17,7 @@ until the first message sent after the last "one moment" / error gets the bot's 
 again), and what customers saw (error
 frames, dropped connections, "one moment" notices).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -66,8 +67,9 @@ class Load:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def start(self) -> None:
-        self.threads = [threading.Thread(target=self._customer, args=(n,), daemon=True)
-                        for n in range(self.customers)]
+        self.threads = [
+            threading.Thread(target=self._customer, args=(n,), daemon=True) for n in range(self.customers)
+        ]
         for thread in self.threads:
             thread.start()
 
@@ -107,9 +109,12 @@ def stored_rows(database_url: str, tokens: set[str]) -> list[tuple[str, str, str
     engine = create_engine(database_url)
     try:
         with engine.connect() as conn:
-            rows = conn.execute(text(
-                "SELECT c.token, m.client_id, m.direction FROM messages m JOIN conversations c"
-                " ON c.id = m.conversation_id"))
+            rows = conn.execute(
+                text(
+                    "SELECT c.token, m.client_id, m.direction FROM messages m JOIN conversations c"
+                    " ON c.id = m.conversation_id"
+                )
+            )
             return [tuple(r) for r in rows if r[0] in tokens]
     finally:
         engine.dispose()
@@ -127,7 +132,10 @@ def tracker_user_ids(stack, database_url: str, tokens: set[str]) -> Counter:
         for event in stack.tracker_events(conversation_id):
             if event["event"] == "user":
                 processed.append(event.get("message_id"))
-            elif event["event"] == "rewind" and (event.get("metadata") or {}).get("reason") == "custom action failed":
+            elif (
+                event["event"] == "rewind"
+                and (event.get("metadata") or {}).get("reason") == "custom action failed"
+            ):
                 processed.pop()
         counts.update(processed)
     return counts
@@ -156,14 +164,17 @@ def measure(stack, database_url: str, load: Load, fault_at: float, window: list[
         "replies_missing": sum(1 for e in window if e.kind and e.client_id not in answered),
         "processed_twice": sum(1 for e in window if processed[e.client_id] > 1),
         "recovery_s": round(min(recovered) - fault_at, 1) if recovered else None,
-        "one_moment": kinds["one_moment"], "errors": kinds["error"], "dropped": kinds["dropped"],
+        "one_moment": kinds["one_moment"],
+        "errors": kinds["error"],
+        "dropped": kinds["dropped"],
     }
 
 
 def pg(command: str, url: str) -> None:
     port = str(make_url(url).port or 5432)
-    subprocess.run([str(ROOT / "crm" / "devtools" / "pg_server.sh"), command, "", port],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [str(ROOT / "crm" / "devtools" / "pg_server.sh"), command, "", port], check=True, capture_output=True
+    )
 
 
 def inject(name: str, stack, pg_url: str | None) -> None:
@@ -226,13 +237,19 @@ def main() -> int:
 
 
 def render(results: dict, customers: int) -> str:
-    lines = [f"`python -m bench.faults` — {customers} customers in a closed loop (0.3 s think time), "
-             "one fault at a time; counts are of the customer messages sent from the fault to 45 s after it.", "",
-             "| fault | sent | lost | stored twice | replies missing | processed twice by Rasa | recovery (s) "
-             "| \"one moment\" | error frames | dropped connections |", "|---|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        f"`python -m bench.faults` — {customers} customers in a closed loop (0.3 s think time), "
+        "one fault at a time; counts are of the customer messages sent from the fault to 45 s after it.",
+        "",
+        "| fault | sent | lost | stored twice | replies missing | processed twice by Rasa | recovery (s) "
+        '| "one moment" | error frames | dropped connections |',
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for name, r in results.items():
-        lines.append(f"| {name} | {r['sent']} | {r['lost']} | {r['stored_twice']} | {r['replies_missing']} "
-                     f"| {r['processed_twice']} | {r['recovery_s']} | {r['one_moment']} | {r['errors']} | {r['dropped']} |")
+        lines.append(
+            f"| {name} | {r['sent']} | {r['lost']} | {r['stored_twice']} | {r['replies_missing']} "
+            f"| {r['processed_twice']} | {r['recovery_s']} | {r['one_moment']} | {r['errors']} | {r['dropped']} |"
+        )
     return "\n".join(lines)
 
 

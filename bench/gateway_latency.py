@@ -6,6 +6,7 @@ Each round opens one WebSocket conversation and asks a knowledge-base question (
 the three languages) and a greeting, timing from send to reply frame. A greeting is answered
 by a Rasa rule alone, so it is the baseline that isolates the knowledge-base action's cost.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -24,7 +25,7 @@ GREETINGS = ["你好", "你好呀", "hello"]
 SERVICES = {
     "Rasa server": "rasa run",
     "action server": "rasa_sdk",
-    "gateway": "bot.gateway",
+    "gateway": "gateway",
 }
 
 
@@ -63,22 +64,25 @@ def main() -> None:
             greet.append(ask(ws, GREETINGS[index % 3]))
     memory = rss_mb()
     kb_med, greet_med = statistics.median(kb), statistics.median(greet)
-    body = "\n".join([
-        "## Gateway round trip (bench/gateway_latency.py)",
-        "",
-        f"{args.rounds} conversations over the WebSocket against a running `make run` stack on this",
-        "2-core machine; time from send to the reply frame, CRM writes included.",
-        "",
-        "| message | median ms | p95 ms |",
-        "|---|---|---|",
-        f"| knowledge-base answer | {kb_med:.0f} | {sorted(kb)[int(0.95 * (len(kb) - 1))]:.0f} |",
-        f"| greeting (rule only, baseline) | {greet_med:.0f} | {sorted(greet)[int(0.95 * (len(greet) - 1))]:.0f} |",
-        "",
-        f"Knowledge-base answer / greeting median ratio: {kb_med / greet_med:.1f}x.",
-        "",
-        "Resident memory at idle after the run (ps RSS, MB): "
-        + ", ".join(f"{name} {mb:.0f}" for name, mb in memory.items()) + ".",
-    ])
+    body = "\n".join(
+        [
+            "## Gateway round trip (bench/gateway_latency.py)",
+            "",
+            f"{args.rounds} conversations over the WebSocket against a running `make run` stack on this",
+            "2-core machine; time from send to the reply frame, CRM writes included.",
+            "",
+            "| message | median ms | p95 ms |",
+            "|---|---|---|",
+            f"| knowledge-base answer | {kb_med:.0f} | {sorted(kb)[int(0.95 * (len(kb) - 1))]:.0f} |",
+            f"| greeting (rule only, baseline) | {greet_med:.0f} | {sorted(greet)[int(0.95 * (len(greet) - 1))]:.0f} |",
+            "",
+            f"Knowledge-base answer / greeting median ratio: {kb_med / greet_med:.1f}x.",
+            "",
+            "Resident memory at idle after the run (ps RSS, MB): "
+            + ", ".join(f"{name} {mb:.0f}" for name, mb in memory.items())
+            + ".",
+        ]
+    )
     print(body)
     write_section("gateway-latency", body)
 

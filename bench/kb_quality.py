@@ -26,6 +26,7 @@ queries never influence a choice.
 
 Usage: ``python bench/kb_quality.py [--write-docs] [--write-defaults] [--skip-public] [--classifier-variants]``
 """
+
 from __future__ import annotations
 
 import argparse
@@ -49,7 +50,7 @@ from kb.evaluate import load_queries  # noqa: E402
 from kb.faq import Entry, KnowledgeBase, load_kb  # noqa: E402
 from kb.index import DEFAULTS_FILE, build_index, load_index, search_defaults  # noqa: E402
 from kb.normalize import normalize  # noqa: E402
-from kb.search import KBSearcher, fuse  # noqa: E402
+from kb.search import KBSearcher  # noqa: E402
 from kb.segments import normalized_windows  # noqa: E402
 
 DATASETS = Path("/work/shared/datasets")
@@ -93,57 +94,90 @@ THRESHOLD_SETS = ("reference", "CLINC150")
 GOAL_ANSWERED_RIGHT = {"reference": 0.80, "CLINC150": 0.93}
 GOAL_OOS = 0.90
 MIN_PRECISION = 0.90
-OLD_DEFAULT = {"centroid": 0.0, "lexical": 0.3, "classifier": 0.0, "temperature": 1.0}  # before the classifier
+OLD_DEFAULT = {
+    "centroid": 0.0,
+    "lexical": 0.3,
+    "classifier": 0.0,
+    "temperature": 1.0,
+}  # before the classifier
 OLD_THRESHOLDS = {"min_score": 0.30, "answer_score": 0.54, "margin": 0.03}
 # Product acceptance questions (end-to-end tests): each must be answered with this entry.
-ACCEPTANCE = [("退貨要幾天內申請？", "returns-policy"), ("退货期限是多久", "returns-policy"),
-              ("How long do I have to return an item?", "returns-policy")]
+ACCEPTANCE = [
+    ("退貨要幾天內申請？", "returns-policy"),
+    ("退货期限是多久", "returns-policy"),
+    ("How long do I have to return an item?", "returns-policy"),
+]
 ACCEPTANCE_SLACK = 0.02  # min over the three of (top - answer_score, top - second - margin)
 CLASSIFIER_VARIANTS = {  # --classifier-variants: feature settings compared on validation only
     "TF-IDF + USE x2 + e5 x2 + English-only MiniLM x2, C 0.5 (default)": {},
     "English-only MiniLM x1": {"english_scale": 1.0},
     "English-only MiniLM x3": {"english_scale": 3.0},
     "TF-IDF + USE x2 + e5 x2, C 0.5, no English block (previous default)": {"english_encoder": ""},
-    "TF-IDF + USE x3, C 1, no second encoder": {"dense_scale": 3.0, "extra_encoder": "", "english_encoder": "", "C": 1.0},
+    "TF-IDF + USE x3, C 1, no second encoder": {
+        "dense_scale": 3.0,
+        "extra_encoder": "",
+        "english_encoder": "",
+        "C": 1.0,
+    },
 }
 
 
 # ---------------------------------------------------------------------------- components
 
+
 def segment_settings() -> dict:
     """Clause-window settings of the shipped defaults (chosen by bench/kb_hard_queries.py)."""
     search = search_defaults()["search"]
-    return {"segment_weight": float(search.get("segment_weight", 0.0)),
-            "segment_min_chars": int(search.get("segment_min_chars", 0)), "max_clauses": int(search.get("max_clauses", 8))}
+    return {
+        "segment_weight": float(search.get("segment_weight", 0.0)),
+        "segment_min_chars": int(search.get("segment_min_chars", 0)),
+        "max_clauses": int(search.get("max_clauses", 8)),
+    }
 
 
 @dataclass
 class Components:
     """Per-query, per-entry matrices (entry order = ``entries``) of every scoring component."""
+
     entries: list[str]
-    expected: np.ndarray      # entry index, -1 = out of scope
-    dense: np.ndarray         # best-row cosine; the query's dense floor where not retrieved
-    dense_mask: np.ndarray    # retrieved by FAISS (top ``candidates`` rows)
-    centroid: np.ndarray      # cosine to the entry centroid
-    lexical: np.ndarray       # normalised BM25, 0 where not retrieved
+    expected: np.ndarray  # entry index, -1 = out of scope
+    dense: np.ndarray  # best-row cosine; the query's dense floor where not retrieved
+    dense_mask: np.ndarray  # retrieved by FAISS (top ``candidates`` rows)
+    centroid: np.ndarray  # cosine to the entry centroid
+    lexical: np.ndarray  # normalised BM25, 0 where not retrieved
     lexical_mask: np.ndarray
     decision: np.ndarray | None  # classifier decision values
     clf_mask: np.ndarray | None  # the classifier's top ``candidates`` entries
     texts: list[str] | None = None
-    windows: "Components | None" = None  # components of every query's clause windows (kb/segments.py)
-    groups: list | None = None           # per query, the row numbers of its windows in ``windows``
-    answer: np.ndarray | None = None     # best cosine to one of the entry's answer passages (kb/answers.py)
-    english: np.ndarray | None = None    # English encoder, best English row (kb/english.py); = dense for Chinese
+    windows: Components | None = None  # components of every query's clause windows (kb/segments.py)
+    groups: list | None = None  # per query, the row numbers of its windows in ``windows``
+    answer: np.ndarray | None = None  # best cosine to one of the entry's answer passages (kb/answers.py)
+    english: np.ndarray | None = (
+        None  # English encoder, best English row (kb/english.py); = dense for Chinese
+    )
     english_used: np.ndarray | None = None  # per query: scored with the English rows (no Chinese characters)
 
-    def subset(self, idx) -> "Components":
-        take = (lambda a: a[idx] if a is not None else None)
-        return Components(self.entries, self.expected[idx], take(self.dense), take(self.dense_mask),
-                          take(self.centroid), take(self.lexical), take(self.lexical_mask),
-                          take(self.decision), take(self.clf_mask),
-                          [self.texts[i] for i in idx] if self.texts is not None else None,
-                          self.windows, [self.groups[i] for i in idx] if self.groups is not None else None,
-                          take(self.answer), take(self.english), take(self.english_used))
+    def subset(self, idx) -> Components:
+        def take(a):
+            return a[idx] if a is not None else None
+
+        return Components(
+            self.entries,
+            self.expected[idx],
+            take(self.dense),
+            take(self.dense_mask),
+            take(self.centroid),
+            take(self.lexical),
+            take(self.lexical_mask),
+            take(self.decision),
+            take(self.clf_mask),
+            [self.texts[i] for i in idx] if self.texts is not None else None,
+            self.windows,
+            [self.groups[i] for i in idx] if self.groups is not None else None,
+            take(self.answer),
+            take(self.english),
+            take(self.english_used),
+        )
 
 
 def components(searcher: KBSearcher, texts, expected, chunk: int = 512, windows: bool = True) -> Components:
@@ -151,8 +185,12 @@ def components(searcher: KBSearcher, texts, expected, chunk: int = 512, windows:
     if windows:
         limit = int(searcher.config.get("max_query_chars", 1000))
         seg = segment_settings()
-        per_query = [normalized_windows(t[:limit], normalize(t[:limit]), seg["segment_min_chars"], seg["max_clauses"])
-                     if normalize(t[:limit]) else [] for t in texts]
+        per_query = [
+            normalized_windows(t[:limit], normalize(t[:limit]), seg["segment_min_chars"], seg["max_clauses"])
+            if normalize(t[:limit])
+            else []
+            for t in texts
+        ]
         flat = [w for ws in per_query for w in ws]
         groups, pos = [], 0
         for ws in per_query:
@@ -164,7 +202,7 @@ def components(searcher: KBSearcher, texts, expected, chunk: int = 512, windows:
         return comp
     entries = list(searcher.entries)
     pos = {e: i for i, e in enumerate(entries)}
-    norms = [normalize(t[:int(searcher.config.get("max_query_chars", 1000))]) for t in texts]
+    norms = [normalize(t[: int(searcher.config.get("max_query_chars", 1000))]) for t in texts]
     n, e = len(norms), len(entries)
     cand = int(searcher.config.get("candidates", 50))
     dense = np.zeros((n, e), np.float32)
@@ -180,7 +218,7 @@ def components(searcher: KBSearcher, texts, expected, chunk: int = 512, windows:
         order = np.array([searcher.classifier.classes.index(x) for x in entries])
         dec = np.zeros((n, e), np.float32)
     for start in range(0, n, chunk):
-        part = norms[start:start + chunk]
+        part = norms[start : start + chunk]
         vectors = searcher.encode(part)
         for i, rows in enumerate(searcher.dense_scores(part, vectors)):
             per = searcher._per_entry(rows)
@@ -193,10 +231,10 @@ def components(searcher: KBSearcher, texts, expected, chunk: int = 512, windows:
                 lex[start + i, pos[entry]] = score
                 lmask[start + i, pos[entry]] = True
         if searcher.centroids is not None:
-            cent[start:start + len(part)] = vectors @ searcher.centroids.T
+            cent[start : start + len(part)] = vectors @ searcher.centroids.T
         extra = searcher.classifier_extra(part) if dec is not None else None
         if dec is not None:
-            dec[start:start + len(part)] = searcher.classifier_decisions(part, vectors, extra)[:, order]
+            dec[start : start + len(part)] = searcher.classifier_decisions(part, vectors, extra)[:, order]
         if eng is not None:  # a query with Chinese characters has no English rows: its row cosine stays
             for i, got in enumerate(searcher.english_scores(part, extra, [entries] * len(part))):
                 floor = min(got.values(), default=0.0)
@@ -217,8 +255,21 @@ def components(searcher: KBSearcher, texts, expected, chunk: int = 512, windows:
     empty = np.array([not q for q in norms])
     for m in (dmask, lmask) + ((clf_mask,) if clf_mask is not None else ()):
         m[empty] = False
-    return Components(entries, exp, dense, dmask, cent, lex, lmask, dec, clf_mask, list(texts), answer=ans,
-                      english=eng, english_used=eng_used)
+    return Components(
+        entries,
+        exp,
+        dense,
+        dmask,
+        cent,
+        lex,
+        lmask,
+        dec,
+        clf_mask,
+        list(texts),
+        answer=ans,
+        english=eng,
+        english_used=eng_used,
+    )
 
 
 def fused_matrix(c: Components, v: dict) -> np.ndarray:
@@ -240,7 +291,9 @@ def fused_matrix(c: Components, v: dict) -> np.ndarray:
         cand = np.isfinite(w) | np.isfinite(best)
         w_floor = w[np.isfinite(w)].min() if np.isfinite(w).any() else 0.0
         b_floor = win_floor[rows].min()
-        mixed = (1 - seg) * np.where(np.isfinite(w), w, w_floor) + seg * np.where(np.isfinite(best), best, b_floor)
+        mixed = (1 - seg) * np.where(np.isfinite(w), w, w_floor) + seg * np.where(
+            np.isfinite(best), best, b_floor
+        )
         out[i] = np.where(cand, mixed, -np.inf)
     return out
 
@@ -272,13 +325,18 @@ def fused_whole(c: Components, v: dict) -> np.ndarray:
 
 # ---------------------------------------------------------------------------- metrics
 
+
 class Scored:
     """Top-1 / runner-up scores and rank of the expected entry, from a fused score matrix."""
 
     def __init__(self, scores: np.ndarray, expected: np.ndarray):
         self.expected = expected >= 0
         n = len(scores)
-        part = -np.sort(-scores, axis=1)[:, :2] if scores.shape[1] > 1 else np.hstack([scores, np.full((n, 1), -np.inf)])
+        part = (
+            -np.sort(-scores, axis=1)[:, :2]
+            if scores.shape[1] > 1
+            else np.hstack([scores, np.full((n, 1), -np.inf)])
+        )
         top, second = part[:, 0], part[:, 1]
         self.top = np.where(np.isfinite(top), top, 0.0)
         self.second = np.where(np.isfinite(second), second, 0.0)
@@ -301,15 +359,20 @@ class Scored:
 
     def ranking(self):
         r = self.rank[self.expected]
-        return {"top1": float(np.mean(r == 1)), "recall@3": float(np.mean((r > 0) & (r <= 3))),
-                "mrr": float(np.mean(np.where(r > 0, 1.0 / np.maximum(r, 1), 0.0)))}
+        return {
+            "top1": float(np.mean(r == 1)),
+            "recall@3": float(np.mean((r > 0) & (r <= 3))),
+            "mrr": float(np.mean(np.where(r > 0, 1.0 / np.maximum(r, 1), 0.0))),
+        }
 
     def decision_metrics(self, d):
         ins, r = self.expected, self.rank
         answered = d == 2
-        out = {"answer_precision": float(np.sum(answered & ins & (r == 1)) / max(answered.sum(), 1)),
-               "answered_right": float(np.mean(answered[ins] & (r[ins] == 1))),
-               "in_scope_answered": float(np.mean(answered[ins]))}
+        out = {
+            "answer_precision": float(np.sum(answered & ins & (r == 1)) / max(answered.sum(), 1)),
+            "answered_right": float(np.mean(answered[ins] & (r[ins] == 1))),
+            "in_scope_answered": float(np.mean(answered[ins])),
+        }
         out["oos_rejected"] = float(np.mean(~answered[~ins])) if (~ins).any() else float("nan")
         out["utility"] = self.utility(d)
         return out
@@ -381,7 +444,9 @@ def goal_search(val: Scored, goal: float):
         precision = answered_right / np.maximum(answer.sum(axis=-1), 1)
         z_in = z = (answered_right / n_in - goal) / np.sqrt(goal * (1 - goal) / n_in)
         if n_oos:
-            z_oos = ((~answer[..., ~ins]).mean(axis=-1) - GOAL_OOS) / np.sqrt(GOAL_OOS * (1 - GOAL_OOS) / n_oos)
+            z_oos = ((~answer[..., ~ins]).mean(axis=-1) - GOAL_OOS) / np.sqrt(
+                GOAL_OOS * (1 - GOAL_OOS) / n_oos
+            )
             z = np.minimum(z_in, z_oos) + 1e-4 * (z_in + z_oos)
         ok = _ORDERED & (precision >= MIN_PRECISION)
         best = _best_cell(best, np.where(ok, z + tie, -np.inf), m, 1e-12)
@@ -402,20 +467,34 @@ def thresholds_tuple(th):
 
 # ---------------------------------------------------------------------------- selection on validation
 
+
 def grid():
     seg = segment_settings()["segment_weight"]
     for lam, w, a, aw in itertools.product(GRID_CENTROID, GRID_LEXICAL, GRID_CLASSIFIER, GRID_ANSWER):
         # the English rows are the classifier's vectors: a KB without a classifier has none
         for t, ew in itertools.product(GRID_TEMPERATURE, GRID_ENGLISH) if a > 0 else ((1.0, 0.0),):
-            yield {"centroid": lam, "lexical": w, "classifier": a, "temperature": t, "segment": seg, "answer": aw,
-                   "english": ew}
+            yield {
+                "centroid": lam,
+                "lexical": w,
+                "classifier": a,
+                "temperature": t,
+                "segment": seg,
+                "answer": aw,
+                "english": ew,
+            }
 
 
 def engine_config(v: dict) -> dict:
     """The ``search.json`` weights of grid setting ``v``."""
-    return {"lexical_weight": v["lexical"], "centroid_weight": v["centroid"], "classifier_weight": v["classifier"],
-            "classifier_temperature": v["temperature"], "answer_weight": v.get("answer", 0.0),
-            "english_weight": v.get("english", 0.0), "english_offset": v.get("english_offset", 0.0)}
+    return {
+        "lexical_weight": v["lexical"],
+        "centroid_weight": v["centroid"],
+        "classifier_weight": v["classifier"],
+        "classifier_temperature": v["temperature"],
+        "answer_weight": v.get("answer", 0.0),
+        "english_weight": v.get("english", 0.0),
+        "english_offset": v.get("english_offset", 0.0),
+    }
 
 
 def acceptance_slack(acc: Components, v: dict, th: dict) -> float:
@@ -447,32 +526,60 @@ def select(vals: dict[str, Components], acc: Components, log: list[str], limit: 
         for name, c in small.items():
             sc = scored[name] = Scored(fused_matrix(c, v), c.expected)
             th = calibrate(sc)
-            per[name] = {"utility": sc.utility(sc.decisions(*thresholds_tuple(th))), "mrr": sc.ranking()["mrr"], "th": th}
+            per[name] = {
+                "utility": sc.utility(sc.decisions(*thresholds_tuple(th))),
+                "mrr": sc.ranking()["mrr"],
+                "th": th,
+            }
         engine_th = calibrate(*(scored[n] for n in THRESHOLD_SETS if n in scored))
         engine_u = {n: sc.utility(sc.decisions(*thresholds_tuple(engine_th))) for n, sc in scored.items()}
-        rec = {"v": v, "per": per, "own_utility": float(np.mean([p["utility"] for p in per.values()])),
-               "mean_utility": float(np.mean(list(engine_u.values()))),
-               "engine_th": engine_th, "engine_utility": engine_u, "slack": acceptance_slack(acc, v, engine_th)}
+        rec = {
+            "v": v,
+            "per": per,
+            "own_utility": float(np.mean([p["utility"] for p in per.values()])),
+            "mean_utility": float(np.mean(list(engine_u.values()))),
+            "engine_th": engine_th,
+            "engine_utility": engine_u,
+            "slack": acceptance_slack(acc, v, engine_th),
+        }
         records.append(rec)
     ok = [r for r in records if r["slack"] >= ACCEPTANCE_SLACK]
-    key = (lambda r: r["mean_utility"])
+
+    def key(r):
+        return r["mean_utility"]
+
     best = max(ok, key=key) if ok else None
     free = max(records, key=key)
     nn = max((r for r in records if r["v"]["classifier"] == 0), key=key)
     nn_ok = max((r for r in ok if r["v"]["classifier"] == 0), key=key, default=None)
-    log.append(f"{len(records)} weight settings tried on validation; {len(ok)} answer the acceptance questions "
-               f"with slack >= {ACCEPTANCE_SLACK} at the utility thresholds. Objective: mean over the validation sets "
-               "of the utility at shared thresholds calibrated for it.")
-    log += ["", "Cost of the acceptance constraint (best setting for each required slack):", "",
-            "| required slack | settings | best setting | mean validation utility (engine thresholds) "
-            "| with classifier off: best setting | utility |", "|---|---|---|---|---|---|"]
+    log.append(
+        f"{len(records)} weight settings tried on validation; {len(ok)} answer the acceptance questions "
+        f"with slack >= {ACCEPTANCE_SLACK} at the utility thresholds. Objective: mean over the validation sets "
+        "of the utility at shared thresholds calibrated for it."
+    )
+    log += [
+        "",
+        "Cost of the acceptance constraint (best setting for each required slack):",
+        "",
+        "| required slack | settings | best setting | mean validation utility (engine thresholds) "
+        "| with classifier off: best setting | utility |",
+        "|---|---|---|---|---|---|",
+    ]
     for need in (None, 0.0, 0.01, 0.02, 0.03, 0.04):
         pool = records if need is None else [r for r in records if r["slack"] >= need]
         top = max(pool, key=key) if pool else None
         top_nn = max((r for r in pool if r["v"]["classifier"] == 0), key=key, default=None)
-        log.append(f"| {'none' if need is None else f'>= {need:g}'} | {len(pool)} | "
-                   + (f"{describe(top['v'])} (slack {top['slack']:+.3f}) | {top['mean_utility']:.4f}" if top else "- | -")
-                   + " | " + (f"{describe(top_nn['v'])} | {top_nn['mean_utility']:.4f}" if top_nn else "- | -") + " |")
+        log.append(
+            f"| {'none' if need is None else f'>= {need:g}'} | {len(pool)} | "
+            + (
+                f"{describe(top['v'])} (slack {top['slack']:+.3f}) | {top['mean_utility']:.4f}"
+                if top
+                else "- | -"
+            )
+            + " | "
+            + (f"{describe(top_nn['v'])} | {top_nn['mean_utility']:.4f}" if top_nn else "- | -")
+            + " |"
+        )
     return best, free, nn, nn_ok, records
 
 
@@ -522,18 +629,23 @@ def describe(v: dict) -> str:
 
 # ---------------------------------------------------------------------------- report
 
+
 def table(name, test: Components, variants: list[tuple[str, dict, dict | None]], lines, results):
     """variants: (label, weights, thresholds or None)."""
     has_th = any(th is not None for _, _, th in variants)
     header = "| variant | weights | top-1 | recall@3 | MRR |" + (
         " thresholds (min / answer / margin) | answered right (in-scope) | answer precision | OOS not answered | utility |"
-        if has_th else "")
+        if has_th
+        else ""
+    )
     lines += [header, "|" + "---|" * (header.count("|") - 1)]
     for label, v, th in variants:
         st = Scored(fused_matrix(test, v), test.expected)
         row = {"set": name, "variant": label, "weights": v, **st.ranking()}
-        cells = f"| {label} | {describe(v) if label not in ('dense (USE, best row)', 'BM25') else '-'} " \
-                f"| {row['top1']:.3f} | {row['recall@3']:.3f} | {row['mrr']:.3f} |"
+        cells = (
+            f"| {label} | {describe(v) if label not in ('dense (USE, best row)', 'BM25') else '-'} "
+            f"| {row['top1']:.3f} | {row['recall@3']:.3f} | {row['mrr']:.3f} |"
+        )
         if has_th:
             if th is None:
                 cells += " - | - | - | - | - |"
@@ -541,18 +653,24 @@ def table(name, test: Components, variants: list[tuple[str, dict, dict | None]],
                 dm = st.decision_metrics(st.decisions(*thresholds_tuple(th)))
                 row.update(thresholds=th, **dm)
                 oos = "n/a" if np.isnan(dm["oos_rejected"]) else f"{dm['oos_rejected']:.3f}"
-                cells += (f" {th['min_score']:.2f} / {th['answer_score']:.2f} / {th['margin']:.2f} |"
-                          f" {dm['answered_right']:.3f} | {dm['answer_precision']:.3f} | {oos} | {dm['utility']:.3f} |")
+                cells += (
+                    f" {th['min_score']:.2f} / {th['answer_score']:.2f} / {th['margin']:.2f} |"
+                    f" {dm['answered_right']:.3f} | {dm['answer_precision']:.3f} | {oos} | {dm['utility']:.3f} |"
+                )
         lines.append(cells)
         results.append(row)
         print(cells, flush=True)
 
 
 def by_tag(comp: Components, queries, v, th, lines):
-    lines.append(f"\nReference FAQ, all {len(queries)} held-out queries (validation and test halves) by tag, "
-                 "engine defaults:\n")
-    lines += ["| tag | queries | top-1 (in-scope) | answered right | wrong answers | not answered (OOS) |",
-              "|---|---|---|---|---|---|"]
+    lines.append(
+        f"\nReference FAQ, all {len(queries)} held-out queries (validation and test halves) by tag, "
+        "engine defaults:\n"
+    )
+    lines += [
+        "| tag | queries | top-1 (in-scope) | answered right | wrong answers | not answered (OOS) |",
+        "|---|---|---|---|---|---|",
+    ]
     for tag in sorted({t for q in queries for t in q["tags"]}):
         idx = np.array([i for i, q in enumerate(queries) if tag in q["tags"]])
         c = comp.subset(idx)
@@ -591,18 +709,25 @@ def classifier_variants(kbs: dict, vals: dict[str, Components], acc_kb: Knowledg
     """Retrain the classifier with other feature settings on each validation KB; same weight grid."""
     from kb.index import make_rows
 
-    lines += ["\nEntry-classifier features, validation only (each row: the weight grid above re-run with that "
-              "classifier; mean validation utility over the three sets, acceptance slack at the utility thresholds):\n",
-              "| classifier features | best mean utility (acceptance slack) | best with the acceptance questions answered |",
-              "|---|---|---|"]
+    lines += [
+        "\nEntry-classifier features, validation only (each row: the weight grid above re-run with that "
+        "classifier; mean validation utility over the three sets, acceptance slack at the utility thresholds):\n",
+        "| classifier features | best mean utility (acceptance slack) | best with the acceptance questions answered |",
+        "|---|---|---|",
+    ]
     saved = dict(vals)
     for label, cfg in CLASSIFIER_VARIANTS.items():
         cfg = {**search_defaults()["index"]["classifier"], **cfg}
         for name, (kb, searcher) in kbs.items():
             rows = make_rows(kb)
             vectors = searcher.index.faiss_index.index.reconstruct_n(0, searcher.index.faiss_index.ntotal)
-            clf = EntryClassifier.train([normalize(r["question"]) or r["question"] for r in rows],
-                                        [r["entry_id"] for r in rows], vectors, cfg, classes=[e.id for e in kb.entries])
+            clf = EntryClassifier.train(
+                [normalize(r["question"]) or r["question"] for r in rows],
+                [r["entry_id"] for r in rows],
+                vectors,
+                cfg,
+                classes=[e.id for e in kb.entries],
+            )
             keep = searcher.classifier
             searcher.classifier = clf
             c = vals[name]
@@ -611,19 +736,37 @@ def classifier_variants(kbs: dict, vals: dict[str, Components], acc_kb: Knowledg
                 acc = components(searcher, [q for q, _ in ACCEPTANCE], [e for _, e in ACCEPTANCE])
             searcher.classifier = keep
         best, free, *_ = select(vals, acc, [])
-        lines.append(f"| {label} | {free['mean_utility']:.4f} ({describe(free['v'])}; slack {free['slack']:+.3f}) | "
-                     + (f"{best['mean_utility']:.4f} ({describe(best['v'])}; slack {best['slack']:+.3f})" if best else "none")
-                     + " |")
+        lines.append(
+            f"| {label} | {free['mean_utility']:.4f} ({describe(free['v'])}; slack {free['slack']:+.3f}) | "
+            + (
+                f"{best['mean_utility']:.4f} ({describe(best['v'])}; slack {best['slack']:+.3f})"
+                if best
+                else "none"
+            )
+            + " |"
+        )
         print(lines[-1], flush=True)
     vals.update(saved)
 
 
 def main() -> int:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--write-docs", action="store_true", help="update the kb:quality section of docs/benchmarks.md")
-    ap.add_argument("--write-defaults", action="store_true", help="store the chosen weights/thresholds in kb/data/search_defaults.json")
-    ap.add_argument("--skip-public", action="store_true", help="reference FAQ only (weights chosen on it alone)")
-    ap.add_argument("--classifier-variants", action="store_true", help="also compare classifier feature settings (validation)")
+    ap.add_argument(
+        "--write-docs", action="store_true", help="update the kb:quality section of docs/benchmarks.md"
+    )
+    ap.add_argument(
+        "--write-defaults",
+        action="store_true",
+        help="store the chosen weights/thresholds in kb/data/search_defaults.json",
+    )
+    ap.add_argument(
+        "--skip-public", action="store_true", help="reference FAQ only (weights chosen on it alone)"
+    )
+    ap.add_argument(
+        "--classifier-variants",
+        action="store_true",
+        help="also compare classifier feature settings (validation)",
+    )
     args = ap.parse_args()
     lines, results, log = [], [], []
     t_start = time.perf_counter()
@@ -643,8 +786,12 @@ def main() -> int:
         build_times = {"Reference FAQ": (ref.build_seconds, len(ref.rows))}
         if not args.skip_public:
             b77 = DATASETS / "banking77"
-            train = [(r["text"], r["category"]) for r in csv.DictReader(open(b77 / "train.csv", encoding="utf-8"))]
-            btest = [(r["text"], r["category"]) for r in csv.DictReader(open(b77 / "test.csv", encoding="utf-8"))]
+            train = [
+                (r["text"], r["category"]) for r in csv.DictReader(open(b77 / "train.csv", encoding="utf-8"))
+            ]
+            btest = [
+                (r["text"], r["category"]) for r in csv.DictReader(open(b77 / "test.csv", encoding="utf-8"))
+            ]
             seen: dict[str, int] = {}
             carve_kb, carve_val = [], []
             for text, label in train:
@@ -668,45 +815,71 @@ def main() -> int:
             kbs["CLINC150"] = (clinc_kb, s)
         _, free, nn, _, records = select(vals, acc, log)
         best, shipped, engine_th = with_goal_thresholds(records, ref_val, acc)
-        nn_ok, _, nn_th = with_goal_thresholds([r for r in records if r["v"]["classifier"] == 0], ref_val, acc)
+        nn_ok, _, nn_th = with_goal_thresholds(
+            [r for r in records if r["v"]["classifier"] == 0], ref_val, acc
+        )
         if best is None:
             raise SystemExit("no weight setting answers the acceptance questions")
         chosen, best = best, {**best, "v": shipped}
         if nn_ok is None:  # the no-classifier thresholds serve KBs beyond the classifier's budget
-            nn_th = calibrate_for_goal(Scored(fused_matrix(ref_val, nn["v"]), ref_val.expected),
-                                       GOAL_ANSWERED_RIGHT["reference"])
-        log += ["", f"Shipped: the first setting by that utility whose acceptance slack is >= {ACCEPTANCE_SLACK} at "
-                f"its thresholds and English offset ({', '.join(f'{o:g}' for o in GRID_ENGLISH_OFFSET)}) calibrated "
-                f"for the goals on the reference validation half (largest margin over {GOAL_ANSWERED_RIGHT['reference']:g} "
-                f"answered right and {GOAL_OOS:g} out of scope not answered, in standard errors; answer precision "
-                f">= {MIN_PRECISION:g}): {describe(best['v'])}, "
-                f"thresholds {engine_th['min_score']:.2f} / {engine_th['answer_score']:.2f} / {engine_th['margin']:.2f}.", ""]
+            nn_th = calibrate_for_goal(
+                Scored(fused_matrix(ref_val, nn["v"]), ref_val.expected), GOAL_ANSWERED_RIGHT["reference"]
+            )
+        log += [
+            "",
+            f"Shipped: the first setting by that utility whose acceptance slack is >= {ACCEPTANCE_SLACK} at "
+            f"its thresholds and English offset ({', '.join(f'{o:g}' for o in GRID_ENGLISH_OFFSET)}) calibrated "
+            f"for the goals on the reference validation half (largest margin over {GOAL_ANSWERED_RIGHT['reference']:g} "
+            f"answered right and {GOAL_OOS:g} out of scope not answered, in standard errors; answer precision "
+            f">= {MIN_PRECISION:g}): {describe(best['v'])}, "
+            f"thresholds {engine_th['min_score']:.2f} / {engine_th['answer_score']:.2f} / {engine_th['margin']:.2f}.",
+            "",
+        ]
 
         def val_th(name, v):
             if name not in vals:
                 return None
-            return calibrate_for_goal(Scored(fused_matrix(vals[name], v), vals[name].expected), GOAL_ANSWERED_RIGHT[name])
+            return calibrate_for_goal(
+                Scored(fused_matrix(vals[name], v), vals[name].expected), GOAL_ANSWERED_RIGHT[name]
+            )
 
         dense_only = {"centroid": 0.0, "lexical": 0.0, "classifier": 0.0, "temperature": 1.0}
         bm25_only = {"centroid": 0.0, "lexical": 1.0, "classifier": 0.0, "temperature": 1.0}
-        clf_only = {"centroid": 0.0, "lexical": 0.0, "classifier": 1.0, "temperature": best["v"]["temperature"]}
-        variants = [("dense (USE, best row)", dense_only), ("BM25", bm25_only), ("old default fusion", OLD_DEFAULT),
-                    ("nearest neighbours (centroid + BM25), no classifier", nn["v"])]
+        clf_only = {
+            "centroid": 0.0,
+            "lexical": 0.0,
+            "classifier": 1.0,
+            "temperature": best["v"]["temperature"],
+        }
+        variants = [
+            ("dense (USE, best row)", dense_only),
+            ("BM25", bm25_only),
+            ("old default fusion", OLD_DEFAULT),
+            ("nearest neighbours (centroid + BM25), no classifier", nn["v"]),
+        ]
         if nn_ok is not None and nn_ok["v"] != nn["v"]:
             variants.append(("nearest neighbours, no classifier, acceptance answered", nn_ok["v"]))
-        variants += [("entry classifier alone", clf_only),
-                    ("**engine default**", best["v"])]
+        variants += [("entry classifier alone", clf_only), ("**engine default**", best["v"])]
         if free is not chosen:
             variants.append(("best on validation, acceptance ignored", free["v"]))
         sets = [("Reference FAQ (80 entries, zh-Hant/zh-Hans/en)", "reference", ref_test, len(ref.rows))]
         if not args.skip_public:
-            sets += [("BANKING77 (train as KB, test as queries)", "BANKING77", tests["BANKING77"], 10003),
-                     ("CLINC150 (train as KB; val+oos_val validate, test+oos_test report)", "CLINC150",
-                      tests["CLINC150"], 15000)]
+            sets += [
+                ("BANKING77 (train as KB, test as queries)", "BANKING77", tests["BANKING77"], 10003),
+                (
+                    "CLINC150 (train as KB; val+oos_val validate, test+oos_test report)",
+                    "CLINC150",
+                    tests["CLINC150"],
+                    15000,
+                ),
+            ]
         for title, name, test, rows in sets:
             n_val = len(vals[name].expected) if name in vals else 0
-            lines.append(f"\n### {title}\n\n{rows} KB rows, {len(test.expected)} test queries"
-                         + (f", {n_val} validation queries" if n_val else "") + ".\n")
+            lines.append(
+                f"\n### {title}\n\n{rows} KB rows, {len(test.expected)} test queries"
+                + (f", {n_val} validation queries" if n_val else "")
+                + ".\n"
+            )
             has_oos = name != "BANKING77"
             rows_v = [(label, v, val_th(name, v) if has_oos else None) for label, v in variants]
             if has_oos:
@@ -719,43 +892,67 @@ def main() -> int:
         by_tag(comp, queries, best["v"], engine_th, tag_lines)
         lines[tag_pos:tag_pos] = tag_lines
         lines += ["", "### Choice of the fusion weights (validation only)", ""] + log
-        lines += ["Per set: validation utility at that set's own calibrated thresholds / at the shared engine "
-                  "thresholds (calibrated jointly on " + " + ".join(n for n in THRESHOLD_SETS if n in vals) + ").", "",
-                  "| setting | mean validation utility (engine thresholds) | " + " | ".join(vals)
-                  + " | utility-calibrated shared thresholds (min / answer / margin) | acceptance slack there |",
-                  "|---|---|" + "---|" * len(vals) + "---|---|"]
-        shown = {"engine default (acceptance answered at its goal thresholds)": best, "best, acceptance ignored": free,
-                 "best without classifier": nn, "best without classifier, with acceptance": nn_ok,
-                 "old default fusion": next(r for r in records if all(r["v"][k] == x for k, x in OLD_DEFAULT.items()))}
+        lines += [
+            "Per set: validation utility at that set's own calibrated thresholds / at the shared engine "
+            "thresholds (calibrated jointly on " + " + ".join(n for n in THRESHOLD_SETS if n in vals) + ").",
+            "",
+            "| setting | mean validation utility (engine thresholds) | "
+            + " | ".join(vals)
+            + " | utility-calibrated shared thresholds (min / answer / margin) | acceptance slack there |",
+            "|---|---|" + "---|" * len(vals) + "---|---|",
+        ]
+        shown = {
+            "engine default (acceptance answered at its goal thresholds)": best,
+            "best, acceptance ignored": free,
+            "best without classifier": nn,
+            "best without classifier, with acceptance": nn_ok,
+            "old default fusion": next(
+                r for r in records if all(r["v"][k] == x for k, x in OLD_DEFAULT.items())
+            ),
+        }
         for label, r in shown.items():
             if r is None:
                 continue
             th = r["engine_th"]
-            lines.append(f"| {label}: {describe(r['v'])} | {r['mean_utility']:.4f} | "
-                         + " | ".join(f"{r['per'][n]['utility']:.3f} / {r['engine_utility'][n]:.3f}" for n in vals)
-                         + f" | {th['min_score']:.2f} / {th['answer_score']:.2f} / {th['margin']:.2f} | {r['slack']:+.3f} |")
+            lines.append(
+                f"| {label}: {describe(r['v'])} | {r['mean_utility']:.4f} | "
+                + " | ".join(f"{r['per'][n]['utility']:.3f} / {r['engine_utility'][n]:.3f}" for n in vals)
+                + f" | {th['min_score']:.2f} / {th['answer_score']:.2f} / {th['margin']:.2f} | {r['slack']:+.3f} |"
+            )
         lines.append("\nAcceptance questions with the engine defaults:\n")
         s_acc = fused_matrix(acc, best["v"])
         for (q, _), row in zip(ACCEPTANCE, s_acc):
             order = np.argsort(-row)[:2]
             d = Scored(row[None, :], np.array([order[0]])).decisions(*thresholds_tuple(engine_th))[0]
-            lines.append(f"- {q} → {acc.entries[order[0]]} {row[order[0]]:.3f}, runner-up {acc.entries[order[1]]} "
-                         f"{row[order[1]]:.3f}: {['fallback', 'clarify', 'answer'][d]}")
+            lines.append(
+                f"- {q} → {acc.entries[order[0]]} {row[order[0]]:.3f}, runner-up {acc.entries[order[1]]} "
+                f"{row[order[1]]:.3f}: {['fallback', 'clarify', 'answer'][d]}"
+            )
         if args.classifier_variants:
             classifier_variants(kbs, vals, kb, lines)
-        lines.append("\nIndex build time (encoding + English tuning + FAISS + classifier): " + "; ".join(
-            f"{k} {v[1]} rows {v[0]:.1f} s" for k, v in build_times.items()) + ".")
+        lines.append(
+            "\nIndex build time (encoding + English tuning + FAISS + classifier): "
+            + "; ".join(f"{k} {v[1]} rows {v[0]:.1f} s" for k, v in build_times.items())
+            + "."
+        )
         # engine cross-check: the matrices reproduce KBSearcher.search_batch on the reference queries
-        engine = KBSearcher(ref.index, ref.encoder, config={**engine_config(best["v"]), **engine_th, **segment_settings()})
+        engine = KBSearcher(
+            ref.index, ref.encoder, config={**engine_config(best["v"]), **engine_th, **segment_settings()}
+        )
         res = engine.search_batch([q["text"] for q in queries], k=1)
         st = Scored(fused_matrix(comp, best["v"]), comp.expected)
         d = st.decisions(*thresholds_tuple(engine_th))
         first = np.argmax(fused_matrix(comp, best["v"]), axis=1)
-        same = sum((r.decision == ["fallback", "clarify", "answer"][di]) and (not r.hits or r.hits[0].entry_id == comp.entries[f])
-                   for r, di, f in zip(res, d, first))
-        lines.append(f"Cross-check: the engine (`KBSearcher.search_batch`) agrees with these matrices on "
-                     f"{same}/{len(queries)} reference queries (decision and first hit). "
-                     f"Bench wall time {time.perf_counter() - t_start:.0f} s.")
+        same = sum(
+            (r.decision == ["fallback", "clarify", "answer"][di])
+            and (not r.hits or r.hits[0].entry_id == comp.entries[f])
+            for r, di, f in zip(res, d, first)
+        )
+        lines.append(
+            f"Cross-check: the engine (`KBSearcher.search_batch`) agrees with these matrices on "
+            f"{same}/{len(queries)} reference queries (decision and first hit). "
+            f"Bench wall time {time.perf_counter() - t_start:.0f} s."
+        )
     text = "\n".join(lines)
     print(text)
     if args.write_defaults:
@@ -763,9 +960,12 @@ def main() -> int:
         v = best["v"]
         data["search"].update(engine_th, **engine_config(v))
         nn_v = (nn_ok or nn)["v"]  # for KBs without a classifier (one entry, or more than max_entries)
-        data["search_without_classifier"] = {**nn_th, "lexical_weight": nn_v["lexical"],
-                                             "centroid_weight": nn_v["centroid"],
-                                             "answer_weight": nn_v.get("answer", 0.0)}
+        data["search_without_classifier"] = {
+            **nn_th,
+            "lexical_weight": nn_v["lexical"],
+            "centroid_weight": nn_v["centroid"],
+            "answer_weight": nn_v.get("answer", 0.0),
+        }
         DEFAULTS_FILE.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
         print(f"wrote {DEFAULTS_FILE}: {describe(v)} {engine_th}; without classifier {nn_th}")
     if args.write_docs:
@@ -782,7 +982,7 @@ def replace_section(name: str, body: str) -> None:
     text = DOC.read_text(encoding="utf-8") if DOC.exists() else "# Benchmarks\n"
     block = f"{begin}\n{body.rstrip()}\n{end}"
     if begin in text and end in text:
-        text = text[:text.index(begin)] + block + text[text.index(end) + len(end):]
+        text = text[: text.index(begin)] + block + text[text.index(end) + len(end) :]
     else:
         text = text.rstrip() + "\n\n" + block + "\n"
     DOC.write_text(text, encoding="utf-8")
@@ -794,9 +994,11 @@ def tuning_rule() -> str:
     t = tuning_config(search_defaults()["index"]["classifier"].get("english_tuning"))
     if not t["enabled"]:
         return "off"
-    return (f"{t['epochs']:g} pass over the English questions, at least {t['min_steps']} and at most "
-            f"{t['max_steps']} steps and {t['max_tokens']:,} padded tokens (questions cut to {t['max_length']} "
-            f"tokens), learning rate {t['lr']:g}")
+    return (
+        f"{t['epochs']:g} pass over the English questions, at least {t['min_steps']} and at most "
+        f"{t['max_steps']} steps and {t['max_tokens']:,} padded tokens (questions cut to {t['max_length']} "
+        f"tokens), learning rate {t['lr']:g}"
+    )
 
 
 def write_docs(text: str, best: dict, th: dict) -> None:
@@ -847,13 +1049,14 @@ def write_docs(text: str, best: dict, th: dict) -> None:
         f"slack of at least {ACCEPTANCE_SLACK} (min of top - answer_score and top - runner-up - margin) at its "
         "shipped thresholds; the selection table shows what that constraint costs (at the utility thresholds). "
         f"Engine default: {describe(best['v'])}; min_score {th['min_score']:.2f}, answer_score "
-        f"{th['answer_score']:.2f}, margin {th['margin']:.2f}. \"answered right\" = in-scope queries answered "
+        f'{th["answer_score"]:.2f}, margin {th["margin"]:.2f}. "answered right" = in-scope queries answered '
         "with the right entry (clarifications count as not answered). Ranks count ties against the expected "
         "entry: entry-level BM25 scores often saturate at 1.0 on BANKING77 and CLINC150 (hence BM25's low "
         "top-1 there; the previous revision of this table broke such ties in arbitrary order). The reference "
         "sets are small (291 test queries, 64 of them out of scope: one out-of-scope query = 1.6 points). Clause windows of long messages "
         "(kb/segments.py, weight chosen by bench/kb_hard_queries.py) are part of every engine variant. "
-        f"Run {time.strftime('%Y-%m-%d')} on {os.cpu_count()} CPU cores.\n")
+        f"Run {time.strftime('%Y-%m-%d')} on {os.cpu_count()} CPU cores.\n"
+    )
     replace_section("quality", intro + text + "\n")
 
 

@@ -16,6 +16,7 @@ queries of ``kb/data/eval_queries.yml``, with its resident memory from ``/proc/s
 The reference section (80-entry reference FAQ, 10k-question builds from BANKING77, FAISS flat vs
 HNSW crossover on synthetic vectors) runs in this process unless ``--skip-reference``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -67,11 +68,13 @@ def dir_mb(path: Path) -> dict[str, float]:
 
 # ---------------------------------------------------------------- subprocess: build one size
 
+
 def child_build(n: int, out_dir: Path, encoder_threads: int) -> dict:
     """Generate the synthetic KB and build its index with the engine's own build_index, timing the phases."""
+    from synthetic_kb import synthetic_kb
+
     import kb.index as kbi
     from kb.encoder import load_encoder
-    from synthetic_kb import synthetic_kb
 
     module = load_encoder(ENCODER)[0]
     if encoder_threads > 0:
@@ -85,6 +88,7 @@ def child_build(n: int, out_dir: Path, encoder_threads: int) -> dict:
     def wrap(name, fn):
         """Time ``fn`` as phase ``name``; a call nested in another phase (the classifier's extra encoders
         go through ``_encode_chunks`` too) counts only for the outer phase, so the phases add up."""
+
         def inner(*a, **k):
             if active:
                 return fn(*a, **k)
@@ -95,6 +99,7 @@ def child_build(n: int, out_dir: Path, encoder_threads: int) -> dict:
             finally:
                 phases[name] += time.perf_counter() - t
                 active.pop()
+
         return inner
 
     kbi._encode_chunks = wrap("encode", kbi._encode_chunks)
@@ -105,23 +110,37 @@ def child_build(n: int, out_dir: Path, encoder_threads: int) -> dict:
     _, build_s = timed(kbi.build_index, kb, ENCODER, out_dir)
     manifest = json.loads((out_dir / "manifest.json").read_text(encoding="utf-8"))
     sizes = dir_mb(out_dir)
-    return {"entries": n, "rows": manifest["row_count"], "index_type": manifest["index_type"],
-            "classifier": bool(manifest.get("classifier")), "generate_s": gen_s, "build_s": build_s,
-            "phases": phases, "rest_s": build_s - sum(phases.values()), "rss_before_build_mb": before,
-            "hwm_mb": proc_status()["VmHWM"], "disk_mb": sum(sizes.values()), "files_mb": sizes,
-            "encoder_threads": encoder_threads, "load": load_avg(), "finished": time.strftime("%Y-%m-%d %H:%M")}
+    return {
+        "entries": n,
+        "rows": manifest["row_count"],
+        "index_type": manifest["index_type"],
+        "classifier": bool(manifest.get("classifier")),
+        "generate_s": gen_s,
+        "build_s": build_s,
+        "phases": phases,
+        "rest_s": build_s - sum(phases.values()),
+        "rss_before_build_mb": before,
+        "hwm_mb": proc_status()["VmHWM"],
+        "disk_mb": sum(sizes.values()),
+        "files_mb": sizes,
+        "encoder_threads": encoder_threads,
+        "load": load_avg(),
+        "finished": time.strftime("%Y-%m-%d %H:%M"),
+    }
 
 
 # ---------------------------------------------------------------- subprocess: load + query one size
 
+
 def child_serve(n: int, index_dir: Path, n_queries: int) -> dict:
+    from synthetic_kb import paraphrase_queries
+
     from kb.encoder import encode, load_encoder
     from kb.evaluate import load_queries
     from kb.index import load_index
     from kb.lexical import LexicalIndex
     from kb.normalize import normalize
     from kb.search import KBSearcher
-    from synthetic_kb import paraphrase_queries
 
     encoder = load_encoder(ENCODER)
     encode(encoder, ["warm up"])
@@ -189,24 +208,43 @@ def child_serve(n: int, index_dir: Path, n_queries: int) -> dict:
             if i < len(expected):
                 target = first_row[expected[i]]
                 target_found["budgeted"].append(target in got)
-                target_found["exhaustive"].append(bool(full[pos[target]] > 0 and full[pos[target]] >= kth - 1e-6))
+                target_found["exhaustive"].append(
+                    bool(full[pos[target]] > 0 and full[pos[target]] >= kth - 1e-6)
+                )
     all_t = times["paraphrases"] + times["held-out"]
     st = proc_status()
     return {
-        "entries": n, "rows": searcher.index.faiss_index.ntotal, "load_index_s": load_s,
-        "bm25_build_s": bm25["s"], "searcher_s": searcher_s, "open_s": load_s + searcher_s,
-        "rss_encoder_mb": base, "rss_loaded_mb": loaded_rss, "rss_end_mb": st["VmRSS"], "hwm_mb": st["VmHWM"],
-        "p50_ms": pct(all_t, 50), "p95_ms": pct(all_t, 95), "n_queries": len(all_t),
+        "entries": n,
+        "rows": searcher.index.faiss_index.ntotal,
+        "load_index_s": load_s,
+        "bm25_build_s": bm25["s"],
+        "searcher_s": searcher_s,
+        "open_s": load_s + searcher_s,
+        "rss_encoder_mb": base,
+        "rss_loaded_mb": loaded_rss,
+        "rss_end_mb": st["VmRSS"],
+        "hwm_mb": st["VmHWM"],
+        "p50_ms": pct(all_t, 50),
+        "p95_ms": pct(all_t, 95),
+        "n_queries": len(all_t),
         "per_set": {k: {"n": len(v), "p50_ms": pct(v, 50), "p95_ms": pct(v, 95)} for k, v in times.items()},
-        "stages_p50_ms": {"encode": pct(enc_t, 50), "faiss": pct(faiss_t, 50),
-                          "bm25": pct(bm25_t, 50) if bm25_t else None},
-        "stages_p95_ms": {"encode": pct(enc_t, 95), "faiss": pct(faiss_t, 95),
-                          "bm25": pct(bm25_t, 95) if bm25_t else None},
-        "paraphrase_top1": top1, "paraphrase_top5": top5,
+        "stages_p50_ms": {
+            "encode": pct(enc_t, 50),
+            "faiss": pct(faiss_t, 50),
+            "bm25": pct(bm25_t, 50) if bm25_t else None,
+        },
+        "stages_p95_ms": {
+            "encode": pct(enc_t, 95),
+            "faiss": pct(faiss_t, 95),
+            "bm25": pct(bm25_t, 95) if bm25_t else None,
+        },
+        "paraphrase_top1": top1,
+        "paraphrase_top5": top5,
         "bm25_agreement": float(np.mean(agree)) if agree else None,
         "bm25_exhaustive_share": float(np.mean([a >= 1.0 for a in agree])) if agree else None,
         "bm25_target_found": {k: float(np.mean(v)) if v else None for k, v in target_found.items()},
-        "classifier": searcher.classifier is not None, "load": load_avg(),
+        "classifier": searcher.classifier is not None,
+        "load": load_avg(),
     }
 
 
@@ -220,20 +258,27 @@ def run_child(*args: str) -> dict:
 
 # ---------------------------------------------------------------- reference section (this process)
 
+
 def faiss_table(base_vectors, sizes, lines, n_queries=200):
     import faiss
 
     from kb.index import make_faiss_index
 
     rng = np.random.default_rng(0)
-    lines += ["", "FAISS alone, flat vs HNSW (synthetic unit vectors near real query embeddings, single queries):", "",
-              "| rows | flat build s | flat ms/query (p50) | HNSW32 build s | HNSW ms/query (p50) | HNSW recall@10 vs flat |",
-              "|---|---|---|---|---|---|"]
+    lines += [
+        "",
+        "FAISS alone, flat vs HNSW (synthetic unit vectors near real query embeddings, single queries):",
+        "",
+        "| rows | flat build s | flat ms/query (p50) | HNSW32 build s | HNSW ms/query (p50) | HNSW recall@10 vs flat |",
+        "|---|---|---|---|---|---|",
+    ]
     queries = base_vectors[rng.choice(len(base_vectors), n_queries)]
     queries = queries + rng.normal(0, 0.02, queries.shape).astype("float32")
     faiss.normalize_L2(queries)
     for n in sizes:
-        vecs = base_vectors[rng.choice(len(base_vectors), n)] + rng.normal(0, 0.03, (n, base_vectors.shape[1])).astype("float32")
+        vecs = base_vectors[rng.choice(len(base_vectors), n)] + rng.normal(
+            0, 0.03, (n, base_vectors.shape[1])
+        ).astype("float32")
         faiss.normalize_L2(vecs)
         row = [f"{n}"]
         found = {}
@@ -267,21 +312,34 @@ def reference_section(lines: list[str], crossover_sizes: list[int]) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         _, build_s = timed(build_index, kb, ENCODER, Path(tmp) / "ref")
         searcher, open_s = timed(KBSearcher.from_dir, Path(tmp) / "ref")
-        lines += ["### Reference FAQ and 10k-question builds", "",
-                  "| measure | value |", "|---|---|",
-                  f"| import torch + sentence-transformers + load USE encoder | {load_s:.2f} s |",
-                  f"| build reference index (80 entries, {searcher.index.faiss_index.ntotal} rows) | {build_s:.2f} s |",
-                  f"| open a built index (hot reload: FAISS + rows + BM25 + classifier) | {open_s:.2f} s |"]
-        dense_only = {"lexical_weight": 0.0, "classifier_weight": 0.0, "centroid_weight": 0.0, "answer_weight": 0.0,
-                      "english_weight": 0.0}
+        lines += [
+            "### Reference FAQ and 10k-question builds",
+            "",
+            "| measure | value |",
+            "|---|---|",
+            f"| import torch + sentence-transformers + load USE encoder | {load_s:.2f} s |",
+            f"| build reference index (80 entries, {searcher.index.faiss_index.ntotal} rows) | {build_s:.2f} s |",
+            f"| open a built index (hot reload: FAISS + rows + BM25 + classifier) | {open_s:.2f} s |",
+        ]
+        dense_only = {
+            "lexical_weight": 0.0,
+            "classifier_weight": 0.0,
+            "centroid_weight": 0.0,
+            "answer_weight": 0.0,
+            "english_weight": 0.0,
+        }
         for label, cfg in (("dense only", dense_only), ("engine default (centroid + BM25 + classifier)", {})):
             s = KBSearcher(searcher.index, searcher.encoder, config=cfg)
             for q in queries[:20]:
                 s.search(q)
             times = [timed(s.search, q)[1] for q in queries]
-            lines.append(f"| single query, {label}: p50 / p95 (n={len(times)}) | {pct(times, 50):.1f} / {pct(times, 95):.1f} ms |")
+            lines.append(
+                f"| single query, {label}: p50 / p95 (n={len(times)}) | {pct(times, 50):.1f} / {pct(times, 95):.1f} ms |"
+            )
         _, batch_s = timed(searcher.search_batch, queries)
-        lines.append(f"| batch of {len(queries)} queries (search_batch) | {batch_s * 1000 / len(queries):.2f} ms/query |")
+        lines.append(
+            f"| batch of {len(queries)} queries (search_batch) | {batch_s * 1000 / len(queries):.2f} ms/query |"
+        )
         norms = [normalize(q) for q in queries]
         times = [timed(encode, searcher.encoder, [n])[1] for n in norms]
         lines.append(f"| of which USE encoding, single query p50 | {pct(times, 50):.1f} ms |")
@@ -290,18 +348,27 @@ def reference_section(lines: list[str], crossover_sizes: list[int]) -> None:
 
         from kb.faq import Entry, KnowledgeBase
 
-        pairs = [(r["text"], r["category"]) for r in
-                 csv.DictReader(open("/work/shared/datasets/banking77/train.csv", encoding="utf-8"))]
+        pairs = [
+            (r["text"], r["category"])
+            for r in csv.DictReader(open("/work/shared/datasets/banking77/train.csv", encoding="utf-8"))
+        ]
         texts = [t for t, _ in pairs]
         # Build time of a 10k-question KB, full pipeline (encoding, FAISS, centroids, classifier):
         # BANKING77 train as 77 entries, and the same texts as 3,335 entries of 3 questions (many classes).
-        for label, key in (("77 entries", lambda i, c: c), ("3,335 entries of 3 questions", lambda i, c: str(i // 3))):
+        for label, key in (
+            ("77 entries", lambda i, c: c),
+            ("3,335 entries of 3 questions", lambda i, c: str(i // 3)),
+        ):
             grouped: dict[str, list[str]] = {}
             for i, (t, c) in enumerate(pairs):
                 grouped.setdefault(key(i, c), []).append(t)
-            big = KnowledgeBase([Entry(k, "x", {"en": v}, {"en": k}) for k, v in grouped.items()], "1", "", ("en",))
+            big = KnowledgeBase(
+                [Entry(k, "x", {"en": v}, {"en": k}) for k, v in grouped.items()], "1", "", ("en",)
+            )
             out, secs = timed(build_index, big, ENCODER, Path(tmp) / f"b{len(grouped)}")
-            lines.append(f"| build a {len(texts):,}-question KB ({label}), encoding + classifier included | {secs:.1f} s |")
+            lines.append(
+                f"| build a {len(texts):,}-question KB ({label}), encoding + classifier included | {secs:.1f} s |"
+            )
             print(lines[-1], flush=True)
         rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         lines.append(f"| peak RSS of this process (after the 10k builds) | {rss:.0f} MiB |")
@@ -312,8 +379,10 @@ def reference_section(lines: list[str], crossover_sizes: list[int]) -> None:
 
 # ---------------------------------------------------------------- the scale table
 
-def scale_section(sizes: list[int], workdir: Path, n_queries: int, keep: bool, reuse: bool,
-                  encoder_threads: int):
+
+def scale_section(
+    sizes: list[int], workdir: Path, n_queries: int, keep: bool, reuse: bool, encoder_threads: int
+):
     import shutil
 
     builds, serves, reused = {}, {}, []
@@ -339,50 +408,107 @@ def scale_section(sizes: list[int], workdir: Path, n_queries: int, keep: bool, r
     def row(label, values):
         return f"| {label} | " + " | ".join(values) + " |"
 
-    lines = [row("synthetic entries", cols), "|---|" + "---|" * len(sizes),
-             row("indexed question rows", [f"{b['rows']:,}" for b in B]),
-             row("FAISS index", [f"`{b['index_type']}`" for b in B]),
-             row("entry classifier", ["yes" if b["classifier"] else "no (above `max_entries`)" for b in B]),
-             row("**single query p50 / p95, encoding included** (all queries)",
-                 [f"**{s['p50_ms']:.1f}** / {s['p95_ms']:.1f} ms (n={s['n_queries']})" for s in S]),
-             row("… paraphrases of synthetic questions", [
-                 f"{s['per_set']['paraphrases']['p50_ms']:.1f} / {s['per_set']['paraphrases']['p95_ms']:.1f} ms" for s in S]),
-             row("… held-out queries (eval_queries.yml)", [
-                 f"{s['per_set']['held-out']['p50_ms']:.1f} / {s['per_set']['held-out']['p95_ms']:.1f} ms" for s in S]),
-             row("stage p50: USE encoding / FAISS search / BM25", [
-                 f"{s['stages_p50_ms']['encode']:.1f} / {s['stages_p50_ms']['faiss']:.2f} / "
-                 + (f"{s['stages_p50_ms']['bm25']:.2f} ms" if s['stages_p50_ms']['bm25'] is not None else "–") for s in S]),
-             row("stage p95: USE encoding / FAISS search / BM25", [
-                 f"{s['stages_p95_ms']['encode']:.1f} / {s['stages_p95_ms']['faiss']:.2f} / "
-                 + (f"{s['stages_p95_ms']['bm25']:.2f} ms" if s['stages_p95_ms']['bm25'] is not None else "–") for s in S]),
-             row("BM25 top-50 vs exhaustive BM25: mean share found / queries identical", [
-                 f"{s['bm25_agreement']:.3f} / {s['bm25_exhaustive_share']:.2f}" if s['bm25_agreement'] is not None
-                 else "–" for s in S]),
-             row("paraphrase's entry in BM25's top 50: as served / exhaustive BM25", [
-                 f"{s['bm25_target_found']['budgeted']:.2f} / {s['bm25_target_found']['exhaustive']:.2f}"
-                 if s.get("bm25_target_found", {}).get("budgeted") is not None else "–" for s in S]),
-             row("paraphrase → its entry: top-1 / in top 5", [
-                 f"{s['paraphrase_top1']:.2f} / {s['paraphrase_top5']:.2f}" for s in S]),
-             row("**build time** (`build_index`, encoding included)", [f"**{b['build_s']:.1f} s**" for b in B]),
-             row("… USE encoding", [f"{b['phases']['encode']:.1f} s" for b in B]),
-             row("… FAISS index", [f"{b['phases']['faiss']:.1f} s" for b in B]),
-             row("… centroids + classifier (its extra encoders' encoding included)", [f"{b['phases']['centroids']:.1f} + {b['phases']['classifier']:.1f} s" for b in B]),
-             row("… rest (rows, kb hash, JSON + index files)", [f"{b['rest_s']:.1f} s" for b in B]),
-             row("peak RSS of the build process", [f"{b['hwm_mb']:,.0f} MiB" for b in B]),
-             row("index on disk", [f"{b['disk_mb']:,.0f} MiB" for b in B]),
-             row("**open the index** (load_index + KBSearcher)", [f"**{s['open_s']:.1f} s**" for s in S]),
-             row("… load_index (FAISS, rows, kb, centroids, classifier)", [f"{s['load_index_s']:.1f} s" for s in S]),
-             row("… BM25 build at load", [f"{s['bm25_build_s']:.1f} s" for s in S]),
-             row("**resident memory** of the serving process after the queries (VmRSS)",
-                 [f"**{s['rss_end_mb']:,.0f} MiB**" for s in S]),
-             row("… of which the index (RSS minus the process with the encoder alone)",
-                 [f"{s['rss_end_mb'] - s['rss_encoder_mb']:,.0f} MiB" for s in S]),
-             row("peak RSS of the serving process (VmHWM)", [f"{s['hwm_mb']:,.0f} MiB" for s in S]),
-             row("load average (1/5/15 min) at the end of build / queries", [f"{b['load']} ; {s['load']}" for b, s in zip(B, S)])]
+    lines = [
+        row("synthetic entries", cols),
+        "|---|" + "---|" * len(sizes),
+        row("indexed question rows", [f"{b['rows']:,}" for b in B]),
+        row("FAISS index", [f"`{b['index_type']}`" for b in B]),
+        row("entry classifier", ["yes" if b["classifier"] else "no (above `max_entries`)" for b in B]),
+        row(
+            "**single query p50 / p95, encoding included** (all queries)",
+            [f"**{s['p50_ms']:.1f}** / {s['p95_ms']:.1f} ms (n={s['n_queries']})" for s in S],
+        ),
+        row(
+            "… paraphrases of synthetic questions",
+            [
+                f"{s['per_set']['paraphrases']['p50_ms']:.1f} / {s['per_set']['paraphrases']['p95_ms']:.1f} ms"
+                for s in S
+            ],
+        ),
+        row(
+            "… held-out queries (eval_queries.yml)",
+            [
+                f"{s['per_set']['held-out']['p50_ms']:.1f} / {s['per_set']['held-out']['p95_ms']:.1f} ms"
+                for s in S
+            ],
+        ),
+        row(
+            "stage p50: USE encoding / FAISS search / BM25",
+            [
+                f"{s['stages_p50_ms']['encode']:.1f} / {s['stages_p50_ms']['faiss']:.2f} / "
+                + (f"{s['stages_p50_ms']['bm25']:.2f} ms" if s["stages_p50_ms"]["bm25"] is not None else "–")
+                for s in S
+            ],
+        ),
+        row(
+            "stage p95: USE encoding / FAISS search / BM25",
+            [
+                f"{s['stages_p95_ms']['encode']:.1f} / {s['stages_p95_ms']['faiss']:.2f} / "
+                + (f"{s['stages_p95_ms']['bm25']:.2f} ms" if s["stages_p95_ms"]["bm25"] is not None else "–")
+                for s in S
+            ],
+        ),
+        row(
+            "BM25 top-50 vs exhaustive BM25: mean share found / queries identical",
+            [
+                f"{s['bm25_agreement']:.3f} / {s['bm25_exhaustive_share']:.2f}"
+                if s["bm25_agreement"] is not None
+                else "–"
+                for s in S
+            ],
+        ),
+        row(
+            "paraphrase's entry in BM25's top 50: as served / exhaustive BM25",
+            [
+                f"{s['bm25_target_found']['budgeted']:.2f} / {s['bm25_target_found']['exhaustive']:.2f}"
+                if s.get("bm25_target_found", {}).get("budgeted") is not None
+                else "–"
+                for s in S
+            ],
+        ),
+        row(
+            "paraphrase → its entry: top-1 / in top 5",
+            [f"{s['paraphrase_top1']:.2f} / {s['paraphrase_top5']:.2f}" for s in S],
+        ),
+        row("**build time** (`build_index`, encoding included)", [f"**{b['build_s']:.1f} s**" for b in B]),
+        row("… USE encoding", [f"{b['phases']['encode']:.1f} s" for b in B]),
+        row("… FAISS index", [f"{b['phases']['faiss']:.1f} s" for b in B]),
+        row(
+            "… centroids + classifier (its extra encoders' encoding included)",
+            [f"{b['phases']['centroids']:.1f} + {b['phases']['classifier']:.1f} s" for b in B],
+        ),
+        row("… rest (rows, kb hash, JSON + index files)", [f"{b['rest_s']:.1f} s" for b in B]),
+        row("peak RSS of the build process", [f"{b['hwm_mb']:,.0f} MiB" for b in B]),
+        row("index on disk", [f"{b['disk_mb']:,.0f} MiB" for b in B]),
+        row("**open the index** (load_index + KBSearcher)", [f"**{s['open_s']:.1f} s**" for s in S]),
+        row(
+            "… load_index (FAISS, rows, kb, centroids, classifier)", [f"{s['load_index_s']:.1f} s" for s in S]
+        ),
+        row("… BM25 build at load", [f"{s['bm25_build_s']:.1f} s" for s in S]),
+        row(
+            "**resident memory** of the serving process after the queries (VmRSS)",
+            [f"**{s['rss_end_mb']:,.0f} MiB**" for s in S],
+        ),
+        row(
+            "… of which the index (RSS minus the process with the encoder alone)",
+            [f"{s['rss_end_mb'] - s['rss_encoder_mb']:,.0f} MiB" for s in S],
+        ),
+        row("peak RSS of the serving process (VmHWM)", [f"{s['hwm_mb']:,.0f} MiB" for s in S]),
+        row(
+            "load average (1/5/15 min) at the end of build / queries",
+            [f"{b['load']} ; {s['load']}" for b, s in zip(B, S)],
+        ),
+    ]
     if reused:
-        lines += ["", "The builds of " + ", ".join(f"{n:,}" for n in reused) + " entries were made by an earlier run of "
-                  "this harness (`--reuse`; finished " + ", ".join(str(builds[n].get("finished", "?")) for n in reused)
-                  + "); their load averages are those of the last row."]
+        lines += [
+            "",
+            "The builds of "
+            + ", ".join(f"{n:,}" for n in reused)
+            + " entries were made by an earlier run of "
+            "this harness (`--reuse`; finished "
+            + ", ".join(str(builds[n].get("finished", "?")) for n in reused)
+            + "); their load averages are those of the last row.",
+        ]
     return lines, builds
 
 
@@ -397,16 +523,27 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--write-docs", action="store_true")
     ap.add_argument("--sizes", default="1000,100000,1000000", help="synthetic KB sizes (entries)")
-    ap.add_argument("--queries", type=int, default=300, help="paraphrase queries per size (plus the held-out set)")
-    ap.add_argument("--crossover-sizes", default="1000,10000,20000,50000",
-                    help="rows for the FAISS flat vs HNSW table ('' to skip)")
-    ap.add_argument("--workdir", default=None, help="where the synthetic indexes are built (default: a temp dir)")
+    ap.add_argument(
+        "--queries", type=int, default=300, help="paraphrase queries per size (plus the held-out set)"
+    )
+    ap.add_argument(
+        "--crossover-sizes",
+        default="1000,10000,20000,50000",
+        help="rows for the FAISS flat vs HNSW table ('' to skip)",
+    )
+    ap.add_argument(
+        "--workdir", default=None, help="where the synthetic indexes are built (default: a temp dir)"
+    )
     ap.add_argument("--keep", action="store_true", help="keep the synthetic indexes (with --workdir)")
     ap.add_argument("--reuse", action="store_true", help="reuse indexes already in --workdir (no rebuild)")
     ap.add_argument("--skip-reference", action="store_true")
-    ap.add_argument("--encoder-threads", type=int, default=1,
-                    help="USE BLAS threads for the synthetic builds' batches (0: the encoder's default, 2). On this "
-                         "shared 2-core machine 2 threads encoded 3-7x slower than 1 whenever another job ran")
+    ap.add_argument(
+        "--encoder-threads",
+        type=int,
+        default=1,
+        help="USE BLAS threads for the synthetic builds' batches (0: the encoder's default, 2). On this "
+        "shared 2-core machine 2 threads encoded 3-7x slower than 1 whenever another job ran",
+    )
     args = ap.parse_args()
     start_load = load_avg()
     started = time.strftime("%Y-%m-%d %H:%M")
@@ -418,8 +555,13 @@ def main() -> int:
     else:
         tmp = tempfile.TemporaryDirectory(prefix="kb_speed_")
         workdir = Path(tmp.name)
-    scale, builds = scale_section(sizes, workdir, args.queries, args.keep and tmp is None, args.reuse,
-                                  args.encoder_threads) if sizes else ([], {})
+    scale, builds = (
+        scale_section(
+            sizes, workdir, args.queries, args.keep and tmp is None, args.reuse, args.encoder_threads
+        )
+        if sizes
+        else ([], {})
+    )
     encoder_threads = next((b.get("encoder_threads") for b in builds.values()), 2)
     print("\n".join(scale), flush=True)
     ref: list[str] = []
@@ -431,42 +573,59 @@ def main() -> int:
     idx = search_defaults()["index"]
     end_load = load_avg()
     text = "\n".join(
-        ([f"### Synthetic KBs: {', '.join(f'{n:,}' for n in sizes)} entries", "",
-          "Each size is built by `kb.index.build_index` in a fresh process and served by `kb.search.KBSearcher` "
-          "(the action server's object) in another fresh process; latency is `KBSearcher.search` on one query at a "
-          f"time, warm, USE encoding included, over {args.queries} paraphrases of synthetic questions (another "
-          "template of the entry's intent, same product and model code, 30 % in another language, some lower-cased, "
-          "typos, model code without its hyphen) plus the 298 held-out queries of `kb/data/eval_queries.yml` "
-          "(out of scope for these KBs). Entries (`bench/synthetic_kb.py`, seed 0): 20 intents x 3 question templates "
-          "per language x 40 product types x 20 series x random model codes; each entry has 1 question in one "
-          "language (en 40 %, zh-Hans 30 %, zh-Hant 30 %), 25 % a second phrasing, and a short answer in all three "
-          "languages. Memory is VmRSS / VmHWM from `/proc/self/status` of the serving process; the encoder alone "
-          "accounts for the difference to the *of which the index* row.", "",
-          "*BM25 vs exhaustive*: BM25 reads only the posting lists of a query's rarest terms (at most 20,000 "
-          "postings; `max_postings` in kb/lexical.py) to find candidates and scores them exactly with all the terms; "
-          "the row compares its top 50 with scoring every document (the share of the exhaustive top 50 found, ties "
-          "counted, and the share of queries where it is identical), and how often each finds a paraphrase's own "
-          "entry: the rarest terms (model codes) are what tells these entries apart. *Paraphrase → its entry* "
-          "(the engine's fused top hits) is a sanity check, not "
-          "a quality figure: synthetic entries of one intent and product differ mainly by a random model code, which "
-          "a sentence embedding barely tells apart, and BM25 weighs 5 % of the score; retrieval quality is measured "
-          "by `bench/kb_quality.py`.", "", *scale, ""] if sizes else [])
+        (
+            [
+                f"### Synthetic KBs: {', '.join(f'{n:,}' for n in sizes)} entries",
+                "",
+                "Each size is built by `kb.index.build_index` in a fresh process and served by `kb.search.KBSearcher` "
+                "(the action server's object) in another fresh process; latency is `KBSearcher.search` on one query at a "
+                f"time, warm, USE encoding included, over {args.queries} paraphrases of synthetic questions (another "
+                "template of the entry's intent, same product and model code, 30 % in another language, some lower-cased, "
+                "typos, model code without its hyphen) plus the 298 held-out queries of `kb/data/eval_queries.yml` "
+                "(out of scope for these KBs). Entries (`bench/synthetic_kb.py`, seed 0): 20 intents x 3 question templates "
+                "per language x 40 product types x 20 series x random model codes; each entry has 1 question in one "
+                "language (en 40 %, zh-Hans 30 %, zh-Hant 30 %), 25 % a second phrasing, and a short answer in all three "
+                "languages. Memory is VmRSS / VmHWM from `/proc/self/status` of the serving process; the encoder alone "
+                "accounts for the difference to the *of which the index* row.",
+                "",
+                "*BM25 vs exhaustive*: BM25 reads only the posting lists of a query's rarest terms (at most 20,000 "
+                "postings; `max_postings` in kb/lexical.py) to find candidates and scores them exactly with all the terms; "
+                "the row compares its top 50 with scoring every document (the share of the exhaustive top 50 found, ties "
+                "counted, and the share of queries where it is identical), and how often each finds a paraphrase's own "
+                "entry: the rarest terms (model codes) are what tells these entries apart. *Paraphrase → its entry* "
+                "(the engine's fused top hits) is a sanity check, not "
+                "a quality figure: synthetic entries of one intent and product differ mainly by a random model code, which "
+                "a sentence embedding barely tells apart, and BM25 weighs 5 % of the score; retrieval quality is measured "
+                "by `bench/kb_quality.py`.",
+                "",
+                *scale,
+                "",
+            ]
+            if sizes
+            else []
+        )
         + ref
-        + ["", f"Threads: FAISS search {faiss.omp_get_max_threads()} (`faiss_threads`), HNSW construction all "
-           f"{os.cpu_count()} cores, BLAS {idx.get('blas_threads')} (`blas_threads`), USE encoder 1 for a single "
-           f"query (`kb.encoder.SMALL_BATCH`) and {encoder_threads} for the synthetic builds' batches "
-           "(`--encoder-threads`; the encoder's default is 2, which encoded 3-7x slower than 1 on this machine "
-           "whenever another job ran, and about 20 % faster when it was idle); HNSW from "
-           f"{idx['hnsw_min_rows']:,} rows; CPU cores: {os.cpu_count()}."])
+        + [
+            "",
+            f"Threads: FAISS search {faiss.omp_get_max_threads()} (`faiss_threads`), HNSW construction all "
+            f"{os.cpu_count()} cores, BLAS {idx.get('blas_threads')} (`blas_threads`), USE encoder 1 for a single "
+            f"query (`kb.encoder.SMALL_BATCH`) and {encoder_threads} for the synthetic builds' batches "
+            "(`--encoder-threads`; the encoder's default is 2, which encoded 3-7x slower than 1 on this machine "
+            "whenever another job ran, and about 20 % faster when it was idle); HNSW from "
+            f"{idx['hnsw_min_rows']:,} rows; CPU cores: {os.cpu_count()}.",
+        ]
+    )
     print(text)
     if args.write_docs:
         from kb_quality import replace_section  # same folder
 
-        replace_section("speed", "## Knowledge-base retrieval speed (`bench/kb_speed.py`)\n\n"
-                        f"`python bench/kb_speed.py --write-docs`, started {started} on {os.cpu_count()} CPU cores. "
-                        f"Load average (1/5/15 min) {start_load} at the start and {end_load} at the end: other jobs "
-                        "were running on the machine, so latencies and build times are upper bounds.\n\n"
-                        + text + "\n")
+        replace_section(
+            "speed",
+            "## Knowledge-base retrieval speed (`bench/kb_speed.py`)\n\n"
+            f"`python bench/kb_speed.py --write-docs`, started {started} on {os.cpu_count()} CPU cores. "
+            f"Load average (1/5/15 min) {start_load} at the start and {end_load} at the end: other jobs "
+            "were running on the machine, so latencies and build times are upper bounds.\n\n" + text + "\n",
+        )
     if tmp is not None:
         tmp.cleanup()
     return 0

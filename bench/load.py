@@ -12,6 +12,7 @@ docs/benchmarks.md (section ``load``) and the raw figures to var/bench/load.json
 ``--profile N`` records N seconds of ``py-spy record -f raw`` of the project's Rasa server and
 action server during the 10-customer level (var/bench/profile-*.txt).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -46,33 +47,68 @@ def start_profiles(running: systems.Running, seconds: int) -> list[subprocess.Po
     for role in ("rasa", "actions", "gateway"):
         pid = running.pids.get(role)
         if pid:
-            procs.append(subprocess.Popen(
-                [str(spy), "record", "-p", str(pid), "-f", "raw", "-d", str(seconds), "-r", "50",
-                 "--subprocesses", "-o", str(OUT / f"profile-{role}.txt")],
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+            procs.append(
+                subprocess.Popen(
+                    [
+                        str(spy),
+                        "record",
+                        "-p",
+                        str(pid),
+                        "-f",
+                        "raw",
+                        "-d",
+                        str(seconds),
+                        "-r",
+                        "50",
+                        "--subprocesses",
+                        "-o",
+                        str(OUT / f"profile-{role}.txt"),
+                    ],
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+            )
     return procs
 
 
 def measure(running: systems.Running, make_client, scripts, long_script, args) -> dict:
     time.sleep(3)
-    figures: dict = {"ready_s": round(running.ready_s, 1), "idle_rss_mb": round(systems.rss_mb(running.session_id)),
-                     "startup": running.startup}
-    log(f"{running.name}: ready in {figures['ready_s']} s, idle {figures['idle_rss_mb']} MB; {machine_load()}")
+    figures: dict = {
+        "ready_s": round(running.ready_s, 1),
+        "idle_rss_mb": round(systems.rss_mb(running.session_id)),
+        "startup": running.startup,
+    }
+    log(
+        f"{running.name}: ready in {figures['ready_s']} s, idle {figures['idle_rss_mb']} MB; {machine_load()}"
+    )
     figures["load_before"] = machine_load()
     for users in LEVELS:
-        profiles = start_profiles(running, args.profile) if (args.profile and users == 10
-                                                              and running.name == "project") else []
-        level = drive.closed_loop(make_client, scripts, users, args.seconds if users > 1 else args.seconds * 2,
-                                  max_messages=args.max_messages)
+        profiles = (
+            start_profiles(running, args.profile)
+            if (args.profile and users == 10 and running.name == "project")
+            else []
+        )
+        level = drive.closed_loop(
+            make_client,
+            scripts,
+            users,
+            args.seconds if users > 1 else args.seconds * 2,
+            max_messages=args.max_messages,
+        )
         for p in profiles:
             p.wait(timeout=args.profile + 60)
         if not systems.alive(running):
-            raise SystemExit(f"{running.name} stopped during the {users}-customer level (killed from outside?); "
-                             "no figures recorded")
+            raise SystemExit(
+                f"{running.name} stopped during the {users}-customer level (killed from outside?); "
+                "no figures recorded"
+            )
         kinds = sorted({s.kind for s in level.samples})
         figures[f"u{users}"] = {
-            "messages": len(level.samples), "errors": level.errors, "throughput": round(level.throughput, 1),
-            "median_ms": round(level.median_ms(), 1), "p95_ms": round(level.p95_ms(), 1),
+            "messages": len(level.samples),
+            "errors": level.errors,
+            "throughput": round(level.throughput, 1),
+            "median_ms": round(level.median_ms(), 1),
+            "p95_ms": round(level.p95_ms(), 1),
             "by_kind_median_ms": {k: round(level.median_ms(k), 1) for k in kinds},
         }
         log(f"{running.name} {users} users: {figures[f'u{users}']}; {machine_load()}")
@@ -114,26 +150,54 @@ def report(results: dict) -> str:
             return f"{value['median_ms']} / {value['p95_ms']}", None
         return str(value[sub]), value[sub]
 
-    lines = ["## Load: the project against the vanilla `rasa init` bot (bench/load.py)", "",
-             f"Run {results['when']} on this shared 2-core machine ({results['cpus']} CPUs), each system alone in "
-             "turn; closed-loop customers (the next message only after the reply), the vanilla bot over its REST "
-             "channel, the project through the gateway WebSocket with KB, forms and CRM logging. "
-             f"{results['seconds']} s per level after a 2 s warm-up (1 customer: twice that). "
-             "Machine load seen: " + "; ".join(f"{k}: {f['load_before']} before, {f['load_after']} after"
-                                               for k, f in (("vanilla", v), ("project", p)) if f) + ".", "",
-             "| | vanilla `rasa init` | project | project / vanilla |", "|---|---|---|---|"]
+    lines = [
+        "## Load: the project against the vanilla `rasa init` bot (bench/load.py)",
+        "",
+        f"Run {results['when']} on this shared 2-core machine ({results['cpus']} CPUs), each system alone in "
+        "turn; closed-loop customers (the next message only after the reply), the vanilla bot over its REST "
+        "channel, the project through the gateway WebSocket with KB, forms and CRM logging. "
+        f"{results['seconds']} s per level after a 2 s warm-up (1 customer: twice that). "
+        "Machine load seen: "
+        + "; ".join(
+            f"{k}: {f['load_before']} before, {f['load_after']} after"
+            for k, f in (("vanilla", v), ("project", p))
+            if f
+        )
+        + ".",
+        "",
+        "| | vanilla `rasa init` | project | project / vanilla |",
+        "|---|---|---|---|",
+    ]
     for label, key, sub in rows:
         vt, vv = cell(v, key, sub)
         pt, pv = cell(p, key, sub)
         lines.append(f"| {label} | {vt} | {pt} | {ratio(pv, vv) if pv is not None and vv else ''} |")
     if p:
-        lines += ["", "Project, median reply by kind (ms): " + "; ".join(
-            f"{users} customers: " + ", ".join(f"{k} {ms}" for k, ms in p[f"u{users}"]["by_kind_median_ms"].items())
-            for users in LEVELS) + "."]
-        lines += ["", "Project start-up (services.sh, the services start together): " + "; ".join(p["startup"]) + "."]
-        lines += ["", "Errors (error frames, timeouts): " + ", ".join(
-            f"{name} {users}: {f[f'u{users}']['errors']}" for name, f in (("vanilla", v), ("project", p)) if f
-            for users in LEVELS) + "."]
+        lines += [
+            "",
+            "Project, median reply by kind (ms): "
+            + "; ".join(
+                f"{users} customers: "
+                + ", ".join(f"{k} {ms}" for k, ms in p[f"u{users}"]["by_kind_median_ms"].items())
+                for users in LEVELS
+            )
+            + ".",
+        ]
+        lines += [
+            "",
+            "Project start-up (services.sh, the services start together): " + "; ".join(p["startup"]) + ".",
+        ]
+        lines += [
+            "",
+            "Errors (error frames, timeouts): "
+            + ", ".join(
+                f"{name} {users}: {f[f'u{users}']['errors']}"
+                for name, f in (("vanilla", v), ("project", p))
+                if f
+                for users in LEVELS
+            )
+            + ".",
+        ]
     return "\n".join(lines)
 
 
@@ -146,19 +210,32 @@ def main() -> None:
     parser.add_argument("--profile", type=int, default=0, help="py-spy seconds during the 10-customer level")
     parser.add_argument("--no-docs", action="store_true", help="print only; leave docs/benchmarks.md alone")
     args = parser.parse_args()
-    results: dict = {"when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "cpus": os.cpu_count(),
-                     "seconds": args.seconds}
+    results: dict = {
+        "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "cpus": os.cpu_count(),
+        "seconds": args.seconds,
+    }
     with tempfile.TemporaryDirectory(prefix="load-") as tmp:
         work = Path(tmp)
         if args.only != "project":
             model = systems.vanilla_model(log)
             with systems.vanilla(model, work) as running:
-                results["vanilla"] = measure(running, lambda: drive.VanillaClient(running.url),
-                                             drive.VANILLA_SCRIPTS, drive.VANILLA_LONG, args)
+                results["vanilla"] = measure(
+                    running,
+                    lambda: drive.VanillaClient(running.url),
+                    drive.VANILLA_SCRIPTS,
+                    drive.VANILLA_LONG,
+                    args,
+                )
         if args.only != "vanilla":
             with systems.project(work) as running:
-                results["project"] = measure(running, lambda: drive.ProjectClient(running.url),
-                                             drive.PROJECT_SCRIPTS, drive.PROJECT_LONG, args)
+                results["project"] = measure(
+                    running,
+                    lambda: drive.ProjectClient(running.url),
+                    drive.PROJECT_SCRIPTS,
+                    drive.PROJECT_LONG,
+                    args,
+                )
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "load.json").write_text(json.dumps(results, indent=2, ensure_ascii=False), encoding="utf-8")
     body = report(results)

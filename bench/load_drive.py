@@ -5,6 +5,7 @@ A customer follows a script of ``(kind, text)`` steps; ``kind`` is what the mess
 its script's last step the customer starts a new conversation (the project hands the first one
 over to an agent, so the bot no longer answers it).
 """
+
 from __future__ import annotations
 
 import json
@@ -12,34 +13,82 @@ import statistics
 import threading
 import time
 import uuid
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
 
 Step = tuple[str, str]
 
 # The project: the widget's protocol over the gateway WebSocket; each script is one conversation.
 PROJECT_SCRIPTS: list[list[Step]] = [
-    [("greet", "你好"), ("kb", "退貨要幾天內申請？"), ("kb", "訂單送出後還可以改收件地址嗎？"),
-     ("complaint", "我收到的耳機是壞的，我要退款"), ("complaint", "訂單號碼是LM20260001"), ("complaint", "退款"),
-     ("kb", "請問要去哪裡查訂單進度"), ("handoff", "我要找真人客服")],
-    [("greet", "hello"), ("kb", "How do I cancel my order?"), ("kb", "How long do I have to return an item?"),
-     ("complaint", "My parcel never arrived and I want a refund"), ("complaint", "the order number is LM20260002"),
-     ("complaint", "refund please"), ("kb", "where's my order"), ("handoff", "I want to talk to a human agent")],
-    [("greet", "你好呀"), ("kb", "退货期限是多久"), ("kb", "怎么取消订单？"),
-     ("complaint", "订单扣了我两次款，请把多扣的钱退给我"), ("complaint", "订单号是LM20260003"), ("complaint", "退款"),
-     ("kb", "下单之后在哪看物流进度"), ("handoff", "转人工客服")],
+    [
+        ("greet", "你好"),
+        ("kb", "退貨要幾天內申請？"),
+        ("kb", "訂單送出後還可以改收件地址嗎？"),
+        ("complaint", "我收到的耳機是壞的，我要退款"),
+        ("complaint", "訂單號碼是LM20260001"),
+        ("complaint", "退款"),
+        ("kb", "請問要去哪裡查訂單進度"),
+        ("handoff", "我要找真人客服"),
+    ],
+    [
+        ("greet", "hello"),
+        ("kb", "How do I cancel my order?"),
+        ("kb", "How long do I have to return an item?"),
+        ("complaint", "My parcel never arrived and I want a refund"),
+        ("complaint", "the order number is LM20260002"),
+        ("complaint", "refund please"),
+        ("kb", "where's my order"),
+        ("handoff", "I want to talk to a human agent"),
+    ],
+    [
+        ("greet", "你好呀"),
+        ("kb", "退货期限是多久"),
+        ("kb", "怎么取消订单？"),
+        ("complaint", "订单扣了我两次款，请把多扣的钱退给我"),
+        ("complaint", "订单号是LM20260003"),
+        ("complaint", "退款"),
+        ("kb", "下单之后在哪看物流进度"),
+        ("handoff", "转人工客服"),
+    ],
 ]
 # One long conversation (no form, no handoff): greetings and knowledge-base questions in turn.
-PROJECT_LONG: list[Step] = [("kb", "退貨要幾天內申請？"), ("greet", "你好"), ("kb", "How do I cancel my order?"),
-                            ("greet", "hello"), ("kb", "怎么取消订单？"), ("greet", "你好呀")]
+PROJECT_LONG: list[Step] = [
+    ("kb", "退貨要幾天內申請？"),
+    ("greet", "你好"),
+    ("kb", "How do I cancel my order?"),
+    ("greet", "hello"),
+    ("kb", "怎么取消订单？"),
+    ("greet", "你好呀"),
+]
 # The vanilla rasa init bot: its own intents (greet, mood, affirm/deny, bot challenge, goodbye).
 VANILLA_SCRIPTS: list[list[Step]] = [
-    [("chat", "hello"), ("chat", "I am sad"), ("chat", "yes"), ("chat", "are you a bot?"),
-     ("chat", "great, thanks"), ("chat", "no"), ("chat", "I am feeling very good"), ("chat", "goodbye")],
-    [("chat", "hi"), ("chat", "not good"), ("chat", "no"), ("chat", "am I talking to a human?"),
-     ("chat", "perfect"), ("chat", "of course"), ("chat", "very sad"), ("chat", "bye")],
+    [
+        ("chat", "hello"),
+        ("chat", "I am sad"),
+        ("chat", "yes"),
+        ("chat", "are you a bot?"),
+        ("chat", "great, thanks"),
+        ("chat", "no"),
+        ("chat", "I am feeling very good"),
+        ("chat", "goodbye"),
+    ],
+    [
+        ("chat", "hi"),
+        ("chat", "not good"),
+        ("chat", "no"),
+        ("chat", "am I talking to a human?"),
+        ("chat", "perfect"),
+        ("chat", "of course"),
+        ("chat", "very sad"),
+        ("chat", "bye"),
+    ],
 ]
-VANILLA_LONG: list[Step] = [("chat", "hello"), ("chat", "I am sad"), ("chat", "yes"), ("chat", "are you a bot?")]
+VANILLA_LONG: list[Step] = [
+    ("chat", "hello"),
+    ("chat", "I am sad"),
+    ("chat", "yes"),
+    ("chat", "are you a bot?"),
+]
 
 
 class ProjectClient:
@@ -54,7 +103,7 @@ class ProjectClient:
 
         self.close()
         self.ws = connect(self.url, open_timeout=self.timeout)
-        self.ws.recv(timeout=self.timeout), self.ws.recv(timeout=self.timeout)   # session, history
+        self.ws.recv(timeout=self.timeout), self.ws.recv(timeout=self.timeout)  # session, history
 
     def send(self, text: str) -> bool:
         self.ws.send(json.dumps({"type": "message", "id": uuid.uuid4().hex[:16], "text": text}))
@@ -84,7 +133,7 @@ class VanillaClient:
     def send(self, text: str) -> bool:
         r = self.http.post("/webhooks/rest/webhook", json={"sender": self.sender, "message": text})
         r.json()
-        return r.status_code == 200   # some turns of the rasa init bot have no reply: still answered
+        return r.status_code == 200  # some turns of the rasa init bot have no reply: still answered
 
     def close(self) -> None:
         self.http.close()
@@ -124,8 +173,14 @@ class Level:
         return sum(1 for s in self.samples if not s.ok)
 
 
-def closed_loop(make_client: Callable[[], object], scripts: Sequence[list[Step]], users: int,
-                seconds: float, max_messages: int, warmup_s: float = 2.0) -> Level:
+def closed_loop(
+    make_client: Callable[[], object],
+    scripts: Sequence[list[Step]],
+    users: int,
+    seconds: float,
+    max_messages: int,
+    warmup_s: float = 2.0,
+) -> Level:
     """``users`` customers for ``warmup_s + seconds`` (or until ``max_messages`` are counted).
 
     Only messages sent after the warm-up count; the window ends when the last counted one is answered."""
@@ -137,7 +192,7 @@ def closed_loop(make_client: Callable[[], object], scripts: Sequence[list[Step]]
     def customer(index: int) -> None:
         client = make_client()
         script = scripts[index % len(scripts)]
-        step = index % len(script)   # customers start at different points of the mix
+        step = index % len(script)  # customers start at different points of the mix
         try:
             while time.monotonic() < stop_at:
                 with lock:
@@ -147,7 +202,7 @@ def closed_loop(make_client: Callable[[], object], scripts: Sequence[list[Step]]
                 started = time.monotonic()
                 try:
                     ok = client.send(text)
-                except Exception:   # a timeout or a dropped socket counts as an error
+                except Exception:  # a timeout or a dropped socket counts as an error
                     ok = False
                     client.restart()
                 if started >= measure_from:

@@ -7,6 +7,7 @@ default `rasa init` pipeline (DIET + ResponseSelector, 50 epochs), was measured 
 machine: 89.93 % accuracy, macro-F1 0.900, 1 h 41 min training (shared/notes/rasa-on-this-machine.md).
 Only the NLU part of config.yml is used; entity extractors are dropped (BANKING77 has no entities).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -25,8 +26,13 @@ from bench.docs_section import write_section  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "datasets" / "banking77"
 BASELINE = {"accuracy": 0.8993, "macro_f1": 0.900, "train_s": 101 * 60}
-ENTITY_COMPONENTS = {"CRFEntityExtractor", "RegexEntityExtractor", "EntitySynonymMapper",
-                     "bot.nlu.components.LanguageEntityExtractor", "RegexFeaturizer"}
+ENTITY_COMPONENTS = {
+    "CRFEntityExtractor",
+    "RegexEntityExtractor",
+    "EntitySynonymMapper",
+    "bot.nlu.components.LanguageEntityExtractor",
+    "RegexFeaturizer",
+}
 
 
 def to_rasa_yaml(rows: list[dict[str, str]]) -> str:
@@ -40,16 +46,21 @@ def to_rasa_yaml(rows: list[dict[str, str]]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", default=str(ROOT / "config.yml"))
-    parser.add_argument("--split", choices=["test", "validation"], default="test",
-                        help="validation: train on 90%% of train, score the other 10%% (for tuning)")
+    parser.add_argument(
+        "--split",
+        choices=["test", "validation"],
+        default="test",
+        help="validation: train on 90%% of train, score the other 10%% (for tuning)",
+    )
     args = parser.parse_args()
     config = yaml.safe_load(Path(args.config).read_text())
     config["pipeline"] = [c for c in config["pipeline"] if c["name"] not in ENTITY_COMPONENTS]
     config.pop("policies", None)
 
-    from rasa.model_training import train_nlu
-    from rasa.core.agent import Agent
     import asyncio
+
+    from rasa.core.agent import Agent
+    from rasa.model_training import train_nlu
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp_path = Path(tmp)
@@ -64,8 +75,12 @@ def main() -> None:
         (tmp_path / "train.yml").write_text(to_rasa_yaml(train_rows))
         (tmp_path / "config.yml").write_text(yaml.safe_dump(config))
         started = time.perf_counter()
-        model = train_nlu(str(tmp_path / "config.yml"), str(tmp_path / "train.yml"),
-                          str(tmp_path / "models"), fixed_model_name="b77")
+        model = train_nlu(
+            str(tmp_path / "config.yml"),
+            str(tmp_path / "train.yml"),
+            str(tmp_path / "models"),
+            fixed_model_name="b77",
+        )
         train_s = time.perf_counter() - started
         agent = Agent.load(model)
         predicted = [asyncio.run(agent.parse_message(r["text"]))["intent"]["name"] for r in test_rows]
@@ -74,21 +89,32 @@ def main() -> None:
 
     accuracy = accuracy_score(gold, predicted)
     macro_f1 = f1_score(gold, predicted, average="macro")
-    body = "\n".join([
-        "## NLU on BANKING77 (bench/nlu_banking77.py)",
-        "",
-        "Train split (10,003 examples, 77 intents) → test split (3,080), on this 2-core machine.",
-        "",
-        "| pipeline | accuracy | macro-F1 | training time |",
-        "|---|---|---|---|",
-        f"| Rasa default (`rasa init`: DIET + ResponseSelector, 50 epochs; measured once, from the shared notes) | {BASELINE['accuracy']:.2%} | {BASELINE['macro_f1']:.3f} | {BASELINE['train_s'] / 60:.0f} min |",
-        f"| this project's config.yml pipeline | {accuracy:.2%} | {macro_f1:.3f} | {train_s:.0f} s |",
-        "",
-        f"Training-time ratio: {BASELINE['train_s'] / train_s:.0f}x faster; accuracy difference "
-        f"{(accuracy - BASELINE['accuracy']) * 100:+.2f} points.",
-    ])
-    print(json.dumps({"split": args.split, "accuracy": accuracy, "macro_f1": macro_f1,
-                      "train_s": train_s, "config": args.config}))
+    body = "\n".join(
+        [
+            "## NLU on BANKING77 (bench/nlu_banking77.py)",
+            "",
+            "Train split (10,003 examples, 77 intents) → test split (3,080), on this 2-core machine.",
+            "",
+            "| pipeline | accuracy | macro-F1 | training time |",
+            "|---|---|---|---|",
+            f"| Rasa default (`rasa init`: DIET + ResponseSelector, 50 epochs; measured once, from the shared notes) | {BASELINE['accuracy']:.2%} | {BASELINE['macro_f1']:.3f} | {BASELINE['train_s'] / 60:.0f} min |",
+            f"| this project's config.yml pipeline | {accuracy:.2%} | {macro_f1:.3f} | {train_s:.0f} s |",
+            "",
+            f"Training-time ratio: {BASELINE['train_s'] / train_s:.0f}x faster; accuracy difference "
+            f"{(accuracy - BASELINE['accuracy']) * 100:+.2f} points.",
+        ]
+    )
+    print(
+        json.dumps(
+            {
+                "split": args.split,
+                "accuracy": accuracy,
+                "macro_f1": macro_f1,
+                "train_s": train_s,
+                "config": args.config,
+            }
+        )
+    )
     if args.split == "test":
         print(body)
         write_section("nlu-banking77", body)

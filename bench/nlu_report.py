@@ -11,6 +11,7 @@ the others. Reported per language: accuracy and intent macro-F1 of the intent th
 classifier's top intent ignoring the fallback, and the most frequent confusion pairs. The
 result replaces the `<!-- nlu:start -->` ... `<!-- nlu:end -->` section of docs/benchmarks.md.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -71,8 +72,10 @@ def to_yaml(examples: list[dict], other: list[dict]) -> str:
     by_key: dict[tuple, list[str]] = defaultdict(list)
     for ex in examples:
         by_key[(ex["intent"], ex["language"])].append(ex["raw"])
-    items = [{"intent": i, "metadata": {"language": lang}, "examples": "".join(f"- {t}\n" for t in v)}
-             for (i, lang), v in by_key.items()]
+    items = [
+        {"intent": i, "metadata": {"language": lang}, "examples": "".join(f"- {t}\n" for t in v)}
+        for (i, lang), v in by_key.items()
+    ]
     return yaml.safe_dump({"version": "3.1", "nlu": items + other}, allow_unicode=True, sort_keys=False)
 
 
@@ -87,7 +90,9 @@ def quiet_rasa() -> None:
     configure_structlog(logging.WARNING)
 
 
-def run_folds(examples: list[dict], other: list[dict], folds: int, config_path: Path = ROOT / "config.yml") -> float:
+def run_folds(
+    examples: list[dict], other: list[dict], folds: int, config_path: Path = ROOT / "config.yml"
+) -> float:
     from rasa.core.agent import Agent
     from rasa.model_training import train_nlu
 
@@ -102,8 +107,12 @@ def run_folds(examples: list[dict], other: list[dict], folds: int, config_path: 
         for fold in range(folds):
             train = [ex for ex in examples if ex["fold"] != fold]
             (tmp_path / f"train{fold}.yml").write_text(to_yaml(train, other), encoding="utf-8")
-            model = train_nlu(str(tmp_path / "config.yml"), str(tmp_path / f"train{fold}.yml"),
-                              str(tmp_path / "models"), fixed_model_name=f"fold{fold}")
+            model = train_nlu(
+                str(tmp_path / "config.yml"),
+                str(tmp_path / f"train{fold}.yml"),
+                str(tmp_path / "models"),
+                fixed_model_name=f"fold{fold}",
+            )
             agent = Agent.load(model)
             for ex in (e for e in examples if e["fold"] == fold):
                 parsed = asyncio.run(agent.parse_message(plain(ex["raw"])))
@@ -120,10 +129,15 @@ def scores(rows: list[dict]) -> dict:
     gold = [r["intent"] for r in rows]
     labels = sorted(set(gold))
     return {
-        "n": len(rows), "intents": len(labels),
+        "n": len(rows),
+        "intents": len(labels),
         "accuracy": accuracy_score(gold, [r["predicted"] for r in rows]),
-        "macro_f1": f1_score(gold, [r["predicted"] for r in rows], labels=labels, average="macro", zero_division=0),
-        "top_macro_f1": f1_score(gold, [r["top"] for r in rows], labels=labels, average="macro", zero_division=0),
+        "macro_f1": f1_score(
+            gold, [r["predicted"] for r in rows], labels=labels, average="macro", zero_division=0
+        ),
+        "top_macro_f1": f1_score(
+            gold, [r["top"] for r in rows], labels=labels, average="macro", zero_division=0
+        ),
         "fallbacks": sum(r["predicted"] == "nlu_fallback" for r in rows),
         "confusions": Counter((r["intent"], r["predicted"]) for r in rows if r["predicted"] != r["intent"]),
     }
@@ -146,8 +160,10 @@ def report(examples: list[dict], folds: int, seconds: float) -> str:
     ]
     for lang, s in [*per_lang.items(), ("all", overall)]:
         target = "" if lang == "all" else ("met" if s["macro_f1"] >= 0.92 else "**below 0.92**")
-        lines.append(f"| {lang} | {s['n']} | {s['accuracy']:.3f} | {s['macro_f1']:.3f} | "
-                     f"{s['top_macro_f1']:.3f} | {s['fallbacks']} | {target} |")
+        lines.append(
+            f"| {lang} | {s['n']} | {s['accuracy']:.3f} | {s['macro_f1']:.3f} | "
+            f"{s['top_macro_f1']:.3f} | {s['fallbacks']} | {target} |"
+        )
     lines += ["", "Most frequent confusions (gold → predicted, count), to fix in the training data:", ""]
     for lang, s in per_lang.items():
         pairs = ", ".join(f"{g} → {p} ({n})" for (g, p), n in s["confusions"].most_common(6)) or "none"
@@ -159,8 +175,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--no-write", action="store_true", help="print only, leave docs/benchmarks.md")
-    parser.add_argument("--config", type=Path, default=ROOT / "config.yml",
-                        help="pipeline to measure (a candidate; implies --no-write unless it is config.yml)")
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=ROOT / "config.yml",
+        help="pipeline to measure (a candidate; implies --no-write unless it is config.yml)",
+    )
     parser.add_argument("--errors", help="also write every misclassified example to this JSON-lines file")
     args = parser.parse_args()
     examples, other = load_examples(ROOT / "data" / "nlu")
@@ -174,8 +194,13 @@ def main() -> None:
         with open(args.errors, "w", encoding="utf-8") as handle:
             for ex in examples:
                 if ex["predicted"] != ex["intent"]:
-                    handle.write(json.dumps({k: ex[k] for k in ("language", "intent", "predicted", "top", "raw")},
-                                            ensure_ascii=False) + "\n")
+                    handle.write(
+                        json.dumps(
+                            {k: ex[k] for k in ("language", "intent", "predicted", "top", "raw")},
+                            ensure_ascii=False,
+                        )
+                        + "\n"
+                    )
     print(body)
     if not args.no_write and args.config.resolve() == (ROOT / "config.yml").resolve():
         write_section("nlu", body)

@@ -1,5 +1,5 @@
-"""Customer-service assistant: gateway, settings and the Rasa-side components.
+"""Rasa-side plugins: NLU components, the gateway channel, the tracker store and the launchers.
 
-This package is imported by both Python environments (the Rasa server on 3.10 and the app on
-3.11), so its top level must stay free of heavy or SQLAlchemy-2 imports.
+Loaded by the Rasa server on Python 3.10, so nothing here imports ``crm/`` or ``kb/`` (the app's
+SQLAlchemy-2 and torch code) or ``actions/``; only the shared leaves in :mod:`common`.
 """

@@ -14,6 +14,7 @@ The actions are loaded by rasa-sdk's loader (``ActionExecutor.register_package("
 this module never imports ``actions/`` itself. The token comes from the environment or the
 secrets file, never from the command line. Listens on 127.0.0.1 (``SANIC_HOST`` overrides).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -101,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     from rasa_sdk import utils
     from sanic import Sanic
 
-    from bot.settings import get_settings
+    from common.settings import get_settings
 
     settings = get_settings()
     utils.configure_colored_logging("INFO")

@@ -12,6 +12,7 @@ so the gateway can send the same message again later and it is processed exactly
 503 comes straight away when the action server's health check fails before the turn.
 ``GET /webhooks/gateway/?deep=1`` answers 200 only while the action server is healthy too.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -19,11 +20,12 @@ import contextvars
 import hmac
 import inspect
 import logging
-from typing import Any, Awaitable, Callable, Dict, List, Optional, Text
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import aiohttp
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
-from rasa.shared.core.events import BotUttered, SlotSet, UserUttered, UserUtteranceReverted
+from rasa.shared.core.events import BotUttered, SlotSet, UserUtteranceReverted, UserUttered
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
@@ -31,12 +33,17 @@ from sanic.response import HTTPResponse
 logger = logging.getLogger(__name__)
 
 TURN_SLOTS = (
-    "kb_entry_id", "kb_score", "kb_decision", "language", "handoff_reason", "handoff_summary",
+    "kb_entry_id",
+    "kb_score",
+    "kb_decision",
+    "language",
+    "handoff_reason",
+    "handoff_summary",
 )
 ACTION_FAILURE_LOG = "Encountered an exception while running action"
 HEALTH_TIMEOUT_S = 2.0
 REWIND_REASON = "custom action failed"  # in the rewind event's metadata
-_turn_failures: contextvars.ContextVar[Optional[List[Text]]] = contextvars.ContextVar(
+_turn_failures: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar(
     "turn_failures", default=None
 )
 
@@ -57,7 +64,7 @@ def _install_spy() -> None:
         processor_logger.addHandler(_ActionFailureSpy(level=logging.ERROR))
 
 
-def _last_user_index(events: List[Any], message_id: Optional[Text] = None) -> Optional[int]:
+def _last_user_index(events: list[Any], message_id: str | None = None) -> int | None:
     for index in range(len(events) - 1, -1, -1):
         event = events[index]
         if isinstance(event, UserUttered) and (message_id is None or event.message_id == message_id):
@@ -65,32 +72,30 @@ def _last_user_index(events: List[Any], message_id: Optional[Text] = None) -> Op
     return None
 
 
-def replies_after(events: List[Any], index: int, recipient: Text) -> List[Dict[Text, Any]]:
+def replies_after(events: list[Any], index: int, recipient: str) -> list[dict[str, Any]]:
     """The bot messages of the turn that starts at ``events[index]``, as a channel sends them."""
     replies = []
     for event in events[index + 1 :]:
         if isinstance(event, UserUttered):
             break
         if isinstance(event, BotUttered):
-            message: Dict[Text, Any] = {"recipient_id": recipient, "text": event.text}
+            message: dict[str, Any] = {"recipient_id": recipient, "text": event.text}
             message.update({k: v for k, v in (event.data or {}).items() if v})
             replies.append(message)
     return replies
 
 
-def turn_summary(events: List[Any], index: Optional[int] = None) -> Dict[Text, Any]:
+def turn_summary(events: list[Any], index: int | None = None) -> dict[str, Any]:
     """Summarise a user turn of a tracker's events (by default the newest user message on)."""
     last_user = _last_user_index(events) if index is None else index
     if last_user is None:
         return {}
     user = events[last_user]
     intent = user.intent or {}
-    summary: Dict[Text, Any] = {
+    summary: dict[str, Any] = {
         "intent": intent.get("name"),
         "confidence": intent.get("confidence"),
-        "entities": [
-            {"entity": e.get("entity"), "value": e.get("value")} for e in user.entities or []
-        ],
+        "entities": [{"entity": e.get("entity"), "value": e.get("value")} for e in user.entities or []],
         "slots": {},
     }
     for event in events[last_user + 1 :]:
@@ -106,29 +111,25 @@ class GatewayInput(InputChannel):
     (``Content-Type: application/json``; anything else is 415)."""
 
     @classmethod
-    def name(cls) -> Text:
+    def name(cls) -> str:
         return "gateway"
 
     @classmethod
-    def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> "GatewayInput":
+    def from_credentials(cls, credentials: dict[str, Any] | None) -> GatewayInput:
         token = (credentials or {}).get("token")
         if not token:
             raise ValueError("credentials.yml: the gateway channel needs a non-empty 'token'")
         return cls(str(token))
 
-    def __init__(self, token: Text) -> None:
+    def __init__(self, token: str) -> None:
         self._token = token.encode()
 
     def _authorised(self, request: Request) -> bool:
         header = request.headers.get("Authorization", "")
         scheme, _, supplied = header.partition(" ")
-        return scheme.lower() == "bearer" and hmac.compare_digest(
-            supplied.strip().encode(), self._token
-        )
+        return scheme.lower() == "bearer" and hmac.compare_digest(supplied.strip().encode(), self._token)
 
-    def blueprint(
-        self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
-    ) -> Blueprint:
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         module = inspect.getmodule(self)
         webhook = Blueprint("gateway_webhook", module.__name__ if module else None)
 
@@ -146,8 +147,10 @@ class GatewayInput(InputChannel):
             if media != "application/json":
                 return response.json({"error": "only application/json is accepted"}, status=415)
             body = request.json if isinstance(request.json, dict) else None
-            if not body or not isinstance(body.get("sender"), str) or not isinstance(
-                body.get("message"), str
+            if (
+                not body
+                or not isinstance(body.get("sender"), str)
+                or not isinstance(body.get("message"), str)
             ):
                 return response.json(
                     {"error": "body must be JSON with string 'sender' and 'message'"},
@@ -160,12 +163,17 @@ class GatewayInput(InputChannel):
                 events = tracker.applied_events() if tracker else []
                 index = _last_user_index(events, message_id)
                 if index is not None:
-                    return response.json({"messages": replies_after(events, index, sender),
-                                          "turn": turn_summary(events, index), "repeated": True})
+                    return response.json(
+                        {
+                            "messages": replies_after(events, index, sender),
+                            "turn": turn_summary(events, index),
+                            "repeated": True,
+                        }
+                    )
             if not await _actions_healthy(request):
                 return response.json({"error": "actions_unavailable"}, status=503)
             collector = CollectingOutputChannel()
-            failures: List[Text] = []
+            failures: list[str] = []
             reset = _turn_failures.set(failures)
             try:
                 await on_new_message(
@@ -192,7 +200,7 @@ class GatewayInput(InputChannel):
         return webhook
 
 
-def _health_url(agent: Any) -> Optional[Text]:
+def _health_url(agent: Any) -> str | None:
     endpoint = getattr(agent, "action_endpoint", None)
     url = getattr(endpoint, "url", None)
     if not url:
@@ -214,7 +222,7 @@ async def _actions_healthy(request: Request) -> bool:
         return False
 
 
-async def _rewind(agent: Any, sender: Text) -> None:
+async def _rewind(agent: Any, sender: str) -> None:
     """Undo the conversation's last user turn, as if the message had never arrived."""
     async with agent.lock_store.lock(sender):
         tracker = await agent.tracker_store.retrieve(sender)

@@ -7,6 +7,7 @@ arguments the process was started with) and hands over to Rasa's own entry point
 
 Runs in the Rasa environment (Python 3.10): standard library and ``rasa`` only.
 """
+
 from __future__ import annotations
 
 import os

@@ -19,10 +19,11 @@ to Rasa's own code instead of a silently wrong patch. Applied by importing :mod:
 imports it when it loads the model's custom components), so every way of starting Rasa with
 this project's model gets it. Standard library, ``rasa`` and ``jsonschema`` only.
 """
+
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -31,11 +32,12 @@ _applied = False
 
 
 def _version_ok(rasa_version: str, jsonschema_version: str) -> bool:
-    return (rasa_version.startswith(SUPPORTED["rasa"])
-            and jsonschema_version.startswith(SUPPORTED["jsonschema"]))
+    return rasa_version.startswith(SUPPORTED["rasa"]) and jsonschema_version.startswith(
+        SUPPORTED["jsonschema"]
+    )
 
 
-def make_validator(schema: Dict[str, Any]):
+def make_validator(schema: dict[str, Any]):
     """A validator for ``schema``, checked against its meta-schema once (as ``jsonschema.validate`` does)."""
     from jsonschema.validators import validator_for
 
@@ -48,7 +50,7 @@ def _cache_event_types() -> None:
     from rasa.shared.core.events import Event
 
     lookup = Event.resolve_by_type
-    found: Dict[str, Any] = {}
+    found: dict[str, Any] = {}
 
     def resolve_by_type(type_name: str, default: Any = None) -> Any:
         cls = found.get(type_name)
@@ -77,15 +79,18 @@ def install() -> bool:
         return False
     found = (rasa.__version__, version("jsonschema"))
     if not _version_ok(*found):
-        log.warning("bot.rasa_shims: rasa %s / jsonschema %s not in %s; Rasa's own validation is used",
-                    *found, SUPPORTED)
+        log.warning(
+            "bot.rasa_shims: rasa %s / jsonschema %s not in %s; Rasa's own validation is used",
+            *found,
+            SUPPORTED,
+        )
         return False
     from jsonschema.exceptions import best_match
 
     validator = make_validator(RemoteAction.action_response_format_spec())
 
-    def _validate_action_result(self: Any, result: Dict[str, Any]) -> bool:
-        e = best_match(validator.iter_errors(result))   # what jsonschema.validate raises
+    def _validate_action_result(self: Any, result: dict[str, Any]) -> bool:
+        e = best_match(validator.iter_errors(result))  # what jsonschema.validate raises
         if e is None:
             return True
         e.message += (

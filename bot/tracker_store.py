@@ -11,11 +11,12 @@ outage writes the events the database missed (the store appends what it has not 
 Configured by the endpoints file that ops/rasa_endpoints.py generates. Imported by the Rasa
 server (Python 3.10): Rasa's dependencies only.
 """
+
 from __future__ import annotations
 
 import logging
 from collections import OrderedDict
-from typing import Any, Optional, Text
+from typing import Any
 
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.trackers import DialogueStateTracker
@@ -29,7 +30,7 @@ CACHE_SIZE = 5000
 class ResilientSQLTrackerStore(SQLTrackerStore):
     def __init__(self, *args: Any, cache_size: int = CACHE_SIZE, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._cache: "OrderedDict[Text, DialogueStateTracker]" = OrderedDict()
+        self._cache: OrderedDict[str, DialogueStateTracker] = OrderedDict()
         self._unsaved: set = set()
         self._cache_size = cache_size
 
@@ -48,8 +49,11 @@ class ResilientSQLTrackerStore(SQLTrackerStore):
             await super().save(tracker)
         except DB_DOWN as exc:
             self._unsaved.add(tracker.sender_id)
-            logger.warning("tracker database unavailable, %s kept in memory: %s",
-                           tracker.sender_id, exc.__class__.__name__)
+            logger.warning(
+                "tracker database unavailable, %s kept in memory: %s",
+                tracker.sender_id,
+                exc.__class__.__name__,
+            )
             return
         self._unsaved.discard(tracker.sender_id)
         await self._flush_unsaved()
@@ -66,15 +70,19 @@ class ResilientSQLTrackerStore(SQLTrackerStore):
                 return
             self._unsaved.discard(sender)
 
-    async def retrieve(self, sender_id: Text) -> Optional[DialogueStateTracker]:
+    async def retrieve(self, sender_id: str) -> DialogueStateTracker | None:
         if sender_id in self._unsaved:
             return self._cache[sender_id]
         try:
             tracker = await super().retrieve(sender_id)
         except DB_DOWN as exc:
             cached = self._cache.get(sender_id)
-            logger.warning("tracker database unavailable, %s served from memory (%s): %s",
-                           sender_id, "found" if cached else "none", exc.__class__.__name__)
+            logger.warning(
+                "tracker database unavailable, %s served from memory (%s): %s",
+                sender_id,
+                "found" if cached else "none",
+                exc.__class__.__name__,
+            )
             return cached
         if tracker is not None:
             self._remember(tracker)

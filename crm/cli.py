@@ -1,8 +1,9 @@
 """``python -m crm migrate | check | seed | export-customer ID | forget-customer ID``.
 
 Every failure is reported as a single ``error: ...`` line on stderr with exit status 2.
-The database URL comes from ``bot.settings`` unless ``--url`` is given.
+The database URL comes from ``common.settings`` unless ``--url`` is given.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -20,7 +21,7 @@ from crm.errors import CRMError, one_line, redact_url
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m crm", description="CRM store maintenance")
-    p.add_argument("--url", help="database URL (default: DATABASE_URL via bot.settings)")
+    p.add_argument("--url", help="database URL (default: DATABASE_URL via common.settings)")
     sub = p.add_subparsers(dest="command", required=True)
     sub.add_parser("migrate", help="upgrade the schema to the latest revision")
     sub.add_parser("check", help="verify the schema matches this code")
@@ -70,7 +71,7 @@ def _factory(args):
 
 
 def _cmd_seed(args) -> int:
-    from bot.settings import get_settings
+    from common.settings import get_settings
     from crm.seed import DEV_USERNAMES, seed
 
     if get_settings().is_production:
@@ -82,8 +83,10 @@ def _cmd_seed(args) -> int:
     if result.skipped:
         print("database is not empty: demo data not loaded")
     else:
-        print(f"loaded {result.customers} customers, {result.orders} orders, "
-              f"{result.tickets} tickets, {result.conversations} conversations")
+        print(
+            f"loaded {result.customers} customers, {result.orders} orders, "
+            f"{result.tickets} tickets, {result.conversations} conversations"
+        )
     if result.users:
         print("demo users (passwords are shown only once):")
         for role, username in DEV_USERNAMES.items():
@@ -120,8 +123,11 @@ def _cmd_forget(args) -> int:
 
 
 COMMANDS = {
-    "migrate": _cmd_migrate, "check": _cmd_check, "seed": _cmd_seed,
-    "export-customer": _cmd_export, "forget-customer": _cmd_forget,
+    "migrate": _cmd_migrate,
+    "check": _cmd_check,
+    "seed": _cmd_seed,
+    "export-customer": _cmd_export,
+    "forget-customer": _cmd_forget,
 }
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,6 +1,6 @@
 """Engine / session plumbing. Nothing is created at import time.
 
-* :func:`make_engine` builds an engine for a URL (default: ``bot.settings``) and turns malformed
+* :func:`make_engine` builds an engine for a URL (default: ``common.settings``) and turns malformed
   URLs into :class:`~crm.errors.CRMConfigError`.
 * :func:`session_scope` is the one unit-of-work helper: commit at the end, rollback on error.
 * SQLite connections get WAL, foreign keys and a busy timeout; transactions start with
@@ -10,6 +10,7 @@
   ``BEGIN DEFERRED`` instead and run concurrently with writers (WAL).
   Keep units of work short: on SQLite one open write transaction blocks all other writers.
 """
+
 from __future__ import annotations
 
 import os
@@ -18,7 +19,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, event, exc as sa_exc, text
+from sqlalchemy import create_engine, event, text
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.engine.url import URL
 from sqlalchemy.orm import Session, sessionmaker
@@ -29,8 +31,8 @@ SQLITE_BUSY_TIMEOUT_S = 10
 
 
 def default_url() -> str:
-    """The configured database URL (``DATABASE_URL`` via ``bot.settings``)."""
-    from bot.settings import get_settings
+    """The configured database URL (``DATABASE_URL`` via ``common.settings``)."""
+    from common.settings import get_settings
 
     return get_settings().database_url
 
@@ -45,9 +47,7 @@ def parse_url(url: str | URL | None = None) -> URL:
         hint = ""
         if str(raw).startswith("postgres://"):
             hint = " (use postgresql+psycopg://user:password@host:port/dbname)"
-        raise CRMConfigError(
-            f"invalid database URL {redact_url(raw)!r}: {one_line(exc)}{hint}"
-        ) from None
+        raise CRMConfigError(f"invalid database URL {redact_url(raw)!r}: {one_line(exc)}{hint}") from None
     return parsed
 
 

@@ -1,4 +1,5 @@
 """Exceptions raised by the CRM package; their ``str()`` is always a single line."""
+
 from __future__ import annotations
 
 import re

@@ -7,6 +7,7 @@
 Both raise :class:`CRMConfigError` (bad URL / unreachable / bad credentials) or
 :class:`CRMSchemaError` (schema mismatch) with one-line messages.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -81,9 +82,7 @@ def check(url: str | URL | None = None) -> str:
     db_revs = current(url)
     code_heads = heads()
     if not db_revs:
-        raise CRMSchemaError(
-            "database has no CRM schema (no alembic revision); run `python -m crm migrate`"
-        )
+        raise CRMSchemaError("database has no CRM schema (no alembic revision); run `python -m crm migrate`")
     _refuse_newer(db_revs)
     if set(db_revs) != set(code_heads):
         raise CRMSchemaError(

@@ -10,6 +10,7 @@ While entries are queued, new exchanges are queued behind them (after one replay
 the stored order always matches the order in which they happened.
 Entries that fail for a non-connectivity reason (bad data) go to ``<path>.dead`` with the error.
 """
+
 from __future__ import annotations
 
 import json
@@ -27,24 +28,52 @@ from crm.db import session_scope
 from crm.models import Customer
 from crm.orm.base import utcnow
 from crm.outbox_store import (
-    Outbox, append_bytes, compact, default_outbox_path, read_complete, terminate_torn_line,
+    Outbox,
+    append_bytes,
+    compact,
+    default_outbox_path,
+    read_complete,
+    terminate_torn_line,
 )
 from crm.repo.conversations import add_message, get_or_create_conversation
 
 __all__ = [
-    "DB_DOWN_ERRORS", "ExchangeResult", "Outbox", "ReplayResult", "apply_entry",
-    "default_outbox_path", "make_entry", "record_exchange", "replay",
+    "DB_DOWN_ERRORS",
+    "ExchangeResult",
+    "Outbox",
+    "ReplayResult",
+    "apply_entry",
+    "default_outbox_path",
+    "make_entry",
+    "record_exchange",
+    "replay",
 ]
 log = logging.getLogger(__name__)
 
 #: Errors meaning "the database is not usable right now" (as opposed to bad data).
 DB_DOWN_ERRORS = (
-    sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.DisconnectionError, sa_exc.TimeoutError,
+    sa_exc.OperationalError,
+    sa_exc.InterfaceError,
+    sa_exc.DisconnectionError,
+    sa_exc.TimeoutError,
 )
-MESSAGE_FIELDS = frozenset({
-    "client_id", "direction", "text", "language", "intent", "confidence", "kb_entry_id",
-    "kb_score", "frustration", "latency_ms", "channel", "payload", "created_at",
-})
+MESSAGE_FIELDS = frozenset(
+    {
+        "client_id",
+        "direction",
+        "text",
+        "language",
+        "intent",
+        "confidence",
+        "kb_entry_id",
+        "kb_score",
+        "frustration",
+        "latency_ms",
+        "channel",
+        "payload",
+        "created_at",
+    }
+)
 
 
 @dataclass
@@ -64,8 +93,12 @@ class ReplayResult:
 
 
 def make_entry(
-    *, token: str, messages: Sequence[Mapping[str, Any]], channel: str = "web",
-    language: str | None = None, customer_id: int | None = None,
+    *,
+    token: str,
+    messages: Sequence[Mapping[str, Any]],
+    channel: str = "web",
+    language: str | None = None,
+    customer_id: int | None = None,
 ) -> dict[str, Any]:
     """Serialisable exchange; missing ``created_at`` values are stamped now."""
     msgs = []
@@ -79,8 +112,14 @@ def make_entry(
         item["created_at"] = ts.isoformat() if isinstance(ts, datetime) else str(ts)
         msgs.append(item)
     return {
-        "v": 1, "id": uuid.uuid4().hex, "at": utcnow().isoformat(), "token": token,
-        "channel": channel, "language": language, "customer_id": customer_id, "messages": msgs,
+        "v": 1,
+        "id": uuid.uuid4().hex,
+        "at": utcnow().isoformat(),
+        "token": token,
+        "channel": channel,
+        "language": language,
+        "customer_id": customer_id,
+        "messages": msgs,
     }
 
 
@@ -90,8 +129,11 @@ def apply_entry(session: Session, entry: Mapping[str, Any]) -> ExchangeResult:
     if customer_id is not None and session.get(Customer, customer_id) is None:
         customer_id = None  # never drop a chat because its customer link went stale
     conv, _ = get_or_create_conversation(
-        session, token=entry["token"], channel=entry.get("channel") or "web",
-        language=entry.get("language"), customer_id=customer_id,
+        session,
+        token=entry["token"],
+        channel=entry.get("channel") or "web",
+        language=entry.get("language"),
+        customer_id=customer_id,
         started_at=_ts(entry["messages"][0]["created_at"]) if entry["messages"] else None,
     )
     result = ExchangeResult(stored="db", conversation_id=conv.id)
@@ -109,8 +151,13 @@ def _ts(value: Any) -> datetime | None:
 
 
 def record_exchange(
-    session_factory: sessionmaker[Session], outbox: Outbox, *, token: str,
-    messages: Sequence[Mapping[str, Any]], channel: str = "web", language: str | None = None,
+    session_factory: sessionmaker[Session],
+    outbox: Outbox,
+    *,
+    token: str,
+    messages: Sequence[Mapping[str, Any]],
+    channel: str = "web",
+    language: str | None = None,
     customer_id: int | None = None,
 ) -> ExchangeResult:
     """Store an exchange (customer message + replies) in the DB, or in the outbox if it is down.
@@ -118,8 +165,9 @@ def record_exchange(
     ``messages`` are dicts of :func:`add_message` keyword arguments (without
     ``conversation_id``); the conversation is created for ``token`` if needed.
     """
-    entry = make_entry(token=token, messages=messages, channel=channel, language=language,
-                       customer_id=customer_id)
+    entry = make_entry(
+        token=token, messages=messages, channel=channel, language=language, customer_id=customer_id
+    )
     if outbox.has_pending():
         replay(outbox, session_factory)
         if outbox.has_pending():  # still down (or another replay running): keep the order
@@ -129,8 +177,9 @@ def record_exchange(
         with session_scope(session_factory) as session:
             return apply_entry(session, entry)
     except DB_DOWN_ERRORS as exc:
-        log.warning("database unavailable, exchange queued in %s: %s", outbox.path,
-                    " ".join(str(exc).split())[:200])
+        log.warning(
+            "database unavailable, exchange queued in %s: %s", outbox.path, " ".join(str(exc).split())[:200]
+        )
         outbox.append(entry)
         return ExchangeResult(stored="outbox")
 

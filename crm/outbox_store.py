@@ -2,6 +2,7 @@
 
 See :mod:`crm.outbox` for what goes into it and how it is replayed.
 """
+
 from __future__ import annotations
 
 import fcntl
@@ -15,8 +16,8 @@ from typing import Any
 
 
 def default_outbox_path() -> Path:
-    """``<var_dir>/outbox/messages.jsonl`` from ``bot.settings``."""
-    from bot.settings import get_settings
+    """``<var_dir>/outbox/messages.jsonl`` from ``common.settings``."""
+    from common.settings import get_settings
 
     return get_settings().var_dir / "outbox" / "messages.jsonl"
 
@@ -86,7 +87,7 @@ def append_bytes(path: Path, data: bytes) -> None:
 def _write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
-        view = view[os.write(fd, view):]
+        view = view[os.write(fd, view) :]
 
 
 def _fsync_dir(directory: Path) -> None:

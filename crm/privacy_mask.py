@@ -29,6 +29,7 @@ following ``#``, ``-``, ``/``, ``.`` or ``,`` (order numbers ``LM12345678``, tic
 ``單號``, ``工單``, ``編號`` ...),
 dates (``2024-03-01``, ``20240301``, ``01/03/2024``) and year ranges (``2023-2024``).
 """
+
 from __future__ import annotations
 
 import logging
@@ -38,7 +39,12 @@ from collections.abc import Mapping
 from typing import Any
 
 __all__ = [
-    "MaskingFilter", "install_log_masking", "luhn_ok", "mask_email", "mask_record", "mask_text",
+    "MaskingFilter",
+    "install_log_masking",
+    "luhn_ok",
+    "mask_email",
+    "mask_record",
+    "mask_text",
 ]
 
 # --------------------------------------------------------------------------------------------
@@ -118,19 +124,19 @@ PHONE_CANDIDATE_RE = re.compile(
     rf"(?<![A-Za-z\d_$¥￥€£#@/.,*+\-]){_CHUNK}(?:[ \u00a0\u3000]{_CHUNK})*(?![A-Za-z\d_*]|[.,]\d)"
 )
 _NATIONAL = re.compile(
-    r"09\d{8}"                  # TW mobile
-    r"|0[1-9]\d{7,10}"          # TW / CN landline with trunk 0 (area code + number)
-    r"|[235679]\d{7}"           # HK
-    r"|1[3-9]\d{9}"             # CN mobile
+    r"09\d{8}"  # TW mobile
+    r"|0[1-9]\d{7,10}"  # TW / CN landline with trunk 0 (area code + number)
+    r"|[235679]\d{7}"  # HK
+    r"|1[3-9]\d{9}"  # CN mobile
     r"|886(?:9\d{8}|[2-8]\d{7,8})"
     r"|852[235679]\d{7}"
     r"|86(?:1[3-9]\d{9}|[1-9]\d{9,10})"
-    r"|00[1-9]\d{7,13}"         # international call prefix
+    r"|00[1-9]\d{7,13}"  # international call prefix
 )
-_CURRENCY_BEFORE = re.compile(
-    r"(?:[$¥￥€£]|\b(?:RMB|TWD|NTD|HKD|CNY|USD|EUR))\s*$", re.IGNORECASE)
+_CURRENCY_BEFORE = re.compile(r"(?:[$¥￥€£]|\b(?:RMB|TWD|NTD|HKD|CNY|USD|EUR))\s*$", re.IGNORECASE)
 _CURRENCY_AFTER = re.compile(
-    r"^\s*(?:元|圓|圆|块|塊|蚊|\b(?:dollars?|NTD|TWD|HKD|CNY|RMB|USD|EUR)\b)", re.IGNORECASE)
+    r"^\s*(?:元|圓|圆|块|塊|蚊|\b(?:dollars?|NTD|TWD|HKD|CNY|RMB|USD|EUR)\b)", re.IGNORECASE
+)
 _ID_BEFORE = re.compile(
     r"(?:\b(?:order|ticket|case|ref|reference|invoice|tracking|parcel|shipment|sku|LM"
     r"|conversation|message|customer|user|agent|id)"
@@ -188,14 +194,16 @@ def _mask_phones(text: str) -> str:
     pos = 0
     for m in PHONE_CANDIDATE_RE.finditer(text):
         # chunks of the candidate as (start, end) offsets into text
-        chunks = [(c.start() + m.start(), c.end() + m.start())
-                  for c in re.finditer(r"[^ \u00a0\u3000]+", m.group(0))]
+        chunks = [
+            (c.start() + m.start(), c.end() + m.start())
+            for c in re.finditer(r"[^ \u00a0\u3000]+", m.group(0))
+        ]
         i = 0
         while i < len(chunks):
             found = None
             for j in range(min(len(chunks), i + 6), i, -1):  # longest run of chunks first
                 start, end = chunks[i][0], chunks[j - 1][1]
-                if _is_phone(text[start:end], text[max(0, start - 40):start], text[end:end + 12]):
+                if _is_phone(text[start:end], text[max(0, start - 40) : start], text[end : end + 12]):
                     found = (j, start, end)
                     break
             if found is None:
@@ -226,11 +234,28 @@ def mask_text(text: str) -> str:
     return text
 
 
-SENSITIVE_KEYS = frozenset({
-    "phone", "phone_number", "mobile", "mobile_number", "tel", "telephone", "fax", "whatsapp",
-    "email", "e_mail", "email_address", "mail",
-    "card", "card_number", "card_no", "cc_number", "credit_card", "pan",
-})
+SENSITIVE_KEYS = frozenset(
+    {
+        "phone",
+        "phone_number",
+        "mobile",
+        "mobile_number",
+        "tel",
+        "telephone",
+        "fax",
+        "whatsapp",
+        "email",
+        "e_mail",
+        "email_address",
+        "mail",
+        "card",
+        "card_number",
+        "card_no",
+        "cc_number",
+        "credit_card",
+        "pan",
+    }
+)
 
 
 def _is_sensitive(key: Any, keys: frozenset[str]) -> bool:

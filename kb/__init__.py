@@ -5,6 +5,7 @@ functions that need them. Public names are resolved lazily from their submodules
 
     from kb import load_kb, build_index, KBSearcher, KBService
 """
+
 from __future__ import annotations
 
 import importlib

@@ -14,12 +14,14 @@ rows), so a query costs no FAISS search and no extra encoding. The passages are 
 Files: ``answers.npy`` (float32, passages grouped by entry in ``kb.json`` order) and ``answers.json``
 (``{"entries": [entry id per group], "texts": [[normalised passage, ...] per group]}``).
 """
+
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any
 
 # Sentence ends: sentence punctuation of either width, semicolons and line breaks; a full stop only
 # before a space or the end, so that URLs, "7.5" and "e.g" stay whole.
@@ -70,12 +72,20 @@ class AnswerPassages:
         counts = np.fromiter((len(t) for t in self.texts), dtype=np.int64, count=len(self.texts))
         self.starts = np.r_[0, np.cumsum(counts)]
         if self.vectors.shape[0] != self.starts[-1]:
-            raise AnswerPassagesMismatchError(f"{self.vectors.shape[0]} passage vectors for {self.starts[-1]} passages")
+            raise AnswerPassagesMismatchError(
+                f"{self.vectors.shape[0]} passage vectors for {self.starts[-1]} passages"
+            )
         self._pos = {e: i for i, e in enumerate(self.entry_ids)}
 
     @classmethod
-    def build(cls, entries: Iterable[tuple[str, dict[str, str]]], encode_texts: Callable[[list[str]], Any],
-              dimension: int, known: dict[str, Any] | None = None, min_chars: int = MIN_CHARS) -> "AnswerPassages":
+    def build(
+        cls,
+        entries: Iterable[tuple[str, dict[str, str]]],
+        encode_texts: Callable[[list[str]], Any],
+        dimension: int,
+        known: dict[str, Any] | None = None,
+        min_chars: int = MIN_CHARS,
+    ) -> AnswerPassages:
         """Passages of ``(entry id, answers by language)`` pairs; ``encode_texts`` encodes the texts that
         ``known`` (normalised text -> vector, e.g. a previous build's) does not hold."""
         import numpy as np
@@ -94,8 +104,11 @@ class AnswerPassages:
         return cls(ids, texts, vectors)
 
     def by_text(self) -> dict[str, Any]:
-        return {text: self.vectors[self.starts[i] + j] for i, group in enumerate(self.texts)
-                for j, text in enumerate(group)}
+        return {
+            text: self.vectors[self.starts[i] + j]
+            for i, group in enumerate(self.texts)
+            for j, text in enumerate(group)
+        }
 
     @property
     def encoded_count(self) -> int:
@@ -125,14 +138,21 @@ class AnswerPassages:
 
         out_dir = Path(out_dir)
         np.save(out_dir / DATA_FILE, self.vectors)
-        (out_dir / TEXTS_FILE).write_text(json.dumps({"entries": self.entry_ids, "texts": self.texts},
-                                                     ensure_ascii=False), encoding="utf-8")
-        return {"file": DATA_FILE, "texts": TEXTS_FILE, "shape": list(self.vectors.shape),
-                "sha256": file_sha256(out_dir / DATA_FILE), "texts_sha256": file_sha256(out_dir / TEXTS_FILE)}
+        (out_dir / TEXTS_FILE).write_text(
+            json.dumps({"entries": self.entry_ids, "texts": self.texts}, ensure_ascii=False), encoding="utf-8"
+        )
+        return {
+            "file": DATA_FILE,
+            "texts": TEXTS_FILE,
+            "shape": list(self.vectors.shape),
+            "sha256": file_sha256(out_dir / DATA_FILE),
+            "texts_sha256": file_sha256(out_dir / TEXTS_FILE),
+        }
 
     @classmethod
-    def load(cls, index_dir: str | Path, record: dict[str, Any], entry_ids: Sequence[str],
-             dimension: int) -> "AnswerPassages":
+    def load(
+        cls, index_dir: str | Path, record: dict[str, Any], entry_ids: Sequence[str], dimension: int
+    ) -> AnswerPassages:
         """Load and check against the manifest ``record``, the index's entries and its dimension."""
         import numpy as np
 
@@ -145,9 +165,14 @@ class AnswerPassages:
                 raise AnswerPassagesMismatchError(f"{path}: missing or checksum differs from the manifest")
         vectors = np.load(data, allow_pickle=False)
         stored = json.loads(texts.read_text(encoding="utf-8"))
-        if list(vectors.shape) != list(record.get("shape", [])) or vectors.ndim != 2 or vectors.shape[1] != dimension:
-            raise AnswerPassagesMismatchError(f"{data}: shape {vectors.shape}, expected {record.get('shape')} "
-                                              f"of dimension {dimension}")
+        if (
+            list(vectors.shape) != list(record.get("shape", []))
+            or vectors.ndim != 2
+            or vectors.shape[1] != dimension
+        ):
+            raise AnswerPassagesMismatchError(
+                f"{data}: shape {vectors.shape}, expected {record.get('shape')} of dimension {dimension}"
+            )
         if stored.get("entries") != list(entry_ids):
             raise AnswerPassagesMismatchError(f"{texts}: entries differ from the index's")
         return cls(stored["entries"], stored["texts"], vectors)

@@ -24,13 +24,15 @@ embeddings, which an incremental update reuses; read with ``allow_pickle=False``
 (vocabulary, class order, feature settings). The manifest records the shapes and the sha256 of both
 files; :meth:`EntryClassifier.load` refuses any mismatch.
 """
+
 from __future__ import annotations
 
 import json
 import math
 from collections import Counter
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from kb.lexical import CJK_CHAR, SCRIPT_RUNS
 
@@ -41,13 +43,13 @@ FORMAT = 3  # 2: second encoder block (coef_extra, extra_rows); 3: the block may
 
 DEFAULT_CONFIG: dict[str, Any] = {
     "enabled": True,
-    "char_ngrams": [1, 3],   # character n-gram lengths (inclusive) per padded script run
-    "words": True,           # add word tokens (jieba / whitespace)
-    "stopwords": False,      # drop function words (kb.lexical.STOPWORDS) from the sparse features
-    "sparse": True,          # use the TF-IDF block at all (False: a linear model on the embedding alone)
-    "dense_scale": 2.0,      # weight of the sentence embedding against the unit-norm TF-IDF block
+    "char_ngrams": [1, 3],  # character n-gram lengths (inclusive) per padded script run
+    "words": True,  # add word tokens (jieba / whitespace)
+    "stopwords": False,  # drop function words (kb.lexical.STOPWORDS) from the sparse features
+    "sparse": True,  # use the TF-IDF block at all (False: a linear model on the embedding alone)
+    "dense_scale": 2.0,  # weight of the sentence embedding against the unit-norm TF-IDF block
     "extra_encoder": "multilingual-e5-small-4bit",  # second embedding block ("" = none; any kb.encoder name)
-    "extra_scale": 2.0,      # weight of the second encoder's embedding
+    "extra_scale": 2.0,  # weight of the second encoder's embedding
     "english_encoder": "all-minilm-l6-v2",  # English-only block: texts without Chinese characters ("" = none)
     # Weight of the English-only embedding. 2 had the best mean validation top-1 over the reference FAQ,
     # BANKING77 and CLINC150 (x1 0.917, x2 0.919, x3 0.918); bench/kb_quality.py --classifier-variants
@@ -56,9 +58,9 @@ DEFAULT_CONFIG: dict[str, Any] = {
     # Fine-tuning of the English encoder on the KB's English questions at build (kb/tuning.py; {} = its
     # defaults, {"enabled": false} = the pretrained encoder).
     "english_tuning": {},
-    "C": 0.5,                # SVM regularisation
+    "C": 0.5,  # SVM regularisation
     "max_weights": 40_000_000,  # budget for classes x sparse features (float32: 160 MB)
-    "max_entries": 20_000,   # above this many entries no classifier is trained (nearest neighbours only)
+    "max_entries": 20_000,  # above this many entries no classifier is trained (nearest neighbours only)
     # Training cost budget, entries x question rows: liblinear fits one binary problem per entry over
     # every row, so a 10k-question KB of 3,335 entries took 13 min on 2 cores (bench/kb_incremental.py)
     # while BANKING77 (77 x 10k) takes ~30 s and CLINC150 (150 x 15k) ~45 s. Above the budget the KB
@@ -71,8 +73,9 @@ class ClassifierMismatchError(RuntimeError):
     """``classifier.npz``/``classifier.json`` do not belong to this index (raised as IndexMismatchError)."""
 
 
-def features(norm: str, char_ngrams: Sequence[int] = (1, 3), words: bool = True,
-             stopwords: bool = False) -> list[str]:
+def features(
+    norm: str, char_ngrams: Sequence[int] = (1, 3), words: bool = True, stopwords: bool = False
+) -> list[str]:
     """Feature tokens of one normalised text (see :func:`kb.normalize.normalize`).
 
     With ``stopwords``, Latin function words (``kb.lexical.STOPWORDS``) give no tokens at all and
@@ -90,7 +93,7 @@ def features(norm: str, char_ngrams: Sequence[int] = (1, 3), words: bool = True,
             if n == 1:
                 tokens += ["c:" + ch for ch in run]
             else:
-                tokens += ["c:" + padded[i:i + n] for i in range(len(padded) - n + 1)]
+                tokens += ["c:" + padded[i : i + n] for i in range(len(padded) - n + 1)]
     if words:
         tokens += tokenize(norm, ("words",), stopwords=stopwords)
     return tokens
@@ -106,15 +109,20 @@ def trains_classifier(config: dict[str, Any], n_classes: int, n_rows: int = 0) -
     """Whether :meth:`EntryClassifier.train` fits a model for this many entries and question rows
     (else it returns None): enabled, 2..``max_entries`` entries, entries x rows within ``max_train_cost``."""
     config = {**DEFAULT_CONFIG, **config}
-    return (bool(config["enabled"]) and 2 <= n_classes <= int(config["max_entries"])
-            and n_classes * n_rows <= int(config["max_train_cost"]))
+    return (
+        bool(config["enabled"])
+        and 2 <= n_classes <= int(config["max_entries"])
+        and n_classes * n_rows <= int(config["max_train_cost"])
+    )
 
 
 def linear_svm(config: dict[str, Any], class_weight: Any = "balanced"):
     """The liblinear SVM every entry classifier is fitted with (one-vs-rest over the classes)."""
     from sklearn.svm import LinearSVC
 
-    return LinearSVC(C=float(config["C"]), class_weight=class_weight, dual=True, max_iter=5000, random_state=0)
+    return LinearSVC(
+        C=float(config["C"]), class_weight=class_weight, dual=True, max_iter=5000, random_state=0
+    )
 
 
 def design_matrix(x_sparse, embeddings, config: dict[str, Any], extra=None):
@@ -150,7 +158,9 @@ def english_encoders(config: dict[str, Any]) -> list[str]:
 
 def extra_encoder_name(config: dict[str, Any]) -> str:
     """The extra encoders of ``config`` as recorded in the manifest ("" when the classifier has none)."""
-    return " + ".join(("english-only " if english else "") + name for name, _, english in extra_blocks(config))
+    return " + ".join(
+        ("english-only " if english else "") + name for name, _, english in extra_blocks(config)
+    )
 
 
 def has_chinese(norm: str) -> bool:
@@ -190,8 +200,13 @@ def extra_column_scales(config: dict[str, Any]):
 
     from kb.encoder import embedding_dimension, load_encoder
 
-    return np.concatenate([np.full(embedding_dimension(load_encoder(name)), scale, dtype=np.float32)
-                           for name, scale, _ in extra_blocks(config)] or [np.zeros(0, np.float32)])
+    return np.concatenate(
+        [
+            np.full(embedding_dimension(load_encoder(name)), scale, dtype=np.float32)
+            for name, scale, _ in extra_blocks(config)
+        ]
+        or [np.zeros(0, np.float32)]
+    )
 
 
 def _sha256(path: Path) -> str:
@@ -204,19 +219,32 @@ class EntryClassifier:
     """Linear entry classifier:
     ``scores = tfidf(text) @ W_sparse.T + emb @ W_dense.T + extra_emb @ W_extra.T + b`` (scales folded in)."""
 
-    def __init__(self, classes: list[str], vocab: list[str], idf, coef_sparse, coef_dense, intercept,
-                 config: dict[str, Any], coef_extra=None, extra_rows=None, tuned=None):
+    def __init__(
+        self,
+        classes: list[str],
+        vocab: list[str],
+        idf,
+        coef_sparse,
+        coef_dense,
+        intercept,
+        config: dict[str, Any],
+        coef_extra=None,
+        extra_rows=None,
+        tuned=None,
+    ):
         self.classes = list(classes)
         self.vocab = list(vocab)
         self.term_ids = {t: i for i, t in enumerate(self.vocab)}
         self.idf = idf
-        self.coef_sparse = coef_sparse      # (classes, vocab) float32
-        self.coef_dense = coef_dense        # (classes, dim) float32, dense_scale folded in
-        self.intercept = intercept          # (classes,) float32
+        self.coef_sparse = coef_sparse  # (classes, vocab) float32
+        self.coef_dense = coef_dense  # (classes, dim) float32, dense_scale folded in
+        self.intercept = intercept  # (classes,) float32
         self.config = {**DEFAULT_CONFIG, **config}
-        self.coef_extra = coef_extra        # (classes, extra dim) float32, per-column scales folded in; None: no block
-        self.extra_rows = extra_rows        # (training rows, extra dim): the training rows' extra embeddings
-        self.tuned = dict(tuned or {})      # encoder name -> the model tuned on this KB (kb/tuning.py)
+        self.coef_extra = (
+            coef_extra  # (classes, extra dim) float32, per-column scales folded in; None: no block
+        )
+        self.extra_rows = extra_rows  # (training rows, extra dim): the training rows' extra embeddings
+        self.tuned = dict(tuned or {})  # encoder name -> the model tuned on this KB (kb/tuning.py)
 
     @property
     def extra_encoder(self) -> str:
@@ -242,13 +270,23 @@ class EntryClassifier:
                 indices.extend(ids.tolist())
                 data.extend(w.tolist())
             indptr.append(len(indices))
-        return sparse.csr_matrix((np.asarray(data, dtype=np.float32), np.asarray(indices, dtype=np.int64), indptr),
-                                 shape=(len(token_lists), len(term_ids)))
+        return sparse.csr_matrix(
+            (np.asarray(data, dtype=np.float32), np.asarray(indices, dtype=np.int64), indptr),
+            shape=(len(token_lists), len(term_ids)),
+        )
 
     # ------------------------------------------------------------------ training
     @classmethod
-    def train(cls, norms: Sequence[str], labels: Sequence[str], embeddings, config: dict[str, Any] | None = None,
-              classes: Sequence[str] | None = None, extra=None, tuned=None) -> "EntryClassifier | None":
+    def train(
+        cls,
+        norms: Sequence[str],
+        labels: Sequence[str],
+        embeddings,
+        config: dict[str, Any] | None = None,
+        classes: Sequence[str] | None = None,
+        extra=None,
+        tuned=None,
+    ) -> EntryClassifier | None:
         """Fit on normalised question texts, their entry ids and their embeddings (rows aligned).
 
         ``extra``: the rows' extra-block embeddings (:func:`encode_extra`; encoded here when the config
@@ -270,7 +308,9 @@ class EntryClassifier:
             df.update(set(toks))
         # Keep the most frequent terms within the weight budget (classes x terms), ties in first-seen order.
         limit = max(int(config["max_weights"]) // len(classes), 1000)
-        vocab = [t for t, _ in sorted(df.items(), key=lambda kv: -kv[1])[:limit]] if len(df) > limit else list(df)
+        vocab = (
+            [t for t, _ in sorted(df.items(), key=lambda kv: -kv[1])[:limit]] if len(df) > limit else list(df)
+        )
         term_ids = {t: i for i, t in enumerate(vocab)}
         n = len(token_lists)
         idf = np.array([math.log((1 + n) / (1 + df[t])) + 1.0 for t in vocab], dtype=np.float64)
@@ -294,11 +334,21 @@ class EntryClassifier:
             rows, bias = svm.coef_, svm.intercept_
         coef[svm.classes_] = rows
         intercept[svm.classes_] = bias
-        coef_sparse, coef_dense, coef_extra = split_weights(coef, len(vocab), emb.shape[1], config,
-                                                            None if extra is None else extra.shape[1])
-        return cls(classes, vocab, idf.astype(np.float32), coef_sparse, coef_dense, intercept, config,
-                   coef_extra, None if extra is None else np.ascontiguousarray(extra, dtype=np.float32),
-                   tuned if extra is not None else None)
+        coef_sparse, coef_dense, coef_extra = split_weights(
+            coef, len(vocab), emb.shape[1], config, None if extra is None else extra.shape[1]
+        )
+        return cls(
+            classes,
+            vocab,
+            idf.astype(np.float32),
+            coef_sparse,
+            coef_dense,
+            intercept,
+            config,
+            coef_extra,
+            None if extra is None else np.ascontiguousarray(extra, dtype=np.float32),
+            tuned if extra is not None else None,
+        )
 
     # ------------------------------------------------------------------ inference
     def decision(self, norms: Sequence[str], embeddings, extra=None):
@@ -329,27 +379,44 @@ class EntryClassifier:
 
         out_dir = Path(out_dir)
         extra_dim = 0 if self.coef_extra is None else int(self.coef_extra.shape[1])
-        coef_extra = self.coef_extra if self.coef_extra is not None else np.zeros((len(self.classes), 0), np.float32)
+        coef_extra = (
+            self.coef_extra if self.coef_extra is not None else np.zeros((len(self.classes), 0), np.float32)
+        )
         extra_rows = self.extra_rows if self.extra_rows is not None else np.zeros((0, extra_dim), np.float32)
-        np.savez(out_dir / NPZ_FILE, idf=self.idf, coef_sparse=self.coef_sparse, coef_dense=self.coef_dense,
-                 intercept=self.intercept, coef_extra=coef_extra, extra_rows=extra_rows)
+        np.savez(
+            out_dir / NPZ_FILE,
+            idf=self.idf,
+            coef_sparse=self.coef_sparse,
+            coef_dense=self.coef_dense,
+            intercept=self.intercept,
+            coef_extra=coef_extra,
+            extra_rows=extra_rows,
+        )
         meta = {"format": FORMAT, "classes": self.classes, "vocab": self.vocab, "config": self.config}
         (out_dir / JSON_FILE).write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
         tuned = {}
         if self.tuned:
             from kb import tuning
 
-            (name, model), = self.tuned.items()
+            ((name, model),) = self.tuned.items()
             tuned = {"tuned": tuning.save(model, out_dir, name, self.config["english_tuning"])}
-        return {**tuned, "format": FORMAT, "type": "linear-svm-ovr", "classes": len(self.classes),
-                "sparse_features": len(self.vocab), "dense_dimension": int(self.coef_dense.shape[1]),
-                "extra_encoder": self.extra_encoder, "extra_dimension": extra_dim,
-                "config": self.config,
-                "sha256": {NPZ_FILE: _sha256(out_dir / NPZ_FILE), JSON_FILE: _sha256(out_dir / JSON_FILE)}}
+        return {
+            **tuned,
+            "format": FORMAT,
+            "type": "linear-svm-ovr",
+            "classes": len(self.classes),
+            "sparse_features": len(self.vocab),
+            "dense_dimension": int(self.coef_dense.shape[1]),
+            "extra_encoder": self.extra_encoder,
+            "extra_dimension": extra_dim,
+            "config": self.config,
+            "sha256": {NPZ_FILE: _sha256(out_dir / NPZ_FILE), JSON_FILE: _sha256(out_dir / JSON_FILE)},
+        }
 
     @classmethod
-    def load(cls, index_dir: str | Path, record: dict[str, Any], entry_ids: Sequence[str],
-             dimension: int) -> "EntryClassifier":
+    def load(
+        cls, index_dir: str | Path, record: dict[str, Any], entry_ids: Sequence[str], dimension: int
+    ) -> EntryClassifier:
         """Load and verify against the manifest ``record``, the index's entry ids and embedding size."""
         import numpy as np
 
@@ -362,39 +429,66 @@ class EntryClassifier:
                 raise ClassifierMismatchError(f"{path}: checksum differs from the manifest")
         meta = json.loads((index_dir / JSON_FILE).read_text(encoding="utf-8"))
         if meta.get("format") != FORMAT:
-            raise ClassifierMismatchError(f"{index_dir / JSON_FILE}: format {meta.get('format')}, expected {FORMAT}")
+            raise ClassifierMismatchError(
+                f"{index_dir / JSON_FILE}: format {meta.get('format')}, expected {FORMAT}"
+            )
         try:
             with np.load(index_dir / NPZ_FILE, allow_pickle=False) as data:
-                arrays = {k: data[k] for k in ("idf", "coef_sparse", "coef_dense", "intercept", "coef_extra",
-                                               "extra_rows")}
+                arrays = {
+                    k: data[k]
+                    for k in ("idf", "coef_sparse", "coef_dense", "intercept", "coef_extra", "extra_rows")
+                }
         except (KeyError, ValueError, OSError) as exc:
             raise ClassifierMismatchError(f"{index_dir / NPZ_FILE}: unreadable ({exc})") from None
         classes, vocab = meta["classes"], meta["vocab"]
         c, v = len(classes), len(vocab)
         e = int(record.get("extra_dimension", -1))
-        shapes_ok = (arrays["coef_sparse"].shape == (c, v) and arrays["idf"].shape == (v,)
-                     and arrays["coef_dense"].shape == (c, dimension) and arrays["intercept"].shape == (c,)
-                     and arrays["coef_extra"].shape == (c, e) and arrays["extra_rows"].shape[1:] == (e,))
+        shapes_ok = (
+            arrays["coef_sparse"].shape == (c, v)
+            and arrays["idf"].shape == (v,)
+            and arrays["coef_dense"].shape == (c, dimension)
+            and arrays["intercept"].shape == (c,)
+            and arrays["coef_extra"].shape == (c, e)
+            and arrays["extra_rows"].shape[1:] == (e,)
+        )
         if not shapes_ok or c != record.get("classes") or v != record.get("sparse_features"):
-            raise ClassifierMismatchError(f"{index_dir}: classifier shapes do not match the manifest "
-                                          f"({c} classes, {v} features, embedding dim {dimension})")
+            raise ClassifierMismatchError(
+                f"{index_dir}: classifier shapes do not match the manifest "
+                f"({c} classes, {v} features, embedding dim {dimension})"
+            )
         if sorted(classes) != sorted(entry_ids):
             raise ClassifierMismatchError(f"{index_dir}: classifier classes differ from the index's entries")
         config = meta.get("config", {})
-        if bool(e) != bool(extra_encoder_name(config)) or (e and record.get("extra_encoder") != extra_encoder_name(config)):
-            raise ClassifierMismatchError(f"{index_dir}: the classifier's extra encoders do not match the manifest")
+        if bool(e) != bool(extra_encoder_name(config)) or (
+            e and record.get("extra_encoder") != extra_encoder_name(config)
+        ):
+            raise ClassifierMismatchError(
+                f"{index_dir}: the classifier's extra encoders do not match the manifest"
+            )
         if e:
             try:
                 got = len(extra_column_scales(config))
             except Exception as exc:  # a missing package or an unreachable hub model
-                raise ClassifierMismatchError(f"{index_dir}: extra encoder {extra_encoder_name(config)!r} "
-                                              f"cannot be loaded ({exc})") from None
+                raise ClassifierMismatchError(
+                    f"{index_dir}: extra encoder {extra_encoder_name(config)!r} cannot be loaded ({exc})"
+                ) from None
             if got != e:
-                raise ClassifierMismatchError(f"{index_dir}: extra encoder {extra_encoder_name(config)!r} gives "
-                                              f"dimension {got}, the classifier was trained on {e}")
-        return cls(classes, vocab, arrays["idf"], arrays["coef_sparse"], arrays["coef_dense"], arrays["intercept"],
-                   config, arrays["coef_extra"] if e else None, arrays["extra_rows"] if e else None,
-                   _load_tuned(index_dir, record.get("tuned"), config) if e else None)
+                raise ClassifierMismatchError(
+                    f"{index_dir}: extra encoder {extra_encoder_name(config)!r} gives "
+                    f"dimension {got}, the classifier was trained on {e}"
+                )
+        return cls(
+            classes,
+            vocab,
+            arrays["idf"],
+            arrays["coef_sparse"],
+            arrays["coef_dense"],
+            arrays["intercept"],
+            config,
+            arrays["coef_extra"] if e else None,
+            arrays["extra_rows"] if e else None,
+            _load_tuned(index_dir, record.get("tuned"), config) if e else None,
+        )
 
 
 def _load_tuned(index_dir: Path, record: dict[str, Any] | None, config: dict[str, Any]) -> dict[str, Any]:
@@ -405,8 +499,10 @@ def _load_tuned(index_dir: Path, record: dict[str, Any] | None, config: dict[str
 
     english = english_encoders(config)
     if record.get("base") not in english:
-        raise ClassifierMismatchError(f"{index_dir}: tuned encoder {record.get('base')!r} is not the "
-                                      f"classifier's English encoder {english}")
+        raise ClassifierMismatchError(
+            f"{index_dir}: tuned encoder {record.get('base')!r} is not the "
+            f"classifier's English encoder {english}"
+        )
     try:
         return {record["base"]: tuning.load(index_dir, record)}
     except tuning.TunedEncoderMismatchError as exc:
@@ -423,12 +519,15 @@ def split_weights(coef, n_terms: int, dim: int, config: dict[str, Any], extra_di
     extra_scale = extra_column_scales(config) if extra_dim else None
     k, col = coef.shape[0], n_terms
     if scale > 0:
-        dense, col = coef[:, col:col + dim] * scale, col + dim
+        dense, col = coef[:, col : col + dim] * scale, col + dim
     else:
         dense = np.zeros((k, dim), dtype=np.float32)
-    extra = coef[:, col:col + extra_dim] * extra_scale if extra_dim else None
-    return (np.ascontiguousarray(coef[:, :n_terms]), np.ascontiguousarray(dense, dtype=np.float32),
-            None if extra is None else np.ascontiguousarray(extra, dtype=np.float32))
+    extra = coef[:, col : col + extra_dim] * extra_scale if extra_dim else None
+    return (
+        np.ascontiguousarray(coef[:, :n_terms]),
+        np.ascontiguousarray(dense, dtype=np.float32),
+        None if extra is None else np.ascontiguousarray(extra, dtype=np.float32),
+    )
 
 
 def softmax(scores, temperature: float):

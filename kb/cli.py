@@ -5,6 +5,7 @@ changed questions (see :mod:`kb.incremental`); it does a full build when nothing
 
 User errors (bad files, mismatched index, missing index) print one ``error:`` line and exit 2.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -19,7 +20,7 @@ class CLIError(Exception):
 
 
 def _settings():
-    from bot.settings import get_settings
+    from common.settings import get_settings
 
     return get_settings()
 
@@ -71,7 +72,9 @@ def _build_incremental(args, kb, encoder: str, extra: dict) -> int:
     root = Path(args.root) if args.root else _settings().kb_index_root
     started = time.perf_counter()
     out = update_and_publish(kb, encoder, root, progress=True, **extra)
-    print(f"published {out} ({len(kb.entries)} entries, encoder {encoder}) in {time.perf_counter() - started:.1f} s")
+    print(
+        f"published {out} ({len(kb.entries)} entries, encoder {encoder}) in {time.perf_counter() - started:.1f} s"
+    )
     print(describe(out))
     return 0
 
@@ -81,7 +84,10 @@ def cmd_search(args) -> int:
     if args.json:
         print(json.dumps(result.to_dict(), ensure_ascii=False, indent=1))
         return 0
-    print(f"decision: {result.decision}  language: {result.language}" + (f"  ({result.notice})" if result.notice else ""))
+    print(
+        f"decision: {result.decision}  language: {result.language}"
+        + (f"  ({result.notice})" if result.notice else "")
+    )
     for n, hit in enumerate(result.hits, 1):
         print(f"{n}. [{hit.score:.3f}] {hit.entry_id}: {hit.question}")
     if result.decision == "answer":
@@ -114,15 +120,28 @@ def cmd_query(args) -> int:
     out = Path(args.output)
     out.parent.mkdir(parents=True, exist_ok=True)
     chunk = 256
-    with out.open("w", encoding="utf-8") as fh, tqdm(total=len(items), desc="query", unit="q",
-                                                       disable=len(items) < chunk) as bar:
+    with (
+        out.open("w", encoding="utf-8") as fh,
+        tqdm(total=len(items), desc="query", unit="q", disable=len(items) < chunk) as bar,
+    ):
         for start in range(0, len(items), chunk):
-            batch = items[start:start + chunk]
-            results = searcher.search_batch([i["text"] for i in batch], [i.get("language") for i in batch], k=10)
+            batch = items[start : start + chunk]
+            results = searcher.search_batch(
+                [i["text"] for i in batch], [i.get("language") for i in batch], k=10
+            )
             for item, res in zip(batch, results):
-                fh.write(json.dumps({"id": item.get("id"), "text": item["text"], "answered": res.decision == "answer",
-                                     "hits": [{"entry_id": h.entry_id, "score": h.score} for h in res.hits[:10]]},
-                                    ensure_ascii=False) + "\n")
+                fh.write(
+                    json.dumps(
+                        {
+                            "id": item.get("id"),
+                            "text": item["text"],
+                            "answered": res.decision == "answer",
+                            "hits": [{"entry_id": h.entry_id, "score": h.score} for h in res.hits[:10]],
+                        },
+                        ensure_ascii=False,
+                    )
+                    + "\n"
+                )
             bar.update(len(batch))
     print(f"wrote {len(items)} results to {out}", file=sys.stderr)
     return 0
@@ -148,8 +167,9 @@ def cmd_import(args) -> int:
     out = export_kb(kb, args.out, "yaml")
     print(f"imported {len(kb.entries)} entries from {args.file} into {out}")
     if args.build:
-        return cmd_build(argparse.Namespace(source=str(out), out=None, root=args.root, encoder=None,
-                                            include_answers=False))
+        return cmd_build(
+            argparse.Namespace(source=str(out), out=None, root=args.root, encoder=None, include_answers=False)
+        )
     return 0
 
 
@@ -174,9 +194,12 @@ def parser() -> argparse.ArgumentParser:
     where.add_argument("--root", help="index root to build and publish into; default: KB_INDEX_DIR")
     b.add_argument("--encoder", help="encoder name; default: KB_ENCODER")
     b.add_argument("--include-answers", action="store_true", help="also index answer texts")
-    b.add_argument("--incremental", action="store_true",
-                   help="update the published index: encode only new or changed questions, refit only their "
-                        "classifier classes (a full build if nothing is published or too much changed)")
+    b.add_argument(
+        "--incremental",
+        action="store_true",
+        help="update the published index: encode only new or changed questions, refit only their "
+        "classifier classes (a full build if nothing is published or too much changed)",
+    )
     b.set_defaults(func=cmd_build)
 
     def index_args(sp):

@@ -16,6 +16,7 @@ and one is a plain sentence-transformers folder inside its package:
 Any other name is given to ``SentenceTransformer(name)`` unchanged: a hub model id (needs network) or
 a local folder.
 """
+
 from __future__ import annotations
 
 import threading
@@ -218,8 +219,9 @@ def encode(model, texts: list[str]):
     """Encode ``texts`` into an L2-normalised float32 numpy matrix (rows match ``texts``)."""
     import numpy as np
 
-    vectors = model.encode(list(texts), batch_size=64, convert_to_numpy=True,
-                           normalize_embeddings=True, show_progress_bar=False)
+    vectors = model.encode(
+        list(texts), batch_size=64, convert_to_numpy=True, normalize_embeddings=True, show_progress_bar=False
+    )
     return np.ascontiguousarray(vectors, dtype="float32")
 
 

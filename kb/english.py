@@ -14,6 +14,7 @@ live question rows, sha-checked with the classifier) and the query's vector is t
 encodes anyway, so it costs one product with the candidates' English rows per query. An index without
 a classifier, or whose classifier has no English block, has no English rows.
 """
+
 from __future__ import annotations
 
 import logging
@@ -50,8 +51,12 @@ def english_rows(classifier, rows: list[dict[str, Any]], entry_ids: list[str], c
         return None
     keep = question_rows(rows)
     if classifier.extra_rows.shape[0] != len(keep) or classifier.extra_rows.shape[1] < cols.stop:
-        log.warning("kb: the classifier's %d embedded rows do not match the index's %d question rows; "
-                    "English rows are off", classifier.extra_rows.shape[0], len(keep))
+        log.warning(
+            "kb: the classifier's %d embedded rows do not match the index's %d question rows; "
+            "English rows are off",
+            classifier.extra_rows.shape[0],
+            len(keep),
+        )
         return None
     block = classifier.extra_rows[:, cols]
     english = np.flatnonzero(np.abs(block).sum(axis=1) > 0)  # Chinese rows have a zero block
@@ -62,5 +67,9 @@ def english_rows(classifier, rows: list[dict[str, Any]], entry_ids: list[str], c
             grouped[entry].append(int(k))
     order = [k for e in entry_ids for k in grouped[e]]
     texts = [[rows[keep[k]]["question"] for k in grouped[e]] for e in entry_ids]
-    vectors = block[np.asarray(order, dtype=np.int64)] if order else np.zeros((0, cols.stop - cols.start), np.float32)
+    vectors = (
+        block[np.asarray(order, dtype=np.int64)]
+        if order
+        else np.zeros((0, cols.stop - cols.start), np.float32)
+    )
     return AnswerPassages(entry_ids, texts, vectors)

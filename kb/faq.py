@@ -16,6 +16,7 @@ Without ``language`` each row is one entry whose text serves every language; wit
 an ``id`` are merged into one entry (that is what ``python -m kb export --format csv`` writes).
 A question cell may hold several questions, one per line.
 """
+
 from __future__ import annotations
 
 import csv
@@ -24,7 +25,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from bot.lang import LANGUAGES
+from common.lang import LANGUAGES
 
 
 class KBValidationError(ValueError):
@@ -104,7 +105,9 @@ def _load_yaml(path: Path) -> KnowledgeBase:
     languages = tuple(data.get("languages") or LANGUAGES)
     unknown = [lang for lang in languages if lang not in LANGUAGES]
     if unknown:
-        raise KBValidationError(f"{path}: field 'languages': unknown language(s) {unknown}, expected {list(LANGUAGES)}")
+        raise KBValidationError(
+            f"{path}: field 'languages': unknown language(s) {unknown}, expected {list(LANGUAGES)}"
+        )
     entries = []
     for n, raw in enumerate(data["entries"], start=1):
         if not isinstance(raw, dict):
@@ -136,7 +139,9 @@ def _entry_from_mapping(raw: dict, n: int, languages: tuple[str, ...]) -> Entry:
         items = questions[lang]
         items = [items] if isinstance(items, str) else items
         if not isinstance(items, list) or not [q for q in items if str(q or "").strip()]:
-            raise KBValidationError(f"{where}: field 'questions.{lang}' must be a non-empty list of questions")
+            raise KBValidationError(
+                f"{where}: field 'questions.{lang}' must be a non-empty list of questions"
+            )
         qs[lang] = [str(q).strip() for q in items if str(q or "").strip()]
         text = answers[lang]
         if not isinstance(text, str) or not text.strip():
@@ -168,7 +173,8 @@ def _load_csv(path: Path) -> KnowledgeBase:
     if missing or extra or len(set(header)) != len(header):
         raise KBValidationError(
             f"{path}: wrong CSV header {header}: expected 'question,answer' "
-            f"with optional {', '.join(CSV_OPTIONAL)} columns")
+            f"with optional {', '.join(CSV_OPTIONAL)} columns"
+        )
     reader.fieldnames = header
     by_id: dict[str, dict] = {}
     for row_no, row in enumerate(reader, start=1):
@@ -186,12 +192,15 @@ def _load_csv(path: Path) -> KnowledgeBase:
             raise KBValidationError(f"{where}: field 'question' is empty")
         if not row["answer"]:
             raise KBValidationError(f"{where}: field 'answer' is empty")
-        slot = by_id.setdefault(entry_id, {"category": row.get("category", ""), "q": {}, "a": {}, "line": line})
-        for target_lang in ([lang] if lang else LANGUAGES):
+        slot = by_id.setdefault(
+            entry_id, {"category": row.get("category", ""), "q": {}, "a": {}, "line": line}
+        )
+        for target_lang in [lang] if lang else LANGUAGES:
             if target_lang in slot["a"]:
                 raise KBValidationError(
                     f"{where}: duplicate id {entry_id!r} (first on line {slot['line']})"
-                    + (f" for language {lang!r}" if lang else ""))
+                    + (f" for language {lang!r}" if lang else "")
+                )
             slot["q"][target_lang] = questions
             slot["a"][target_lang] = row["answer"]
     if not by_id:
@@ -201,6 +210,8 @@ def _load_csv(path: Path) -> KnowledgeBase:
     for entry_id, slot in by_id.items():
         for lang in languages:
             if lang not in slot["a"]:
-                raise KBValidationError(f"{path}: entry {entry_id!r}: field 'language': missing language {lang!r}")
+                raise KBValidationError(
+                    f"{path}: entry {entry_id!r}: field 'language': missing language {lang!r}"
+                )
         entries.append(Entry(entry_id, slot["category"], slot["q"], slot["a"]))
     return KnowledgeBase(entries, "1", "", languages)

@@ -24,6 +24,7 @@ accumulate: when more than ``MAX_CHANGED_FRACTION`` of the entries changed since
 has fewer than three entries) :func:`update_index` does a full :func:`kb.index.build_index` instead.
 Either way the manifest's ``incremental`` record names the base and what was done.
 """
+
 from __future__ import annotations
 
 import json
@@ -34,10 +35,26 @@ from pathlib import Path
 from typing import Any
 
 from kb.faq import KnowledgeBase
-from kb.index import (NORMALIZATION, IndexMismatchError, LoadedIndex, answer_passages, build_and_publish,
-                      build_index, current_index_dir, entry_centroids, load_index, make_faiss_index, make_rows,
-                      publish_new_build, question_rows, read_manifest, row_texts, search_defaults,
-                      write_index_dir, write_manifest)
+from kb.index import (
+    NORMALIZATION,
+    IndexMismatchError,
+    LoadedIndex,
+    answer_passages,
+    build_and_publish,
+    build_index,
+    current_index_dir,
+    entry_centroids,
+    load_index,
+    make_faiss_index,
+    make_rows,
+    publish_new_build,
+    question_rows,
+    read_manifest,
+    row_texts,
+    search_defaults,
+    write_index_dir,
+    write_manifest,
+)
 
 MAX_CHANGED_FRACTION = 0.2
 MAX_DELETED_FRACTION = 0.2
@@ -47,9 +64,9 @@ MIN_ENTRIES = 3  # with two classes liblinear fits one shared model, not one per
 @dataclass
 class KBDiff:
     added: list[str]
-    edited: list[str]       # any field differs (answers, category, questions)
+    edited: list[str]  # any field differs (answers, category, questions)
     deleted: list[str]
-    retrain: list[str]      # added, or the normalised question texts differ: their classifier rows are refitted
+    retrain: list[str]  # added, or the normalised question texts differ: their classifier rows are refitted
 
     @property
     def changed(self) -> list[str]:
@@ -64,11 +81,12 @@ class KBDiff:
 @dataclass
 class Rows:
     """Rows with the normalised texts they are encoded from (normalising 10k rows takes a noticeable while)."""
+
     rows: list[dict[str, Any]]
     texts: list[str]
 
     @classmethod
-    def of(cls, rows: list[dict[str, Any]]) -> "Rows":
+    def of(cls, rows: list[dict[str, Any]]) -> Rows:
         return cls(rows, row_texts(rows))
 
 
@@ -76,20 +94,22 @@ class Rows:
 class RowPlan:
     rows: list[dict[str, Any]]
     texts: list[str]
-    vectors: Any            # (rows, dimension) float32, aligned with rows (tombstones included)
+    vectors: Any  # (rows, dimension) float32, aligned with rows (tombstones included)
     index: Any
     kind: str
     reused: int
     encoded_rows: int
     encoded_texts: int
-    index_action: str       # "rebuilt" | "appended" | "compacted"
+    index_action: str  # "rebuilt" | "appended" | "compacted"
 
     @property
     def deleted(self) -> int:
         return sum(1 for r in self.rows if r.get("deleted"))
 
 
-def diff_kb(base: LoadedIndex, kb: KnowledgeBase, old_rows: Rows | None = None, new_rows: Rows | None = None) -> KBDiff:
+def diff_kb(
+    base: LoadedIndex, kb: KnowledgeBase, old_rows: Rows | None = None, new_rows: Rows | None = None
+) -> KBDiff:
     """Entries added, edited, deleted and whose classifier rows must be refitted, against ``base``."""
     old = base.entries
     new_ids = [e.id for e in kb.entries]
@@ -115,7 +135,9 @@ def full_build_reason(base: LoadedIndex, kb: KnowledgeBase, diff: KBDiff, max_ch
     from kb.classifier import DEFAULT_CONFIG, trains_classifier
 
     config = {**DEFAULT_CONFIG, **search_defaults()["index"].get("classifier", {})}
-    wanted = trains_classifier(config, len(kb.entries), sum(len(q) for e in kb.entries for q in e.questions.values()))
+    wanted = trains_classifier(
+        config, len(kb.entries), sum(len(q) for e in kb.entries for q in e.questions.values())
+    )
     if len(kb.entries) < MIN_ENTRIES:
         return f"{len(kb.entries)} entries (fewer than {MIN_ENTRIES})"
     if wanted and base.classifier is None:
@@ -126,8 +148,10 @@ def full_build_reason(base: LoadedIndex, kb: KnowledgeBase, diff: KBDiff, max_ch
         return "the entry classifier settings changed"
     since_full = changed_since_full(base, diff)
     if since_full > max_changed * max(len(kb.entries), len(base.entries)):
-        return (f"{since_full} entries changed since the last full build "
-                f"(more than {max_changed:.0%} of {max(len(kb.entries), len(base.entries))})")
+        return (
+            f"{since_full} entries changed since the last full build "
+            f"(more than {max_changed:.0%} of {max(len(kb.entries), len(base.entries))})"
+        )
     return None
 
 
@@ -137,6 +161,7 @@ def changed_since_full(base: LoadedIndex, diff: KBDiff) -> int:
 
 
 # ---------------------------------------------------------------- rows and vectors
+
 
 def _row_key(row: dict[str, Any]) -> tuple:
     return row["entry_id"], row["language"], row.get("kind", "question"), row["question"]
@@ -154,8 +179,9 @@ def base_vectors(base: LoadedIndex):
     ids = faiss.vector_to_array(index.id_map)
     stored = faiss.downcast_index(index.index).reconstruct_n(0, n)
     if len(ids) != n or len(base.rows) != n or sorted(ids.tolist()) != list(range(n)):
-        raise IndexMismatchError(f"{base.path}: FAISS ids are not the row ids 0..{n - 1}; "
-                                 "rebuild with `python -m kb build`")
+        raise IndexMismatchError(
+            f"{base.path}: FAISS ids are not the row ids 0..{n - 1}; rebuild with `python -m kb build`"
+        )
     vectors = np.empty_like(stored)
     vectors[ids] = stored
     return vectors
@@ -197,7 +223,9 @@ class _Vectors:
         import numpy as np
 
         self._encode_missing(texts)
-        return np.stack([self.fresh[t] for t in texts]) if texts else np.zeros((0, self.dimension), np.float32)
+        return (
+            np.stack([self.fresh[t] for t in texts]) if texts else np.zeros((0, self.dimension), np.float32)
+        )
 
     def _encode_missing(self, texts: list[str]) -> int:
         from kb.encoder import encode, load_encoder
@@ -211,8 +239,10 @@ class _Vectors:
         model = self.encoder if self.encoder is not None else load_encoder(self.encoder_name)
         vectors = _encode_chunks(model, todo, self.progress, encode)
         if vectors.shape[1] != self.dimension:
-            raise IndexMismatchError(f"encoder {self.encoder_name!r} gives dimension {vectors.shape[1]} "
-                                     f"but the base index has {self.dimension}")
+            raise IndexMismatchError(
+                f"encoder {self.encoder_name!r} gives dimension {vectors.shape[1]} "
+                f"but the base index has {self.dimension}"
+            )
         self.fresh.update(zip(todo, vectors))
         return len(todo)
 
@@ -221,8 +251,17 @@ def rebuild_rows(new_rows: Rows, vectors: _Vectors, hnsw_min_rows: int) -> RowPl
     """Rows numbered afresh in KB order and a FAISS index built from the (mostly reused) vectors."""
     matrix, encoded_rows, encoded_texts = vectors.for_rows(new_rows)
     index, kind = make_faiss_index(matrix, hnsw_min_rows)
-    return RowPlan(new_rows.rows, new_rows.texts, matrix, index, kind, len(new_rows.rows) - encoded_rows,
-                   encoded_rows, encoded_texts, "rebuilt")
+    return RowPlan(
+        new_rows.rows,
+        new_rows.texts,
+        matrix,
+        index,
+        kind,
+        len(new_rows.rows) - encoded_rows,
+        encoded_rows,
+        encoded_texts,
+        "rebuilt",
+    )
 
 
 def append_rows(base: LoadedIndex, base_rows: Rows, new_rows: Rows, vectors: _Vectors) -> RowPlan:
@@ -248,14 +287,31 @@ def append_rows(base: LoadedIndex, base_rows: Rows, new_rows: Rows, vectors: _Ve
     matrix = np.vstack([vectors.stored, new]) if added else vectors.stored
     rows += added
     live_rows = sum(1 for r in rows if not r.get("deleted"))
-    return RowPlan(rows, base_rows.texts + added_texts, matrix, index, base.manifest["index_type"],
-                   live_rows - encoded_rows, encoded_rows, encoded_texts, "appended")
+    return RowPlan(
+        rows,
+        base_rows.texts + added_texts,
+        matrix,
+        index,
+        base.manifest["index_type"],
+        live_rows - encoded_rows,
+        encoded_rows,
+        encoded_texts,
+        "appended",
+    )
 
 
 # ---------------------------------------------------------------- classifier
 
-def update_classifier(base, kb: KnowledgeBase, rows: list[dict[str, Any]], texts: list[str], vectors,
-                      retrain: list[str], base_texts: list[str]):
+
+def update_classifier(
+    base,
+    kb: KnowledgeBase,
+    rows: list[dict[str, Any]],
+    texts: list[str],
+    vectors,
+    retrain: list[str],
+    base_texts: list[str],
+):
     """A new EntryClassifier: base weights for unchanged entries, refitted one-vs-rest rows for ``retrain``.
 
     ``base_texts``: the texts of the base classifier's training rows (aligned with its ``extra_rows``), so
@@ -280,12 +336,15 @@ def update_classifier(base, kb: KnowledgeBase, rows: list[dict[str, Any]], texts
     extra_dim = None if extra is None else extra.shape[1]
     for c, weights, bias in _refit(design, labels, retrain, config):
         i = classes.index(c)
-        sparse_w, dense_w, extra_w = split_weights(weights[None, :], len(vocab), emb.shape[1], config, extra_dim)
+        sparse_w, dense_w, extra_w = split_weights(
+            weights[None, :], len(vocab), emb.shape[1], config, extra_dim
+        )
         coef_sparse[i], coef_dense[i], intercept[i] = sparse_w[0], dense_w[0], bias
         if extra_w is not None:
             coef_extra[i] = extra_w[0]
-    return EntryClassifier(classes, vocab, idf, coef_sparse, coef_dense, intercept, config, coef_extra, extra,
-                           base.tuned)
+    return EntryClassifier(
+        classes, vocab, idf, coef_sparse, coef_dense, intercept, config, coef_extra, extra, base.tuned
+    )
 
 
 def _extra_rows(base, texts: list[str], base_texts: list[str]):
@@ -313,8 +372,15 @@ def extend_vocab(base, token_lists: list[list[str]], labels: list[str], retrain:
 
     vocab = list(base.vocab)
     limit = max(int(base.config["max_weights"]) // max(n_classes, 1), 1000)
-    new_terms = list(dict.fromkeys(t for toks, label in zip(token_lists, labels) if label in retrain
-                                   for t in toks if t not in base.term_ids))
+    new_terms = list(
+        dict.fromkeys(
+            t
+            for toks, label in zip(token_lists, labels)
+            if label in retrain
+            for t in toks
+            if t not in base.term_ids
+        )
+    )
     if not new_terms or len(vocab) + len(new_terms) > limit:
         return vocab, np.asarray(base.idf, dtype=np.float32)
     df: Counter[str] = Counter()
@@ -331,13 +397,15 @@ def _kept_weights(base, classes: list[str], n_terms: int, retrain: set[str]):
 
     coef_sparse = np.zeros((len(classes), n_terms), dtype=np.float32)
     coef_dense = np.zeros((len(classes), base.coef_dense.shape[1]), dtype=np.float32)
-    coef_extra = None if base.coef_extra is None else np.zeros((len(classes), base.coef_extra.shape[1]), np.float32)
+    coef_extra = (
+        None if base.coef_extra is None else np.zeros((len(classes), base.coef_extra.shape[1]), np.float32)
+    )
     intercept = np.full(len(classes), -1e3, dtype=np.float32)  # a class with no rows never wins
     pos = {c: i for i, c in enumerate(base.classes)}
     kept = [(i, pos[c]) for i, c in enumerate(classes) if c in pos and c not in retrain]
     if kept:
         new_i, old_i = (np.array(x, dtype=np.int64) for x in zip(*kept))
-        coef_sparse[new_i, :base.coef_sparse.shape[1]] = base.coef_sparse[old_i]
+        coef_sparse[new_i, : base.coef_sparse.shape[1]] = base.coef_sparse[old_i]
         coef_dense[new_i] = base.coef_dense[old_i]
         if coef_extra is not None:
             coef_extra[new_i] = base.coef_extra[old_i]
@@ -368,10 +436,20 @@ def _refit(design, labels: list[str], retrain: list[str], config: dict[str, Any]
 
 # ---------------------------------------------------------------- entry points
 
-def update_index(base_dir: str | Path, kb: KnowledgeBase, encoder_name: str, out_dir: str | Path, *,
-                 encoder=None, include_answers: bool | None = None, hnsw_min_rows: int | None = None,
-                 search_config: dict[str, Any] | None = None, max_changed: float = MAX_CHANGED_FRACTION,
-                 progress: bool = False) -> Path:
+
+def update_index(
+    base_dir: str | Path,
+    kb: KnowledgeBase,
+    encoder_name: str,
+    out_dir: str | Path,
+    *,
+    encoder=None,
+    include_answers: bool | None = None,
+    hnsw_min_rows: int | None = None,
+    search_config: dict[str, Any] | None = None,
+    max_changed: float = MAX_CHANGED_FRACTION,
+    progress: bool = False,
+) -> Path:
     """Write the index of ``kb`` to ``out_dir`` from the index ``base_dir`` built for a slightly different KB.
 
     ``encoder``: an already loaded model (default: ``load_encoder(encoder_name)``, only if something must be
@@ -381,17 +459,30 @@ def update_index(base_dir: str | Path, kb: KnowledgeBase, encoder_name: str, out
     base_dir, out_dir = Path(base_dir), Path(out_dir)
     base = load_index(base_dir, expected_encoder=encoder_name)
     if base.manifest.get("normalization") != NORMALIZATION:
-        raise IndexMismatchError(f"{base_dir}: texts normalised as {base.manifest.get('normalization')!r}, "
-                                 f"this code uses {NORMALIZATION!r}; rebuild with `python -m kb build`")
+        raise IndexMismatchError(
+            f"{base_dir}: texts normalised as {base.manifest.get('normalization')!r}, "
+            f"this code uses {NORMALIZATION!r}; rebuild with `python -m kb build`"
+        )
     defaults = search_defaults()["index"]
-    include_answers = bool(base.manifest.get("include_answers")) if include_answers is None else include_answers
+    include_answers = (
+        bool(base.manifest.get("include_answers")) if include_answers is None else include_answers
+    )
     hnsw_min_rows = defaults["hnsw_min_rows"] if hnsw_min_rows is None else hnsw_min_rows
     base_rows, new_rows = Rows.of(base.rows), Rows.of(make_rows(kb, include_answers))
     diff = diff_kb(base, kb, base_rows, new_rows)
     reason = full_build_reason(base, kb, diff, max_changed)
     if reason is not None:
-        return _full_build(kb, encoder_name, out_dir, base_dir, reason, include_answers=include_answers,
-                           hnsw_min_rows=hnsw_min_rows, search_config=search_config, progress=progress)
+        return _full_build(
+            kb,
+            encoder_name,
+            out_dir,
+            base_dir,
+            reason,
+            include_answers=include_answers,
+            hnsw_min_rows=hnsw_min_rows,
+            search_config=search_config,
+            progress=progress,
+        )
     vectors = _Vectors(base, base_rows, encoder_name, encoder, progress)
     plan = _plan_rows(base, base_rows, new_rows, vectors, hnsw_min_rows)
     classifier = None
@@ -399,26 +490,56 @@ def update_index(base_dir: str | Path, kb: KnowledgeBase, encoder_name: str, out
         if progress:
             print(f"refitting the entry classifier for {len(diff.retrain)} entries...", file=sys.stderr)
         base_texts = [base_rows.texts[i] for i in question_rows(base.rows)]
-        classifier = update_classifier(base.classifier, kb, plan.rows, plan.texts, plan.vectors, diff.retrain,
-                                       base_texts)
-    answers = answer_passages(kb, defaults.get("answers", {}), vectors.encode_texts, vectors.dimension,
-                              base.answers.by_text() if base.answers is not None else None)
+        classifier = update_classifier(
+            base.classifier, kb, plan.rows, plan.texts, plan.vectors, diff.retrain, base_texts
+        )
+    answers = answer_passages(
+        kb,
+        defaults.get("answers", {}),
+        vectors.encode_texts,
+        vectors.dimension,
+        base.answers.by_text() if base.answers is not None else None,
+    )
     if search_config is None and (base_dir / "search.json").is_file():
         search_config = json.loads((base_dir / "search.json").read_text(encoding="utf-8"))
-    extra: dict[str, Any] = {"incremental": {
-        "base": base_dir.resolve().name, "changed_entries": diff.changed, "added": diff.added, "edited": diff.edited,
-        "deleted": diff.deleted, "retrained_classes": len(diff.retrain) if classifier is not None else 0,
-        "reused_rows": plan.reused, "encoded_rows": plan.encoded_rows, "encoded_texts": plan.encoded_texts,
-        "index": plan.index_action, "changed_since_full": changed_since_full(base, diff)}}
+    extra: dict[str, Any] = {
+        "incremental": {
+            "base": base_dir.resolve().name,
+            "changed_entries": diff.changed,
+            "added": diff.added,
+            "edited": diff.edited,
+            "deleted": diff.deleted,
+            "retrained_classes": len(diff.retrain) if classifier is not None else 0,
+            "reused_rows": plan.reused,
+            "encoded_rows": plan.encoded_rows,
+            "encoded_texts": plan.encoded_texts,
+            "index": plan.index_action,
+            "changed_since_full": changed_since_full(base, diff),
+        }
+    }
     if plan.deleted:
         extra["deleted_rows"] = plan.deleted
-    write_index_dir(out_dir, kb, plan.rows, plan.index, plan.kind, entry_centroids(kb, plan.rows, plan.vectors),
-                    classifier, search_config, encoder_name=encoder_name, dimension=base.manifest["dimension"],
-                    include_answers=include_answers, extra=extra, answers=answers)
+    write_index_dir(
+        out_dir,
+        kb,
+        plan.rows,
+        plan.index,
+        plan.kind,
+        entry_centroids(kb, plan.rows, plan.vectors),
+        classifier,
+        search_config,
+        encoder_name=encoder_name,
+        dimension=base.manifest["dimension"],
+        include_answers=include_answers,
+        extra=extra,
+        answers=answers,
+    )
     return out_dir
 
 
-def _plan_rows(base: LoadedIndex, base_rows: Rows, new_rows: Rows, vectors: _Vectors, hnsw_min_rows: int) -> RowPlan:
+def _plan_rows(
+    base: LoadedIndex, base_rows: Rows, new_rows: Rows, vectors: _Vectors, hnsw_min_rows: int
+) -> RowPlan:
     """Append to a base HNSW index that stays HNSW; otherwise rebuild (flat is instant)."""
     if "HNSW" in str(base.manifest.get("index_type")) and len(new_rows.rows) >= hnsw_min_rows:
         plan = append_rows(base, base_rows, new_rows, vectors)
@@ -430,8 +551,9 @@ def _plan_rows(base: LoadedIndex, base_rows: Rows, new_rows: Rows, vectors: _Vec
     return rebuild_rows(new_rows, vectors, hnsw_min_rows)
 
 
-def _full_build(kb: KnowledgeBase, encoder_name: str, out_dir: Path, base_dir: Path, reason: str,
-                **build_kwargs: Any) -> Path:
+def _full_build(
+    kb: KnowledgeBase, encoder_name: str, out_dir: Path, base_dir: Path, reason: str, **build_kwargs: Any
+) -> Path:
     if build_kwargs.get("progress"):
         print(f"full build: {reason}", file=sys.stderr)
     build_index(kb, encoder_name, out_dir, **build_kwargs)
@@ -441,19 +563,36 @@ def _full_build(kb: KnowledgeBase, encoder_name: str, out_dir: Path, base_dir: P
     return out_dir
 
 
-def update_and_publish(kb: KnowledgeBase, encoder_name: str, root: str | Path, *, keep: int = 3,
-                       progress: bool = False, encoder=None, **update_kwargs: Any) -> Path:
+def update_and_publish(
+    kb: KnowledgeBase,
+    encoder_name: str,
+    root: str | Path,
+    *,
+    keep: int = 3,
+    progress: bool = False,
+    encoder=None,
+    **update_kwargs: Any,
+) -> Path:
     """Update the index published under ``root`` into a new build and publish it, like build_and_publish.
 
     Without a published index this is :func:`kb.index.build_and_publish`.
     """
     base = current_index_dir(root)
     if base is None:
-        build_kwargs = {k: v for k, v in update_kwargs.items()
-                        if k in ("include_answers", "hnsw_min_rows", "search_config")}
+        build_kwargs = {
+            k: v
+            for k, v in update_kwargs.items()
+            if k in ("include_answers", "hnsw_min_rows", "search_config")
+        }
         return build_and_publish(kb, encoder_name, root, keep=keep, progress=progress, **build_kwargs)
-    return publish_new_build(root, kb, lambda out: update_index(base, kb, encoder_name, out, encoder=encoder,
-                                                                progress=progress, **update_kwargs), keep)
+    return publish_new_build(
+        root,
+        kb,
+        lambda out: update_index(
+            base, kb, encoder_name, out, encoder=encoder, progress=progress, **update_kwargs
+        ),
+        keep,
+    )
 
 
 def describe(index_dir: str | Path) -> str:
@@ -464,7 +603,9 @@ def describe(index_dir: str | Path) -> str:
         return f"full build: {manifest['row_count']} rows encoded"
     if "full_build" in record:
         return f"full build ({record['full_build']}): {manifest['row_count']} rows encoded"
-    return (f"incremental update of {record['base']}: {len(record['changed_entries'])} entries changed, "
-            f"{record['reused_rows']} rows reused, {record['encoded_rows']} encoded, "
-            f"{record['retrained_classes']} classifier classes refitted, index {record['index']}"
-            + (f", {manifest['deleted_rows']} tombstoned rows" if manifest.get("deleted_rows") else ""))
+    return (
+        f"incremental update of {record['base']}: {len(record['changed_entries'])} entries changed, "
+        f"{record['reused_rows']} rows reused, {record['encoded_rows']} encoded, "
+        f"{record['retrained_classes']} classifier classes refitted, index {record['index']}"
+        + (f", {manifest['deleted_rows']} tombstoned rows" if manifest.get("deleted_rows") else "")
+    )

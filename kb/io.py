@@ -1,4 +1,5 @@
 """Writers for the knowledge-base formats that :func:`kb.faq.load_kb` reads."""
+
 from __future__ import annotations
 
 import csv
@@ -16,8 +17,10 @@ def to_yaml_text(kb: KnowledgeBase) -> str:
         "version": int(kb.version) if str(kb.version).isdigit() else kb.version,
         "company": kb.company,
         "languages": list(kb.languages),
-        "entries": [{"id": e.id, "category": e.category, "questions": e.questions, "answer": e.answers}
-                    for e in kb.entries],
+        "entries": [
+            {"id": e.id, "category": e.category, "questions": e.questions, "answer": e.answers}
+            for e in kb.entries
+        ],
     }
     return yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=100000, default_flow_style=None)
 

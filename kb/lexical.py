@@ -21,6 +21,7 @@ a query costs about the same at 1k and at 1M documents (bench/kb_speed.py):
 So a document that contains only a query's frequent terms, or that is outside the shortlist, is not
 retrieved by BM25 (the dense search still sees it); a retrieved document's score is its exact BM25.
 """
+
 from __future__ import annotations
 
 import logging
@@ -28,13 +29,15 @@ import math
 import re
 from array import array
 from collections import Counter
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
-from typing import Iterable, Sequence
 
 from kb.normalize import normalize
 
 # Script runs (a CJK run or a whitespace-free non-CJK run) and one CJK character; kb/classifier.py uses both.
-SCRIPT_RUNS = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+|[^\s\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+SCRIPT_RUNS = re.compile(
+    r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+|[^\s\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+"
+)
 CJK_CHAR = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 
 DEFAULT_FEATURES = ("words", "bigrams", "trigrams")
@@ -44,7 +47,8 @@ STOPWORDS = frozenset(
     "a an the i me my we our you your it its is are am was be been do does did have has had to of for in on at "
     "by with and or if so can could would will should how what when where why which who this that there please "
     "pls hi hello 的 了 吗 呢 吧 啊 呀 我 我的 你 你们 是 要 有 在 和 跟 请问 请 可以 能 怎么 怎么办 什么 为什么 "
-    "还 就 都 也 会 个 一下 吗 嗎".split())
+    "还 就 都 也 会 个 一下 吗 嗎".split()
+)
 # Candidate generation bounds (see the module docstring): postings read to nominate candidates, and
 # candidates scored with the query's remaining (frequent) terms.
 MAX_POSTINGS = 20_000
@@ -76,7 +80,7 @@ def _run_tokens(run: str, features: frozenset, stopwords: bool) -> tuple[str, ..
         if "words" in features:
             tokens += ["w:" + w for w in _jieba().lcut(run) if w.strip() and w not in stop]
         if "bigrams" in features:
-            tokens += ["b:" + run[i:i + 2] for i in range(len(run) - 1)] if len(run) > 1 else ["b:" + run]
+            tokens += ["b:" + run[i : i + 2] for i in range(len(run) - 1)] if len(run) > 1 else ["b:" + run]
         if "unigrams" in features:
             tokens += ["u:" + ch for ch in run]
     else:
@@ -84,7 +88,7 @@ def _run_tokens(run: str, features: frozenset, stopwords: bool) -> tuple[str, ..
             tokens.append("w:" + run)
         if "trigrams" in features and len(run) > 3:
             padded = f"<{run}>"
-            tokens += ["t:" + padded[i:i + 3] for i in range(len(padded) - 2)]
+            tokens += ["t:" + padded[i : i + 3] for i in range(len(padded) - 2)]
     return tuple(tokens)
 
 
@@ -108,10 +112,17 @@ class LexicalIndex:
     see the module docstring.
     """
 
-    def __init__(self, docs: list[list[str]], k1: float = 1.2, b: float = 0.75,
-                 features: Iterable[str] = DEFAULT_FEATURES, stopwords: bool = True,
-                 doc_rows: Sequence[int] | None = None, max_postings: int = MAX_POSTINGS,
-                 shortlist: int = SHORTLIST):
+    def __init__(
+        self,
+        docs: list[list[str]],
+        k1: float = 1.2,
+        b: float = 0.75,
+        features: Iterable[str] = DEFAULT_FEATURES,
+        stopwords: bool = True,
+        doc_rows: Sequence[int] | None = None,
+        max_postings: int = MAX_POSTINGS,
+        shortlist: int = SHORTLIST,
+    ):
         import numpy as np
 
         vocab: dict[str, int] = {}
@@ -122,12 +133,34 @@ class LexicalIndex:
             terms += ids
             lengths[d] = len(ids)
         doc_of_token = np.repeat(np.arange(len(docs), dtype=np.int32), lengths)
-        self._build(vocab, np.asarray(terms, dtype=np.int32), doc_of_token, len(docs), k1, b, features, stopwords,
-                    doc_rows if doc_rows is not None else range(len(docs)), max_postings, shortlist)
+        self._build(
+            vocab,
+            np.asarray(terms, dtype=np.int32),
+            doc_of_token,
+            len(docs),
+            k1,
+            b,
+            features,
+            stopwords,
+            doc_rows if doc_rows is not None else range(len(docs)),
+            max_postings,
+            shortlist,
+        )
 
-    def _build(self, vocab: dict[str, int], terms, doc_of_token, n_docs: int, k1: float, b: float,
-               features: Iterable[str], stopwords: bool, doc_rows: Sequence[int], max_postings: int,
-               shortlist: int) -> None:
+    def _build(
+        self,
+        vocab: dict[str, int],
+        terms,
+        doc_of_token,
+        n_docs: int,
+        k1: float,
+        b: float,
+        features: Iterable[str],
+        stopwords: bool,
+        doc_rows: Sequence[int],
+        max_postings: int,
+        shortlist: int,
+    ) -> None:
         """Weights from one (term id, document) pair per token; duplicates are the term frequency."""
         import numpy as np
         from scipy import sparse
@@ -149,11 +182,13 @@ class LexicalIndex:
         f = tf.data.astype(np.float64)
         tf.data = (np.repeat(self.idf, self.df) * f * (k1 + 1) / (f + norm[tf.indices])).astype(np.float32)
         self.matrix = tf  # terms x docs
-        self.term_max = np.maximum.reduceat(tf.data, tf.indptr[:-1]) if tf.nnz else np.zeros(len(vocab), np.float32)
+        self.term_max = (
+            np.maximum.reduceat(tf.data, tf.indptr[:-1]) if tf.nnz else np.zeros(len(vocab), np.float32)
+        )
         self.max_postings, self.shortlist = int(max_postings), int(shortlist)
 
     @classmethod
-    def from_rows(cls, rows: list[dict], level: str = "entry", **params) -> "LexicalIndex":
+    def from_rows(cls, rows: list[dict], level: str = "entry", **params) -> LexicalIndex:
         """One BM25 document per entry (all its questions concatenated; ``level="entry"``) or per row.
 
         Scores are keyed by row id either way; at entry level by the entry's first row.
@@ -194,9 +229,19 @@ class LexicalIndex:
                 doc_of_row[i] = d
         del run_ids
         index = cls.__new__(cls)
-        index._build(vocab, np.frombuffer(terms, dtype=np.int32), np.repeat(doc_of_row, lengths), len(doc_rows),
-                     k1, b, features, stopwords, doc_rows, params.pop("max_postings", MAX_POSTINGS),
-                     params.pop("shortlist", SHORTLIST))
+        index._build(
+            vocab,
+            np.frombuffer(terms, dtype=np.int32),
+            np.repeat(doc_of_row, lengths),
+            len(doc_rows),
+            k1,
+            b,
+            features,
+            stopwords,
+            doc_rows,
+            params.pop("max_postings", MAX_POSTINGS),
+            params.pop("shortlist", SHORTLIST),
+        )
         if params:
             raise TypeError(f"unknown LexicalIndex parameters: {sorted(params)}")
         return index

@@ -2,13 +2,14 @@
 
 Answers are never normalised: they are shown to customers verbatim.
 """
+
 from __future__ import annotations
 
 import re
 import unicodedata
 from functools import lru_cache
 
-from bot.lang import to_simplified
+from common.lang import to_simplified
 from kb.cantonese import fold_cantonese
 
 _SPACES = re.compile(r"\s+")

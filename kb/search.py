@@ -31,16 +31,18 @@ Decision rule, with ``top`` the best entry score and ``second`` the runner-up,
 * ``top < answer_score`` or ``top - second < margin``   -> ``clarify`` (offer the top hits)
 * otherwise                                             -> ``answer`` (the first hit)
 """
+
 from __future__ import annotations
 
 import logging
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
-from bot.lang import LANGUAGES, detect_language, to_simplified, to_traditional
+from common.lang import LANGUAGES, detect_language, to_simplified, to_traditional
 from kb.normalize import normalize
 
 log = logging.getLogger(__name__)
@@ -95,18 +97,24 @@ def _convert(value: Any, fn) -> Any:
 
 @dataclass(frozen=True)
 class RawScores:
-    dense: dict[str, tuple[float, int]]    # entry id -> (best cosine, row id)
+    dense: dict[str, tuple[float, int]]  # entry id -> (best cosine, row id)
     lexical: dict[str, tuple[float, int]]  # entry id -> (best normalised BM25, row id)
-    dense_floor: float                     # lowest retrieved cosine: stands in for entries not retrieved
+    dense_floor: float  # lowest retrieved cosine: stands in for entries not retrieved
     classifier: dict[str, float] = field(default_factory=dict)  # entry id -> probability (top candidates)
-    centroid: dict[str, float] = field(default_factory=dict)    # entry id -> cosine to the entry centroid
-    answer: dict[str, float] = field(default_factory=dict)      # entry id -> best cosine to an answer passage
-    english: dict[str, float] = field(default_factory=dict)     # entry id -> English encoder, best English row
+    centroid: dict[str, float] = field(default_factory=dict)  # entry id -> cosine to the entry centroid
+    answer: dict[str, float] = field(default_factory=dict)  # entry id -> best cosine to an answer passage
+    english: dict[str, float] = field(default_factory=dict)  # entry id -> English encoder, best English row
 
 
-def fuse(raw: RawScores, weight: float, classifier_weight: float = 0.0,
-         centroid_weight: float = 0.0, answer_weight: float = 0.0,
-         english_weight: float = 0.0, english_offset: float = 0.0) -> dict[str, tuple[float, int]]:
+def fuse(
+    raw: RawScores,
+    weight: float,
+    classifier_weight: float = 0.0,
+    centroid_weight: float = 0.0,
+    answer_weight: float = 0.0,
+    english_weight: float = 0.0,
+    english_offset: float = 0.0,
+) -> dict[str, tuple[float, int]]:
     """Per entry ``f + aw * max(0, answer - f)`` (plus ``english_offset`` where the English rows are used) with
     ``f = (1 - cw) * ((1 - weight) * dense + weight * lexical) + cw * classifier``.
 
@@ -172,10 +180,10 @@ class KBSearcher:
         self.encoder = encoder or load_encoder(loaded.manifest["encoder"])
         self.entries = loaded.entries
         self.rows = loaded.rows
-        self.classifier = loaded.classifier   # used when classifier_weight > 0
-        self.centroids = loaded.centroids     # used when centroid_weight > 0
-        self.answers = loaded.answers         # used when answer_weight > 0
-        self.english = None                   # used when english_weight > 0 (the classifier's vectors)
+        self.classifier = loaded.classifier  # used when classifier_weight > 0
+        self.centroids = loaded.centroids  # used when centroid_weight > 0
+        self.answers = loaded.answers  # used when answer_weight > 0
+        self.english = None  # used when english_weight > 0 (the classifier's vectors)
         self._english_columns = None
         if self.classifier is not None:
             from kb.english import english_columns, english_rows
@@ -194,8 +202,9 @@ class KBSearcher:
             self.lexical = LexicalIndex.from_rows(live, **self.config.get("lexical", {}))
 
     @classmethod
-    def from_dir(cls, index_dir: str | Path, expected_encoder: str | None = None,
-                 expected_kb_hash: str | None = None) -> "KBSearcher":
+    def from_dir(
+        cls, index_dir: str | Path, expected_encoder: str | None = None, expected_kb_hash: str | None = None
+    ) -> KBSearcher:
         from kb.index import load_index
 
         return cls(load_index(index_dir, expected_encoder, expected_kb_hash))
@@ -208,19 +217,27 @@ class KBSearcher:
         if entry is None:
             return None
         language = language if language in LANGUAGES else "en"
-        return Hit(entry_id, 1.0, pick_text(entry.questions, language)[0], pick_text(entry.answers, language),
-                   entry.category)
+        return Hit(
+            entry_id,
+            1.0,
+            pick_text(entry.questions, language)[0],
+            pick_text(entry.answers, language),
+            entry.category,
+        )
 
     def search(self, text: str, language: str | None = None, k: int = 5) -> SearchResult:
         return self.search_batch([text], [language], k)[0]
 
-    def search_batch(self, texts: Sequence[str], languages: Sequence[str | None] | None = None,
-                     k: int = 5) -> list[SearchResult]:
+    def search_batch(
+        self, texts: Sequence[str], languages: Sequence[str | None] | None = None, k: int = 5
+    ) -> list[SearchResult]:
         """Search many queries with one encoder call (used by the CLI ``query`` command and benches)."""
         languages = list(languages) if languages is not None else [None] * len(texts)
         prepared = [self._prepare(t, lang) for t, lang in zip(texts, languages)]
         todo = [i for i, p in enumerate(prepared) if p["norm"]]
-        entry_scores = self.score_queries([prepared[i]["norm"] for i in todo], [prepared[i]["windows"] for i in todo])
+        entry_scores = self.score_queries(
+            [prepared[i]["norm"] for i in todo], [prepared[i]["windows"] for i in todo]
+        )
         results: list[SearchResult | None] = [None] * len(texts)
         for i, scores in zip(todo, entry_scores):
             results[i] = self._result(prepared[i], scores, k)
@@ -241,8 +258,13 @@ class KBSearcher:
         norm = normalize(text)
         if not norm:
             notice = NOTICE_EMPTY
-        return {"text": text, "norm": norm, "language": language, "notice": notice,
-                "windows": self.windows(text, norm) if norm else []}
+        return {
+            "text": text,
+            "norm": norm,
+            "language": language,
+            "notice": notice,
+            "windows": self.windows(text, norm) if norm else [],
+        }
 
     def windows(self, text: str, norm: str) -> list[str]:
         """Normalised clause windows of a long query (:mod:`kb.segments`), ``[]`` when segmenting is off."""
@@ -250,8 +272,9 @@ class KBSearcher:
             return []
         from kb.segments import normalized_windows
 
-        return normalized_windows(text, norm, int(self.config.get("segment_min_chars", 0)),
-                                  int(self.config.get("max_clauses", 8)))
+        return normalized_windows(
+            text, norm, int(self.config.get("segment_min_chars", 0)), int(self.config.get("max_clauses", 8))
+        )
 
     def encode(self, norms: list[str]):
         from kb.encoder import encode
@@ -270,7 +293,10 @@ class KBSearcher:
             scores, ids = self.index.faiss_index.search(vectors, n, params=self._live_params[0])
         else:
             scores, ids = self.index.faiss_index.search(vectors, n)
-        return [{int(r): float(s) for r, s in zip(id_row, sc_row) if r >= 0} for sc_row, id_row in zip(scores, ids)]
+        return [
+            {int(r): float(s) for r, s in zip(id_row, sc_row) if r >= 0}
+            for sc_row, id_row in zip(scores, ids)
+        ]
 
     def _live_search_params(self):
         """FAISS search parameters that skip tombstoned rows, built once per loaded index (searches only
@@ -309,8 +335,10 @@ class KBSearcher:
         from kb.classifier import has_chinese
 
         cols = self._english_columns
-        return [{} if has_chinese(norm) else self.english.scores(extra[i, cols], entries)
-                for i, (norm, entries) in enumerate(zip(norms, candidates))]
+        return [
+            {} if has_chinese(norm) else self.english.scores(extra[i, cols], entries)
+            for i, (norm, entries) in enumerate(zip(norms, candidates))
+        ]
 
     def classifier_probabilities(self, decisions, temperature: float | None = None) -> list[dict[str, float]]:
         """Softmax of decision values; per query the ``candidates`` most probable entries."""
@@ -318,11 +346,16 @@ class KBSearcher:
 
         from kb.classifier import softmax
 
-        temperature = float(self.config.get("classifier_temperature", 0.3)) if temperature is None else temperature
+        temperature = (
+            float(self.config.get("classifier_temperature", 0.3)) if temperature is None else temperature
+        )
         probs = softmax(decisions, temperature)
         n = min(int(self.config.get("candidates", 50)), probs.shape[1])
-        top = np.argpartition(-probs, n - 1, axis=1)[:, :n] if n < probs.shape[1] else \
-            np.tile(np.arange(probs.shape[1]), (len(probs), 1))
+        top = (
+            np.argpartition(-probs, n - 1, axis=1)[:, :n]
+            if n < probs.shape[1]
+            else np.tile(np.arange(probs.shape[1]), (len(probs), 1))
+        )
         classes = self.classifier.classes
         return [{classes[j]: float(p[j]) for j in t} for p, t in zip(probs, top)]
 
@@ -336,13 +369,22 @@ class KBSearcher:
             if not ids:
                 out.append({})
                 continue
-            sims = self.centroids[np.fromiter((self._entry_pos[e] for e in ids), dtype=np.int64, count=len(ids))] @ vector
+            sims = (
+                self.centroids[np.fromiter((self._entry_pos[e] for e in ids), dtype=np.int64, count=len(ids))]
+                @ vector
+            )
             out.append(dict(zip(ids, sims.tolist())))
         return out
 
-    def raw_scores(self, norms: list[str], weight: float | None = None, classifier_weight: float | None = None,
-                   centroid_weight: float | None = None, answer_weight: float | None = None,
-                   english_weight: float | None = None) -> list[RawScores]:
+    def raw_scores(
+        self,
+        norms: list[str],
+        weight: float | None = None,
+        classifier_weight: float | None = None,
+        centroid_weight: float | None = None,
+        answer_weight: float | None = None,
+        english_weight: float | None = None,
+    ) -> list[RawScores]:
         """Per query, the dense, centroid, lexical, classifier, answer and English per-entry scores before
         fusion."""
         weight = self.lexical_weight if weight is None else weight
@@ -356,17 +398,30 @@ class KBSearcher:
         use_english = english_weight > 0 and self.english is not None
         candidates = int(self.config.get("candidates", 50))
         vectors = self.encode(norms) if norms and (weight < 1.0 or use_classifier or use_answers) else None
-        dense = [self._per_entry(d) for d in self.dense_scores(norms, vectors)] if weight < 1.0 else [{} for _ in norms]
+        dense = (
+            [self._per_entry(d) for d in self.dense_scores(norms, vectors)]
+            if weight < 1.0
+            else [{} for _ in norms]
+        )
         floors = [min(s for s, _ in d.values()) if d else 0.0 for d in dense]
-        lexical = [self._per_entry(l) for l in self.lexical.scores_batch(norms, candidates)] \
-            if (weight > 0 and self.lexical is not None) else [{} for _ in norms]
+        lexical = (
+            [self._per_entry(l) for l in self.lexical.scores_batch(norms, candidates)]
+            if (weight > 0 and self.lexical is not None)
+            else [{} for _ in norms]
+        )
         extra = self.classifier_extra(norms) if (use_classifier or use_english) and norms else None
-        probs = self.classifier_probabilities(self.classifier_decisions(norms, vectors, extra)) \
-            if use_classifier and norms else [{} for _ in norms]
+        probs = (
+            self.classifier_probabilities(self.classifier_decisions(norms, vectors, extra))
+            if use_classifier and norms
+            else [{} for _ in norms]
+        )
         pool = [d.keys() | l.keys() | p.keys() for d, l, p in zip(dense, lexical, probs)]
         cents = self.centroid_scores(vectors, pool) if use_centroid and norms else [{} for _ in norms]
-        answers = [self.answers.scores(v, entries) for v, entries in zip(vectors, pool)] \
-            if use_answers and norms else [{} for _ in norms]
+        answers = (
+            [self.answers.scores(v, entries) for v, entries in zip(vectors, pool)]
+            if use_answers and norms
+            else [{} for _ in norms]
+        )
         english = self.english_scores(norms, extra, pool) if use_english and norms else [{} for _ in norms]
         return [RawScores(*parts) for parts in zip(dense, lexical, floors, probs, cents, answers, english)]
 
@@ -402,7 +457,7 @@ class KBSearcher:
         scored = self.score_entries(flat)
         out, pos = [], len(norms)
         for i, ws in enumerate(windows):
-            out.append(combine(scored[i], scored[pos:pos + len(ws)], self.segment_weight))
+            out.append(combine(scored[i], scored[pos : pos + len(ws)], self.segment_weight))
             pos += len(ws)
         return out
 
@@ -411,18 +466,26 @@ class KBSearcher:
         weight, cw, lam = self.lexical_weight, self.classifier_weight, self.centroid_weight
         aw, ew = self.answer_weight, self.english_weight
         offset = float(self.config.get("english_offset", 0.0))
-        return [fuse(raw, weight, cw, lam, aw, ew, offset) for raw in self.raw_scores(norms, weight, cw, lam, aw, ew)]
+        return [
+            fuse(raw, weight, cw, lam, aw, ew, offset)
+            for raw in self.raw_scores(norms, weight, cw, lam, aw, ew)
+        ]
 
     def _result(self, prepared: dict[str, Any], scores: dict[str, tuple[float, int]], k: int) -> SearchResult:
         ranked = sorted(scores.items(), key=lambda kv: kv[1][0], reverse=True)
         language = prepared["language"]
         hits = []
-        for entry_id, (score, row_id) in ranked[:max(k, 1)]:
+        for entry_id, (score, row_id) in ranked[: max(k, 1)]:
             entry = self.entries[entry_id]
             row = self.rows[row_id] if row_id >= 0 else {}
-            question = row["question"] if row.get("language") == language and row.get("kind") == "question" \
+            question = (
+                row["question"]
+                if row.get("language") == language and row.get("kind") == "question"
                 else pick_text(entry.questions, language)[0]
-            hits.append(Hit(entry_id, round(score, 4), question, pick_text(entry.answers, language), entry.category))
+            )
+            hits.append(
+                Hit(entry_id, round(score, 4), question, pick_text(entry.answers, language), entry.category)
+            )
         decision = decide([s for _, (s, _) in ranked], self.config)
         return SearchResult(decision, hits[:k], language, prepared["notice"])
 
@@ -435,10 +498,11 @@ class KBService:
     searcher is fully loaded before the reference is swapped, and a failed load keeps the old one.
     """
 
-    def __init__(self, root: str | Path | None = None, encoder_name: str | None = None,
-                 check_interval: float = 1.0):
+    def __init__(
+        self, root: str | Path | None = None, encoder_name: str | None = None, check_interval: float = 1.0
+    ):
         if root is None or encoder_name is None:
-            from bot.settings import get_settings
+            from common.settings import get_settings
 
             settings = get_settings()
             root = settings.kb_index_root if root is None else root
@@ -490,6 +554,8 @@ class KBService:
         searcher = self.searcher()
         if searcher is None:
             log.error("kb: no usable index under %s (run `python -m kb build`)", self.root)
-            lang = language if language in LANGUAGES else detect_language(text if isinstance(text, str) else "")
+            lang = (
+                language if language in LANGUAGES else detect_language(text if isinstance(text, str) else "")
+            )
             return SearchResult("fallback", [], lang, NOTICE_UNAVAILABLE)
         return searcher.search(text, language, k)

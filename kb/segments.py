@@ -6,6 +6,7 @@ or lands on an entry that matches the story instead of the question. The searche
 scores each clause and each pair of adjacent clauses, and mixes the best window's score into the
 whole query's score (``segment_weight`` in the search config, see :mod:`kb.search`).
 """
+
 from __future__ import annotations
 
 import re

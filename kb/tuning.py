@@ -20,25 +20,27 @@ build and query vectors come from the same weights. The classifier's manifest re
 the settings and the file's sha256; loading refuses any mismatch. An incremental update (kb/incremental.py)
 keeps the base index's tuned encoder and encodes new questions with it; the next full build tunes afresh.
 """
+
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 TUNED_FILE = "english_tuned.npz"
 
 DEFAULT_TUNING: dict[str, Any] = {
     "enabled": True,
-    "epochs": 1.0,       # passes over the English question rows (two rows per entry and step)
-    "min_steps": 10,     # small KBs: ~5 passes over the reference FAQ's 237 English questions
+    "epochs": 1.0,  # passes over the English question rows (two rows per entry and step)
+    "min_steps": 10,  # small KBs: ~5 passes over the reference FAQ's 237 English questions
     "max_steps": 200,
     # Build-time cap: the steps stop once this many (padded) tokens have gone through the encoder.
     # Cost is ~0.75 ms per token on 2 cores, so ~3 min: BANKING77 (10k questions, long ones) took
     # 390 s of tuning for one pass before the cap, which made its build 695 s.
     "max_tokens": 240_000,
-    "max_length": 32,    # tokens per question while tuning (BANKING77: p95 33; CLINC150: max 30)
-    "batch": 64,         # entries per step (fewer when the KB has fewer eligible entries)
+    "max_length": 32,  # tokens per question while tuning (BANKING77: p95 33; CLINC150: max 30)
+    "batch": 64,  # entries per step (fewer when the KB has fewer eligible entries)
     "lr": 3e-5,
     "scale": 20.0,
     "seed": 0,
@@ -68,8 +70,13 @@ def _trainable(model):
     return [(n, p) for n, p in model.named_parameters() if ".embeddings." not in f".{n}"]
 
 
-def tune(base_name: str, norms: Sequence[str], labels: Sequence[str], config: dict[str, Any] | None = None,
-         progress: bool = False):
+def tune(
+    base_name: str,
+    norms: Sequence[str],
+    labels: Sequence[str],
+    config: dict[str, Any] | None = None,
+    progress: bool = False,
+):
     """A fresh copy of encoder ``base_name`` tuned on English questions ``norms`` of entries ``labels``,
     weights rounded to float16; None when there is nothing to tune on (see :func:`planned_steps`)."""
     config = tuning_config(config)
@@ -112,8 +119,10 @@ def tune(base_name: str, norms: Sequence[str], labels: Sequence[str], config: di
         tokens, done = tokens + n_left + n_right, done + 1
         logits = scale * left @ right.T
         target = torch.arange(batch)
-        loss = (torch.nn.functional.cross_entropy(logits, target)
-                + torch.nn.functional.cross_entropy(logits.T, target)) / 2
+        loss = (
+            torch.nn.functional.cross_entropy(logits, target)
+            + torch.nn.functional.cross_entropy(logits.T, target)
+        ) / 2
         optimiser.zero_grad()
         loss.backward()
         optimiser.step()
@@ -133,8 +142,10 @@ def _embed(model, texts: list[str]):
     import torch
 
     features = model.tokenize(texts) if not hasattr(model, "preprocess") else model.preprocess(texts)
-    return (torch.nn.functional.normalize(model(features)["sentence_embedding"], dim=-1),
-            int(features["input_ids"].numel()))
+    return (
+        torch.nn.functional.normalize(model(features)["sentence_embedding"], dim=-1),
+        int(features["input_ids"].numel()),
+    )
 
 
 def save(model, out_dir: str | Path, base_name: str, config: dict[str, Any]) -> dict[str, Any]:
@@ -146,8 +157,13 @@ def save(model, out_dir: str | Path, base_name: str, config: dict[str, Any]) -> 
     path = Path(out_dir) / TUNED_FILE
     arrays = {name: p.detach().cpu().numpy().astype(np.float16) for name, p in _trainable(model)}
     np.savez(path, **arrays)
-    return {"base": base_name, "steps": int(getattr(model, "tuned_steps", 0)), "config": tuning_config(config),
-            "parameters": len(arrays), "sha256": file_sha256(path)}
+    return {
+        "base": base_name,
+        "steps": int(getattr(model, "tuned_steps", 0)),
+        "config": tuning_config(config),
+        "parameters": len(arrays),
+        "sha256": file_sha256(path),
+    }
 
 
 def load(index_dir: str | Path, record: dict[str, Any]):
@@ -164,8 +180,9 @@ def load(index_dir: str | Path, record: dict[str, Any]):
     try:
         model = new_encoder(record["base"])
     except Exception as exc:  # a missing package or an unreachable hub model
-        raise TunedEncoderMismatchError(f"{path}: base encoder {record.get('base')!r} cannot be loaded "
-                                        f"({exc})") from None
+        raise TunedEncoderMismatchError(
+            f"{path}: base encoder {record.get('base')!r} cannot be loaded ({exc})"
+        ) from None
     params = dict(_trainable(model))
     try:
         with np.load(path, allow_pickle=False) as data:
@@ -175,8 +192,10 @@ def load(index_dir: str | Path, record: dict[str, Any]):
                 for name, p in params.items():
                     value = torch.from_numpy(data[name].astype(np.float32))
                     if value.shape != p.shape:
-                        raise TunedEncoderMismatchError(f"{path}: {name} has shape {tuple(value.shape)}, "
-                                                        f"encoder {record['base']!r} {tuple(p.shape)}")
+                        raise TunedEncoderMismatchError(
+                            f"{path}: {name} has shape {tuple(value.shape)}, "
+                            f"encoder {record['base']!r} {tuple(p.shape)}"
+                        )
                     p.copy_(value)
     except (ValueError, OSError) as exc:
         raise TunedEncoderMismatchError(f"{path}: unreadable ({exc})") from None

@@ -4,14 +4,15 @@ A listening socket is found by its inode in ``/proc/net/tcp{,6}`` and traced to 
 whose file descriptors point at it, so a health check can tell the server it started from a
 stranger (or an orphan of an earlier run) that happens to answer on the same port.
 """
+
 from __future__ import annotations
 
 import os
 import signal
 import socket
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 PROC = Path("/proc")
 LISTEN = "0A"
@@ -99,8 +100,9 @@ def describe(pid: int) -> str:
     return f"pid {pid} ({cmd.strip()[:120]})"
 
 
-def kill_group(pgid: int, *, exclude: int | None = None, grace_s: float = 5.0,
-               on_wait: Callable[[], None] | None = None) -> list[int]:
+def kill_group(
+    pgid: int, *, exclude: int | None = None, grace_s: float = 5.0, on_wait: Callable[[], None] | None = None
+) -> list[int]:
     """SIGTERM every member of ``pgid`` but ``exclude``, SIGKILL what is left after ``grace_s``.
     ``on_wait`` runs while waiting (a subreaper reaps its adopted orphans there).
     Returns the PIDs that had to be signalled."""

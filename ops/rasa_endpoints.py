@@ -13,6 +13,7 @@ The checked-in ``endpoints.yml`` names the action server; this adds
 
 The file may hold the database password, so it is written with mode 0600 (under ``var/``).
 """
+
 from __future__ import annotations
 
 import json
@@ -23,7 +24,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
-from bot.settings import PROJECT_ROOT, Settings, get_settings
+from common.settings import PROJECT_ROOT, Settings, get_settings
 
 TRACKER_CLASS = "bot.tracker_store.ResilientSQLTrackerStore"
 
@@ -37,23 +38,35 @@ def tracker_store(settings: Settings) -> dict[str, object] | None:
         return None
     url = make_url(settings.database_url)
     if url.get_backend_name() == "postgresql":
-        store: dict[str, object] = {"type": TRACKER_CLASS, "dialect": "postgresql",
-                                    "db": f"{url.database}_rasa", "login_db": url.database}
-        for key, value in (("url", url.host or "localhost"), ("port", url.port or 5432),
-                           ("username", url.username), ("password", url.password)):
+        store: dict[str, object] = {
+            "type": TRACKER_CLASS,
+            "dialect": "postgresql",
+            "db": f"{url.database}_rasa",
+            "login_db": url.database,
+        }
+        for key, value in (
+            ("url", url.host or "localhost"),
+            ("port", url.port or 5432),
+            ("username", url.username),
+            ("password", url.password),
+        ):
             if value:
                 store[key] = value
         return store
-    return {"type": TRACKER_CLASS, "dialect": "sqlite",
-            "db": str(settings.var_dir / "rasa_trackers.sqlite3")}
+    return {"type": TRACKER_CLASS, "dialect": "sqlite", "db": str(settings.var_dir / "rasa_trackers.sqlite3")}
 
 
 def lock_store(settings: Settings) -> dict[str, object] | None:
     if not settings.redis_url:
         return None
     url = make_url(settings.redis_url)
-    store: dict[str, object] = {"type": "redis", "url": url.host or "localhost", "port": url.port or 6379,
-                                "db": int(url.database or 0), "key_prefix": "lumen"}
+    store: dict[str, object] = {
+        "type": "redis",
+        "url": url.host or "localhost",
+        "port": url.port or 6379,
+        "db": int(url.database or 0),
+        "key_prefix": "lumen",
+    }
     if url.password:
         store["password"] = url.password
     return store
@@ -61,8 +74,11 @@ def lock_store(settings: Settings) -> dict[str, object] | None:
 
 def render(settings: Settings, base: str) -> str:
     if settings.action_server_url:  # e.g. http://actions:5055/webhook between containers
-        base = re.sub(r"(?m)^(\s+url:\s*)http://127\.0\.0\.1:\$\{ACTION_SERVER_PORT\}/webhook\s*$",
-                      lambda m: m.group(1) + _scalar(settings.action_server_url), base)
+        base = re.sub(
+            r"(?m)^(\s+url:\s*)http://127\.0\.0\.1:\$\{ACTION_SERVER_PORT\}/webhook\s*$",
+            lambda m: m.group(1) + _scalar(settings.action_server_url),
+            base,
+        )
     parts = [base.rstrip("\n"), ""]
     for name, store in (("tracker_store", tracker_store(settings)), ("lock_store", lock_store(settings))):
         if store:

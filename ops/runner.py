@@ -13,6 +13,7 @@ supervisord (:mod:`ops.supervise`) starts this runner for each service; the runn
   "child subreaper" of the service's tree, so an orphaned worker is reparented to it (and reaped
   by it), never to the machine's init process.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -176,8 +177,7 @@ def run(args: argparse.Namespace) -> int:
     def watch_health() -> None:
         while child.poll() is None and not stopping.is_set():
             if healthy(args.health, args.port, pgid):
-                state.write(runner=os.getpid(), pgid=pgid, pid=child.pid, ready=True,
-                            started=time.time())
+                state.write(runner=os.getpid(), pgid=pgid, pid=child.pid, ready=True, started=time.time())
                 log(name, f"ready: pid {child.pid} listens on port {args.port}")
                 return
             time.sleep(0.5)

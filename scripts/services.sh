@@ -22,8 +22,8 @@ rasa_port="${RASA_PORT:-5005}"
 export RASA_URL="http://127.0.0.1:$rasa_port"
 # --- secrets (issue 18): passed to the services through the environment only, never as
 # arguments (the process list is readable by every local user).
-RASA_TOKEN="${RASA_TOKEN:-$("$py" -c 'from bot.settings import get_settings; print(get_settings().rasa_token)')}"
-ACTION_SERVER_TOKEN="${ACTION_SERVER_TOKEN:-$("$py" -c 'from bot.settings import get_settings; print(get_settings().action_token)')}"
+RASA_TOKEN="${RASA_TOKEN:-$("$py" -c 'from common.settings import get_settings; print(get_settings().rasa_token)')}"
+ACTION_SERVER_TOKEN="${ACTION_SERVER_TOKEN:-$("$py" -c 'from common.settings import get_settings; print(get_settings().action_token)')}"
 export RASA_TOKEN ACTION_SERVER_TOKEN
 # --- end secrets
 gw_host="${GATEWAY_HOST:-127.0.0.1}"; gw_port="${GATEWAY_PORT:-8000}"
@@ -38,7 +38,7 @@ actions_health="http://127.0.0.1:$ACTION_SERVER_PORT/health"
 rasa_cmd=("$root/.venv-rasa/bin/python" -m bot.rasa_launch run --model "$model" --enable-api
   -i 127.0.0.1 -p "$rasa_port" --credentials credentials.yml --endpoints "$endpoints")
 rasa_health="http://127.0.0.1:$rasa_port/webhooks/gateway/"
-gateway_cmd=("$py" -m bot.gateway)
+gateway_cmd=("$py" -m gateway)
 gateway_health="http://$gw_host:$gw_port/healthz"
 
 "$py" -m ops.supervise check-ports "$ACTION_SERVER_PORT" "$rasa_port" "$gw_port"

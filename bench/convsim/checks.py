@@ -21,6 +21,7 @@ Goal keys (all optional, at least one per conversation):
   CRM has no carrier / expected date to check); ``order_status: faq`` — the how-to-track
   answer (``order-status``) for an anonymous visitor.
 """
+
 from __future__ import annotations
 
 import re
@@ -33,7 +34,8 @@ from sqlalchemy.orm import Session
 from bench.convsim.driver import Outcome
 from bench.convsim.loader import Conversation
 from bench.convsim.world import Context
-from crm.models import CompensationOffer, Conversation as Chat, Feedback, FollowUp, Message, Ticket
+from crm.models import CompensationOffer, Feedback, FollowUp, Message, Ticket
+from crm.models import Conversation as Chat
 
 ROOT = Path(__file__).resolve().parents[2]
 POLICY = yaml.safe_load((ROOT / "compensation_policy.yml").read_text(encoding="utf-8"))
@@ -45,8 +47,12 @@ REPLACEMENT_TYPES = {"expedited_replacement"}
 
 def allowed_offer_types(ticket_category: str) -> set[str]:
     """Every compensation type the policy allows for any complaint mapped to this category."""
-    return {option for complaint in COMPLAINT_OF_TICKET.get(ticket_category, [])
-            for table in POLICY["categories"][complaint]["compensation"].values() for option in table}
+    return {
+        option
+        for complaint in COMPLAINT_OF_TICKET.get(ticket_category, [])
+        for table in POLICY["categories"][complaint]["compensation"].values()
+        for option in table
+    }
 
 
 def agreed_resolution(ticket: Ticket) -> str | None:
@@ -67,10 +73,19 @@ def check(session: Session, conv: Conversation, ctx: Context, out: Outcome) -> l
     if chat is None:
         return [f"no conversation in the CRM ({out.end})"]
     goal, failures = conv.goal, []
-    tickets = list(session.scalars(select(Ticket).where(Ticket.conversation_id == chat.id).order_by(Ticket.id)))
+    tickets = list(
+        session.scalars(select(Ticket).where(Ticket.conversation_id == chat.id).order_by(Ticket.id))
+    )
     ticket = tickets[-1] if tickets else None
-    offers = list(session.scalars(select(CompensationOffer).where(
-        CompensationOffer.ticket_id.in_([t.id for t in tickets])))) if tickets else []
+    offers = (
+        list(
+            session.scalars(
+                select(CompensationOffer).where(CompensationOffer.ticket_id.in_([t.id for t in tickets]))
+            )
+        )
+        if tickets
+        else []
+    )
 
     if "ticket" in goal:
         want = goal["ticket"]
@@ -85,9 +100,14 @@ def check(session: Session, conv: Conversation, ctx: Context, out: Outcome) -> l
             if cats and ticket.category not in cats:
                 failures.append(f"ticket: category {ticket.category}, expected {'/'.join(cats)}")
             if "order" in want and ticket.order_id != _order_id(want["order"], ctx):
-                failures.append(f"ticket: order_id {ticket.order_id}, expected {_order_id(want['order'], ctx)}")
-            if ctx.customer_id is not None and ticket.customer_id != ctx.customer_id and (
-                    conv.identified or want.get("order") not in (None, "none")):
+                failures.append(
+                    f"ticket: order_id {ticket.order_id}, expected {_order_id(want['order'], ctx)}"
+                )
+            if (
+                ctx.customer_id is not None
+                and ticket.customer_id != ctx.customer_id
+                and (conv.identified or want.get("order") not in (None, "none"))
+            ):
                 failures.append(f"ticket: customer {ticket.customer_id}, expected {ctx.customer_id}")
     if "resolution" in goal:
         got = agreed_resolution(ticket) if ticket else None
@@ -97,21 +117,38 @@ def check(session: Session, conv: Conversation, ctx: Context, out: Outcome) -> l
     if "handoff" in goal:
         reasons = goal["handoff"] if isinstance(goal["handoff"], list) else [goal["handoff"]]
         if chat.status not in ("waiting_agent", "agent") or chat.handoff_reason not in reasons:
-            failures.append(f"handoff: status {chat.status}, reason {chat.handoff_reason}, expected {'/'.join(reasons)}")
-    messages = list(session.scalars(select(Message).where(Message.conversation_id == chat.id).order_by(Message.id)))
+            failures.append(
+                f"handoff: status {chat.status}, reason {chat.handoff_reason}, expected {'/'.join(reasons)}"
+            )
+    messages = list(
+        session.scalars(select(Message).where(Message.conversation_id == chat.id).order_by(Message.id))
+    )
     bots = [m for m in messages if m.direction == "bot"]
     if "kb_entry" in goal:
         answered = [m.kb_entry_id for m in bots if m.kb_entry_id and not (m.payload or {}).get("buttons")]
         if goal["kb_entry"] not in answered:
             failures.append(f"kb_entry: answered {answered or 'nothing'}, expected {goal['kb_entry']}")
     if "csat" in goal:
-        ratings = [f.csat for f in session.scalars(select(Feedback).where(Feedback.conversation_id == chat.id))]
+        ratings = [
+            f.csat for f in session.scalars(select(Feedback).where(Feedback.conversation_id == chat.id))
+        ]
         if ratings != [goal["csat"]]:
             failures.append(f"csat: stored {ratings or 'nothing'}, expected {goal['csat']}")
     if "follow_up" in goal:
-        done = [f.outcome for f in session.scalars(select(FollowUp).where(
-            FollowUp.customer_id == ctx.customer_id, FollowUp.done_at.is_not(None),
-            FollowUp.done_at >= chat.started_at))] if ctx.customer_id else []
+        done = (
+            [
+                f.outcome
+                for f in session.scalars(
+                    select(FollowUp).where(
+                        FollowUp.customer_id == ctx.customer_id,
+                        FollowUp.done_at.is_not(None),
+                        FollowUp.done_at >= chat.started_at,
+                    )
+                )
+            ]
+            if ctx.customer_id
+            else []
+        )
         if goal["follow_up"] not in done:
             failures.append(f"follow_up: answered {done or 'never asked'}, expected {goal['follow_up']}")
     if "order_status" in goal:
@@ -126,8 +163,9 @@ def check(session: Session, conv: Conversation, ctx: Context, out: Outcome) -> l
     return failures
 
 
-def _offer_checks(want: str | None, ticket: Ticket | None, offers: list[CompensationOffer],
-                  chat: Chat, out: Outcome) -> list[str]:
+def _offer_checks(
+    want: str | None, ticket: Ticket | None, offers: list[CompensationOffer], chat: Chat, out: Outcome
+) -> list[str]:
     failures = []
     if ticket is not None and offers:
         allowed = allowed_offer_types(ticket.category)
@@ -150,9 +188,12 @@ def _offer_checks(want: str | None, ticket: Ticket | None, offers: list[Compensa
         if not offers:
             failures.append("offer: nothing offered")
         elif len(kept) != 1 or kept[0].type != out.picked_offer:
-            failures.append(f"offer: customer picked {out.picked_offer}, CRM has "
-                            f"{[(o.type, o.status) for o in kept] or 'all rejected'}")
+            failures.append(
+                f"offer: customer picked {out.picked_offer}, CRM has "
+                f"{[(o.type, o.status) for o in kept] or 'all rejected'}"
+            )
         elif kept[0].status != "granted" and not (
-                kept[0].status == "chosen" and chat.handoff_reason == "compensation_approval"):
+            kept[0].status == "chosen" and chat.handoff_reason == "compensation_approval"
+        ):
             failures.append(f"offer: {kept[0].type} left {kept[0].status} without an approval handoff")
     return failures

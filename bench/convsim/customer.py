@@ -6,6 +6,7 @@ in words unless the facts say ``clicks: true``; a click sends the button's paylo
 widget does. Facts a conversation does not give fall back to the language's usual words
 (:mod:`bench.convsim.words`).
 """
+
 from __future__ import annotations
 
 import json
@@ -86,8 +87,9 @@ class Customer:
         if self.facts.get("category_words"):
             return self.w("category_words")
         wanted = self.facts.get("category", "other")
-        return (self.click(buttons, lambda p: _payload_value(p, "complaint_category") == wanted)
-                or wanted.replace("_", " "))
+        return self.click(
+            buttons, lambda p: _payload_value(p, "complaint_category") == wanted
+        ) or wanted.replace("_", " ")
 
     def order_number(self) -> str | None:
         which = self.facts.get("order", "order" if self.ctx.orders else "none")
@@ -121,8 +123,11 @@ class Customer:
         if self.facts.get("outcome_words"):
             return self.w("outcome_words")
         wanted = self.facts.get("outcome")
-        return (self.click(buttons, lambda p: _payload_value(p, "desired_outcome") == wanted)
-                or self.click(buttons, lambda p: "desired_outcome" in p) or "")
+        return (
+            self.click(buttons, lambda p: _payload_value(p, "desired_outcome") == wanted)
+            or self.click(buttons, lambda p: "desired_outcome" in p)
+            or ""
+        )
 
     def wrong_fields(self, slots: dict[str, Any]) -> list[str]:
         wrong = []
@@ -157,15 +162,21 @@ class Customer:
 
     def _stage_resolution_alternatives(self, slots, buttons):
         wanted = self.facts.get("outcome")
-        return (self.click(buttons, lambda p: _payload_value(p, "resolution_choice") == wanted)
-                or self.click(buttons, lambda p: "resolution_choice" in p) or self.w("reject"))
+        return (
+            self.click(buttons, lambda p: _payload_value(p, "resolution_choice") == wanted)
+            or self.click(buttons, lambda p: "resolution_choice" in p)
+            or self.w("reject")
+        )
 
     def _stage_compensation_offered(self, slots, buttons):
         wanted = self.facts.get("compensation")
         if wanted == "none":
             self.picked_offer = "none"
-            return self.yes_no(False, buttons, "decline") if self.facts.get("clicks") else self.w(
-                "compensation_words" if self.facts.get("compensation_words") else "decline")
+            return (
+                self.yes_no(False, buttons, "decline")
+                if self.facts.get("clicks")
+                else self.w("compensation_words" if self.facts.get("compensation_words") else "decline")
+            )
         offered = [_payload_value(b.get("payload"), "compensation_choice") for b in buttons]
         offered = [o for o in offered if o]
         if self.facts.get("compensation_words") and (wanted in offered or not offered):
@@ -173,7 +184,9 @@ class Customer:
             return self.w("compensation_words")
         pick = wanted if wanted in offered else (offered[0] if offered else None)
         self.picked_offer = pick
-        return self.click(buttons, lambda p: _payload_value(p, "compensation_choice") == pick) or self.w("decline")
+        return self.click(buttons, lambda p: _payload_value(p, "compensation_choice") == pick) or self.w(
+            "decline"
+        )
 
     def _stage_wrapped_up(self, slots, buttons):
         return self.w("more")
@@ -198,5 +211,6 @@ class Customer:
 
     def _kb_clarify(self, slots, buttons):
         wanted = self.conv.goal.get("kb_entry")
-        return (self.click(buttons, lambda p: _payload_value(p, "kb_entry_id") == wanted)
-                or self.click(buttons, lambda p: p.startswith("/inquiry")))
+        return self.click(buttons, lambda p: _payload_value(p, "kb_entry_id") == wanted) or self.click(
+            buttons, lambda p: p.startswith("/inquiry")
+        )

@@ -8,6 +8,7 @@ facts say ``clicks: true`` (a click sends the button's payload, as the widget do
 conversation ends when the chat goes to an agent, when nothing is asked after the closing
 message, when the same question comes a fourth time in a row, or at ``MAX_TURNS``.
 """
+
 from __future__ import annotations
 
 import time
@@ -20,7 +21,7 @@ from sqlalchemy import create_engine, text
 from bench.convsim.customer import Customer
 from bench.convsim.loader import Conversation
 from bench.convsim.world import Context
-from bot.identity import sign_identity
+from common.identity import sign_identity
 from tests.e2e.chat_client import ChatClient
 from tests.e2e.stack import Stack
 
@@ -34,8 +35,8 @@ class Outcome:
     token: str = ""
     conversation_id: int | None = None
     turns: list[dict[str, Any]] = field(default_factory=list)
-    end: str = ""                      # handoff | done | stuck | turn_cap | error
-    picked_offer: str | None = None    # the compensation the customer chose (type)
+    end: str = ""  # handoff | done | stuck | turn_cap | error
+    picked_offer: str | None = None  # the compensation the customer chose (type)
     seconds: float = 0.0
 
 
@@ -103,13 +104,21 @@ class Driver:
                         out.end = "error"
                         break
                     messages = reply.get("messages") or []
-                    buttons = next((m.get("buttons") or [] for m in reversed(messages) if m.get("buttons")), [])
+                    buttons = next(
+                        (m.get("buttons") or [] for m in reversed(messages) if m.get("buttons")), []
+                    )
                     out.conversation_id = out.conversation_id or self.conversation_id(out.token)
                     tracker = self.tracker(out.conversation_id)
                     slots = tracker.get("slots") or {}
                     asked = asked_from(tracker, buttons)
-                    out.turns.append({"customer": message, "bot": [m.get("text", "") for m in messages],
-                                      "asked": asked, "status": reply.get("status")})
+                    out.turns.append(
+                        {
+                            "customer": message,
+                            "bot": [m.get("text", "") for m in messages],
+                            "asked": asked,
+                            "status": reply.get("status"),
+                        }
+                    )
                     if reply.get("status") in HUMAN:
                         out.end = "handoff"
                         break

@@ -18,6 +18,7 @@ facts: {...}                   # how this customer answers what the bot asks (dr
 goal: {...}                    # what must be in the CRM at the end (checks.GOAL_KEYS)
 ```
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -31,13 +32,32 @@ CONVERSATIONS_DIR = ROOT / "bench" / "conversations"
 SETS = ("dev", "locked")
 LANGUAGES = ("en", "zh-Hans", "zh-Hant", "yue", "mixed")
 FACT_KEYS = {
-    "description", "category", "category_words", "order", "order_text", "wrong_order",
-    "no_order", "outcome", "outcome_words", "yes_words", "no_words", "accept", "compensation",
-    "compensation_words", "more", "rating", "rating_words", "comment", "follow_up",
-    "follow_up_words", "closing", "interject", "clicks", "correction_words",
+    "description",
+    "category",
+    "category_words",
+    "order",
+    "order_text",
+    "wrong_order",
+    "no_order",
+    "outcome",
+    "outcome_words",
+    "yes_words",
+    "no_words",
+    "accept",
+    "compensation",
+    "compensation_words",
+    "more",
+    "rating",
+    "rating_words",
+    "comment",
+    "follow_up",
+    "follow_up_words",
+    "closing",
+    "interject",
+    "clicks",
+    "correction_words",
 }
-GOAL_KEYS = {"ticket", "resolution", "offer", "handoff", "kb_entry", "csat", "follow_up",
-             "order_status"}
+GOAL_KEYS = {"ticket", "resolution", "offer", "handoff", "kb_entry", "csat", "follow_up", "order_status"}
 CUSTOMER_KEYS = {"identified", "tier", "consent", "orders", "past_ticket", "demo"}
 
 
@@ -82,16 +102,26 @@ def _check(raw: Any, where: str) -> Conversation:
     if not opening or not all(isinstance(t, str) and t.strip() for t in opening):
         raise ConversationError(f"{where}: opening must be one or more messages")
     facts, goal, customer = raw.get("facts") or {}, raw["goal"] or {}, raw.get("customer")
-    for name, value, allowed in (("facts", facts, FACT_KEYS), ("goal", goal, GOAL_KEYS),
-                                 ("customer", customer or {}, CUSTOMER_KEYS)):
+    for name, value, allowed in (
+        ("facts", facts, FACT_KEYS),
+        ("goal", goal, GOAL_KEYS),
+        ("customer", customer or {}, CUSTOMER_KEYS),
+    ):
         unknown = set(value) - allowed
         if unknown:
             raise ConversationError(f"{where}: unknown {name} keys {sorted(unknown)}")
     if not goal:
         raise ConversationError(f"{where}: a conversation states at least one goal")
-    return Conversation(id=str(raw["id"]), language=raw["language"], tags=list(raw["tags"]),
-                        opening=list(opening), facts=dict(facts), goal=dict(goal),
-                        customer=dict(customer) if customer else None, source=where)
+    return Conversation(
+        id=str(raw["id"]),
+        language=raw["language"],
+        tags=list(raw["tags"]),
+        opening=list(opening),
+        facts=dict(facts),
+        goal=dict(goal),
+        customer=dict(customer) if customer else None,
+        source=where,
+    )
 
 
 def load_file(path: Path) -> list[Conversation]:
@@ -106,8 +136,7 @@ def load_set(name: str, root: Path = CONVERSATIONS_DIR) -> list[Conversation]:
     names = SETS if name == "all" else (name,)
     if any(n not in SETS for n in names):
         raise ConversationError(f"unknown set {name!r}: dev, locked or all")
-    conversations = [c for n in names for path in sorted((root / n).glob("*.yml"))
-                     for c in load_file(path)]
+    conversations = [c for n in names for path in sorted((root / n).glob("*.yml")) for c in load_file(path)]
     seen: set[str] = set()
     for conversation in conversations:
         if conversation.id in seen:

@@ -1,4 +1,5 @@
 """Task success per language and per behaviour, the failure list, and the docs section."""
+
 from __future__ import annotations
 
 import json
@@ -7,8 +8,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-LANGUAGE_NAMES = {"en": "English", "zh-Hans": "Simplified Chinese", "zh-Hant": "Traditional Chinese",
-                  "yue": "Cantonese (zh-Hant)", "mixed": "mixed Chinese-English"}
+LANGUAGE_NAMES = {
+    "en": "English",
+    "zh-Hans": "Simplified Chinese",
+    "zh-Hant": "Traditional Chinese",
+    "yue": "Cantonese (zh-Hant)",
+    "mixed": "mixed Chinese-English",
+}
 
 
 @dataclass
@@ -53,10 +59,24 @@ def summarise(results: list[Result]) -> dict[str, Any]:
 
 def write_json(path: Path, meta: dict[str, Any], results: list[Result]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    data = {"meta": meta, "summary": summarise(results),
-            "conversations": [{"id": r.id, "language": r.language, "tags": r.tags, "ok": r.ok,
-                               "failures": r.failures, "end": r.end, "seconds": r.seconds,
-                               "goal": r.goal, "turns": r.turns} for r in results]}
+    data = {
+        "meta": meta,
+        "summary": summarise(results),
+        "conversations": [
+            {
+                "id": r.id,
+                "language": r.language,
+                "tags": r.tags,
+                "ok": r.ok,
+                "failures": r.failures,
+                "end": r.end,
+                "seconds": r.seconds,
+                "goal": r.goal,
+                "turns": r.turns,
+            }
+            for r in results
+        ],
+    }
     path.write_text(json.dumps(data, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
 
 
@@ -69,15 +89,21 @@ def markdown(meta: dict[str, Any], results: list[Result], *, failures: bool = Tr
     lines = [
         f"Set `{meta['set']}`, {len(results)} conversations, {meta['date']}, commit `{meta['commit']}`"
         f" ({meta['seconds']:.0f} s at concurrency {meta['concurrency']}). "
-        f"**Task success {_pct(s['overall'])}.**", "",
-        "| language | task success |", "|---|---|",
+        f"**Task success {_pct(s['overall'])}.**",
+        "",
+        "| language | task success |",
+        "|---|---|",
     ]
     lines += [f"| {LANGUAGE_NAMES.get(k, k)} | {_pct(v)} |" for k, v in s["by_language"].items()]
     lines += ["", "| behaviour | task success |", "|---|---|"]
     lines += [f"| {k} | {_pct(v)} |" for k, v in s["by_tag"].items()]
-    lines += ["", "Failed checks (a conversation can fail several): "
-              + ", ".join(f"{k} {v}" for k, v in s["failed_checks"].items()) + ".",
-              "How conversations ended: " + ", ".join(f"{k} {v}" for k, v in s["ends"].items()) + "."]
+    lines += [
+        "",
+        "Failed checks (a conversation can fail several): "
+        + ", ".join(f"{k} {v}" for k, v in s["failed_checks"].items())
+        + ".",
+        "How conversations ended: " + ", ".join(f"{k} {v}" for k, v in s["ends"].items()) + ".",
+    ]
     if failures:
         lines += ["", "| conversation | failed checks |", "|---|---|"]
         lines += [f"| {r.id} | {'; '.join(r.failures)} |".replace("\n", " ") for r in results if not r.ok]

@@ -1,12 +1,13 @@
 """Run conversations against a fresh stack: build the CRM, drive each customer, check the goals."""
+
 from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 import httpx
 from sqlalchemy import create_engine
@@ -37,8 +38,14 @@ def bench_stack(var_dir: Path | None = None) -> Iterator[Stack]:
             yield stack
 
 
-def run_conversations(stack: Stack, conversations: list[Conversation], concurrency: int = 4,
-                      progress=None, *, seed_demo: bool = True) -> list[Result]:
+def run_conversations(
+    stack: Stack,
+    conversations: list[Conversation],
+    concurrency: int = 4,
+    progress=None,
+    *,
+    seed_demo: bool = True,
+) -> list[Result]:
     """Drive every conversation (``concurrency`` at a time) and check each goal in the CRM.
 
     The demo data and each conversation's customer are added to the stack's CRM first, so the
@@ -46,6 +53,7 @@ def run_conversations(stack: Stack, conversations: list[Conversation], concurren
     contexts = world.build(stack.database_url, conversations, seed_demo=seed_demo)
     driver = Driver(stack)
     try:
+
         def one(conv: Conversation) -> Outcome:
             outcome = driver.run(conv, contexts[conv.id])
             if progress:
@@ -57,8 +65,10 @@ def run_conversations(stack: Stack, conversations: list[Conversation], concurren
     finally:
         driver.close()
     if any(o.end.startswith("error") for o in outcomes) and not stack_alive(stack):
-        raise StackError("a service of the stack died during the run; its logs are in "
-                         f"{stack.log_dir} (use --var-dir to keep them); no figure recorded")
+        raise StackError(
+            "a service of the stack died during the run; its logs are in "
+            f"{stack.log_dir} (use --var-dir to keep them); no figure recorded"
+        )
     engine = create_engine(stack.database_url)
     results = []
     try:
@@ -67,8 +77,18 @@ def run_conversations(stack: Stack, conversations: list[Conversation], concurren
                 failures = check(session, conv, contexts[conv.id], outcome)
                 if outcome.end.startswith("error"):
                     failures.append(outcome.end)
-                results.append(Result(conv.id, conv.language, conv.tags, conv.goal, failures,
-                                       outcome.end, outcome.turns, outcome.seconds))
+                results.append(
+                    Result(
+                        conv.id,
+                        conv.language,
+                        conv.tags,
+                        conv.goal,
+                        failures,
+                        outcome.end,
+                        outcome.turns,
+                        outcome.seconds,
+                    )
+                )
     finally:
         engine.dispose()
     return results
@@ -78,7 +98,9 @@ def stack_alive(stack: Stack) -> bool:
     """The gateway answers and reports Rasa up (the action server is checked by Rasa's turns)."""
     try:
         health = httpx.get(f"{stack.base_url}/healthz", timeout=5).json()
-        actions = httpx.get(stack.rasa_url.rsplit(":", 1)[0] + ":" + stack.actions_port + "/health", timeout=5)
+        actions = httpx.get(
+            stack.rasa_url.rsplit(":", 1)[0] + ":" + stack.actions_port + "/health", timeout=5
+        )
         return health.get("rasa") == "ok" and actions.status_code == 200
     except (httpx.HTTPError, ValueError):
         return False

@@ -8,6 +8,7 @@ at random within it; a systematic sample with a random start then takes every th
 Each conversation's YAML text is copied unchanged; the source files are then removed (the
 dev and locked files are the data). The seed used is written at the top of every file.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -47,7 +48,10 @@ def split(source: Path, seed: int, root: Path = CONVERSATIONS_DIR) -> dict[str, 
         start = rng.randrange(3)
         locked = {i for n, i in enumerate(order) if (n - start) % 3 == 0}
         header = f"# {path.stem}: split by bench/convsim/split.py (seed {seed}); see bench/conversations/README.md\n"
-        for name, keep in (("dev", lambda i: i not in locked), ("locked", lambda i: i in locked)):
+        for name, keep in (
+            ("dev", lambda i, lk=locked: i not in lk),
+            ("locked", lambda i, lk=locked: i in lk),
+        ):
             out = root / name / path.name
             out.parent.mkdir(parents=True, exist_ok=True)
             out.write_text(header + "".join(t for i, t in enumerate(texts) if keep(i)), encoding="utf-8")

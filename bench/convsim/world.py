@@ -4,6 +4,7 @@ Every conversation that needs a customer or an order gets its own (``BENCH-<id>`
 conversations running side by side never share a customer: a compensation granted in one
 would otherwise make another's a "second compensation within 30 days".
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -22,7 +23,12 @@ from crm.repo.customers import find_customer_by_external_ref, find_order
 from crm.seed import seed
 
 PRODUCTS = {  # sku -> (en, zh-Hant, zh-Hans, TWD price); what bench orders contain
-    "LM-AUD-101": ("Lumen Buds Pro wireless earbuds", "Lumen Buds Pro 無線耳機", "Lumen Buds Pro 无线耳机", 4990),
+    "LM-AUD-101": (
+        "Lumen Buds Pro wireless earbuds",
+        "Lumen Buds Pro 無線耳機",
+        "Lumen Buds Pro 无线耳机",
+        4990,
+    ),
     "LM-WCH-210": ("Lumen Watch S2", "Lumen Watch S2 智慧手錶", "Lumen Watch S2 智能手表", 7990),
     "LM-PWR-020": ("20,000 mAh power bank", "20000mAh 行動電源", "20000mAh 充电宝", 1290),
 }
@@ -34,9 +40,10 @@ LANGUAGE_OF = {"en": "en", "zh-Hans": "zh-Hans", "zh-Hant": "zh-Hant", "yue": "z
 @dataclass
 class Context:
     """What one conversation's texts and checks refer to."""
+
     customer_ref: str | None = None
     customer_id: int | None = None
-    orders: list[tuple[str, int]] = field(default_factory=list)   # (number, id)
+    orders: list[tuple[str, int]] = field(default_factory=list)  # (number, id)
     wrong_order: str = ""
     past_ticket_id: int | None = None
     email: str | None = None
@@ -65,9 +72,12 @@ def _bench_customer(session: Session, conv: Conversation, spec: dict, taken: set
     language = LANGUAGE_OF[conv.language]
     now = utcnow()
     customer = Customer(
-        external_ref=f"BENCH-{conv.id}"[:64], name=spec.get("name") or NAMES[language],
-        email=f"{conv.id}@bench.example.com", preferred_language=language,
-        tier=spec.get("tier", "standard"), preferences={"currency": "TWD"},
+        external_ref=f"BENCH-{conv.id}"[:64],
+        name=spec.get("name") or NAMES[language],
+        email=f"{conv.id}@bench.example.com",
+        preferred_language=language,
+        tier=spec.get("tier", "standard"),
+        preferences={"currency": "TWD"},
         consent_personalisation=bool(spec.get("consent", True)),
         created_at=now - timedelta(days=400),
     )
@@ -80,10 +90,15 @@ def _bench_customer(session: Session, conv: Conversation, spec: dict, taken: set
         product = PRODUCTS[sku]
         name = product[{"en": 0, "zh-Hant": 1, "zh-Hans": 2}[language]]
         price = Decimal(str(order_spec.get("total") or round(product[3] / FX[currency])))
-        order = Order(order_number=_number(f"{conv.id}/{i}", taken), customer_id=customer.id,
-                      status=order_spec.get("status", "delivered"), currency=currency, total=price,
-                      placed_at=now - timedelta(days=int(order_spec.get("days_ago", 6)) + i),
-                      items=[OrderItem(sku=sku, name=name, qty=1, unit_price=price)])
+        order = Order(
+            order_number=_number(f"{conv.id}/{i}", taken),
+            customer_id=customer.id,
+            status=order_spec.get("status", "delivered"),
+            currency=currency,
+            total=price,
+            placed_at=now - timedelta(days=int(order_spec.get("days_ago", 6)) + i),
+            items=[OrderItem(sku=sku, name=name, qty=1, unit_price=price)],
+        )
         session.add(order)
         session.flush()
         ctx.orders.append((order.order_number, order.id))
@@ -92,13 +107,20 @@ def _bench_customer(session: Session, conv: Conversation, spec: dict, taken: set
     if past:
         due = now - timedelta(days=float(past.get("days_overdue", 2)))
         ticket = tk.create_ticket(
-            session, subject="Complaint: late delivery", category=past.get("category", "delivery"),
-            severity="medium", customer_id=customer.id,
+            session,
+            subject="Complaint: late delivery",
+            category=past.get("category", "delivery"),
+            severity="medium",
+            customer_id=customer.id,
             order_id=ctx.orders[0][1] if ctx.orders else None,
-            description="Bench: an earlier complaint", due_at=due, actor="bot",
+            description="Bench: an earlier complaint",
+            due_at=due,
+            actor="bot",
             created_at=due - timedelta(days=1),
-            promise=tk.promise_note(past.get("promise", "redelivery"), past.get("complaint", "late_delivery")),
-            follow_up=past.get("follow_up", True),   # False: a promise kept without its record (old data)
+            promise=tk.promise_note(
+                past.get("promise", "redelivery"), past.get("complaint", "late_delivery")
+            ),
+            follow_up=past.get("follow_up", True),  # False: a promise kept without its record (old data)
         )
         ctx.past_ticket_id = ticket.id
     return ctx
@@ -109,11 +131,17 @@ def _demo_customer(session: Session, ref: str) -> Context:
     if customer is None:
         raise LookupError(f"demo customer {ref} is not in the seeded CRM")
     orders = sorted(customer.orders, key=lambda o: o.placed_at, reverse=True)
-    return Context(customer_ref=ref, customer_id=customer.id, email=customer.email,
-                   orders=[(o.order_number, o.id) for o in orders])
+    return Context(
+        customer_ref=ref,
+        customer_id=customer.id,
+        email=customer.email,
+        orders=[(o.order_number, o.id) for o in orders],
+    )
 
 
-def build(database_url: str, conversations: list[Conversation], *, seed_demo: bool = True) -> dict[str, Context]:
+def build(
+    database_url: str, conversations: list[Conversation], *, seed_demo: bool = True
+) -> dict[str, Context]:
     """Seed the demo data into the (migrated, empty) CRM and add each conversation's customer.
 
     ``seed_demo=False`` (a CRM shared with other tests) adds only the conversations' own

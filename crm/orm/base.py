@@ -3,6 +3,7 @@
 Enum-like columns are plain strings guarded by named CHECK constraints (portable across SQLite
 and PostgreSQL, and cheap to extend in a migration).
 """
+
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -29,9 +30,18 @@ DIRECTIONS = ("customer", "bot", "agent", "system")
 TICKET_CATEGORIES = ("delivery", "refund", "product", "payment", "account", "complaint", "other")
 TICKET_SEVERITIES = ("low", "medium", "high", "critical")
 TICKET_STATUSES = ("open", "in_progress", "waiting_customer", "resolved", "closed")
-OFFER_TYPES = ("coupon", "voucher", "refund", "free_shipping", "gift", "points",
-               # the service-recovery policy's own options (compensation_policy.yml), since 0003
-               "shipping_refund", "expedited_replacement", "partial_refund")
+OFFER_TYPES = (
+    "coupon",
+    "voucher",
+    "refund",
+    "free_shipping",
+    "gift",
+    "points",
+    # the service-recovery policy's own options (compensation_policy.yml), since 0003
+    "shipping_refund",
+    "expedited_replacement",
+    "partial_refund",
+)
 OFFER_STATUSES = ("offered", "chosen", "approved", "rejected", "granted")
 KB_STATUSES = ("draft", "published", "archived")
 UNANSWERED_STATUSES = ("new", "paraphrase", "new_entry", "dismissed")

@@ -1,8 +1,9 @@
 """Conversation (widget session), Message, Feedback (CSAT) and UnansweredQuestion."""
+
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -32,26 +33,22 @@ class Conversation(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     token: Mapped[str] = mapped_column(String(64), unique=True)
-    customer_id: Mapped[Optional[int]] = mapped_column(
-        ForeignKey("customers.id", ondelete="SET NULL")
-    )
-    language: Mapped[Optional[str]] = mapped_column(String(8))
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id", ondelete="SET NULL"))
+    language: Mapped[str | None] = mapped_column(String(8))
     channel: Mapped[str] = mapped_column(String(20), default="web")
     status: Mapped[str] = mapped_column(String(16), default="bot", index=True)
-    assigned_agent_id: Mapped[Optional[int]] = mapped_column(
-        ForeignKey("users.id", ondelete="SET NULL")
-    )
+    assigned_agent_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
-    ended_at: Mapped[Optional[datetime]]
-    handoff_reason: Mapped[Optional[str]] = mapped_column(Text)
+    ended_at: Mapped[datetime | None]
+    handoff_reason: Mapped[str | None] = mapped_column(Text)
     # The latest escalation (see crm.repo.conversations.transition_conversation): when the chat
     # last entered the human queue, and when an agent took that escalation (None while it waits).
     # Both stay after the chat is handed back to the bot; a new escalation starts them over.
-    handoff_at: Mapped[Optional[datetime]]
-    agent_joined_at: Mapped[Optional[datetime]]
+    handoff_at: Mapped[datetime | None]
+    agent_joined_at: Mapped[datetime | None]
 
-    customer: Mapped[Optional[Customer]] = relationship(back_populates="conversations")
-    assigned_agent: Mapped[Optional[User]] = relationship()
+    customer: Mapped[Customer | None] = relationship(back_populates="conversations")
+    assigned_agent: Mapped[User | None] = relationship()
     messages: Mapped[list[Message]] = relationship(
         back_populates="conversation",
         order_by=lambda: [Message.created_at, Message.id],
@@ -79,23 +76,21 @@ class Message(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    conversation_id: Mapped[int] = mapped_column(
-        ForeignKey("conversations.id", ondelete="CASCADE")
-    )
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
     client_id: Mapped[str] = mapped_column(String(100))
     direction: Mapped[str] = mapped_column(String(10))
     text: Mapped[str] = mapped_column(Text, default="")
-    language: Mapped[Optional[str]] = mapped_column(String(8))
-    intent: Mapped[Optional[str]] = mapped_column(String(100))
-    confidence: Mapped[Optional[float]]
-    kb_entry_id: Mapped[Optional[str]] = mapped_column(String(100))  # KB id, e.g. "order-status"
-    kb_score: Mapped[Optional[float]]
-    # Customer messages: bot.frustration's score in [0, 1] (migration 0005), also while an agent
+    language: Mapped[str | None] = mapped_column(String(8))
+    intent: Mapped[str | None] = mapped_column(String(100))
+    confidence: Mapped[float | None]
+    kb_entry_id: Mapped[str | None] = mapped_column(String(100))  # KB id, e.g. "order-status"
+    kb_score: Mapped[float | None]
+    # Customer messages: recovery.frustration's score in [0, 1] (migration 0005), also while an agent
     # holds the chat, when the bot does not answer (then intent and language come from a parse).
-    frustration: Mapped[Optional[float]]
-    latency_ms: Mapped[Optional[int]]
+    frustration: Mapped[float | None]
+    latency_ms: Mapped[int | None]
     channel: Mapped[str] = mapped_column(String(20), default="web")
-    payload: Mapped[Optional[dict[str, Any]]] = mapped_column(JSONType)
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     conversation: Mapped[Conversation] = relationship(back_populates="messages")
@@ -111,11 +106,11 @@ class Feedback(Base):
     conversation_id: Mapped[int] = mapped_column(
         ForeignKey("conversations.id", ondelete="CASCADE"), index=True
     )
-    customer_id: Mapped[Optional[int]] = mapped_column(
+    customer_id: Mapped[int | None] = mapped_column(
         ForeignKey("customers.id", ondelete="SET NULL"), index=True
     )
     csat: Mapped[int]
-    comment: Mapped[Optional[str]] = mapped_column(Text)
+    comment: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -128,14 +123,14 @@ class UnansweredQuestion(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     text: Mapped[str] = mapped_column(Text)
     language: Mapped[str] = mapped_column(String(8))
-    best_score: Mapped[Optional[float]]
-    best_entry_id: Mapped[Optional[str]] = mapped_column(String(100))
-    conversation_id: Mapped[Optional[int]] = mapped_column(
+    best_score: Mapped[float | None]
+    best_entry_id: Mapped[str | None] = mapped_column(String(100))
+    conversation_id: Mapped[int | None] = mapped_column(
         ForeignKey("conversations.id", ondelete="SET NULL"), index=True
     )
-    message_id: Mapped[Optional[int]] = mapped_column(ForeignKey("messages.id", ondelete="SET NULL"))
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="SET NULL"))
     status: Mapped[str] = mapped_column(String(12), default="new", index=True)
-    resolved_entry_id: Mapped[Optional[str]] = mapped_column(String(100))
-    reviewed_by: Mapped[Optional[str]] = mapped_column(String(64))
-    reviewed_at: Mapped[Optional[datetime]]
+    resolved_entry_id: Mapped[str | None] = mapped_column(String(100))
+    reviewed_by: Mapped[str | None] = mapped_column(String(64))
+    reviewed_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

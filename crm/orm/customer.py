@@ -1,9 +1,10 @@
 """Customer, Order (table ``orders``) and OrderItem."""
+
 from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import CheckConstraint, ForeignKey, Numeric, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -24,28 +25,26 @@ class Customer(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    external_ref: Mapped[Optional[str]] = mapped_column(String(64), unique=True)
+    external_ref: Mapped[str | None] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(200))
-    email: Mapped[Optional[str]] = mapped_column(String(254), index=True)
-    phone: Mapped[Optional[str]] = mapped_column(String(40))
+    email: Mapped[str | None] = mapped_column(String(254), index=True)
+    phone: Mapped[str | None] = mapped_column(String(40))
     preferred_language: Mapped[str] = mapped_column(String(8), default="en")
     tier: Mapped[str] = mapped_column(String(16), default="standard")
     lifetime_value: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
-    birthday: Mapped[Optional[date]]
+    birthday: Mapped[date | None]
     preferences: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
-    notes: Mapped[Optional[str]] = mapped_column(Text)
+    notes: Mapped[str | None] = mapped_column(Text)
     consent_personalisation: Mapped[bool] = mapped_column(default=False)
-    consent_personalisation_at: Mapped[Optional[datetime]]
-    consent_personalisation_source: Mapped[Optional[str]] = mapped_column(String(40))
+    consent_personalisation_at: Mapped[datetime | None]
+    consent_personalisation_source: Mapped[str | None] = mapped_column(String(40))
     consent_marketing: Mapped[bool] = mapped_column(default=False)
-    consent_marketing_at: Mapped[Optional[datetime]]
-    consent_marketing_source: Mapped[Optional[str]] = mapped_column(String(40))
+    consent_marketing_at: Mapped[datetime | None]
+    consent_marketing_source: Mapped[str | None] = mapped_column(String(40))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    anonymised_at: Mapped[Optional[datetime]]
+    anonymised_at: Mapped[datetime | None]
 
-    orders: Mapped[list[Order]] = relationship(
-        back_populates="customer", order_by="Order.placed_at.desc()"
-    )
+    orders: Mapped[list[Order]] = relationship(back_populates="customer", order_by="Order.placed_at.desc()")
     conversations: Mapped[list[Conversation]] = relationship(back_populates="customer")
 
     def __repr__(self) -> str:
@@ -61,18 +60,16 @@ class Order(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     order_number: Mapped[str] = mapped_column(String(20), unique=True)
-    customer_id: Mapped[int] = mapped_column(
-        ForeignKey("customers.id", ondelete="RESTRICT"), index=True
-    )
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="RESTRICT"), index=True)
     status: Mapped[str] = mapped_column(String(20), default="pending")
     placed_at: Mapped[datetime] = mapped_column(default=utcnow)
     total: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
     currency: Mapped[str] = mapped_column(String(3))  # ISO 4217: TWD, HKD, CNY
     # Shipment, once the order ships (migration 0006): who carries it, its tracking number and
     # the expected delivery time the carrier gave.
-    carrier: Mapped[Optional[str]] = mapped_column(String(40))
-    tracking_number: Mapped[Optional[str]] = mapped_column(String(40))
-    expected_at: Mapped[Optional[datetime]] = mapped_column()
+    carrier: Mapped[str | None] = mapped_column(String(40))
+    tracking_number: Mapped[str | None] = mapped_column(String(40))
+    expected_at: Mapped[datetime | None] = mapped_column()
 
     customer: Mapped[Customer] = relationship(back_populates="orders")
     items: Mapped[list[OrderItem]] = relationship(

@@ -1,8 +1,9 @@
 """Knowledge-base entries with an immutable, per-edit version history."""
+
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Optional
+from typing import Any
 
 from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -18,7 +19,7 @@ class KBEntry(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(100), unique=True)
-    category: Mapped[Optional[str]] = mapped_column(String(60))
+    category: Mapped[str | None] = mapped_column(String(60))
     status: Mapped[str] = mapped_column(String(10), default="published")
     current_version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -42,8 +43,8 @@ class KBEntryVersion(Base):
     version: Mapped[int]
     questions: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     answers: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
-    author: Mapped[Optional[str]] = mapped_column(String(64))
-    note: Mapped[Optional[str]] = mapped_column(Text)
+    author: Mapped[str | None] = mapped_column(String(64))
+    note: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     entry: Mapped[KBEntry] = relationship(back_populates="versions")

@@ -1,9 +1,9 @@
 """Ticket (+ status history), CompensationOffer and FollowUp."""
+
 from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Optional
 
 from sqlalchemy import ForeignKey, Index, Numeric, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -31,24 +31,22 @@ class Ticket(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    customer_id: Mapped[Optional[int]] = mapped_column(
+    customer_id: Mapped[int | None] = mapped_column(
         ForeignKey("customers.id", ondelete="SET NULL"), index=True
     )
-    conversation_id: Mapped[Optional[int]] = mapped_column(
-        ForeignKey("conversations.id", ondelete="SET NULL")
-    )
-    order_id: Mapped[Optional[int]] = mapped_column(ForeignKey("orders.id", ondelete="SET NULL"))
+    conversation_id: Mapped[int | None] = mapped_column(ForeignKey("conversations.id", ondelete="SET NULL"))
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id", ondelete="SET NULL"))
     category: Mapped[str] = mapped_column(String(20), default="other")
     severity: Mapped[str] = mapped_column(String(10), default="medium")
     status: Mapped[str] = mapped_column(String(20), default="open")
     subject: Mapped[str] = mapped_column(String(200))
-    description: Mapped[Optional[str]] = mapped_column(Text)
-    assignee_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    description: Mapped[str | None] = mapped_column(Text)
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
-    due_at: Mapped[Optional[datetime]]
-    resolution: Mapped[Optional[str]] = mapped_column(Text)
-    resolved_at: Mapped[Optional[datetime]]
+    due_at: Mapped[datetime | None]
+    resolution: Mapped[str | None] = mapped_column(Text)
+    resolved_at: Mapped[datetime | None]
 
     history: Mapped[list[TicketStatusChange]] = relationship(
         back_populates="ticket",
@@ -66,11 +64,11 @@ class TicketStatusChange(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
-    from_status: Mapped[Optional[str]] = mapped_column(String(20))
+    from_status: Mapped[str | None] = mapped_column(String(20))
     to_status: Mapped[str] = mapped_column(String(20))
-    changed_by: Mapped[Optional[str]] = mapped_column(String(64))
+    changed_by: Mapped[str | None] = mapped_column(String(64))
     changed_at: Mapped[datetime] = mapped_column(default=utcnow)
-    note: Mapped[Optional[str]] = mapped_column(Text)
+    note: Mapped[str | None] = mapped_column(Text)
 
     ticket: Mapped[Ticket] = relationship(back_populates="history")
 
@@ -80,23 +78,17 @@ class CompensationOffer(Base):
     __table_args__ = (one_of("type", OFFER_TYPES), one_of("status", OFFER_STATUSES))
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    customer_id: Mapped[int] = mapped_column(
-        ForeignKey("customers.id", ondelete="CASCADE"), index=True
-    )
-    ticket_id: Mapped[Optional[int]] = mapped_column(
-        ForeignKey("tickets.id", ondelete="SET NULL"), index=True
-    )
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), index=True)
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", ondelete="SET NULL"), index=True)
     type: Mapped[str] = mapped_column(String(32))
     amount: Mapped[Decimal] = mapped_column(Numeric(12, 2), default=Decimal("0"))
     currency: Mapped[str] = mapped_column(String(3))
     status: Mapped[str] = mapped_column(String(10), default="offered")
-    approved_by_id: Mapped[Optional[int]] = mapped_column(
-        ForeignKey("users.id", ondelete="SET NULL")
-    )
+    approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     offered_at: Mapped[datetime] = mapped_column(default=utcnow)
-    decided_at: Mapped[Optional[datetime]]
+    decided_at: Mapped[datetime | None]
 
-    ticket: Mapped[Optional[Ticket]] = relationship(back_populates="offers")
+    ticket: Mapped[Ticket | None] = relationship(back_populates="offers")
 
 
 class FollowUp(Base):
@@ -117,24 +109,22 @@ class FollowUp(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    customer_id: Mapped[Optional[int]] = mapped_column(
+    customer_id: Mapped[int | None] = mapped_column(
         ForeignKey("customers.id", ondelete="CASCADE"), index=True
     )
-    ticket_id: Mapped[Optional[int]] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
-    conversation_id: Mapped[Optional[int]] = mapped_column(
-        ForeignKey("conversations.id", ondelete="SET NULL")
-    )
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
+    conversation_id: Mapped[int | None] = mapped_column(ForeignKey("conversations.id", ondelete="SET NULL"))
     due_at: Mapped[datetime] = mapped_column(index=True)
-    note: Mapped[Optional[str]] = mapped_column(Text)
-    outcome: Mapped[Optional[str]] = mapped_column(Text)
-    done_at: Mapped[Optional[datetime]]
-    created_by: Mapped[Optional[str]] = mapped_column(String(64))
+    note: Mapped[str | None] = mapped_column(Text)
+    outcome: Mapped[str | None] = mapped_column(Text)
+    done_at: Mapped[datetime | None]
+    created_by: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     status: Mapped[str] = mapped_column(String(12), default="pending", server_default="pending")
     attempts: Mapped[int] = mapped_column(default=0, server_default="0")
-    next_attempt_at: Mapped[Optional[datetime]]
-    claimed_at: Mapped[Optional[datetime]]
-    sent_at: Mapped[Optional[datetime]]
-    channel: Mapped[Optional[str]] = mapped_column(String(20))
-    reason: Mapped[Optional[str]] = mapped_column(String(40))
-    last_error: Mapped[Optional[str]] = mapped_column(Text)
+    next_attempt_at: Mapped[datetime | None]
+    claimed_at: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None]
+    channel: Mapped[str | None] = mapped_column(String(20))
+    reason: Mapped[str | None] = mapped_column(String(40))
+    last_error: Mapped[str | None] = mapped_column(Text)

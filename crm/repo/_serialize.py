@@ -1,4 +1,5 @@
 """Helpers turning rows into JSON-safe dicts (money as strings to stay exact)."""
+
 from __future__ import annotations
 
 from datetime import date, datetime

@@ -1,4 +1,5 @@
 """Back-office users (argon2 password hashes), their console sessions and the audit log."""
+
 from __future__ import annotations
 
 import hashlib
@@ -38,8 +39,9 @@ def create_user(
         raise ValueError(f"unknown role {role!r}")
     if len(password) < 12:
         raise ValueError("password must have at least 12 characters")
-    user = User(username=username, password_hash=hash_password(password), role=role,
-                display_name=display_name)
+    user = User(
+        username=username, password_hash=hash_password(password), role=role, display_name=display_name
+    )
     session.add(user)
     session.flush()
     return user
@@ -79,7 +81,11 @@ def authenticate(session: Session, username: str, password: str) -> User | None:
 
 
 def audit(
-    session: Session, *, actor: str, action: str, target: str | None = None,
+    session: Session,
+    *,
+    actor: str,
+    action: str,
+    target: str | None = None,
     details: dict[str, Any] | None = None,
 ) -> AuditLog:
     entry = AuditLog(actor=actor, action=action, target=target, details=details)
@@ -97,16 +103,26 @@ def console_session_id(token: str) -> str:
 
 
 def create_console_session(
-    session: Session, *, user_id: int, client_ip: str | None = None, user_agent: str | None = None,
-    lifetime: timedelta = CONSOLE_SESSION_LIFETIME, now: datetime | None = None,
+    session: Session,
+    *,
+    user_id: int,
+    client_ip: str | None = None,
+    user_agent: str | None = None,
+    lifetime: timedelta = CONSOLE_SESSION_LIFETIME,
+    now: datetime | None = None,
 ) -> tuple[str, ConsoleSession]:
     """Start a session; return ``(token, row)``. Only the caller ever sees ``token``."""
     now = now or utcnow()
     token = secrets.token_urlsafe(32)
     row = ConsoleSession(
-        id=console_session_id(token), user_id=user_id, csrf_token=secrets.token_urlsafe(24),
-        created_at=now, last_seen_at=now, expires_at=now + lifetime,
-        client_ip=(client_ip or "")[:45] or None, user_agent=(user_agent or "")[:200] or None,
+        id=console_session_id(token),
+        user_id=user_id,
+        csrf_token=secrets.token_urlsafe(24),
+        created_at=now,
+        last_seen_at=now,
+        expires_at=now + lifetime,
+        client_ip=(client_ip or "")[:45] or None,
+        user_agent=(user_agent or "")[:200] or None,
     )
     session.add(row)
     session.flush()
@@ -124,16 +140,21 @@ def load_active_console_session(
     found = session.execute(
         select(ConsoleSession, User)
         .join(User, User.id == ConsoleSession.user_id)
-        .where(ConsoleSession.id == console_session_id(token),
-               ConsoleSession.revoked_at.is_(None),
-               ConsoleSession.expires_at > now,
-               User.active.is_(True))
+        .where(
+            ConsoleSession.id == console_session_id(token),
+            ConsoleSession.revoked_at.is_(None),
+            ConsoleSession.expires_at > now,
+            User.active.is_(True),
+        )
     ).one_or_none()
     return None if found is None else (found[0], found[1])
 
 
 def touch_console_session(
-    session: Session, row: ConsoleSession, *, now: datetime | None = None,
+    session: Session,
+    row: ConsoleSession,
+    *,
+    now: datetime | None = None,
     every: timedelta = CONSOLE_SESSION_TOUCH_EVERY,
 ) -> bool:
     """Record activity, at most once per ``every``; True when ``last_seen_at`` was written."""
@@ -167,15 +188,21 @@ def revoke_user_console_sessions(session: Session, user_id: int, *, now: datetim
     now = now or utcnow()
     return session.execute(
         update(ConsoleSession)
-        .where(ConsoleSession.user_id == user_id, ConsoleSession.revoked_at.is_(None),
-               ConsoleSession.expires_at > now)
+        .where(
+            ConsoleSession.user_id == user_id,
+            ConsoleSession.revoked_at.is_(None),
+            ConsoleSession.expires_at > now,
+        )
         .values(revoked_at=now)
         .execution_options(synchronize_session=False)
     ).rowcount
 
 
 def purge_console_sessions(
-    session: Session, *, user_id: int | None = None, now: datetime | None = None,
+    session: Session,
+    *,
+    user_id: int | None = None,
+    now: datetime | None = None,
     keep: timedelta = timedelta(days=7),
 ) -> int:
     """Delete sessions that expired or were revoked more than ``keep`` ago; return how many."""

@@ -1,8 +1,9 @@
 """Read models of the agent console: the escalated-chat queue and one chat's working context.
 
 Functions take a Session and never commit. They return JSON-safe dicts; the priority of a queue
-item is computed by the caller (``bot.gateway.console.priority``) from the raw signals here.
+item is computed by the caller (``recovery.priority``) from the raw signals here.
 """
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -13,23 +14,44 @@ from sqlalchemy.orm import Session
 
 from crm.errors import CRMNotFound
 from crm.models import (
-    CompensationOffer, Conversation, Customer, Feedback, FollowUp, Message, Ticket,
-    UnansweredQuestion, User,
+    CompensationOffer,
+    Conversation,
+    Customer,
+    Feedback,
+    FollowUp,
+    Message,
+    Ticket,
+    UnansweredQuestion,
+    User,
 )
 from crm.repo._serialize import columns, iso
 
 ESCALATED = ("waiting_agent", "agent")
 AWAITING_APPROVAL = ("offered", "chosen")
 RECENT_MESSAGES = 40
-TICKET_FIELDS = ["id", "category", "severity", "status", "subject", "description", "order_id",
-                 "created_at", "resolution", "resolved_at"]
+TICKET_FIELDS = [
+    "id",
+    "category",
+    "severity",
+    "status",
+    "subject",
+    "description",
+    "order_id",
+    "created_at",
+    "resolution",
+    "resolved_at",
+]
 OFFER_FIELDS = ["id", "ticket_id", "type", "amount", "currency", "status", "offered_at", "decided_at"]
 FOLLOW_UP_FIELDS = ["id", "due_at", "note", "outcome", "done_at", "created_by", "created_at"]
 
 
 def _recent_messages(session: Session, conversation_id: int, limit: int = RECENT_MESSAGES) -> list[Message]:
-    stmt = (select(Message).where(Message.conversation_id == conversation_id)
-            .order_by(Message.created_at.desc(), Message.id.desc()).limit(limit))
+    stmt = (
+        select(Message)
+        .where(Message.conversation_id == conversation_id)
+        .order_by(Message.created_at.desc(), Message.id.desc())
+        .limit(limit)
+    )
     return list(reversed(list(session.scalars(stmt))))
 
 
@@ -39,8 +61,11 @@ def pending_offers(session: Session, conversation: Conversation) -> list[Compens
     where = [CompensationOffer.ticket_id.in_(ticket_ids)]
     if conversation.customer_id is not None:
         where.append(CompensationOffer.customer_id == conversation.customer_id)
-    stmt = (select(CompensationOffer).where(CompensationOffer.status.in_(AWAITING_APPROVAL), or_(*where))
-            .order_by(CompensationOffer.offered_at, CompensationOffer.id))
+    stmt = (
+        select(CompensationOffer)
+        .where(CompensationOffer.status.in_(AWAITING_APPROVAL), or_(*where))
+        .order_by(CompensationOffer.offered_at, CompensationOffer.id)
+    )
     return list(session.scalars(stmt))
 
 
@@ -57,13 +82,19 @@ def _waiting_since(session: Session, conversation: Conversation, messages: list[
         return _waiting_since_from_transcript(conversation, messages)
     if conversation.status == "waiting_agent":
         return handoff
-    last_agent = session.scalar(select(func.max(Message.created_at)).where(
-        Message.conversation_id == conversation.id, Message.direction == "agent",
-        Message.created_at >= handoff))
+    last_agent = session.scalar(
+        select(func.max(Message.created_at)).where(
+            Message.conversation_id == conversation.id,
+            Message.direction == "agent",
+            Message.created_at >= handoff,
+        )
+    )
     if last_agent is None:
         return handoff
-    return min((m.created_at for m in messages
-                if m.direction == "customer" and m.created_at > last_agent), default=None)
+    return min(
+        (m.created_at for m in messages if m.direction == "customer" and m.created_at > last_agent),
+        default=None,
+    )
 
 
 def _waiting_since_from_transcript(conversation: Conversation, messages: list[Message]) -> Any:
@@ -74,8 +105,11 @@ def _waiting_since_from_transcript(conversation: Conversation, messages: list[Me
             bot_times = [m.created_at for m in messages if m.direction in ("bot", "system")]
             return max(bot_times, default=conversation.started_at)
         return last_agent
-    unanswered = [m.created_at for m in messages
-                  if m.direction == "customer" and (last_agent is None or m.created_at > last_agent)]
+    unanswered = [
+        m.created_at
+        for m in messages
+        if m.direction == "customer" and (last_agent is None or m.created_at > last_agent)
+    ]
     return min(unanswered, default=None)
 
 
@@ -101,30 +135,40 @@ def queue_signals(session: Session, conversation: Conversation) -> dict[str, Any
         "waiting_since": iso(_waiting_since(session, conversation, messages)),
         "assigned_agent_id": conversation.assigned_agent_id,
         "assigned_agent": (agent.display_name or agent.username) if agent else None,
-        "customer": ({"id": customer.id, "name": customer.name, "tier": customer.tier}
-                     if customer else None),
+        "customer": ({"id": customer.id, "name": customer.name, "tier": customer.tier} if customer else None),
         "customer_texts": [m.text for m in said],
-        "customer_frustration": [m.frustration for m in said],   # as scored by the gateway
+        "customer_frustration": [m.frustration for m in said],  # as scored by the gateway
         "customer_intents": [m.intent for m in messages if m.direction == "customer" and m.intent],
         "kb_fallbacks": len(fallbacks),
         "offers_awaiting": len(offers),
-        "last_message": ({"direction": last.direction, "text": last.text[:200],
-                          "created_at": iso(last.created_at)} if last else None),
+        "last_message": (
+            {"direction": last.direction, "text": last.text[:200], "created_at": iso(last.created_at)}
+            if last
+            else None
+        ),
     }
 
 
 def escalated_conversations(session: Session, *, limit: int = 200) -> list[dict[str, Any]]:
     """Queue signals of every chat waiting for or held by an agent."""
-    stmt = (select(Conversation).where(Conversation.status.in_(ESCALATED))
-            .order_by(Conversation.started_at, Conversation.id).limit(limit))
+    stmt = (
+        select(Conversation)
+        .where(Conversation.status.in_(ESCALATED))
+        .order_by(Conversation.started_at, Conversation.id)
+        .limit(limit)
+    )
     return [queue_signals(session, c) for c in session.scalars(stmt)]
 
 
 def recently_handed_back(session: Session, since: Any, *, limit: int = 100) -> list[dict[str, Any]]:
     """Queue signals of chats an agent handed back to the bot (escalated since ``since``), so
     they stay findable in the console after leaving the queue."""
-    stmt = (select(Conversation).where(Conversation.status == "bot", Conversation.handoff_at >= since)
-            .order_by(Conversation.handoff_at.desc(), Conversation.id.desc()).limit(limit))
+    stmt = (
+        select(Conversation)
+        .where(Conversation.status == "bot", Conversation.handoff_at >= since)
+        .order_by(Conversation.handoff_at.desc(), Conversation.id.desc())
+        .limit(limit)
+    )
     return [queue_signals(session, c) for c in session.scalars(stmt)]
 
 
@@ -137,11 +181,13 @@ def chat_context(session: Session, conversation_id: int) -> dict[str, Any]:
     if conversation is None:
         raise CRMNotFound(f"conversation {conversation_id} not found")
     tickets = session.scalars(
-        select(Ticket).where(Ticket.conversation_id == conversation_id)
+        select(Ticket)
+        .where(Ticket.conversation_id == conversation_id)
         .order_by(Ticket.created_at.desc(), Ticket.id.desc())
     ).all()
     follow_ups = session.scalars(
-        select(FollowUp).where(FollowUp.conversation_id == conversation_id)
+        select(FollowUp)
+        .where(FollowUp.conversation_id == conversation_id)
         .order_by(FollowUp.due_at, FollowUp.id)
     ).all()
     signals = queue_signals(session, conversation)
@@ -169,15 +215,33 @@ def offer_context(session: Session, offer_id: int) -> tuple[CompensationOffer, C
 
 
 def latest_feedback(session: Session, conversation_id: int) -> Feedback | None:
-    stmt = (select(Feedback).where(Feedback.conversation_id == conversation_id)
-            .order_by(Feedback.created_at.desc(), Feedback.id.desc()).limit(1))
+    stmt = (
+        select(Feedback)
+        .where(Feedback.conversation_id == conversation_id)
+        .order_by(Feedback.created_at.desc(), Feedback.id.desc())
+        .limit(1)
+    )
     return session.scalars(stmt).first()
 
 
 #: A pending follow-up this long past due counts as overdue (the worker should have sent it).
 FOLLOW_UP_OVERDUE_AFTER = timedelta(hours=1)
-BOARD_FIELDS = ["id", "status", "due_at", "sent_at", "channel", "reason", "attempts", "last_error",
-                "next_attempt_at", "note", "outcome", "done_at", "created_by", "conversation_id"]
+BOARD_FIELDS = [
+    "id",
+    "status",
+    "due_at",
+    "sent_at",
+    "channel",
+    "reason",
+    "attempts",
+    "last_error",
+    "next_attempt_at",
+    "note",
+    "outcome",
+    "done_at",
+    "created_by",
+    "conversation_id",
+]
 
 
 def _follow_ups(session: Session, where: list[Any], order: list[Any], limit: int) -> list[FollowUp]:
@@ -201,11 +265,13 @@ def follow_up_board(session: Session, now: Any, *, limit: int = 100) -> dict[str
     unsent = FollowUp.status.in_(("pending", "sending"))
     by_due = [FollowUp.due_at, FollowUp.id]
     lists = {
-        "due": _follow_ups(session, [unsent, FollowUp.due_at <= now, FollowUp.due_at >= cutoff],
-                           by_due, limit),
+        "due": _follow_ups(
+            session, [unsent, FollowUp.due_at <= now, FollowUp.due_at >= cutoff], by_due, limit
+        ),
         "overdue": _follow_ups(session, [unsent, FollowUp.due_at < cutoff], by_due, limit),
-        "sent": _follow_ups(session, [FollowUp.status == "sent"],
-                            [FollowUp.sent_at.desc(), FollowUp.id.desc()], limit),
+        "sent": _follow_ups(
+            session, [FollowUp.status == "sent"], [FollowUp.sent_at.desc(), FollowUp.id.desc()], limit
+        ),
         "needs_agent": _follow_ups(session, [FollowUp.status == "needs_agent"], by_due, limit),
     }
     late = overdue_tickets(session, now, limit=limit)
@@ -215,10 +281,14 @@ def follow_up_board(session: Session, now: Any, *, limit: int = 100) -> dict[str
     missing = ticket_ids - set(tickets)
     if missing:
         tickets.update({t.id: t for t in session.scalars(select(Ticket).where(Ticket.id.in_(missing)))})
-    customer_ids = ({f.customer_id for rows in lists.values() for f in rows if f.customer_id}
-                    | {t.customer_id for t in late if t.customer_id})
-    customers = ({c.id: c for c in session.scalars(select(Customer).where(Customer.id.in_(customer_ids)))}
-                 if customer_ids else {})
+    customer_ids = {f.customer_id for rows in lists.values() for f in rows if f.customer_id} | {
+        t.customer_id for t in late if t.customer_id
+    }
+    customers = (
+        {c.id: c for c in session.scalars(select(Customer).where(Customer.id.in_(customer_ids)))}
+        if customer_ids
+        else {}
+    )
 
     def customer_ref(customer_id: int | None) -> dict[str, Any] | None:
         c = customers.get(customer_id) if customer_id else None
@@ -228,9 +298,15 @@ def follow_up_board(session: Session, now: Any, *, limit: int = 100) -> dict[str
         t = tickets.get(ticket_id) if ticket_id else None
         if t is None:
             return None
-        return {"id": t.id, "subject": t.subject, "status": t.status, "severity": t.severity,
-                "due_at": iso(t.due_at), "conversation_id": t.conversation_id,
-                "overdue": t.id in late_ids}
+        return {
+            "id": t.id,
+            "subject": t.subject,
+            "status": t.status,
+            "severity": t.severity,
+            "due_at": iso(t.due_at),
+            "conversation_id": t.conversation_id,
+            "overdue": t.id in late_ids,
+        }
 
     def item(f: FollowUp) -> dict[str, Any]:
         row = columns(f, BOARD_FIELDS)
@@ -242,8 +318,11 @@ def follow_up_board(session: Session, now: Any, *, limit: int = 100) -> dict[str
 
     board: dict[str, Any] = {name: [item(f) for f in rows] for name, rows in lists.items()}
     board["overdue_tickets"] = [
-        {**ticket_ref(t.id), "customer": customer_ref(t.customer_id),  # type: ignore[dict-item]
-         "overdue_s": round((now - t.due_at).total_seconds())}
+        {
+            **ticket_ref(t.id),
+            "customer": customer_ref(t.customer_id),  # type: ignore[dict-item]
+            "overdue_s": round((now - t.due_at).total_seconds()),
+        }
         for t in late
     ]
     board["counts"] = {name: len(rows) for name, rows in board.items()}

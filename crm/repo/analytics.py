@@ -23,6 +23,7 @@ Definitions:
   first), as derived from the transcript before 0003; where no claim time is stored, the
   agent's first reply stands in for it (an agent claims before writing).
 """
+
 from __future__ import annotations
 
 import statistics
@@ -35,8 +36,16 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from crm.models import (
+    CompensationOffer,
+    Conversation,
+    Customer,
+    Feedback,
+    Message,
+    Ticket,
+    UnansweredQuestion,
+)
 from crm.privacy_mask import mask_text
-from crm.models import CompensationOffer, Conversation, Customer, Feedback, Message, Ticket, UnansweredQuestion
 
 REPEAT_WINDOW = timedelta(days=7)
 OPEN_TICKET = ("open", "in_progress", "waiting_customer")
@@ -50,7 +59,7 @@ class Filters:
     language: str | None = None
 
     @classmethod
-    def for_days(cls, first: date, last: date, language: str | None = None) -> "Filters":
+    def for_days(cls, first: date, last: date, language: str | None = None) -> Filters:
         """Whole UTC days ``first``..``last`` inclusive."""
         start = datetime(first.year, first.month, first.day, tzinfo=timezone.utc)
         end = datetime(last.year, last.month, last.day, tzinfo=timezone.utc) + timedelta(days=1)
@@ -71,23 +80,41 @@ def _ratio(part: int, whole: int) -> float | None:
 def _counted_ids(f: Filters) -> Any:
     """SELECT of the ids of counted conversations started in range (in the language)."""
     stmt = select(Conversation.id).where(
-        Conversation.started_at >= f.start, Conversation.started_at < f.end,
-        Conversation.id.in_(select(Message.conversation_id).where(Message.direction == "customer")))
+        Conversation.started_at >= f.start,
+        Conversation.started_at < f.end,
+        Conversation.id.in_(select(Message.conversation_id).where(Message.direction == "customer")),
+    )
     return stmt.where(Conversation.language == f.language) if f.language else stmt
 
 
 def _conversations(session: Session, f: Filters) -> list[tuple[Any, ...]]:
     """Counted conversations: (id, customer_id, status, handoff_reason, started_at, handed_off)."""
     ids = _counted_ids(f)
-    with_agent = set(session.scalars(select(Message.conversation_id).distinct().where(
-        Message.direction == "agent", Message.conversation_id.in_(ids))))
-    stmt = select(Conversation.id, Conversation.customer_id, Conversation.status,
-                  Conversation.handoff_reason, Conversation.assigned_agent_id,
-                  Conversation.started_at, Conversation.handoff_at).where(Conversation.id.in_(ids))
+    with_agent = set(
+        session.scalars(
+            select(Message.conversation_id)
+            .distinct()
+            .where(Message.direction == "agent", Message.conversation_id.in_(ids))
+        )
+    )
+    stmt = select(
+        Conversation.id,
+        Conversation.customer_id,
+        Conversation.status,
+        Conversation.handoff_reason,
+        Conversation.assigned_agent_id,
+        Conversation.started_at,
+        Conversation.handoff_at,
+    ).where(Conversation.id.in_(ids))
     rows = []
     for r in session.execute(stmt).all():
-        handed = bool(r.handoff_at or r.handoff_reason or r.assigned_agent_id or r.id in with_agent
-                      or r.status in ("waiting_agent", "agent"))
+        handed = bool(
+            r.handoff_at
+            or r.handoff_reason
+            or r.assigned_agent_id
+            or r.id in with_agent
+            or r.status in ("waiting_agent", "agent")
+        )
         rows.append((r.id, r.customer_id, r.status, r.handoff_reason, r.started_at, handed))
     return rows
 
@@ -107,13 +134,20 @@ def handoffs(session: Session, f: Filters) -> dict[str, Any]:
     rows = _conversations(session, f)
     handed = [row for row in rows if row[5]]
     reasons = Counter((row[3] or "unspecified") for row in handed)
-    return {"conversations": len(rows), "handed_off": len(handed), "rate": _ratio(len(handed), len(rows)),
-            "reasons": [{"reason": r, "count": c} for r, c in reasons.most_common()]}
+    return {
+        "conversations": len(rows),
+        "handed_off": len(handed),
+        "rate": _ratio(len(handed), len(rows)),
+        "reasons": [{"reason": r, "count": c} for r, c in reasons.most_common()],
+    }
 
 
 def csat_trend(session: Session, f: Filters) -> dict[str, Any]:
-    stmt = (select(Feedback.csat, Feedback.created_at).join(Conversation, Conversation.id == Feedback.conversation_id)
-            .where(Feedback.created_at >= f.start, Feedback.created_at < f.end))
+    stmt = (
+        select(Feedback.csat, Feedback.created_at)
+        .join(Conversation, Conversation.id == Feedback.conversation_id)
+        .where(Feedback.created_at >= f.start, Feedback.created_at < f.end)
+    )
     if f.language:
         stmt = stmt.where(Conversation.language == f.language)
     by_day: dict[str, list[int]] = defaultdict(list)
@@ -121,16 +155,26 @@ def csat_trend(session: Session, f: Filters) -> dict[str, Any]:
     for csat, at in session.execute(stmt).all():
         by_day[at.date().isoformat()].append(csat)
         scores.append(csat)
-    return {"average": round(statistics.fmean(scores), 2) if scores else None, "count": len(scores),
-            "days": [{"day": d, "average": round(statistics.fmean(by_day[d]), 2) if by_day[d] else None,
-                      "count": len(by_day[d])} for d in f.days()]}
+    return {
+        "average": round(statistics.fmean(scores), 2) if scores else None,
+        "count": len(scores),
+        "days": [
+            {
+                "day": d,
+                "average": round(statistics.fmean(by_day[d]), 2) if by_day[d] else None,
+                "count": len(by_day[d]),
+            }
+            for d in f.days()
+        ],
+    }
 
 
 def _ticket_language(stmt: Any, language: str | None, ticket_conversation: Any, customer_col: Any) -> Any:
     if not language:
         return stmt
-    stmt = (stmt.outerjoin(Conversation, Conversation.id == ticket_conversation)
-            .outerjoin(Customer, Customer.id == customer_col))
+    stmt = stmt.outerjoin(Conversation, Conversation.id == ticket_conversation).outerjoin(
+        Customer, Customer.id == customer_col
+    )
     return stmt.where(func.coalesce(Conversation.language, Customer.preferred_language) == language)
 
 
@@ -143,7 +187,8 @@ def complaint_categories(session: Session, f: Filters) -> list[dict[str, Any]]:
 
 def top_unanswered(session: Session, f: Filters, limit: int = 10) -> list[dict[str, Any]]:
     stmt = select(UnansweredQuestion.text, UnansweredQuestion.status).where(
-        UnansweredQuestion.created_at >= f.start, UnansweredQuestion.created_at < f.end)
+        UnansweredQuestion.created_at >= f.start, UnansweredQuestion.created_at < f.end
+    )
     if f.language:
         stmt = stmt.where(UnansweredQuestion.language == f.language)
     groups: dict[str, dict[str, Any]] = {}
@@ -161,8 +206,11 @@ def _repeat_flags(session: Session, f: Filters) -> list[tuple[int, bool]]:
     customers = select(Conversation.customer_id).where(Conversation.id.in_(_counted_ids(f)))
     starts: dict[int, list[datetime]] = defaultdict(list)
     if rows:
-        for customer_id, at in session.execute(select(Conversation.customer_id, Conversation.started_at)
-                                               .where(Conversation.customer_id.in_(customers))).all():
+        for customer_id, at in session.execute(
+            select(Conversation.customer_id, Conversation.started_at).where(
+                Conversation.customer_id.in_(customers)
+            )
+        ).all():
             starts[customer_id].append(at)
     return [(row[0], any(row[4] < at <= row[4] + REPEAT_WINDOW for at in starts[row[1]])) for row in rows]
 
@@ -175,8 +223,17 @@ def repeat_contact(session: Session, f: Filters) -> dict[str, Any]:
 
 def first_contact_resolution(session: Session, f: Filters) -> dict[str, Any]:
     flags = _repeat_flags(session, f)
-    open_tickets = set(session.scalars(select(Ticket.conversation_id).where(
-        Ticket.conversation_id.in_(_counted_ids(f)), Ticket.status.in_(OPEN_TICKET)))) if flags else set()
+    open_tickets = (
+        set(
+            session.scalars(
+                select(Ticket.conversation_id).where(
+                    Ticket.conversation_id.in_(_counted_ids(f)), Ticket.status.in_(OPEN_TICKET)
+                )
+            )
+        )
+        if flags
+        else set()
+    )
     resolved = sum(1 for cid, again in flags if not again and cid not in open_tickets)
     return {"conversations": len(flags), "resolved": resolved, "rate": _ratio(resolved, len(flags))}
 
@@ -202,13 +259,19 @@ def response_times(session: Session, f: Filters) -> dict[str, Any]:
     counted = _counted_ids(f)
     messages: dict[int, list[Any]] = defaultdict(list)
     for cid, direction, at in session.execute(
-            select(Message.conversation_id, Message.direction, Message.created_at)
-            .where(Message.conversation_id.in_(counted))
-            .order_by(Message.created_at, Message.id)).all():
+        select(Message.conversation_id, Message.direction, Message.created_at)
+        .where(Message.conversation_id.in_(counted))
+        .order_by(Message.created_at, Message.id)
+    ).all():
         messages[cid].append((direction, at))
-    escalations = {cid: (handoff, joined) for cid, handoff, joined in session.execute(
-        select(Conversation.id, Conversation.handoff_at, Conversation.agent_joined_at)
-        .where(Conversation.id.in_(counted))).all()}
+    escalations = {
+        cid: (handoff, joined)
+        for cid, handoff, joined in session.execute(
+            select(Conversation.id, Conversation.handoff_at, Conversation.agent_joined_at).where(
+                Conversation.id.in_(counted)
+            )
+        ).all()
+    }
     for cid, rows in messages.items():
         asked = next((at for d, at in rows if d == "customer"), None)
         answer = next((at for d, at in rows if d != "customer" and asked and at >= asked), None)
@@ -224,19 +287,31 @@ def response_times(session: Session, f: Filters) -> dict[str, Any]:
         joined = joined or replied
         if joined and joined >= handoff:
             queue_wait.append((joined - handoff).total_seconds())
-    resolved = session.execute(select(Ticket.created_at, Ticket.resolved_at).where(
-        Ticket.created_at >= f.start, Ticket.created_at < f.end, Ticket.resolved_at.is_not(None)))
+    resolved = session.execute(
+        select(Ticket.created_at, Ticket.resolved_at).where(
+            Ticket.created_at >= f.start, Ticket.created_at < f.end, Ticket.resolved_at.is_not(None)
+        )
+    )
     resolution = [(done - made).total_seconds() for made, done in resolved.all()]
-    return {"first_response_s": _median(first), "queue_wait_s": _median(queue_wait),
-            "agent_first_response_s": _median(agent_first), "resolution_s": _median(resolution),
-            "samples": {"first_response": len(first), "queue_wait": len(queue_wait),
-                        "agent_first_response": len(agent_first), "resolution": len(resolution)}}
+    return {
+        "first_response_s": _median(first),
+        "queue_wait_s": _median(queue_wait),
+        "agent_first_response_s": _median(agent_first),
+        "resolution_s": _median(resolution),
+        "samples": {
+            "first_response": len(first),
+            "queue_wait": len(queue_wait),
+            "agent_first_response": len(agent_first),
+            "resolution": len(resolution),
+        },
+    }
 
 
 def compensation_granted(session: Session, f: Filters) -> list[dict[str, Any]]:
     decided = func.coalesce(CompensationOffer.decided_at, CompensationOffer.offered_at)
-    stmt = (select(CompensationOffer.type, CompensationOffer.amount, CompensationOffer.currency)
-            .where(CompensationOffer.status.in_(GRANTED), decided >= f.start, decided < f.end))
+    stmt = select(CompensationOffer.type, CompensationOffer.amount, CompensationOffer.currency).where(
+        CompensationOffer.status.in_(GRANTED), decided >= f.start, decided < f.end
+    )
     if f.language:
         stmt = stmt.outerjoin(Ticket, Ticket.id == CompensationOffer.ticket_id)
         stmt = _ticket_language(stmt, f.language, Ticket.conversation_id, CompensationOffer.customer_id)
@@ -245,5 +320,7 @@ def compensation_granted(session: Session, f: Filters) -> list[dict[str, Any]]:
         entry = by_type.setdefault(kind, {"type": kind, "count": 0, "amounts": defaultdict(Decimal)})
         entry["count"] += 1
         entry["amounts"][currency] += Decimal(amount or 0)
-    return [{**e, "amounts": {c: f"{v:.2f}" for c, v in sorted(e["amounts"].items())}}
-            for e in sorted(by_type.values(), key=lambda e: -e["count"])]
+    return [
+        {**e, "amounts": {c: f"{v:.2f}" for c, v in sorted(e["amounts"].items())}}
+        for e in sorted(by_type.values(), key=lambda e: -e["count"])
+    ]

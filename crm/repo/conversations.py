@@ -1,4 +1,5 @@
 """Conversations and messages (the API the gateway calls)."""
+
 from __future__ import annotations
 
 import secrets
@@ -6,7 +7,8 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, exc as sa_exc, literal, null, select, update
+from sqlalchemy import case, literal, null, select, update
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session
 
 from crm.errors import CRMNotFound
@@ -49,8 +51,13 @@ def create_conversation(
 
 
 def get_or_create_conversation(
-    session: Session, *, token: str, channel: str = "web", language: str | None = None,
-    customer_id: int | None = None, started_at: datetime | None = None,
+    session: Session,
+    *,
+    token: str,
+    channel: str = "web",
+    language: str | None = None,
+    customer_id: int | None = None,
+    started_at: datetime | None = None,
 ) -> tuple[Conversation, bool]:
     """Look the token up, creating the conversation if needed (safe under concurrent calls)."""
     conv = get_conversation_by_token(session, token)
@@ -59,8 +66,12 @@ def get_or_create_conversation(
     try:
         with session.begin_nested():
             conv = create_conversation(
-                session, token=token, channel=channel, language=language,
-                customer_id=customer_id, started_at=started_at,
+                session,
+                token=token,
+                channel=channel,
+                language=language,
+                customer_id=customer_id,
+                started_at=started_at,
             )
         return conv, True
     except sa_exc.IntegrityError:
@@ -101,9 +112,19 @@ def add_message(
     if existing is not None:
         return existing, False
     msg = Message(
-        conversation_id=conversation_id, client_id=client_id, direction=direction, text=text,
-        language=language, intent=intent, confidence=confidence, kb_entry_id=kb_entry_id,
-        kb_score=kb_score, frustration=frustration, latency_ms=latency_ms, channel=channel, payload=payload,
+        conversation_id=conversation_id,
+        client_id=client_id,
+        direction=direction,
+        text=text,
+        language=language,
+        intent=intent,
+        confidence=confidence,
+        kb_entry_id=kb_entry_id,
+        kb_score=kb_score,
+        frustration=frustration,
+        latency_ms=latency_ms,
+        channel=channel,
+        payload=payload,
         created_at=created_at or utcnow(),
     )
     try:
@@ -120,9 +141,7 @@ def add_message(
 
 
 def _find_message(session: Session, conversation_id: int, client_id: str) -> Message | None:
-    stmt = select(Message).where(
-        Message.conversation_id == conversation_id, Message.client_id == client_id
-    )
+    stmt = select(Message).where(Message.conversation_id == conversation_id, Message.client_id == client_id)
     return session.scalars(stmt).one_or_none()
 
 
@@ -187,7 +206,7 @@ def set_conversation_language(session: Session, conversation_id: int, language: 
 
 
 QUEUED = "waiting_agent"  # the human queue
-HELD = "agent"            # an agent has the chat
+HELD = "agent"  # an agent has the chat
 
 
 def _escalation_times(old_status: str, new_status: str, at: datetime) -> dict[str, Any]:
@@ -274,12 +293,15 @@ def transition_conversation(
         if to_status == QUEUED:
             values["handoff_at"] = case((Conversation.status == QUEUED, Conversation.handoff_at), else_=now)
             values["agent_joined_at"] = case(
-                (Conversation.status == QUEUED, Conversation.agent_joined_at), else_=null())
+                (Conversation.status == QUEUED, Conversation.agent_joined_at), else_=null()
+            )
         else:
             values["handoff_at"] = case(
-                (Conversation.status.in_((QUEUED, HELD)), Conversation.handoff_at), else_=now)
+                (Conversation.status.in_((QUEUED, HELD)), Conversation.handoff_at), else_=now
+            )
             values["agent_joined_at"] = case(
-                (Conversation.status == HELD, Conversation.agent_joined_at), else_=now)
+                (Conversation.status == HELD, Conversation.agent_joined_at), else_=now
+            )
     if agent_id is not None or to_status in ("bot", "waiting_agent"):
         values["assigned_agent_id"] = agent_id
     if handoff_reason is not None:
@@ -322,8 +344,7 @@ def list_replies(session: Session, conversation_id: int, client_id_prefix: str) 
     escaped = client_id_prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     stmt = (
         select(Message)
-        .where(Message.conversation_id == conversation_id,
-               Message.client_id.like(f"{escaped}%", escape="\\"))
+        .where(Message.conversation_id == conversation_id, Message.client_id.like(f"{escaped}%", escape="\\"))
         .order_by(Message.created_at, Message.id)
     )
     return list(session.scalars(stmt))
@@ -332,10 +353,16 @@ def list_replies(session: Session, conversation_id: int, client_id_prefix: str) 
 def offered_buttons(session: Session, conversation_id: int, *, limit: int = 50) -> list[dict[str, Any]]:
     """The buttons (``{"title", "payload"}``) of the conversation's latest ``limit`` bot
     messages, the most recently offered first."""
-    stmt = (select(Message.payload)
-            .where(Message.conversation_id == conversation_id, Message.direction == "bot",
-                   Message.payload.is_not(None))
-            .order_by(Message.created_at.desc(), Message.id.desc()).limit(limit))
+    stmt = (
+        select(Message.payload)
+        .where(
+            Message.conversation_id == conversation_id,
+            Message.direction == "bot",
+            Message.payload.is_not(None),
+        )
+        .order_by(Message.created_at.desc(), Message.id.desc())
+        .limit(limit)
+    )
     buttons: list[dict[str, Any]] = []
     for payload in session.scalars(stmt):
         for button in reversed((payload or {}).get("buttons") or []):

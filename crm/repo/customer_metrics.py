@@ -8,6 +8,7 @@ average order value. Each takes a Session and a time window and returns a plain 
 * *average order value*: mean order total within ``[start, end)``, per currency (totals in
   different currencies are never added together). Cancelled orders are left out throughout.
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -22,9 +23,11 @@ EXCLUDED_STATUSES = ("cancelled",)
 
 
 def _ordering_customers(session: Session, start: datetime, end: datetime) -> set[int]:
-    stmt = select(Order.customer_id).where(
-        Order.placed_at >= start, Order.placed_at < end, Order.status.not_in(EXCLUDED_STATUSES)
-    ).distinct()
+    stmt = (
+        select(Order.customer_id)
+        .where(Order.placed_at >= start, Order.placed_at < end, Order.status.not_in(EXCLUDED_STATUSES))
+        .distinct()
+    )
     return set(session.scalars(stmt))
 
 

@@ -1,8 +1,8 @@
 """Customers and orders, including the agent-facing 360° view."""
+
 from __future__ import annotations
 
 import hmac
-
 from typing import Any
 
 from sqlalchemy import func, select
@@ -13,15 +13,36 @@ from crm.models import CompensationOffer, Conversation, Customer, Feedback, Mess
 from crm.repo._serialize import columns, iso
 
 PROFILE_FIELDS = [
-    "id", "external_ref", "name", "email", "phone", "preferred_language", "tier",
-    "lifetime_value", "birthday", "preferences", "notes", "created_at", "anonymised_at",
+    "id",
+    "external_ref",
+    "name",
+    "email",
+    "phone",
+    "preferred_language",
+    "tier",
+    "lifetime_value",
+    "birthday",
+    "preferences",
+    "notes",
+    "created_at",
+    "anonymised_at",
 ]
 ORDER_FIELDS = ["id", "order_number", "status", "placed_at", "total", "currency"]
 ITEM_FIELDS = ["sku", "name", "qty", "unit_price"]
 CONVERSATION_FIELDS = ["id", "channel", "language", "status", "started_at", "ended_at", "handoff_reason"]
 TICKET_FIELDS = [
-    "id", "category", "severity", "status", "subject", "order_id", "conversation_id",
-    "assignee_id", "created_at", "due_at", "resolution", "resolved_at",
+    "id",
+    "category",
+    "severity",
+    "status",
+    "subject",
+    "order_id",
+    "conversation_id",
+    "assignee_id",
+    "created_at",
+    "due_at",
+    "resolution",
+    "resolved_at",
 ]
 HISTORY_FIELDS = ["from_status", "to_status", "changed_by", "changed_at", "note"]
 OFFER_FIELDS = ["id", "ticket_id", "type", "amount", "currency", "status", "offered_at", "decided_at"]
@@ -58,8 +79,12 @@ def find_order(session: Session, order_number: str) -> Order | None:
 
 def recent_orders(session: Session, customer_id: int, limit: int = 4) -> list[Order]:
     """The customer's latest orders, newest first."""
-    stmt = (select(Order).where(Order.customer_id == customer_id)
-            .order_by(Order.placed_at.desc(), Order.id.desc()).limit(limit))
+    stmt = (
+        select(Order)
+        .where(Order.customer_id == customer_id)
+        .order_by(Order.placed_at.desc(), Order.id.desc())
+        .limit(limit)
+    )
     return list(session.scalars(stmt))
 
 
@@ -73,7 +98,11 @@ def owns_order(order: Order, *, email: str | None = None, phone_last4: str | Non
         known = (customer.email or "").strip().lower()
         return bool(known) and hmac.compare_digest(email.strip().lower().encode(), known.encode())
     phone = "".join(ch for ch in (customer.phone or "") if ch.isdigit())
-    return bool(phone_last4) and len(phone) >= 4 and hmac.compare_digest(phone_last4.encode(), phone[-4:].encode())
+    return (
+        bool(phone_last4)
+        and len(phone) >= 4
+        and hmac.compare_digest(phone_last4.encode(), phone[-4:].encode())
+    )
 
 
 def order_dict(order: Order) -> dict[str, Any]:
@@ -100,16 +129,24 @@ def count_messages(session: Session, conversation_ids: list[int]) -> dict[int, i
     """
     counts: dict[int, int] = {}
     for start in range(0, len(conversation_ids), IN_CHUNK):
-        chunk = conversation_ids[start:start + IN_CHUNK]
-        counts.update(session.execute(
-            select(Message.conversation_id, func.count())
-            .where(Message.conversation_id.in_(chunk)).group_by(Message.conversation_id)
-        ).tuples().all())
+        chunk = conversation_ids[start : start + IN_CHUNK]
+        counts.update(
+            session.execute(
+                select(Message.conversation_id, func.count())
+                .where(Message.conversation_id.in_(chunk))
+                .group_by(Message.conversation_id)
+            )
+            .tuples()
+            .all()
+        )
     return counts
 
 
 def customer_360(
-    session: Session, customer_id: int, *, max_orders: int | None = 20,
+    session: Session,
+    customer_id: int,
+    *,
+    max_orders: int | None = 20,
     max_conversations: int | None = 10,
 ) -> dict[str, Any]:
     """Everything an agent needs about one customer, as a JSON-safe dict.
@@ -131,31 +168,42 @@ def customer_360(
     profile["consent"] = consent_dict(customer)
 
     orders = session.scalars(
-        select(Order).options(selectinload(Order.items)).where(Order.customer_id == customer_id)
-        .order_by(Order.placed_at.desc(), Order.id.desc()).limit(max_orders)
+        select(Order)
+        .options(selectinload(Order.items))
+        .where(Order.customer_id == customer_id)
+        .order_by(Order.placed_at.desc(), Order.id.desc())
+        .limit(max_orders)
     ).all()
 
     conversations = session.scalars(
-        select(Conversation).where(Conversation.customer_id == customer_id)
-        .order_by(Conversation.started_at.desc(), Conversation.id.desc()).limit(max_conversations)
+        select(Conversation)
+        .where(Conversation.customer_id == customer_id)
+        .order_by(Conversation.started_at.desc(), Conversation.id.desc())
+        .limit(max_conversations)
     ).all()
     message_counts = count_messages(session, [c.id for c in conversations])
 
     tickets = session.scalars(
-        select(Ticket).options(selectinload(Ticket.history)).where(Ticket.customer_id == customer_id)
+        select(Ticket)
+        .options(selectinload(Ticket.history))
+        .where(Ticket.customer_id == customer_id)
         .order_by(Ticket.created_at.desc(), Ticket.id.desc())
     ).all()
     offers = session.scalars(
-        select(CompensationOffer).where(CompensationOffer.customer_id == customer_id)
+        select(CompensationOffer)
+        .where(CompensationOffer.customer_id == customer_id)
         .order_by(CompensationOffer.offered_at.desc(), CompensationOffer.id.desc())
     ).all()
     csat_count, csat_sum = session.execute(
-        select(func.count(Feedback.id), func.coalesce(func.sum(Feedback.csat), 0))
-        .where(Feedback.customer_id == customer_id)
+        select(func.count(Feedback.id), func.coalesce(func.sum(Feedback.csat), 0)).where(
+            Feedback.customer_id == customer_id
+        )
     ).one()
     recent_feedback = session.scalars(
-        select(Feedback).where(Feedback.customer_id == customer_id)
-        .order_by(Feedback.created_at.desc(), Feedback.id.desc()).limit(5)
+        select(Feedback)
+        .where(Feedback.customer_id == customer_id)
+        .order_by(Feedback.created_at.desc(), Feedback.id.desc())
+        .limit(5)
     ).all()
 
     return {
@@ -173,7 +221,8 @@ def customer_360(
         "csat": {
             "average": round(int(csat_sum) / csat_count, 2) if csat_count else None,
             "count": int(csat_count),
-            "recent": [columns(f, ["conversation_id", "csat", "comment", "created_at"])
-                       for f in recent_feedback],
+            "recent": [
+                columns(f, ["conversation_id", "csat", "comment", "created_at"]) for f in recent_feedback
+            ],
         },
     }

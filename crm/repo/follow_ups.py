@@ -12,6 +12,7 @@ Life of a row (``FollowUp.status``)::
        ▲                  │ └────► needs_agent / skipped
        └──failure (backoff)┘
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -35,11 +36,16 @@ def follow_ups_to_send(session: Session, now: datetime | None = None, *, limit: 
     """Ids of ``pending`` follow-ups due at ``now`` whose retry time (if any) has come, oldest
     first. Served by ``ix_follow_ups_status_due``."""
     now = _now(now)
-    stmt = (select(FollowUp.id)
-            .where(FollowUp.status == "pending", FollowUp.due_at <= now,
-                   or_(FollowUp.next_attempt_at.is_(None), FollowUp.next_attempt_at <= now))
-            .order_by(FollowUp.due_at, FollowUp.id)
-            .limit(max(1, limit)))
+    stmt = (
+        select(FollowUp.id)
+        .where(
+            FollowUp.status == "pending",
+            FollowUp.due_at <= now,
+            or_(FollowUp.next_attempt_at.is_(None), FollowUp.next_attempt_at <= now),
+        )
+        .order_by(FollowUp.due_at, FollowUp.id)
+        .limit(max(1, limit))
+    )
     return list(session.scalars(stmt))
 
 
@@ -52,8 +58,12 @@ def claim_follow_up(session: Session, follow_up_id: int, now: datetime | None = 
     now = _now(now)
     result = session.execute(
         update(FollowUp)
-        .where(FollowUp.id == follow_up_id, FollowUp.status == "pending", FollowUp.due_at <= now,
-               or_(FollowUp.next_attempt_at.is_(None), FollowUp.next_attempt_at <= now))
+        .where(
+            FollowUp.id == follow_up_id,
+            FollowUp.status == "pending",
+            FollowUp.due_at <= now,
+            or_(FollowUp.next_attempt_at.is_(None), FollowUp.next_attempt_at <= now),
+        )
         .values(status="sending", claimed_at=now)
         .execution_options(synchronize_session=False)
     )
@@ -85,23 +95,34 @@ def _finish_claim(session: Session, follow_up_id: int, **values: Any) -> bool:
 
 
 def mark_sent(session: Session, follow_up_id: int, *, channel: str, at: datetime | None = None) -> bool:
-    return _finish_claim(session, follow_up_id, status="sent", sent_at=_now(at), channel=channel,
-                         next_attempt_at=None, last_error=None)
+    return _finish_claim(
+        session,
+        follow_up_id,
+        status="sent",
+        sent_at=_now(at),
+        channel=channel,
+        next_attempt_at=None,
+        last_error=None,
+    )
 
 
 def mark_not_sent(session: Session, follow_up_id: int, *, status: str, reason: str) -> bool:
     """``needs_agent`` (an agent follows up instead) or ``skipped`` (nothing to ask)."""
     if status not in ("needs_agent", "skipped"):
         raise ValueError(f"not a final unsent status: {status!r}")
-    return _finish_claim(session, follow_up_id, status=status, reason=reason[:40],
-                         next_attempt_at=None)
+    return _finish_claim(session, follow_up_id, status=status, reason=reason[:40], next_attempt_at=None)
 
 
 def record_failure(session: Session, follow_up_id: int, *, error: str, retry_at: datetime) -> bool:
     """A failed send: back to ``pending``, one more attempt, retried from ``retry_at``."""
-    return _finish_claim(session, follow_up_id, status="pending",
-                         attempts=FollowUp.attempts + 1, next_attempt_at=retry_at,
-                         last_error=" ".join(str(error).split())[:MAX_ERROR_CHARS])
+    return _finish_claim(
+        session,
+        follow_up_id,
+        status="pending",
+        attempts=FollowUp.attempts + 1,
+        next_attempt_at=retry_at,
+        last_error=" ".join(str(error).split())[:MAX_ERROR_CHARS],
+    )
 
 
 @dataclass
@@ -111,13 +132,17 @@ class DeliveryContext:
     follow_up: FollowUp
     customer: Customer | None
     ticket: Ticket | None
-    conversation: Conversation | None   # the customer's latest conversation
+    conversation: Conversation | None  # the customer's latest conversation
 
 
 def latest_conversation(session: Session, customer_id: int) -> Conversation | None:
     """The customer's most recently started conversation (``ix_conversations_customer_started``)."""
-    stmt = (select(Conversation).where(Conversation.customer_id == customer_id)
-            .order_by(Conversation.started_at.desc(), Conversation.id.desc()).limit(1))
+    stmt = (
+        select(Conversation)
+        .where(Conversation.customer_id == customer_id)
+        .order_by(Conversation.started_at.desc(), Conversation.id.desc())
+        .limit(1)
+    )
     return session.scalars(stmt).first()
 
 

@@ -1,4 +1,5 @@
 """KB entry history and the unanswered-question queue."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -12,8 +13,14 @@ from crm.orm.base import KB_STATUSES, UNANSWERED_STATUSES, utcnow
 
 
 def save_kb_version(
-    session: Session, *, key: str, questions: dict[str, Any], answers: dict[str, Any],
-    author: str | None = None, note: str | None = None, category: str | None = None,
+    session: Session,
+    *,
+    key: str,
+    questions: dict[str, Any],
+    answers: dict[str, Any],
+    author: str | None = None,
+    note: str | None = None,
+    category: str | None = None,
 ) -> KBEntryVersion:
     """Create the entry if needed and append a new version (versions are never edited)."""
     entry = session.scalars(select(KBEntry).where(KBEntry.key == key)).one_or_none()
@@ -23,8 +30,14 @@ def save_kb_version(
         session.flush()
     elif category is not None:
         entry.category = category
-    version = KBEntryVersion(entry_id=entry.id, version=entry.current_version + 1,
-                             questions=questions, answers=answers, author=author, note=note)
+    version = KBEntryVersion(
+        entry_id=entry.id,
+        version=entry.current_version + 1,
+        questions=questions,
+        answers=answers,
+        author=author,
+        note=note,
+    )
     session.add(version)
     entry.current_version = version.version
     session.flush()
@@ -32,20 +45,34 @@ def save_kb_version(
 
 
 def record_unanswered(
-    session: Session, *, text: str, language: str, best_score: float | None = None,
-    best_entry_id: str | None = None, conversation_id: int | None = None,
+    session: Session,
+    *,
+    text: str,
+    language: str,
+    best_score: float | None = None,
+    best_entry_id: str | None = None,
+    conversation_id: int | None = None,
     message_id: int | None = None,
 ) -> UnansweredQuestion:
-    q = UnansweredQuestion(text=text, language=language, best_score=best_score,
-                           best_entry_id=best_entry_id, conversation_id=conversation_id,
-                           message_id=message_id)
+    q = UnansweredQuestion(
+        text=text,
+        language=language,
+        best_score=best_score,
+        best_entry_id=best_entry_id,
+        conversation_id=conversation_id,
+        message_id=message_id,
+    )
     session.add(q)
     session.flush()
     return q
 
 
 def review_unanswered(
-    session: Session, question_id: int, status: str, *, reviewer: str,
+    session: Session,
+    question_id: int,
+    status: str,
+    *,
+    reviewer: str,
     resolved_entry_id: str | None = None,
 ) -> UnansweredQuestion:
     if status not in UNANSWERED_STATUSES:
@@ -61,12 +88,17 @@ def review_unanswered(
 
 
 def list_unanswered(session: Session, *, status: str = "new", limit: int = 100) -> list[UnansweredQuestion]:
-    stmt = (select(UnansweredQuestion).where(UnansweredQuestion.status == status)
-            .order_by(UnansweredQuestion.created_at, UnansweredQuestion.id).limit(limit))
+    stmt = (
+        select(UnansweredQuestion)
+        .where(UnansweredQuestion.status == status)
+        .order_by(UnansweredQuestion.created_at, UnansweredQuestion.id)
+        .limit(limit)
+    )
     return list(session.scalars(stmt))
 
 
 # ---------------------------------------------------------------- trainer console
+
 
 def get_kb_entry(session: Session, key: str) -> KBEntry | None:
     return session.scalars(select(KBEntry).where(KBEntry.key == key)).one_or_none()
@@ -74,19 +106,26 @@ def get_kb_entry(session: Session, key: str) -> KBEntry | None:
 
 def current_kb_version(session: Session, entry: KBEntry) -> KBEntryVersion | None:
     return session.scalars(
-        select(KBEntryVersion).where(KBEntryVersion.entry_id == entry.id,
-                                     KBEntryVersion.version == entry.current_version)
+        select(KBEntryVersion).where(
+            KBEntryVersion.entry_id == entry.id, KBEntryVersion.version == entry.current_version
+        )
     ).one_or_none()
 
 
 def list_kb_entries(
-    session: Session, *, statuses: tuple[str, ...] | None = None,
+    session: Session,
+    *,
+    statuses: tuple[str, ...] | None = None,
 ) -> list[tuple[KBEntry, KBEntryVersion]]:
     """Every entry (optionally only some statuses) with its current version, ordered by key."""
-    stmt = (select(KBEntry, KBEntryVersion)
-            .join(KBEntryVersion, (KBEntryVersion.entry_id == KBEntry.id)
-                  & (KBEntryVersion.version == KBEntry.current_version))
-            .order_by(KBEntry.key))
+    stmt = (
+        select(KBEntry, KBEntryVersion)
+        .join(
+            KBEntryVersion,
+            (KBEntryVersion.entry_id == KBEntry.id) & (KBEntryVersion.version == KBEntry.current_version),
+        )
+        .order_by(KBEntry.key)
+    )
     if statuses:
         stmt = stmt.where(KBEntry.status.in_(statuses))
     return [(entry, version) for entry, version in session.execute(stmt).all()]

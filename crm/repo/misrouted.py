@@ -7,10 +7,12 @@ person instead, or rephrased into the same answer again; and questions that ende
 (intent and KB entry of each customer message) and queues them as unanswered questions, once per
 message. Functions take a Session and never commit.
 """
+
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import Any, Iterable
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -40,8 +42,11 @@ def misrouted_reason(question: Any, reaction: Any | None) -> str | None:
         return "asked_for_person"
     if reaction.intent == "deny":
         return "rejected"
-    if (reaction.kb_entry_id == question.kb_entry_id and not reaction.text.startswith("/")
-            and reaction.text.strip() != question.text.strip()):
+    if (
+        reaction.kb_entry_id == question.kb_entry_id
+        and not reaction.text.startswith("/")
+        and reaction.text.strip() != question.text.strip()
+    ):
         return "rephrased"
     return None
 
@@ -60,21 +65,36 @@ def _pairs(messages: Iterable[Message]) -> Iterable[tuple[Message, Message | Non
 
 def record_misrouted(session: Session, since: datetime) -> int:
     """Queue the misrouted questions asked since ``since``; returns how many were new."""
-    stmt = (select(Message).where(Message.direction == "customer", Message.created_at >= since)
-            .order_by(Message.conversation_id, Message.created_at, Message.id).limit(SCAN_LIMIT))
+    stmt = (
+        select(Message)
+        .where(Message.direction == "customer", Message.created_at >= since)
+        .order_by(Message.conversation_id, Message.created_at, Message.id)
+        .limit(SCAN_LIMIT)
+    )
     messages = list(session.scalars(stmt))
     if not messages:
         return 0
-    known = set(session.scalars(select(UnansweredQuestion.message_id).where(
-        UnansweredQuestion.message_id.in_([m.id for m in messages]))))
+    known = set(
+        session.scalars(
+            select(UnansweredQuestion.message_id).where(
+                UnansweredQuestion.message_id.in_([m.id for m in messages])
+            )
+        )
+    )
     added = 0
     for question, reaction in _pairs(messages):
         if question.id in known or misrouted_reason(question, reaction) is None:
             continue
-        session.add(UnansweredQuestion(
-            text=question.text, language=question.language if question.language in LANGUAGES else "en", best_score=question.kb_score,
-            best_entry_id=question.kb_entry_id, conversation_id=question.conversation_id,
-            message_id=question.id))
+        session.add(
+            UnansweredQuestion(
+                text=question.text,
+                language=question.language if question.language in LANGUAGES else "en",
+                best_score=question.kb_score,
+                best_entry_id=question.kb_entry_id,
+                conversation_id=question.conversation_id,
+                message_id=question.id,
+            )
+        )
         added += 1
     session.flush()
     return added
@@ -87,9 +107,11 @@ def reasons_by_question(session: Session, rows: list[UnansweredQuestion]) -> dic
         return {}
     questions = {m.id: m for m in session.scalars(select(Message).where(Message.id.in_(ids)))}
     conversations = {m.conversation_id for m in questions.values()}
-    said = session.scalars(select(Message).where(
-        Message.conversation_id.in_(conversations), Message.direction == "customer")
-        .order_by(Message.conversation_id, Message.created_at, Message.id))
+    said = session.scalars(
+        select(Message)
+        .where(Message.conversation_id.in_(conversations), Message.direction == "customer")
+        .order_by(Message.conversation_id, Message.created_at, Message.id)
+    )
     reaction = {question.id: following for question, following in _pairs(said)}
     reasons: dict[int, str] = {}
     for row in rows:

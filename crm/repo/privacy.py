@@ -4,6 +4,7 @@ Forgetting keeps business records (orders, ticket states, offers, aggregate metr
 removes personal data: profile fields, free texts of the customer's conversations
 (messages, feedback comments, unanswered questions, ticket descriptions, follow-up notes).
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -13,7 +14,13 @@ from sqlalchemy.orm import Session
 
 from crm.errors import CRMNotFound
 from crm.models import (
-    Conversation, Customer, Feedback, FollowUp, Message, Ticket, UnansweredQuestion,
+    Conversation,
+    Customer,
+    Feedback,
+    FollowUp,
+    Message,
+    Ticket,
+    UnansweredQuestion,
 )
 from crm.orm.base import utcnow
 from crm.repo._serialize import columns
@@ -21,8 +28,20 @@ from crm.repo.admin import audit
 from crm.repo.customers import IN_CHUNK, customer_360
 
 REDACTED = "[redacted]"
-MESSAGE_FIELDS = ["id", "client_id", "direction", "text", "language", "intent", "confidence",
-                  "kb_entry_id", "kb_score", "channel", "payload", "created_at"]
+MESSAGE_FIELDS = [
+    "id",
+    "client_id",
+    "direction",
+    "text",
+    "language",
+    "intent",
+    "confidence",
+    "kb_entry_id",
+    "kb_score",
+    "channel",
+    "payload",
+    "created_at",
+]
 
 
 def export_customer(session: Session, customer_id: int, *, actor: str = "cli") -> dict[str, Any]:
@@ -32,7 +51,8 @@ def export_customer(session: Session, customer_id: int, *, actor: str = "cli") -
     by_conv: dict[int, list[dict[str, Any]]] = {cid: [] for cid in conv_ids}
     for start in range(0, len(conv_ids), IN_CHUNK):
         for m in session.scalars(
-            select(Message).where(Message.conversation_id.in_(conv_ids[start:start + IN_CHUNK]))
+            select(Message)
+            .where(Message.conversation_id.in_(conv_ids[start : start + IN_CHUNK]))
             .order_by(Message.conversation_id, Message.created_at, Message.id)
         ):
             by_conv[m.conversation_id].append(columns(m, MESSAGE_FIELDS))
@@ -40,8 +60,11 @@ def export_customer(session: Session, customer_id: int, *, actor: str = "cli") -
         conv["messages"] = by_conv[conv["id"]]
     data["feedback"] = [  # every CSAT answer (the 360 view keeps only the 5 most recent)
         columns(f, ["id", "conversation_id", "csat", "comment", "created_at"])
-        for f in session.scalars(select(Feedback).where(Feedback.customer_id == customer_id)
-                                 .order_by(Feedback.created_at, Feedback.id))
+        for f in session.scalars(
+            select(Feedback)
+            .where(Feedback.customer_id == customer_id)
+            .order_by(Feedback.created_at, Feedback.id)
+        )
     ]
     audit(session, actor=actor, action="customer.export", target=f"customer:{customer_id}")
     return data
@@ -65,20 +88,27 @@ def forget_customer(session: Session, customer_id: int, *, actor: str = "cli") -
 
     convs = select(Conversation.id).where(Conversation.customer_id == customer_id)
     counts = {
-        "messages": _run(session, update(Message).where(Message.conversation_id.in_(convs))
-                         .values(text=REDACTED, payload=None)),
-        "unanswered": _run(session, update(UnansweredQuestion)
-                           .where(UnansweredQuestion.conversation_id.in_(convs))
-                           .values(text=REDACTED)),
-        "feedback": _run(session, update(Feedback).where(Feedback.customer_id == customer_id)
-                         .values(comment=None)),
-        "tickets": _run(session, update(Ticket).where(Ticket.customer_id == customer_id)
-                        .values(description=None)),
-        "follow_ups": _run(session, update(FollowUp).where(FollowUp.customer_id == customer_id)
-                           .values(note=None)),
+        "messages": _run(
+            session,
+            update(Message).where(Message.conversation_id.in_(convs)).values(text=REDACTED, payload=None),
+        ),
+        "unanswered": _run(
+            session,
+            update(UnansweredQuestion)
+            .where(UnansweredQuestion.conversation_id.in_(convs))
+            .values(text=REDACTED),
+        ),
+        "feedback": _run(
+            session, update(Feedback).where(Feedback.customer_id == customer_id).values(comment=None)
+        ),
+        "tickets": _run(
+            session, update(Ticket).where(Ticket.customer_id == customer_id).values(description=None)
+        ),
+        "follow_ups": _run(
+            session, update(FollowUp).where(FollowUp.customer_id == customer_id).values(note=None)
+        ),
     }
-    audit(session, actor=actor, action="customer.forget", target=f"customer:{customer_id}",
-          details=counts)
+    audit(session, actor=actor, action="customer.forget", target=f"customer:{customer_id}", details=counts)
     session.flush()
     return counts
 

@@ -1,6 +1,7 @@
 """Tickets (with status history), compensation offers, follow-ups and CSAT feedback.
 
 Sending due follow-ups (across customers, claimed once) is in :mod:`crm.repo.follow_ups`."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -34,18 +35,29 @@ def parse_promise(note: str | None) -> tuple[str | None, str | None]:
     """``"promise: replacement | complaint: late_delivery"`` -> (resolution, category)."""
     parts = dict(
         (key.strip(), value.strip())
-        for key, _, value in (p.partition(":") for p in (note or "").split("|")) if value
+        for key, _, value in (p.partition(":") for p in (note or "").split("|"))
+        if value
     )
     return parts.get("promise"), parts.get("complaint")
 
 
 def create_ticket(
-    session: Session, *, subject: str, category: str = "other", severity: str = "medium",
-    customer_id: int | None = None, conversation_id: int | None = None,
-    order_id: int | None = None, description: str | None = None,
-    assignee_id: int | None = None, due_at: datetime | None = None,
-    actor: str | None = None, created_at: datetime | None = None,
-    promise: str | None = None, follow_up_at: datetime | None = None, follow_up: bool = True,
+    session: Session,
+    *,
+    subject: str,
+    category: str = "other",
+    severity: str = "medium",
+    customer_id: int | None = None,
+    conversation_id: int | None = None,
+    order_id: int | None = None,
+    description: str | None = None,
+    assignee_id: int | None = None,
+    due_at: datetime | None = None,
+    actor: str | None = None,
+    created_at: datetime | None = None,
+    promise: str | None = None,
+    follow_up_at: datetime | None = None,
+    follow_up: bool = True,
 ) -> Ticket:
     """Open a ticket; its first history row records ``None -> open``.
 
@@ -57,10 +69,18 @@ def create_ticket(
     """
     now = created_at or utcnow()
     ticket = Ticket(
-        subject=subject, category=category, severity=severity, status="open",
-        customer_id=customer_id, conversation_id=conversation_id, order_id=order_id,
-        description=description, assignee_id=assignee_id, due_at=due_at,
-        created_at=now, updated_at=now,
+        subject=subject,
+        category=category,
+        severity=severity,
+        status="open",
+        customer_id=customer_id,
+        conversation_id=conversation_id,
+        order_id=order_id,
+        description=description,
+        assignee_id=assignee_id,
+        due_at=due_at,
+        created_at=now,
+        updated_at=now,
     )
     ticket.history.append(
         TicketStatusChange(from_status=None, to_status="open", changed_by=actor, changed_at=now)
@@ -68,21 +88,37 @@ def create_ticket(
     session.add(ticket)
     session.flush()
     if due_at is not None and follow_up:
-        add_follow_up(session, due_at=follow_up_at or due_at, customer_id=customer_id, ticket_id=ticket.id,
-                      conversation_id=conversation_id, note=promise[:500] if promise else None,
-                      created_by=actor, created_at=now)
+        add_follow_up(
+            session,
+            due_at=follow_up_at or due_at,
+            customer_id=customer_id,
+            ticket_id=ticket.id,
+            conversation_id=conversation_id,
+            note=promise[:500] if promise else None,
+            created_by=actor,
+            created_at=now,
+        )
     return ticket
 
 
 def ticket_follow_ups(session: Session, ticket_id: int) -> list[FollowUp]:
     """The follow-ups of a ticket, the earliest due first."""
-    return list(session.scalars(select(FollowUp).where(FollowUp.ticket_id == ticket_id)
-                                .order_by(FollowUp.due_at, FollowUp.id)))
+    return list(
+        session.scalars(
+            select(FollowUp).where(FollowUp.ticket_id == ticket_id).order_by(FollowUp.due_at, FollowUp.id)
+        )
+    )
 
 
 def change_ticket_status(
-    session: Session, ticket_id: int, status: str, *, actor: str | None = None,
-    note: str | None = None, resolution: str | None = None, at: datetime | None = None,
+    session: Session,
+    ticket_id: int,
+    status: str,
+    *,
+    actor: str | None = None,
+    note: str | None = None,
+    resolution: str | None = None,
+    at: datetime | None = None,
 ) -> Ticket:
     """Move a ticket to ``status`` and append the transition to its history."""
     if status not in TICKET_STATUSES:
@@ -92,9 +128,15 @@ def change_ticket_status(
         raise CRMNotFound(f"ticket {ticket_id} not found")
     now = at or utcnow()
     if status != ticket.status:
-        ticket.history.append(TicketStatusChange(
-            from_status=ticket.status, to_status=status, changed_by=actor, changed_at=now, note=note,
-        ))
+        ticket.history.append(
+            TicketStatusChange(
+                from_status=ticket.status,
+                to_status=status,
+                changed_by=actor,
+                changed_at=now,
+                note=note,
+            )
+        )
         ticket.status = status
         ticket.updated_at = now
     if resolution is not None:
@@ -106,12 +148,23 @@ def change_ticket_status(
 
 
 def offer_compensation(
-    session: Session, *, customer_id: int, type: str, amount: Decimal | str | int,
-    currency: str, ticket_id: int | None = None, offered_at: datetime | None = None,
+    session: Session,
+    *,
+    customer_id: int,
+    type: str,
+    amount: Decimal | str | int,
+    currency: str,
+    ticket_id: int | None = None,
+    offered_at: datetime | None = None,
 ) -> CompensationOffer:
     offer = CompensationOffer(
-        customer_id=customer_id, ticket_id=ticket_id, type=type, amount=Decimal(str(amount)),
-        currency=currency, status="offered", offered_at=offered_at or utcnow(),
+        customer_id=customer_id,
+        ticket_id=ticket_id,
+        type=type,
+        amount=Decimal(str(amount)),
+        currency=currency,
+        status="offered",
+        offered_at=offered_at or utcnow(),
     )
     session.add(offer)
     session.flush()
@@ -119,7 +172,11 @@ def offer_compensation(
 
 
 def set_offer_status(
-    session: Session, offer_id: int, status: str, *, approved_by_id: int | None = None,
+    session: Session,
+    offer_id: int,
+    status: str,
+    *,
+    approved_by_id: int | None = None,
     at: datetime | None = None,
 ) -> CompensationOffer:
     """Advance an offer along :data:`OFFER_FLOW`; ``ValueError`` on an illegal transition."""
@@ -139,13 +196,25 @@ def set_offer_status(
 
 
 def add_follow_up(
-    session: Session, *, due_at: datetime, customer_id: int | None = None,
-    ticket_id: int | None = None, conversation_id: int | None = None,
-    note: str | None = None, created_by: str | None = None, created_at: datetime | None = None,
+    session: Session,
+    *,
+    due_at: datetime,
+    customer_id: int | None = None,
+    ticket_id: int | None = None,
+    conversation_id: int | None = None,
+    note: str | None = None,
+    created_by: str | None = None,
+    created_at: datetime | None = None,
 ) -> FollowUp:
-    fu = FollowUp(due_at=due_at, customer_id=customer_id, ticket_id=ticket_id,
-                  conversation_id=conversation_id, note=note, created_by=created_by,
-                  created_at=created_at or utcnow())
+    fu = FollowUp(
+        due_at=due_at,
+        customer_id=customer_id,
+        ticket_id=ticket_id,
+        conversation_id=conversation_id,
+        note=note,
+        created_by=created_by,
+        created_at=created_at or utcnow(),
+    )
     session.add(fu)
     session.flush()
     return fu
@@ -164,13 +233,23 @@ def complete_follow_up(session: Session, follow_up_id: int, outcome: str) -> Fol
 
 
 def add_feedback(
-    session: Session, *, conversation_id: int, csat: int, comment: str | None = None,
-    customer_id: int | None = None, created_at: datetime | None = None,
+    session: Session,
+    *,
+    conversation_id: int,
+    csat: int,
+    comment: str | None = None,
+    customer_id: int | None = None,
+    created_at: datetime | None = None,
 ) -> Feedback:
     if not 1 <= int(csat) <= 5:
         raise ValueError("csat must be between 1 and 5")
-    fb = Feedback(conversation_id=conversation_id, customer_id=customer_id, csat=int(csat),
-                  comment=comment, created_at=created_at or utcnow())
+    fb = Feedback(
+        conversation_id=conversation_id,
+        customer_id=customer_id,
+        csat=int(csat),
+        comment=comment,
+        created_at=created_at or utcnow(),
+    )
     session.add(fb)
     session.flush()
     return fb
@@ -183,27 +262,42 @@ OPEN_TICKET_STATUSES = ("open", "in_progress", "waiting_customer")
 
 def recent_compensations(session: Session, customer_id: int, since: datetime) -> list[CompensationOffer]:
     """Offers chosen, approved or granted for the customer at or after ``since``, newest first."""
-    stmt = (select(CompensationOffer)
-            .where(CompensationOffer.customer_id == customer_id,
-                   CompensationOffer.status.in_(COMPENSATED_STATUSES),
-                   CompensationOffer.offered_at >= since)
-            .order_by(CompensationOffer.offered_at.desc(), CompensationOffer.id.desc()))
+    stmt = (
+        select(CompensationOffer)
+        .where(
+            CompensationOffer.customer_id == customer_id,
+            CompensationOffer.status.in_(COMPENSATED_STATUSES),
+            CompensationOffer.offered_at >= since,
+        )
+        .order_by(CompensationOffer.offered_at.desc(), CompensationOffer.id.desc())
+    )
     return list(session.scalars(stmt))
 
 
 def due_follow_ups(session: Session, customer_id: int, now: datetime | None = None) -> list[FollowUp]:
     """Open follow-ups of the customer that are due, oldest first."""
-    stmt = (select(FollowUp)
-            .where(FollowUp.customer_id == customer_id, FollowUp.done_at.is_(None),
-                   FollowUp.due_at <= (now or utcnow()))
-            .order_by(FollowUp.due_at, FollowUp.id))
+    stmt = (
+        select(FollowUp)
+        .where(
+            FollowUp.customer_id == customer_id,
+            FollowUp.done_at.is_(None),
+            FollowUp.due_at <= (now or utcnow()),
+        )
+        .order_by(FollowUp.due_at, FollowUp.id)
+    )
     return list(session.scalars(stmt))
 
 
 def overdue_tickets(session: Session, now: datetime | None = None, *, limit: int = 200) -> list[Ticket]:
     """Tickets still open past their due date, most overdue first (flagged to agents)."""
-    stmt = (select(Ticket)
-            .where(Ticket.status.in_(OPEN_TICKET_STATUSES), Ticket.due_at.is_not(None),
-                   Ticket.due_at < (now or utcnow()))
-            .order_by(Ticket.due_at, Ticket.id).limit(limit))
+    stmt = (
+        select(Ticket)
+        .where(
+            Ticket.status.in_(OPEN_TICKET_STATUSES),
+            Ticket.due_at.is_not(None),
+            Ticket.due_at < (now or utcnow()),
+        )
+        .order_by(Ticket.due_at, Ticket.id)
+        .limit(limit)
+    )
     return list(session.scalars(stmt))

@@ -5,6 +5,7 @@ The gateway marks such a message with its "one moment" system reply, whose clien
 ``<client id>:waited`` with a conditional UPDATE, so the message is settled exactly once even
 when several gateways try.
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -22,22 +23,29 @@ def wait_marker_id(client_id: str) -> str:
     return f"{client_id}{WAIT_SUFFIX}"
 
 
-def list_waiting(session: Session, *, since: datetime, limit: int = 1000) -> list[tuple[Conversation, Message]]:
+def list_waiting(
+    session: Session, *, since: datetime, limit: int = 1000
+) -> list[tuple[Conversation, Message]]:
     """(conversation, customer message) pairs still waiting, oldest first."""
     markers = session.scalars(
         select(Message)
-        .where(Message.direction == "system", Message.client_id.like(f"%{WAIT_SUFFIX}"),
-               Message.created_at >= since)
+        .where(
+            Message.direction == "system",
+            Message.client_id.like(f"%{WAIT_SUFFIX}"),
+            Message.created_at >= since,
+        )
         .order_by(Message.created_at, Message.id)
         .limit(limit)
     )
     waiting = []
     for marker in markers:
-        question = session.scalars(select(Message).where(
-            Message.conversation_id == marker.conversation_id,
-            Message.client_id == marker.client_id[: -len(WAIT_SUFFIX)],
-            Message.direction == "customer",
-        )).one_or_none()
+        question = session.scalars(
+            select(Message).where(
+                Message.conversation_id == marker.conversation_id,
+                Message.client_id == marker.client_id[: -len(WAIT_SUFFIX)],
+                Message.direction == "customer",
+            )
+        ).one_or_none()
         if question is not None:
             waiting.append((session.get(Conversation, marker.conversation_id), question))
     return waiting
@@ -47,8 +55,7 @@ def settle(session: Session, conversation_id: int, client_id: str) -> bool:
     """Mark the customer message ``client_id`` answered; True for the one caller that did it."""
     result = session.execute(
         update(Message)
-        .where(Message.conversation_id == conversation_id,
-               Message.client_id == wait_marker_id(client_id))
+        .where(Message.conversation_id == conversation_id, Message.client_id == wait_marker_id(client_id))
         .values(client_id=f"{client_id}{SETTLED_SUFFIX}")
     )
     return result.rowcount == 1

@@ -1,6 +1,7 @@
 """Fixtures for action unit tests: a seeded temporary SQLite CRM wired into
 ``actions.services``, rasa_sdk Trackers built from slots/intent/text, and a runner that returns
 the action's events and dispatched messages."""
+
 from __future__ import annotations
 
 import asyncio
@@ -56,14 +57,27 @@ class Case:
     order_number: str | None = None
 
 
-def _pick_customer(session, *, consent: bool | None = None, tier: str | None = None,
-                   tiers_not: tuple[str, ...] = (), promised: bool = False) -> Customer:
+def _pick_customer(
+    session,
+    *,
+    consent: bool | None = None,
+    tier: str | None = None,
+    tiers_not: tuple[str, ...] = (),
+    promised: bool = False,
+) -> Customer:
     """A seeded customer with orders; ``promised``: one with an open demo promise (a ticket whose
     follow-up is unanswered), else one with none (so the greeting asks nothing)."""
-    open_promise = select(FollowUp.customer_id).where(FollowUp.done_at.is_(None), FollowUp.customer_id.is_not(None))
-    stmt = (select(Customer).where(Customer.orders.any(),
-                                   Customer.id.in_(open_promise) if promised else Customer.id.not_in(open_promise))
-            .order_by(Customer.id))
+    open_promise = select(FollowUp.customer_id).where(
+        FollowUp.done_at.is_(None), FollowUp.customer_id.is_not(None)
+    )
+    stmt = (
+        select(Customer)
+        .where(
+            Customer.orders.any(),
+            Customer.id.in_(open_promise) if promised else Customer.id.not_in(open_promise),
+        )
+        .order_by(Customer.id)
+    )
     if consent is not None:
         stmt = stmt.where(Customer.consent_personalisation.is_(consent))
     if tier is not None:
@@ -84,35 +98,62 @@ def new_chat(crm):
     An anonymous chat still gets a customer's order number, to type in the chat.
     """
 
-    def make(verified: bool = False, consent: bool | None = None, tier: str | None = None,
-             promised: bool = False) -> Case:
+    def make(
+        verified: bool = False, consent: bool | None = None, tier: str | None = None, promised: bool = False
+    ) -> Case:
         with session_scope(crm) as session:
-            customer = _pick_customer(session, consent=consent, tier=tier,
-                                      tiers_not=() if tier else ("platinum",), promised=promised)
+            customer = _pick_customer(
+                session,
+                consent=consent,
+                tier=tier,
+                tiers_not=() if tier else ("platinum",),
+                promised=promised,
+            )
             conv = Conversation(token=uuid.uuid4().hex, customer_id=customer.id if verified else None)
             session.add(conv)
             session.flush()
-            order = session.scalars(select(Order).where(Order.customer_id == customer.id)
-                                    .order_by(Order.id)).first()
-            return Case(conv.id, customer.id if verified else None,
-                        customer.name if verified else None, order.order_number)
+            order = session.scalars(
+                select(Order).where(Order.customer_id == customer.id).order_by(Order.id)
+            ).first()
+            return Case(
+                conv.id,
+                customer.id if verified else None,
+                customer.name if verified else None,
+                order.order_number,
+            )
 
     return make
 
 
 def tracker(
-    sender_id: Any = "1", *, slots: dict[str, Any] | None = None, text: str = "",
-    intent: str | None = None, entities: list[dict[str, Any]] | None = None,
-    events: list[dict[str, Any]] | None = None, active_loop: str | None = None,
+    sender_id: Any = "1",
+    *,
+    slots: dict[str, Any] | None = None,
+    text: str = "",
+    intent: str | None = None,
+    entities: list[dict[str, Any]] | None = None,
+    events: list[dict[str, Any]] | None = None,
+    active_loop: str | None = None,
 ) -> Tracker:
     entities = list(entities or [])
     all_slots = {"language": "en", "failed_answers": 0.0, "requested_slot": None}
     all_slots.update(slots or {})
-    latest = {"text": text, "intent": {"name": intent, "confidence": 0.99} if intent else {},
-              "entities": entities}
+    latest = {
+        "text": text,
+        "intent": {"name": intent, "confidence": 0.99} if intent else {},
+        "entities": entities,
+    }
     history = list(events or []) + [{"event": "user", "text": text, "parse_data": latest}]
-    return Tracker(str(sender_id), all_slots, latest, history, False, None,
-                   {"name": active_loop} if active_loop else {}, "action_listen")
+    return Tracker(
+        str(sender_id),
+        all_slots,
+        latest,
+        history,
+        False,
+        None,
+        {"name": active_loop} if active_loop else {},
+        "action_listen",
+    )
 
 
 def entity(name: str, value: Any) -> dict[str, Any]:

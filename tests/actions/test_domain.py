@@ -1,4 +1,5 @@
 """The domain and the action server agree, and every response exists in all three languages."""
+
 from __future__ import annotations
 
 import re
@@ -28,8 +29,9 @@ def test_response_exists_in_every_language_with_the_same_placeholders(name):
     for variation in variations:
         by_language.setdefault(_language(variation), []).append(variation)
     assert set(by_language) == {"en", *LANGS}, f"{name}: languages {sorted(by_language)}"
-    placeholders = {lang: {frozenset(PLACEHOLDER.findall(v["text"])) for v in vs}
-                    for lang, vs in by_language.items()}
+    placeholders = {
+        lang: {frozenset(PLACEHOLDER.findall(v["text"])) for v in vs} for lang, vs in by_language.items()
+    }
     assert len({frozenset().union(*p) for p in placeholders.values()}) == 1, f"{name}: {placeholders}"
     buttons = {lang: {len(v.get("buttons") or []) for v in vs} for lang, vs in by_language.items()}
     assert len({frozenset(b) for b in buttons.values()}) == 1, f"{name}: buttons differ {buttons}"
@@ -39,7 +41,9 @@ def test_every_custom_action_in_the_domain_is_served_and_vice_versa():
     executor = ActionExecutor()
     executor.register_package("actions")
     served = set(executor.actions)
-    listed = {a if isinstance(a, str) else next(iter(a)) for a in DOMAIN["actions"]}  # "- name: {send_domain: true}"
+    listed = {
+        a if isinstance(a, str) else next(iter(a)) for a in DOMAIN["actions"]
+    }  # "- name: {send_domain: true}"
     assert listed <= served, f"listed but not implemented: {listed - served}"
     assert served <= listed, f"implemented but not in the domain: {served - listed}"
 

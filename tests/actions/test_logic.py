@@ -1,4 +1,5 @@
 """Pure helpers: the compensation policy, frustration/severity cues, free-text parsing, labels."""
+
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -6,13 +7,17 @@ from decimal import Decimal
 
 import pytest
 
-from actions import policy
-from actions.frustration import estimate_severity, frustration_score, is_shouting
-from actions.labels import deadline, money, option_label
 from actions.parsing import (
-    category_from_text, correction_field_from_text, first_name, order_number_from_text,
-    outcome_from_text, parse_csat,
+    category_from_text,
+    correction_field_from_text,
+    first_name,
+    order_number_from_text,
+    outcome_from_text,
+    parse_csat,
 )
+from recovery import policy
+from recovery.frustration import estimate_severity, frustration_score, is_shouting
+from recovery.labels import deadline, money, option_label
 
 
 # ------------------------------------------------------------------ policy
@@ -29,7 +34,8 @@ def test_offers_are_recorded_under_the_options_own_crm_types():
 
     data = policy.load_policy()
     assert {name: spec["crm_type"] for name, spec in data["options"].items()} == {
-        name: name for name in policy.OPTION_TYPES}
+        name: name for name in policy.OPTION_TYPES
+    }
     assert set(policy.OPTION_TYPES) <= set(OFFER_TYPES)
     broken = deepcopy(data)
     broken["options"]["shipping_refund"]["crm_type"] = "shipping"  # the CRM would refuse it
@@ -46,13 +52,15 @@ def test_resolution_follows_the_wish_only_when_the_policy_allows_it():
 
 def test_compensation_scales_with_tier_and_lifetime_value_and_respects_caps():
     standard = policy.compensation_options("late_delivery", "medium", tier="standard", order_total=1000)
-    gold = policy.compensation_options("late_delivery", "medium", tier="gold", lifetime_value=200000,
-                                       order_total=1000)
+    gold = policy.compensation_options(
+        "late_delivery", "medium", tier="gold", lifetime_value=200000, order_total=1000
+    )
     points = {o.type: o.amount for o in standard}["points"]
     gold_points = {o.type: o.amount for o in gold}["points"]
     assert points == 200 and gold_points == Decimal("310")  # 200 x 1.3 x 1.2 = 312 -> 310
-    critical = policy.compensation_options("late_delivery", "critical", tier="platinum",
-                                           lifetime_value=500000, order_total=100000)
+    critical = policy.compensation_options(
+        "late_delivery", "critical", tier="platinum", lifetime_value=500000, order_total=100000
+    )
     refund = next(o for o in critical if o.type == "partial_refund")
     assert refund.percent == 30 and refund.amount == Decimal("3000")  # percent and money caps
 
@@ -69,8 +77,9 @@ def test_amounts_are_converted_to_the_order_currency():
 
 
 def test_bot_limit_decides_approval():
-    options = policy.compensation_options("damaged_defective", "critical", tier="platinum",
-                                          lifetime_value=200000, order_total=30000)
+    options = policy.compensation_options(
+        "damaged_defective", "critical", tier="platinum", lifetime_value=200000, order_total=30000
+    )
     assert any(o.needs_approval() for o in options)
     low = policy.compensation_options("damaged_defective", "low")
     assert not any(o.needs_approval() for o in low)
@@ -85,14 +94,17 @@ def test_due_dates_shorten_with_severity_and_wait_grows_with_queue():
 
 
 # ------------------------------------------------------------------ frustration / severity
-@pytest.mark.parametrize("text, handoff", [
-    ("my order is late", False),
-    ("氣死我了！！！", False),                          # one strong word + bangs: not yet
-    ("太扯了吧 垃圾公司！！！", True),                    # two strong words + bangs
-    ("THIS IS RIDICULOUS, WHERE IS MY ORDER!!!", True),  # shouting + word + bangs
-    ("这也太离谱了吧，气死我了！！！", True),
-    ("點解張單等咗兩個禮拜都未到，好嬲！！", False),
-])
+@pytest.mark.parametrize(
+    "text, handoff",
+    [
+        ("my order is late", False),
+        ("氣死我了！！！", False),  # one strong word + bangs: not yet
+        ("太扯了吧 垃圾公司！！！", True),  # two strong words + bangs
+        ("THIS IS RIDICULOUS, WHERE IS MY ORDER!!!", True),  # shouting + word + bangs
+        ("这也太离谱了吧，气死我了！！！", True),
+        ("點解張單等咗兩個禮拜都未到，好嬲！！", False),
+    ],
+)
 def test_frustration_score(text, handoff):
     assert (frustration_score(text).score >= 0.7) is handoff
 
@@ -108,28 +120,34 @@ def test_shouting_ignores_order_numbers_and_short_caps():
     assert is_shouting("WHY IS NOBODY ANSWERING")
 
 
-@pytest.mark.parametrize("text, severity", [
-    ("the charger started to smoke", "critical"),
-    ("充電器冒煙了", "critical"),
-    ("第三次了 又延遲", "high"),
-    ("waited two weeks for the repair", "high"),
-    ("a minor scratch on the box", "low"),
-    ("the colour is wrong", "medium"),
-])
+@pytest.mark.parametrize(
+    "text, severity",
+    [
+        ("the charger started to smoke", "critical"),
+        ("充電器冒煙了", "critical"),
+        ("第三次了 又延遲", "high"),
+        ("waited two weeks for the repair", "high"),
+        ("a minor scratch on the box", "low"),
+        ("the colour is wrong", "medium"),
+    ],
+)
 def test_severity(text, severity):
     assert estimate_severity(text) == severity
 
 
 # ------------------------------------------------------------------ parsing
-@pytest.mark.parametrize("text, category", [
-    ("包裹到現在還沒到", "late_delivery"),
-    ("耳机有杂音 坏了", "damaged_defective"),
-    ("you sent the wrong colour", "wrong_missing_item"),
-    ("I was charged twice", "billing_error"),
-    ("the courier was really rude", "staff_attitude"),
-    ("送修一個月了", "repair_delay"),
-    ("hello there", None),
-])
+@pytest.mark.parametrize(
+    "text, category",
+    [
+        ("包裹到現在還沒到", "late_delivery"),
+        ("耳机有杂音 坏了", "damaged_defective"),
+        ("you sent the wrong colour", "wrong_missing_item"),
+        ("I was charged twice", "billing_error"),
+        ("the courier was really rude", "staff_attitude"),
+        ("送修一個月了", "repair_delay"),
+        ("hello there", None),
+    ],
+)
 def test_category_from_text(text, category):
     assert category_from_text(text) == category
 
@@ -143,10 +161,21 @@ def test_outcome_order_and_field_parsing():
     assert correction_field_from_text("the order number is wrong") == "order_number"
 
 
-@pytest.mark.parametrize("text, score", [
-    ("5", 5), ("4/5", 4), ("i'd give you 4 stars", 4), ("給你三分", 3), ("五星好评", 5),
-    ("⭐⭐⭐", 3), ("滿分", 5), ("zero stars", 1), ("10/10", 5), ("whatever", None),
-])
+@pytest.mark.parametrize(
+    "text, score",
+    [
+        ("5", 5),
+        ("4/5", 4),
+        ("i'd give you 4 stars", 4),
+        ("給你三分", 3),
+        ("五星好评", 5),
+        ("⭐⭐⭐", 3),
+        ("滿分", 5),
+        ("zero stars", 1),
+        ("10/10", 5),
+        ("whatever", None),
+    ],
+)
 def test_parse_csat(text, score):
     assert parse_csat(text) == score
 

@@ -1,13 +1,13 @@
 """Greeting and personalisation, the follow-up at the next visit (step 6), CSAT at the end of
 the chat, and the knowledge-base action's handoff after two failed answers in a row."""
+
 from __future__ import annotations
 
 import asyncio
-
-import pytest
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+import pytest
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 
@@ -49,13 +49,23 @@ def test_greeting_survives_a_crm_outage(monkeypatch):
 def _due_promise(crm, case, *, overdue: bool) -> int:
     with session_scope(crm) as session:
         now = utcnow()
-        ticket = repo.create_ticket(session, subject="Complaint: late delivery", category="delivery",
-                                    customer_id=case.customer_id, due_at=now - timedelta(hours=2),
-                                    follow_up=False)
+        ticket = repo.create_ticket(
+            session,
+            subject="Complaint: late delivery",
+            category="delivery",
+            customer_id=case.customer_id,
+            due_at=now - timedelta(hours=2),
+            follow_up=False,
+        )
         if not overdue:
             repo.change_ticket_status(session, ticket.id, "resolved")
-        repo.add_follow_up(session, due_at=now - timedelta(hours=1), customer_id=case.customer_id,
-                           ticket_id=ticket.id, note=promise_note("redelivery", "late_delivery"))
+        repo.add_follow_up(
+            session,
+            due_at=now - timedelta(hours=1),
+            customer_id=case.customer_id,
+            ticket_id=ticket.id,
+            note=promise_note("redelivery", "late_delivery"),
+        )
         return ticket.id
 
 
@@ -96,8 +106,8 @@ def test_a_demo_customer_with_an_overdue_promise_is_asked_at_greeting_and_the_an
     """DEMO-0002's demo ticket is open past its deadline: the greeting names what was promised
     and by when, with yes/no buttons, and primes the follow-up rules; "no" is recorded through
     action_follow_up_answer like any follow-up answer."""
-    from actions.labels import deadline
     from crm.models import Conversation, Customer
+    from recovery.labels import deadline
 
     with session_scope(crm) as session:
         customer = session.scalars(select(Customer).where(Customer.external_ref == "DEMO-0002")).one()
@@ -115,27 +125,34 @@ def test_a_demo_customer_with_an_overdue_promise_is_asked_at_greeting_and_the_an
     assert asked["problem"] and asked["resolution"]
     assert [(b["title"], b["payload"]) for b in asked["buttons"]] == [("是", "/affirm"), ("否", "/deny")]
     assert slots["flow_stage"] == "follow_up_asked"
-    _, messages, result = run(ActionFollowUpAnswer(), tracker(conversation_id, text="冇", intent="deny", slots=slots))
+    _, messages, result = run(
+        ActionFollowUpAnswer(), tracker(conversation_id, text="冇", intent="deny", slots=slots)
+    )
     assert responses(messages) == ["utter_follow_up_not_kept"] and result["follow_up_outcome"] == "not_kept"
     with session_scope(crm) as session:
         follow_up = session.get(FollowUp, slots["follow_up_id"])
         assert (follow_up.ticket_id, follow_up.status, follow_up.outcome) == (ticket_id, "done", "not_kept")
         assert session.get(Ticket, ticket_id).status == "in_progress"
     _, messages, _ = run(ActionGreet(), tracker(conversation_id, text="你好", intent="greet"))
-    assert len(messages) == 1 and messages[0]["response"] in ("utter_greet", "utter_greet_named")  # asked once
+    assert len(messages) == 1 and messages[0]["response"] in (
+        "utter_greet",
+        "utter_greet_named",
+    )  # asked once
 
 
 def test_a_follow_up_the_worker_sent_and_the_customer_answered_is_not_asked_again(new_chat, crm):
     """The gateway's worker sends the due follow-up into the chat and primes the bot's slots;
     the customer's "yes" there is recorded by action_follow_up_answer, so the next greeting
     does not ask about it again (a sent but unanswered one is still asked)."""
-    from bot.gateway.followups import FollowUpWorker
-    from bot.gateway.notifiers import LocalNotifier
+    from gateway.followups import FollowUpWorker
+    from gateway.notifiers import LocalNotifier
 
     case = new_chat(verified=True, consent=True)
     ticket_id = _due_promise(crm, case, overdue=True)
     primed: list = []
-    report = FollowUpWorker(crm, LocalNotifier(lambda sender, events: primed.append((sender, events)))).run_once()
+    report = FollowUpWorker(
+        crm, LocalNotifier(lambda sender, events: primed.append((sender, events)))
+    ).run_once()
     with session_scope(crm) as session:
         follow_up_id = session.scalars(select(FollowUp.id).where(FollowUp.ticket_id == ticket_id)).one()
         assert session.get(FollowUp, follow_up_id).status == "sent"
@@ -146,7 +163,10 @@ def test_a_follow_up_the_worker_sent_and_the_customer_answered_is_not_asked_agai
 
     # not answered yet: greeting the bot still asks (the bot re-primes the same follow-up)
     _, messages, asked = run(ActionGreet(), tracker(case.conversation_id, text="hi", intent="greet"))
-    assert responses(messages)[-1] == "utter_follow_up_overdue_question" and asked["follow_up_id"] == follow_up_id
+    assert (
+        responses(messages)[-1] == "utter_follow_up_overdue_question"
+        and asked["follow_up_id"] == follow_up_id
+    )
 
     # the customer answers the worker's message (the rule needs only the primed slots)
     trk = tracker(sender, text="/affirm", intent="affirm", slots=slots)
@@ -165,9 +185,19 @@ def csat_extract(trk):
 
 def test_csat_score_from_buttons_typed_text_or_unprompted_rating():
     asked = {"requested_slot": "csat_score"}
-    assert csat_extract(tracker("1", slots=asked, active_loop="csat_form", intent="give_feedback",
-                                entities=[entity("csat_score", "4")], text='/give_feedback{"csat_score":"4"}')) == {"csat_score": 4}
-    assert csat_extract(tracker("1", slots=asked, active_loop="csat_form", text="五星", intent="nlu_fallback")) == {"csat_score": 5}
+    assert csat_extract(
+        tracker(
+            "1",
+            slots=asked,
+            active_loop="csat_form",
+            intent="give_feedback",
+            entities=[entity("csat_score", "4")],
+            text='/give_feedback{"csat_score":"4"}',
+        )
+    ) == {"csat_score": 4}
+    assert csat_extract(
+        tracker("1", slots=asked, active_loop="csat_form", text="五星", intent="nlu_fallback")
+    ) == {"csat_score": 5}
     # Issue 17: a rating is a rating only when one was asked (a digit in a form is not one).
     assert csat_extract(tracker("1", text="2/5 too slow", intent="give_feedback")) == {}
     assert csat_extract(tracker("1", text="where is my order", intent="inquiry")) == {}
@@ -177,8 +207,14 @@ def test_csat_comment_is_optional():
     validate = ValidateCsatForm().validate_csat_comment
     skip = asyncio.run(validate("no", CollectingDispatcher(), tracker("1", text="no", intent="deny"), {}))
     assert skip == {"csat_comment": ""}
-    said = asyncio.run(validate("faster please", CollectingDispatcher(),
-                                tracker("1", text="faster please", intent="nlu_fallback"), {}))
+    said = asyncio.run(
+        validate(
+            "faster please",
+            CollectingDispatcher(),
+            tracker("1", text="faster please", intent="nlu_fallback"),
+            {},
+        )
+    )
     assert said == {"csat_comment": "faster please"}
 
 
@@ -236,8 +272,12 @@ def test_a_clarification_button_answers_the_chosen_entry_from_the_real_index(mon
     root = tmp_path / "kb"
     build_and_publish(tiny_kb(), ENCODER, root)
     monkeypatch.setattr(kb_answer, "kb_service", lambda: KBService(root, encoder_name=ENCODER))
-    trk = tracker("1", text='/inquiry{"kb_entry_id": "hours"}', intent="inquiry",
-                  entities=[entity("kb_entry_id", "hours")])
+    trk = tracker(
+        "1",
+        text='/inquiry{"kb_entry_id": "hours"}',
+        intent="inquiry",
+        entities=[entity("kb_entry_id", "hours")],
+    )
     _, messages, slots = run(kb_answer.ActionAnswerFromKB(), trk)
     assert [m["text"] for m in messages] == ["9 to 18"]
     assert slots["kb_entry_id"] == "hours" and slots["kb_decision"] == "answer"
@@ -275,17 +315,22 @@ def test_an_anonymous_visitor_gets_the_how_to_track_answer_not_an_orders_status(
             return FakeResult("fallback")
 
     monkeypatch.setattr(kb_answer, "kb_service", lambda: KB())
-    _, messages, _ = run(ActionOrderStatus(), tracker(case.conversation_id, text=f"where is {case.order_number}",
-                                                       intent="order_status"))
+    _, messages, _ = run(
+        ActionOrderStatus(),
+        tracker(case.conversation_id, text=f"where is {case.order_number}", intent="order_status"),
+    )
     assert asked and all(case.order_number not in (m.get("text") or "") for m in messages)
 
 
-@pytest.mark.parametrize("text,intent,kept", [
-    ("yes, it finally arrived, thanks", "complaint", True),
-    ("有，已經收到了，謝謝", "thanks", True),
-    ("still nothing, this is ridiculous", "complaint", False),
-    ("唔係，仲未到", "deny", False),
-])
+@pytest.mark.parametrize(
+    "text,intent,kept",
+    [
+        ("yes, it finally arrived, thanks", "complaint", True),
+        ("有，已經收到了，謝謝", "thanks", True),
+        ("still nothing, this is ridiculous", "complaint", False),
+        ("唔係，仲未到", "deny", False),
+    ],
+)
 def test_the_follow_up_answer_is_read_from_words_first(new_chat, text, intent, kept):
     from actions.followup import ActionFollowUpAnswer
 

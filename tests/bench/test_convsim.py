@@ -1,5 +1,6 @@
 """The conversation benchmark's harness without the stack: loading, what is asked, how the
 scripted customer answers, the policy checks and the locked split."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -14,13 +15,23 @@ from bench.convsim.driver import asked_from
 from bench.convsim.loader import Conversation, ConversationError, load_file, load_set
 from bench.convsim.world import Context
 
-CTX = Context(customer_ref="BENCH-x", customer_id=7, orders=[("LM11112222", 1), ("LM33334444", 2)],
-              wrong_order="LM99990000")
+CTX = Context(
+    customer_ref="BENCH-x",
+    customer_id=7,
+    orders=[("LM11112222", 1), ("LM33334444", 2)],
+    wrong_order="LM99990000",
+)
 
 
 def conv(**over) -> Conversation:
-    base = dict(id="t-1", language="en", tags=["all_in_first"], opening=["broken, order {order}"],
-                facts={}, goal={"ticket": {"category": "product"}})
+    base = dict(
+        id="t-1",
+        language="en",
+        tags=["all_in_first"],
+        opening=["broken, order {order}"],
+        facts={},
+        goal={"ticket": {"category": "product"}},
+    )
     base.update(over)
     return Conversation(**base)
 
@@ -41,12 +52,15 @@ def test_every_stored_conversation_loads_and_the_sets_are_large_enough():
     assert abs(len(locked) - len(everything) / 3) <= 3
 
 
-@pytest.mark.parametrize("bad, message", [
-    ({"facts": {"yes": "sure"}}, "unknown facts keys"),
-    ({"goal": {}}, "at least one goal"),
-    ({"language": "fr"}, "language must be"),
-    ({"goal": {"tickets": 1}}, "unknown goal keys"),
-])
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        ({"facts": {"yes": "sure"}}, "unknown facts keys"),
+        ({"goal": {}}, "at least one goal"),
+        ({"language": "fr"}, "language must be"),
+        ({"goal": {"tickets": 1}}, "unknown goal keys"),
+    ],
+)
 def test_malformed_conversations_are_refused_with_the_reason(tmp_path, bad, message):
     raw = {"id": "x", "language": "en", "tags": ["faq"], "opening": "hi", "goal": {"csat": 4}, **bad}
     with pytest.raises(ConversationError, match=message):
@@ -58,7 +72,9 @@ def test_asked_from_reads_loop_slot_stage_and_clarification_buttons():
     assert asked_from(form, []) == "form:order_number"
     assert asked_from({"slots": {"flow_stage": "compensation_offered"}}, []) == "stage:compensation_offered"
     assert asked_from({"slots": {"flow_stage": "wrapped_up", "csat_done": True}}, []) is None
-    assert asked_from({"slots": {}}, [{"payload": '/inquiry{"kb_entry_id": "returns-policy"}'}]) == "kb:clarify"
+    assert (
+        asked_from({"slots": {}}, [{"payload": '/inquiry{"kb_entry_id": "returns-policy"}'}]) == "kb:clarify"
+    )
     assert asked_from({"slots": {}}, []) is None
 
 
@@ -98,8 +114,10 @@ def test_compensation_pick_falls_back_to_the_first_offer_and_is_remembered():
 
 
 def test_a_digression_is_said_once_when_its_question_comes():
-    facts = {"interject": {"at": "form:desired_outcome", "text": "how long does a refund take?"},
-             "outcome_words": "a refund"}
+    facts = {
+        "interject": {"at": "form:desired_outcome", "text": "how long does a refund take?"},
+        "outcome_words": "a refund",
+    }
     customer = Customer(conv(facts=facts), CTX)
     customer.pending.clear()
     assert customer.next_message("form:desired_outcome", {}, []) == "how long does a refund take?"
@@ -122,12 +140,22 @@ def test_policy_offer_types_per_ticket_category():
 def test_split_locks_a_third_of_each_language_and_removes_the_sources(tmp_path):
     source = tmp_path / "source"
     source.mkdir()
-    items = [{"id": f"c{i}", "language": "en", "tags": ["faq" if i % 2 else "angry"], "opening": "hi",
-              "goal": {"csat": 4}} for i in range(12)]
+    items = [
+        {
+            "id": f"c{i}",
+            "language": "en",
+            "tags": ["faq" if i % 2 else "angry"],
+            "opening": "hi",
+            "goal": {"csat": 4},
+        }
+        for i in range(12)
+    ]
     (source / "en.yml").write_text(yaml.safe_dump(items, sort_keys=False), encoding="utf-8")
     counts = split.split(source, seed=1, root=tmp_path)
     assert counts == {"en": (8, 4)}
     locked = load_file(tmp_path / "locked" / "en.yml")
     assert sum(c.tags[0] == "faq" for c in locked) == 2
-    assert {c.id for c in locked} | {c.id for c in load_file(tmp_path / "dev" / "en.yml")} == {f"c{i}" for i in range(12)}
+    assert {c.id for c in locked} | {c.id for c in load_file(tmp_path / "dev" / "en.yml")} == {
+        f"c{i}" for i in range(12)
+    }
     assert not (source / "en.yml").exists()

@@ -1,4 +1,5 @@
 """bench/load_drive.py: closed-loop customers and their figures; bench/load.py's report."""
+
 from __future__ import annotations
 
 import time
@@ -34,7 +35,7 @@ def test_closed_loop_waits_for_each_reply_and_starts_a_new_conversation_after_th
     level = closed_loop(FakeClient, [script], users=1, seconds=0.5, max_messages=1000, warmup_s=0.0)
     sends = [t for kind, t in FakeClient.log if kind == "send"]
     assert sends[:6] == ["hi", "q", "human", "hi", "q", "human"]
-    assert FakeClient.log[4] == ("restart", "")          # after "human": a new conversation
+    assert FakeClient.log[4] == ("restart", "")  # after "human": a new conversation
     # one customer, 10 ms per reply: about 100 msg/s at most, never more (closed loop)
     assert 20 < level.throughput <= 100
     assert level.errors == 0 and 10 <= level.median_ms("kb") < 100
@@ -51,13 +52,32 @@ def test_long_conversation_rates_per_block():
 
 
 def test_report_gives_project_over_vanilla_ratios():
-    level = {"messages": 10, "errors": 0, "throughput": 20.0, "median_ms": 50.0, "p95_ms": 90.0,
-             "by_kind_median_ms": {"kb": 40.0}}
-    vanilla = {"ready_s": 40.0, "idle_rss_mb": 1200, "u1": {**level, "by_kind_median_ms": {"chat": 30.0}},
-               "u10": {**level, "throughput": 10.0}, "u50": level, "long": [5.0, 4.0],
-               "load_before": "x", "load_after": "y", "startup": []}
-    project = {**vanilla, "ready_s": 20.0, "u1": level, "u10": {**level, "throughput": 30.0},
-               "startup": ["rasa up in 3 s"]}
+    level = {
+        "messages": 10,
+        "errors": 0,
+        "throughput": 20.0,
+        "median_ms": 50.0,
+        "p95_ms": 90.0,
+        "by_kind_median_ms": {"kb": 40.0},
+    }
+    vanilla = {
+        "ready_s": 40.0,
+        "idle_rss_mb": 1200,
+        "u1": {**level, "by_kind_median_ms": {"chat": 30.0}},
+        "u10": {**level, "throughput": 10.0},
+        "u50": level,
+        "long": [5.0, 4.0],
+        "load_before": "x",
+        "load_after": "y",
+        "startup": [],
+    }
+    project = {
+        **vanilla,
+        "ready_s": 20.0,
+        "u1": level,
+        "u10": {**level, "throughput": 30.0},
+        "startup": ["rasa up in 3 s"],
+    }
     text = report({"when": "now", "cpus": 2, "seconds": 1, "vanilla": vanilla, "project": project})
     assert "| 10 customers, throughput (msg/s) | 10.0 | 30.0 | 3.00× |" in text
     assert "| ready after start (s) | 40.0 | 20.0 | 0.50× |" in text

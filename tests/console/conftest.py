@@ -1,11 +1,13 @@
 """Console API tests: the real gateway app (no Rasa) on a migrated SQLite CRM in a temp dir."""
+
 from __future__ import annotations
 
 import dataclasses
 import re
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 from argon2 import PasswordHasher
@@ -24,6 +26,8 @@ FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 @pytest.fixture(autouse=True)
 def fast_password_hashing(monkeypatch):
     monkeypatch.setattr(admin_repo, "_hasher", FAST_HASHER)
+
+
 ROLES = ("agent", "trainer", "manager", "admin")
 
 
@@ -47,21 +51,39 @@ class FakeKB:
 
     def search(self, text: str, language: str | None = None, k: int = 5) -> dict[str, Any]:
         self.queries.append(text)
-        return {"decision": "answer", "language": language or "en", "notice": None, "index": "test",
-                "thresholds": {"min_score": 0.3},
-                "hits": [{"entry_id": "returns-policy", "score": 0.91, "question": "How do I return?",
-                          "answer": "Within 7 days.", "category": "returns"}]}
+        return {
+            "decision": "answer",
+            "language": language or "en",
+            "notice": None,
+            "index": "test",
+            "thresholds": {"min_score": 0.3},
+            "hits": [
+                {
+                    "entry_id": "returns-policy",
+                    "score": 0.91,
+                    "question": "How do I return?",
+                    "answer": "Within 7 days.",
+                    "category": "returns",
+                }
+            ],
+        }
 
 
 def make_settings(tmp_path: Path, **overrides: Any) -> Any:
-    from bot.settings import Settings
+    from common.settings import Settings
 
     base = Settings(
-        var_dir=tmp_path, database_url=f"sqlite:///{tmp_path / 'crm.sqlite3'}",
+        var_dir=tmp_path,
+        database_url=f"sqlite:///{tmp_path / 'crm.sqlite3'}",
         kb_source=Path(__file__).resolve().parents[2] / "kb" / "data" / "reference_faq.yml",
-        kb_index_root=tmp_path / "kb", kb_encoder="use-multilingual-v3",
-        rasa_url="http://127.0.0.1:9", rasa_token="rasa-token-for-tests-0123456789abcdef", action_server_port=9,
-        gateway_host="testserver", gateway_port=80, max_message_chars=2000,
+        kb_index_root=tmp_path / "kb",
+        kb_encoder="use-multilingual-v3",
+        rasa_url="http://127.0.0.1:9",
+        rasa_token="rasa-token-for-tests-0123456789abcdef",
+        action_server_port=9,
+        gateway_host="testserver",
+        gateway_port=80,
+        max_message_chars=2000,
         identity_secret="identity-secret-for-tests-0123456789abcdef",
         session_secret="session-secret-for-tests-0123456789abcdef",
         action_token="action-token-for-tests-0123456789abcdef",
@@ -79,8 +101,9 @@ def template_db(tmp_path_factory) -> Path:
     with pytest.MonkeyPatch.context() as patch, session_scope(make_session_factory(engine)) as session:
         patch.setattr(admin_repo, "_hasher", FAST_HASHER)
         for role in ROLES:
-            create_user(session, username=f"{role}1", password=PASSWORD, role=role,
-                        display_name=f"{role.title()} One")
+            create_user(
+                session, username=f"{role}1", password=PASSWORD, role=role, display_name=f"{role.title()} One"
+            )
         create_user(session, username="agent2", password=PASSWORD, role="agent")
     engine.dispose()
     return path
@@ -88,7 +111,7 @@ def template_db(tmp_path_factory) -> Path:
 
 @pytest.fixture
 def settings(tmp_path, monkeypatch, template_db):
-    from bot.settings import get_settings
+    from common.settings import get_settings
 
     monkeypatch.setenv("CSA_VAR_DIR", str(tmp_path))
     get_settings.cache_clear()
@@ -110,13 +133,15 @@ def users(factory) -> dict[str, int]:
     from crm.repo.admin import get_user_by_username
 
     with session_scope(factory) as session:
-        return {name.rstrip("1"): get_user_by_username(session, name).id
-                for name in [f"{r}1" for r in ROLES] + ["agent2"]}
+        return {
+            name.rstrip("1"): get_user_by_username(session, name).id
+            for name in [f"{r}1" for r in ROLES] + ["agent2"]
+        }
 
 
 def build_client(settings: Any) -> TestClient:
     """Production cookies are Secure, so a production app is reached over https."""
-    from bot.gateway.app import create_app
+    from gateway.app import create_app
 
     scheme = "https" if settings.is_production else "http"
     return TestClient(create_app(settings), base_url=f"{scheme}://testserver")
@@ -124,7 +149,7 @@ def build_client(settings: Any) -> TestClient:
 
 @pytest.fixture
 def app_client(settings, users) -> Iterator[TestClient]:
-    from bot.gateway.console import users as console_users
+    from gateway.console import users as console_users
 
     console_users.throttle.clear()
     with build_client(settings) as client:
@@ -135,8 +160,11 @@ def app_client(settings, users) -> Iterator[TestClient]:
 def login(client: TestClient, username: str, password: str = PASSWORD, next_url: str = "") -> Any:
     page = client.get("/login")
     token = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
-    return client.post("/login", data={"username": username, "password": password, "csrf": token,
-                                       "next": next_url}, follow_redirects=False)
+    return client.post(
+        "/login",
+        data={"username": username, "password": password, "csrf": token, "next": next_url},
+        follow_redirects=False,
+    )
 
 
 class Console:

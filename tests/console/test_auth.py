@@ -1,4 +1,5 @@
 """Sign-in, session cookie flags, CSRF, role checks and development accounts."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -10,9 +11,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from bot.gateway.console import devusers
 from crm.db import session_scope
 from crm.repo.admin import authenticate, create_user
+from gateway.console import devusers
 from tests.console.conftest import PASSWORD, build_client, login
 
 
@@ -27,8 +28,9 @@ def test_login_sets_httponly_samesite_session_and_redirects_by_role(app_client):
 def test_wrong_password_and_missing_form_token_are_refused(app_client):
     bad = login(app_client, "agent1", "wrong-password-123")
     assert bad.status_code == 401 and "Wrong user name or password" in bad.text
-    forged = app_client.post("/login", data={"username": "agent1", "password": PASSWORD, "csrf": "x"},
-                             follow_redirects=False)
+    forged = app_client.post(
+        "/login", data={"username": "agent1", "password": PASSWORD, "csrf": "x"}, follow_redirects=False
+    )
     assert forged.status_code == 403
     assert "lumen_console" not in forged.headers.get("set-cookie", "")
 
@@ -52,12 +54,15 @@ def test_apis_need_a_session(app_client):
     assert page.status_code == 303 and page.headers["location"].startswith("/login")
 
 
-@pytest.mark.parametrize("username, allowed, refused", [
-    ("agent1", ["/api/agent/queue"], ["/api/trainer/entries", "/api/analytics"]),
-    ("trainer1", ["/api/trainer/entries"], ["/api/agent/queue", "/api/analytics"]),
-    ("manager1", ["/api/agent/queue", "/api/analytics"], ["/api/trainer/entries"]),
-    ("admin1", ["/api/agent/queue", "/api/trainer/entries", "/api/analytics"], []),
-])
+@pytest.mark.parametrize(
+    "username, allowed, refused",
+    [
+        ("agent1", ["/api/agent/queue"], ["/api/trainer/entries", "/api/analytics"]),
+        ("trainer1", ["/api/trainer/entries"], ["/api/agent/queue", "/api/analytics"]),
+        ("manager1", ["/api/agent/queue", "/api/analytics"], ["/api/trainer/entries"]),
+        ("admin1", ["/api/agent/queue", "/api/trainer/entries", "/api/analytics"], []),
+    ],
+)
 def test_every_api_checks_the_role(as_user, username, allowed, refused):
     user = as_user(username)
     for url in allowed:
@@ -119,7 +124,7 @@ def test_dev_users_are_created_once_with_a_private_file(settings, factory):
 
 
 def test_dev_users_cli_prints_logins_and_refuses_production(settings, monkeypatch, capsys):
-    from bot.settings import get_settings
+    from common.settings import get_settings
 
     monkeypatch.setenv("DATABASE_URL", settings.database_url)
     get_settings.cache_clear()
@@ -146,6 +151,7 @@ def test_production_mode_refuses_dev_accounts(settings, factory, users):
 
 
 # ------------------------------------------------------------------ server-side sessions
+
 
 def _session_cookie(client) -> str:
     return client.cookies.get("lumen_console")
@@ -205,7 +211,7 @@ def test_expired_or_revoked_session_rows_are_refused(as_user, factory, users):
 
 
 def _token(client) -> str:
-    from bot.gateway.console.auth import read_session
+    from gateway.console.auth import read_session
 
     token = read_session(client.app.state.settings, _session_cookie(client))
     assert token
@@ -220,12 +226,12 @@ def test_forged_unsigned_or_old_style_cookies_are_refused(as_user, app_client, s
     ours = URLSafeTimedSerializer(settings.session_secret, salt="lumen-console-session")
     theirs = URLSafeTimedSerializer("not-the-secret", salt="lumen-console-session")
     forged = [
-        token,                                      # the bare token, unsigned
+        token,  # the bare token, unsigned
         hashlib.sha256(token.encode()).hexdigest(),  # the stored hash
-        theirs.dumps(token),                        # signed with another key
+        theirs.dumps(token),  # signed with another key
         _session_cookie(agent.client)[:-2] + "AA",  # signature tampered with
-        ours.dumps("made-up-token"),                # well signed, but no such session
-        ours.dumps({"uid": 1, "csrf": "x"}),        # the old format (user id in the cookie)
+        ours.dumps("made-up-token"),  # well signed, but no such session
+        ours.dumps({"uid": 1, "csrf": "x"}),  # the old format (user id in the cookie)
         ours.dumps(12345),
     ]
     for value in forged:
@@ -265,7 +271,7 @@ def test_password_reset_of_a_dev_account_ends_its_sessions(settings, factory, ap
 def test_live_console_socket_closes_when_the_session_ends(as_user, monkeypatch):
     from starlette.websockets import WebSocketDisconnect
 
-    from bot.gateway.console import auth
+    from gateway.console import auth
 
     monkeypatch.setattr(auth, "SOCKET_RECHECK_S", 0.05)
     agent = as_user("agent1")

@@ -1,5 +1,6 @@
 """The agent console's follow-up board (``GET /api/agent/follow-ups``), recording an answer
 (``POST /api/agent/follow-ups/{id}/done``) and the follow-up worker's life with the app."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -22,21 +23,37 @@ def board(factory):
     """One follow-up per list, plus an open ticket past its deadline and one not yet due."""
     now = utcnow()
     with session_scope(factory) as s:
-        customer = Customer(name="林美玲", preferred_language="zh-Hant", tier="gold",
-                            consent_personalisation=True)
+        customer = Customer(
+            name="林美玲", preferred_language="zh-Hant", tier="gold", consent_personalisation=True
+        )
         s.add(customer)
         s.flush()
-        conv = convs.create_conversation(s, token="tok-follow-ups-0000000000000000", customer_id=customer.id,
-                                         language="zh-Hant")
-        late = tk.create_ticket(s, subject="Late parcel", category="delivery", severity="high",
-                                customer_id=customer.id, conversation_id=conv.id, due_at=now - timedelta(hours=5),
-                                follow_up=False)
-        on_time = tk.create_ticket(s, subject="Repair", customer_id=customer.id, due_at=now + timedelta(days=1),
-                                   follow_up=False)
+        conv = convs.create_conversation(
+            s, token="tok-follow-ups-0000000000000000", customer_id=customer.id, language="zh-Hant"
+        )
+        late = tk.create_ticket(
+            s,
+            subject="Late parcel",
+            category="delivery",
+            severity="high",
+            customer_id=customer.id,
+            conversation_id=conv.id,
+            due_at=now - timedelta(hours=5),
+            follow_up=False,
+        )
+        on_time = tk.create_ticket(
+            s, subject="Repair", customer_id=customer.id, due_at=now + timedelta(days=1), follow_up=False
+        )
 
         def add(due, **values):
-            follow_up = tk.add_follow_up(s, due_at=due, customer_id=customer.id, ticket_id=late.id,
-                                         conversation_id=conv.id, note="promise: refund | complaint: late_delivery")
+            follow_up = tk.add_follow_up(
+                s,
+                due_at=due,
+                customer_id=customer.id,
+                ticket_id=late.id,
+                conversation_id=conv.id,
+                note="promise: refund | complaint: late_delivery",
+            )
             for key, value in values.items():
                 setattr(follow_up, key, value)
             s.flush()
@@ -44,15 +61,24 @@ def board(factory):
 
         ids = {
             "due": add(now - timedelta(minutes=5)),
-            "overdue": add(now - timedelta(hours=3), attempts=2, last_error="NotifyError: webhook answered HTTP 503"),
-            "sent": add(now - timedelta(hours=4), status="sent", sent_at=now - timedelta(hours=1), channel="local"),
+            "overdue": add(
+                now - timedelta(hours=3), attempts=2, last_error="NotifyError: webhook answered HTTP 503"
+            ),
+            "sent": add(
+                now - timedelta(hours=4), status="sent", sent_at=now - timedelta(hours=1), channel="local"
+            ),
             "needs_agent": add(now - timedelta(hours=2), status="needs_agent", reason="no_consent"),
             "upcoming": add(now + timedelta(days=1)),
             "done": add(now - timedelta(days=2)),
         }
         tk.complete_follow_up(s, ids["done"], "kept")
-        return {**ids, "late_ticket": late.id, "on_time_ticket": on_time.id, "conversation": conv.id,
-                "customer": customer.id}
+        return {
+            **ids,
+            "late_ticket": late.id,
+            "on_time_ticket": on_time.id,
+            "conversation": conv.id,
+            "customer": customer.id,
+        }
 
 
 def test_the_board_lists_follow_ups_by_state_and_late_tickets(as_user, board):
@@ -70,7 +96,11 @@ def test_the_board_lists_follow_ups_by_state_and_late_tickets(as_user, board):
     assert data["sent"][0]["channel"] == "local" and data["sent"][0]["sent_at"]
     assert data["needs_agent"][0]["reason"] == "no_consent"
     [late] = data["overdue_tickets"]
-    assert (late["id"], late["subject"], late["customer"]["name"]) == (board["late_ticket"], "Late parcel", "林美玲")
+    assert (late["id"], late["subject"], late["customer"]["name"]) == (
+        board["late_ticket"],
+        "Late parcel",
+        "林美玲",
+    )
     assert late["overdue_s"] >= 5 * 3600 - 5 and late["conversation_id"] == board["conversation"]
     assert data["counts"] == {"due": 1, "overdue": 1, "sent": 1, "needs_agent": 1, "overdue_tickets": 1}
 
@@ -79,7 +109,12 @@ def test_only_agents_and_managers_see_the_board(as_user, app_client, board):
     assert as_user("trainer1").get("/api/agent/follow-ups").status_code == 403
     assert app_client.get("/api/agent/follow-ups").status_code == 401
     trainer = as_user("trainer1")
-    assert trainer.post(f"/api/agent/follow-ups/{board['needs_agent']}/done", json={"outcome": "kept"}).status_code == 403
+    assert (
+        trainer.post(
+            f"/api/agent/follow-ups/{board['needs_agent']}/done", json={"outcome": "kept"}
+        ).status_code
+        == 403
+    )
 
 
 def test_an_agent_records_the_answer_of_a_follow_up(as_user, board, factory):
@@ -120,14 +155,17 @@ def test_the_running_app_sends_due_follow_ups_through_the_configured_webhook(set
         customer = Customer(name="Ben", preferred_language="en", consent_personalisation=True)
         s.add(customer)
         s.flush()
-        ticket = tk.create_ticket(s, subject="Broken", customer_id=customer.id, due_at=now - timedelta(hours=1),
-                                  follow_up=False)
-        follow_up_id = tk.add_follow_up(s, due_at=now - timedelta(minutes=1), customer_id=customer.id,
-                                        ticket_id=ticket.id).id
+        ticket = tk.create_ticket(
+            s, subject="Broken", customer_id=customer.id, due_at=now - timedelta(hours=1), follow_up=False
+        )
+        follow_up_id = tk.add_follow_up(
+            s, due_at=now - timedelta(minutes=1), customer_id=customer.id, ticket_id=ticket.id
+        ).id
     stub = StubServer()
     try:
-        live = dataclasses.replace(settings, followup_interval_s=0.05, followup_notifier="webhook",
-                                   followup_webhook_url=stub.url)
+        live = dataclasses.replace(
+            settings, followup_interval_s=0.05, followup_notifier="webhook", followup_webhook_url=stub.url
+        )
         with build_client(live):
             deadline = time.monotonic() + 10
             while not stub.received and time.monotonic() < deadline:

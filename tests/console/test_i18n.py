@@ -1,13 +1,13 @@
 """Console language: one catalogue per language, chosen per user and remembered."""
+
 from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
-from bot.gateway.console import i18n
+from gateway.console import i18n
 
-CATALOGUES = Path(__file__).resolve().parents[2] / "bot" / "web" / "console" / "i18n"
+CATALOGUES = i18n.CATALOGUE_DIR
 
 
 def test_every_language_has_every_key_and_the_same_placeholders():
@@ -33,7 +33,9 @@ def test_the_choice_is_remembered_per_user(as_user):
     assert agent.post("/api/console/language", json={"language": "zh-Hant"}).status_code == 200
     page = agent.get("/agent").text
     assert '<html lang="zh-Hant">' in page and "接手對話" in page and "Claim chat" not in page
-    embedded = re.search(r'<script type="application/json" id="i18n-catalogue">(.*?)</script>', page, re.S).group(1)
+    embedded = re.search(
+        r'<script type="application/json" id="i18n-catalogue">(.*?)</script>', page, re.S
+    ).group(1)
     assert json.loads(embedded)["agent.tab.waiting"] == "等待中"  # the scripts' catalogue
     assert 'lang="en"' in trainer.get("/trainer").text  # another user keeps their own language
     assert agent.client.post("/api/console/language", json={"language": "zh-Hans"}).status_code == 403  # CSRF

@@ -1,23 +1,32 @@
 """Pure helpers: queue priority, inbox clustering, KB diffs, approval limits, analytics filters."""
+
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
 
 import numpy as np
 
-from bot.gateway.console import priority
-from bot.gateway.console.inbox import cluster
-from bot.gateway.console.kbdiff import text_diff, tokens, version_diff
-from bot.gateway.console.policy import can_approve
-from bot.gateway.console.routes_analytics import parse_filters
+from gateway.console.inbox import cluster
+from gateway.console.kbdiff import text_diff, tokens, version_diff
+from gateway.console.routes_analytics import parse_filters
+from recovery import priority
+from recovery.approvals import can_approve
 
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=timezone.utc)
 
 
 def signals(**kw):
-    base = {"id": 1, "status": "waiting_agent", "waiting_since": (NOW - timedelta(minutes=2)).isoformat(),
-            "customer": None, "customer_texts": ["hello"], "customer_intents": [], "kb_fallbacks": 0,
-            "offers_awaiting": 0, "handoff_reason": None}
+    base = {
+        "id": 1,
+        "status": "waiting_agent",
+        "waiting_since": (NOW - timedelta(minutes=2)).isoformat(),
+        "customer": None,
+        "customer_texts": ["hello"],
+        "customer_intents": [],
+        "kb_fallbacks": 0,
+        "offers_awaiting": 0,
+        "handoff_reason": None,
+    }
     return {**base, **kw}
 
 
@@ -30,9 +39,9 @@ def test_frustration_reads_words_shouting_intents_and_failed_answers():
 
 
 def test_frustration_prefers_the_score_stored_on_each_message():
-    """The gateway stores each message's score (bot.frustration, the one scorer); the queue
+    """The gateway stores each message's score (recovery.frustration, the one scorer); the queue
     reads it instead of scoring the text a second way."""
-    from bot.frustration import frustration_score
+    from recovery.frustration import frustration_score
 
     text = "垃圾！！這是第三次了"
     assert priority.peak_message_frustration(signals(customer_texts=[text])) == frustration_score(text).score
@@ -52,10 +61,19 @@ def test_priority_orders_by_wait_frustration_tier_and_approvals():
 
 
 def test_cluster_by_text_then_by_meaning():
-    texts = ["退貨運費誰付？", "退货运费谁付", "How do I reset my password?", "forgot my password",
-             "退貨運費誰付"]
+    texts = [
+        "退貨運費誰付？",
+        "退货运费谁付",
+        "How do I reset my password?",
+        "forgot my password",
+        "退貨運費誰付",
+    ]
     assert cluster(texts) == [[0, 1, 4], [2], [3]]
-    vectors = {"退货运费谁付": [1, 0], "how do i reset my password": [0, 1], "forgot my password": [0.1, 0.99]}
+    vectors = {
+        "退货运费谁付": [1, 0],
+        "how do i reset my password": [0, 1],
+        "forgot my password": [0.1, 0.99],
+    }
 
     def embed(keys):
         rows = np.array([vectors[k] for k in keys], dtype="float32")

@@ -4,6 +4,7 @@ TEST_POSTGRES_URL points at a server where the user may CREATE DATABASE, e.g.
 ``postgresql+psycopg://postgres@127.0.0.1:55432/postgres`` (see crm/devtools/pg_server.sh).
 Each test gets its own throw-away database (PostgreSQL) or file (SQLite).
 """
+
 from __future__ import annotations
 
 import os

@@ -1,4 +1,5 @@
 """CLI behaviour, in-process (``crm.cli.main``) so it stays fast."""
+
 from __future__ import annotations
 
 import json
@@ -16,12 +17,15 @@ def run(capsys, *argv):
     return rc, out, err
 
 
-@pytest.mark.parametrize("url, needle", [
-    ("nonsense", "invalid database URL"),
-    ("postgres://u:hunter2@localhost/db", "invalid database URL"),
-    ("sqlite:////nonexistent-dir/sub/crm.sqlite3", "cannot open SQLite file"),
-    ("postgresql+psycopg://u:hunter2@127.0.0.1:1/db", "database server unreachable"),
-])
+@pytest.mark.parametrize(
+    "url, needle",
+    [
+        ("nonsense", "invalid database URL"),
+        ("postgres://u:hunter2@localhost/db", "invalid database URL"),
+        ("sqlite:////nonexistent-dir/sub/crm.sqlite3", "cannot open SQLite file"),
+        ("postgresql+psycopg://u:hunter2@127.0.0.1:1/db", "database server unreachable"),
+    ],
+)
 def test_bad_url_is_one_line_without_password(capsys, url, needle):
     rc, out, err = run(capsys, "--url", url, "check")
     assert rc == 2 and out == ""
@@ -63,5 +67,7 @@ def test_cli_reports_newer_schema(capsys, migrated_url):
     eng.dispose()
     rc, _, err = run(capsys, "--url", migrated_url, "check")
     assert rc == 2
-    assert err == (f"error: database schema revision abc123future is newer than this code "
-                   f"(head {migrate.heads()[0]}); upgrade the application\n")
+    assert err == (
+        f"error: database schema revision abc123future is newer than this code "
+        f"(head {migrate.heads()[0]}); upgrade the application\n"
+    )

@@ -1,4 +1,5 @@
 """Server-side console sessions (crm.repo.admin) on SQLite and, when configured, PostgreSQL."""
+
 from __future__ import annotations
 
 import hashlib
@@ -36,8 +37,12 @@ def _load(factory, token: str, now: datetime):
 
 
 def test_only_the_hash_of_the_token_is_stored(session_factory, user_ids):
-    token = _start(session_factory, user_ids[0], client_ip="2001:db8::1" + "f" * 60,
-                   user_agent="Mozilla/5.0 " + "x" * 500)
+    token = _start(
+        session_factory,
+        user_ids[0],
+        client_ip="2001:db8::1" + "f" * 60,
+        user_agent="Mozilla/5.0 " + "x" * 500,
+    )
     with session_scope(session_factory) as s:
         row = s.scalars(select(ConsoleSession)).one()
         assert row.id == hashlib.sha256(token.encode()).hexdigest() == admin.console_session_id(token)

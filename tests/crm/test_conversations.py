@@ -35,7 +35,11 @@ def test_create_and_get_by_token(session_factory):
 def test_add_message_is_idempotent(session_factory, conv_id):
     with session_scope(session_factory) as s:
         m1, created1 = convs.add_message(
-            s, conversation_id=conv_id, client_id="c-1", direction="customer", text="hello",
+            s,
+            conversation_id=conv_id,
+            client_id="c-1",
+            direction="customer",
+            text="hello",
             payload={"buttons": [{"title": "Yes"}]},
         )
     with session_scope(session_factory) as s:
@@ -99,8 +103,14 @@ def test_list_messages_order_and_after_id(session_factory, conv_id):
         # inserted out of chronological order; two share a timestamp (id breaks the tie)
         specs = [("c3", 2), ("c1", 0), ("c2a", 1), ("c2b", 1), ("c4", 3)]
         for cid, minutes in specs:
-            convs.add_message(s, conversation_id=conv_id, client_id=cid, direction="customer",
-                              text=cid, created_at=T0 + timedelta(minutes=minutes))
+            convs.add_message(
+                s,
+                conversation_id=conv_id,
+                client_id=cid,
+                direction="customer",
+                text=cid,
+                created_at=T0 + timedelta(minutes=minutes),
+            )
     with session_scope(session_factory) as s:
         msgs = convs.list_messages(s, conv_id)
         assert [m.client_id for m in msgs] == ["c1", "c2a", "c2b", "c3", "c4"]
@@ -112,11 +122,19 @@ def test_list_messages_order_and_after_id(session_factory, conv_id):
 
 def test_update_message_nlu(session_factory, conv_id):
     with session_scope(session_factory) as s:
-        m, _ = convs.add_message(s, conversation_id=conv_id, client_id="n", direction="customer",
-                                 text="我想退貨")
+        m, _ = convs.add_message(
+            s, conversation_id=conv_id, client_id="n", direction="customer", text="我想退貨"
+        )
     with session_scope(session_factory) as s:
-        convs.update_message_nlu(s, m.id, intent="return_request", confidence=0.93, language="zh-Hant",
-                                 kb_entry_id="returns-how-to", kb_score=0.81)
+        convs.update_message_nlu(
+            s,
+            m.id,
+            intent="return_request",
+            confidence=0.93,
+            language="zh-Hant",
+            kb_entry_id="returns-how-to",
+            kb_score=0.81,
+        )
     with session_scope(session_factory) as s:
         convs.update_message_nlu(s, m.id, intent="returns", confidence=0.5)  # None leaves kb fields
         got = s.get(Message, m.id)

@@ -6,7 +6,10 @@ import pytest
 from crm.db import session_scope
 from crm.models import Customer, Order
 from crm.repo.customer_metrics import (
-    average_order_value, churn_rate, purchase_frequency, retention_rate,
+    average_order_value,
+    churn_rate,
+    purchase_frequency,
+    retention_rate,
 )
 
 START = datetime(2026, 4, 1, tzinfo=timezone.utc)
@@ -31,8 +34,16 @@ def store(session_factory):
             s.flush()
             for days, total, status in orders:
                 number += 1
-                s.add(Order(order_number=f"LM{number:08d}", customer_id=customer.id, status=status,
-                            currency="TWD", placed_at=START + timedelta(days=days), total=Decimal(total)))
+                s.add(
+                    Order(
+                        order_number=f"LM{number:08d}",
+                        customer_id=customer.id,
+                        status=status,
+                        currency="TWD",
+                        placed_at=START + timedelta(days=days),
+                        total=Decimal(total),
+                    )
+                )
     return session_factory
 
 

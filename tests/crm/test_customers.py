@@ -9,7 +9,9 @@ import pytest
 from crm.db import session_scope
 from crm.errors import CRMNotFound
 from crm.models import Customer, Order, OrderItem
-from crm.repo import conversations as convs, customers, tickets as tk
+from crm.repo import conversations as convs
+from crm.repo import customers
+from crm.repo import tickets as tk
 from crm.repo.privacy import REDACTED, export_customer, forget_customer
 
 T0 = datetime(2024, 3, 1, tzinfo=timezone.utc)
@@ -18,24 +20,48 @@ T0 = datetime(2024, 3, 1, tzinfo=timezone.utc)
 @pytest.fixture
 def customer_id(session_factory) -> int:
     with session_scope(session_factory) as s:
-        c = Customer(name="陳大文", email="Tai.Man@example.com", preferred_language="zh-Hant",
-                     tier="gold", lifetime_value=Decimal("1234.50"), preferences={"contact": "sms"},
-                     consent_personalisation=True, consent_personalisation_at=T0,
-                     consent_personalisation_source="signup_form")
+        c = Customer(
+            name="陳大文",
+            email="Tai.Man@example.com",
+            preferred_language="zh-Hant",
+            tier="gold",
+            lifetime_value=Decimal("1234.50"),
+            preferences={"contact": "sms"},
+            consent_personalisation=True,
+            consent_personalisation_at=T0,
+            consent_personalisation_source="signup_form",
+        )
         s.add(c)
         s.flush()
-        for n, (number, days) in enumerate([("LM00000001", 2), ("LM00000002", 10)]):
-            s.add(Order(order_number=number, customer_id=c.id, status="delivered", currency="HKD",
-                        placed_at=T0 + timedelta(days=days), total=Decimal("176.00"),
-                        items=[OrderItem(sku="LM-SNK-040", name="杏仁餅", qty=2,
-                                         unit_price=Decimal("88.00"))]))
+        for _n, (number, days) in enumerate([("LM00000001", 2), ("LM00000002", 10)]):
+            s.add(
+                Order(
+                    order_number=number,
+                    customer_id=c.id,
+                    status="delivered",
+                    currency="HKD",
+                    placed_at=T0 + timedelta(days=days),
+                    total=Decimal("176.00"),
+                    items=[OrderItem(sku="LM-SNK-040", name="杏仁餅", qty=2, unit_price=Decimal("88.00"))],
+                )
+            )
         conv = convs.create_conversation(s, token="tok-c1", language="zh-Hant", customer_id=c.id)
-        convs.add_message(s, conversation_id=conv.id, client_id="1", direction="customer", text="我的電話係 5123 4567")
+        convs.add_message(
+            s, conversation_id=conv.id, client_id="1", direction="customer", text="我的電話係 5123 4567"
+        )
         convs.add_message(s, conversation_id=conv.id, client_id="2", direction="bot", text="收到")
-        t = tk.create_ticket(s, subject="Parcel delayed", category="delivery", customer_id=c.id,
-                             description="lives at 1 Queen's Rd", actor="agent1")
+        t = tk.create_ticket(
+            s,
+            subject="Parcel delayed",
+            category="delivery",
+            customer_id=c.id,
+            description="lives at 1 Queen's Rd",
+            actor="agent1",
+        )
         tk.change_ticket_status(s, t.id, "in_progress", actor="agent1")
-        offer = tk.offer_compensation(s, customer_id=c.id, ticket_id=t.id, type="coupon", amount="50", currency="HKD")
+        offer = tk.offer_compensation(
+            s, customer_id=c.id, ticket_id=t.id, type="coupon", amount="50", currency="HKD"
+        )
         tk.set_offer_status(s, offer.id, "chosen")
         tk.add_feedback(s, conversation_id=conv.id, customer_id=c.id, csat=4, comment="fast")
         tk.add_feedback(s, conversation_id=conv.id, customer_id=c.id, csat=5)
@@ -52,13 +78,16 @@ def test_customer_360(session_factory, customer_id):
     assert p["consent"]["marketing"] == {"granted": False, "at": None, "source": None}
     assert [o["order_number"] for o in view["orders"]] == ["LM00000002", "LM00000001"]
     assert view["orders"][0]["items"] == [
-        {"sku": "LM-SNK-040", "name": "杏仁餅", "qty": 2, "unit_price": "88.00"}]
+        {"sku": "LM-SNK-040", "name": "杏仁餅", "qty": 2, "unit_price": "88.00"}
+    ]
     assert view["conversations"][0]["message_count"] == 2
     assert "token" not in view["conversations"][0]
     (ticket,) = view["tickets"]
     assert ticket["status"] == "in_progress"
     assert [(h["from_status"], h["to_status"]) for h in ticket["history"]] == [
-        (None, "open"), ("open", "in_progress")]
+        (None, "open"),
+        ("open", "in_progress"),
+    ]
     assert view["compensation"][0]["status"] == "chosen"
     assert view["compensation"][0]["amount"] == "50.00"
     assert view["csat"]["average"] == 4.5 and view["csat"]["count"] == 2

@@ -1,6 +1,7 @@
 """Follow-up delivery in the CRM (crm/repo/follow_ups.py), on SQLite and PostgreSQL: which
 follow-ups are due to be sent, the claim that lets only one worker send, failures and backoff,
 stale claims, the answer closing a follow-up, and the index the due query runs on."""
+
 from __future__ import annotations
 
 import threading
@@ -24,7 +25,9 @@ def _customer(s, name: str = "Amy") -> int:
 
 
 def _add(s, customer_id: int, due: datetime, **values) -> int:
-    follow_up = tk.add_follow_up(s, due_at=due, customer_id=customer_id, note="promise: refund | complaint: other")
+    follow_up = tk.add_follow_up(
+        s, due_at=due, customer_id=customer_id, note="promise: refund | complaint: other"
+    )
     for key, value in values.items():
         setattr(follow_up, key, value)
     s.flush()
@@ -41,10 +44,12 @@ def test_due_selection_across_customers(session_factory):
             "just_due": _add(s, ben, NOW),
             "sent": _add(s, amy, NOW - timedelta(hours=3), status="sent", sent_at=NOW),
             "needs_agent": _add(s, amy, NOW - timedelta(hours=3), status="needs_agent"),
-            "retry_later": _add(s, ben, NOW - timedelta(hours=3), attempts=1,
-                                next_attempt_at=NOW + timedelta(seconds=30)),
-            "retry_now": _add(s, ben, NOW - timedelta(hours=4), attempts=2,
-                              next_attempt_at=NOW - timedelta(seconds=1)),
+            "retry_later": _add(
+                s, ben, NOW - timedelta(hours=3), attempts=1, next_attempt_at=NOW + timedelta(seconds=30)
+            ),
+            "retry_now": _add(
+                s, ben, NOW - timedelta(hours=4), attempts=2, next_attempt_at=NOW - timedelta(seconds=1)
+            ),
         }
         done = _add(s, amy, NOW - timedelta(hours=5))
         tk.complete_follow_up(s, done, "kept")
@@ -65,21 +70,26 @@ def test_only_one_claim_wins_and_the_claim_ends_in_a_result(session_factory):
         later = _add(s, cid, NOW + timedelta(hours=1))
     with session_scope(session_factory) as s:
         assert fu.claim_follow_up(s, first, NOW) is True
-        assert fu.claim_follow_up(s, first, NOW) is False      # already taken
-        assert fu.claim_follow_up(s, later, NOW) is False      # not due
+        assert fu.claim_follow_up(s, first, NOW) is False  # already taken
+        assert fu.claim_follow_up(s, later, NOW) is False  # not due
     with session_scope(session_factory) as s:
         assert fu.follow_ups_to_send(s, NOW) == [third, second]
         assert fu.mark_sent(s, first, channel="local", at=NOW) is True
         assert fu.mark_sent(s, first, channel="local", at=NOW) is False  # only from `sending`
         assert fu.claim_follow_up(s, second, NOW) and fu.claim_follow_up(s, third, NOW)
         assert fu.mark_not_sent(s, second, status="needs_agent", reason="no_consent")
-        assert fu.record_failure(s, third, error="webhook answered HTTP 503\n", retry_at=NOW + timedelta(minutes=1))
+        assert fu.record_failure(
+            s, third, error="webhook answered HTTP 503\n", retry_at=NOW + timedelta(minutes=1)
+        )
     with session_scope(session_factory) as s:
         rows = {f.id: f for f in s.query(FollowUp)}
         assert (rows[first].status, rows[first].sent_at, rows[first].channel) == ("sent", NOW, "local")
         assert (rows[second].status, rows[second].reason) == ("needs_agent", "no_consent")
         assert (rows[third].status, rows[third].attempts, rows[third].last_error) == (
-            "pending", 1, "webhook answered HTTP 503")
+            "pending",
+            1,
+            "webhook answered HTTP 503",
+        )
         assert rows[third].next_attempt_at == NOW + timedelta(minutes=1)
         assert all(r.claimed_at is None for r in rows.values())
         assert fu.follow_ups_to_send(s, NOW) == []
@@ -134,8 +144,9 @@ def test_delivery_context_uses_the_latest_conversation(session_factory):
     with session_scope(session_factory) as s:
         cid = _customer(s)
         convs.create_conversation(s, token="old", customer_id=cid, started_at=NOW - timedelta(days=3))
-        latest = convs.create_conversation(s, token="new", customer_id=cid, started_at=NOW - timedelta(days=1),
-                                           language="zh-Hans").id
+        latest = convs.create_conversation(
+            s, token="new", customer_id=cid, started_at=NOW - timedelta(days=1), language="zh-Hans"
+        ).id
         ticket = tk.create_ticket(s, subject="Late", customer_id=cid, due_at=NOW, follow_up=False)
         follow_up = tk.add_follow_up(s, due_at=NOW, customer_id=cid, ticket_id=ticket.id).id
     with session_scope(session_factory) as s:
@@ -155,8 +166,11 @@ def _plan(engine, statement, params) -> list[str]:
             raw.driver_connection.rollback()
 
             def scans(node):
-                out = [f"{node['Node Type']} {node.get('Index Name', '')} {node.get('Index Cond', '')}"] \
-                    if "Scan" in node["Node Type"] else []
+                out = (
+                    [f"{node['Node Type']} {node.get('Index Name', '')} {node.get('Index Cond', '')}"]
+                    if "Scan" in node["Node Type"]
+                    else []
+                )
                 for child in node.get("Plans", []):
                     out += scans(child)
                 return out
@@ -171,6 +185,7 @@ def _plan(engine, statement, params) -> list[str]:
 def test_the_due_query_reads_only_pending_rows_through_the_status_due_index(engine, session_factory):
     """Without ix_follow_ups_status_due the due query walks ix_follow_ups_due_at over every
     follow-up ever due (sent and answered ones too)."""
+
     def work() -> None:
         with session_factory() as s:
             fu.follow_ups_to_send(s, NOW)
@@ -193,14 +208,27 @@ def test_a_ticket_with_a_deadline_always_gets_its_follow_up(session_factory):
     with session_scope(session_factory) as s:
         cid = _customer(s)
         chat = convs.create_conversation(s, token="tok-promise").id
-        known = tk.create_ticket(s, subject="Late", customer_id=cid, conversation_id=chat, due_at=NOW,
-                                 promise=tk.promise_note("redelivery", "late_delivery"), actor="bot")
-        anonymous = tk.create_ticket(s, subject="Rude", conversation_id=chat, due_at=NOW,
-                                     follow_up_at=NOW + timedelta(hours=1))
+        known = tk.create_ticket(
+            s,
+            subject="Late",
+            customer_id=cid,
+            conversation_id=chat,
+            due_at=NOW,
+            promise=tk.promise_note("redelivery", "late_delivery"),
+            actor="bot",
+        )
+        anonymous = tk.create_ticket(
+            s, subject="Rude", conversation_id=chat, due_at=NOW, follow_up_at=NOW + timedelta(hours=1)
+        )
         undated = tk.create_ticket(s, subject="Question", customer_id=cid)
         (first,) = tk.ticket_follow_ups(s, known.id)
         assert (first.due_at, first.customer_id, first.conversation_id, first.created_by, first.status) == (
-            NOW, cid, chat, "bot", "pending")
+            NOW,
+            cid,
+            chat,
+            "bot",
+            "pending",
+        )
         assert tk.parse_promise(first.note) == ("redelivery", "late_delivery")
         (second,) = tk.ticket_follow_ups(s, anonymous.id)
         assert (second.due_at, second.customer_id, second.note) == (NOW + timedelta(hours=1), None, None)

@@ -3,9 +3,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-import sqlalchemy as sa
 from sqlalchemy import inspect, text
 
 from crm import migrate
@@ -78,7 +78,8 @@ def _add_future_revision(tmp_path, monkeypatch) -> str:
     dst = tmp_path / "migrations"
     shutil.copytree(migrate.MIGRATIONS_DIR, dst, ignore=shutil.ignore_patterns("__pycache__"))
     rev = "9000_test_next"
-    (dst / "versions" / f"{rev}.py").write_text(textwrap.dedent(f'''
+    (dst / "versions" / f"{rev}.py").write_text(
+        textwrap.dedent(f'''
         from alembic import op
 
         revision = "{rev}"
@@ -93,7 +94,8 @@ def _add_future_revision(tmp_path, monkeypatch) -> str:
 
         def downgrade() -> None:
             op.drop_index("ix_test_next_customers_name", table_name="customers")
-    '''))
+    ''')
+    )
     monkeypatch.setattr(migrate, "MIGRATIONS_DIR", dst)
     return rev
 
@@ -107,10 +109,13 @@ def test_cli_migrate_upgrades_older_schema_and_keeps_data(capsys, migrated_url, 
     eng = make_engine(migrated_url)
     try:
         with eng.begin() as conn:
-            conn.execute(text(
-                "INSERT INTO customers (name, preferred_language, tier, lifetime_value, preferences,"
-                " consent_personalisation, consent_marketing, created_at) VALUES ('Kept', 'en',"
-                " 'gold', 0, '{}', false, false, CURRENT_TIMESTAMP)"))
+            conn.execute(
+                text(
+                    "INSERT INTO customers (name, preferred_language, tier, lifetime_value, preferences,"
+                    " consent_personalisation, consent_marketing, created_at) VALUES ('Kept', 'en',"
+                    " 'gold', 0, '{}', false, false, CURRENT_TIMESTAMP)"
+                )
+            )
         new_rev = _add_future_revision(tmp_path, monkeypatch)
         assert migrate.heads() == (new_rev,)
         with pytest.raises(CRMSchemaError, match=f"revision {old_head} is older than this code"):
@@ -150,9 +155,12 @@ def test_0002_adds_console_sessions_to_a_0001_database(capsys, db_url):
     eng = make_engine(db_url)
     try:
         with eng.begin() as conn:
-            conn.execute(text(
-                "INSERT INTO users (username, password_hash, role, active, created_at)"
-                " VALUES ('kept', 'x', 'agent', true, CURRENT_TIMESTAMP)"))
+            conn.execute(
+                text(
+                    "INSERT INTO users (username, password_hash, role, active, created_at)"
+                    " VALUES ('kept', 'x', 'agent', true, CURRENT_TIMESTAMP)"
+                )
+            )
         assert "console_sessions" not in inspect(eng).get_table_names()
         assert cli.main(["--url", db_url, "check"]) == 2
         assert "is older than this code" in capsys.readouterr().err
@@ -163,12 +171,22 @@ def test_0002_adds_console_sessions_to_a_0001_database(capsys, db_url):
         assert capsys.readouterr().out == f"database schema OK (revision {head})\n"
         insp = inspect(eng)
         columns = {c["name"]: c for c in insp.get_columns("console_sessions")}
-        assert set(columns) == {"id", "user_id", "csrf_token", "created_at", "last_seen_at",
-                                "expires_at", "revoked_at", "client_ip", "user_agent"}
+        assert set(columns) == {
+            "id",
+            "user_id",
+            "csrf_token",
+            "created_at",
+            "last_seen_at",
+            "expires_at",
+            "revoked_at",
+            "client_ip",
+            "user_agent",
+        }
         assert not columns["expires_at"]["nullable"] and columns["revoked_at"]["nullable"]
         assert insp.get_pk_constraint("console_sessions")["constrained_columns"] == ["id"]
         assert [(ix["name"], ix["column_names"]) for ix in insp.get_indexes("console_sessions")] == [
-            ("ix_console_sessions_user_id", ["user_id"])]
+            ("ix_console_sessions_user_id", ["user_id"])
+        ]
         fk = insp.get_foreign_keys("console_sessions")[0]
         assert fk["referred_table"] == "users" and fk["options"].get("ondelete") == "CASCADE"
         with eng.connect() as conn:  # models and migrations agree after the upgrade too
@@ -177,10 +195,14 @@ def test_0002_adds_console_sessions_to_a_0001_database(capsys, db_url):
             assert conn.execute(text("SELECT username FROM users")).scalars().all() == ["kept"]
             user_id = conn.execute(text("SELECT id FROM users")).scalar_one()
         with eng.begin() as conn:  # the table works (and deleting the user removes its sessions)
-            conn.execute(text(
-                "INSERT INTO console_sessions (id, user_id, csrf_token, created_at, last_seen_at,"
-                " expires_at) VALUES (:id, :uid, 'c', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP,"
-                " CURRENT_TIMESTAMP)"), {"id": "a" * 64, "uid": user_id})
+            conn.execute(
+                text(
+                    "INSERT INTO console_sessions (id, user_id, csrf_token, created_at, last_seen_at,"
+                    " expires_at) VALUES (:id, :uid, 'c', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP,"
+                    " CURRENT_TIMESTAMP)"
+                ),
+                {"id": "a" * 64, "uid": user_id},
+            )
         with eng.begin() as conn:
             conn.execute(text("DELETE FROM users"))
             assert conn.execute(text("SELECT count(*) FROM console_sessions")).scalar_one() == 0
@@ -207,44 +229,108 @@ def _fill_0002(conn) -> dict[str, int]:
         return conn.execute(table.__table__.insert().values(**values)).inserted_primary_key[0]
 
     agent = insert(User, username="a1", password_hash="x", role="agent", active=True, created_at=_t(8))
-    customer = insert(Customer, name="C", preferred_language="en", tier="gold", lifetime_value=0,
-                      preferences={}, consent_personalisation=False, consent_marketing=False,
-                      created_at=_t(8))
+    customer = insert(
+        Customer,
+        name="C",
+        preferred_language="en",
+        tier="gold",
+        lifetime_value=0,
+        preferences={},
+        consent_personalisation=False,
+        consent_marketing=False,
+        created_at=_t(8),
+    )
     ids: dict[str, int] = {"customer": customer}
 
-    def chat(name: str, status: str, lines: list[tuple[str, str, Any]], reason: str | None = None,
-             claims: tuple = (), agent_id: int | None = None) -> None:
-        cid = insert(Conversation, token=f"tok-{name}", channel="web", status=status,
-                     started_at=lines[0][2] if lines else _t(9), handoff_reason=reason,
-                     assigned_agent_id=agent_id, customer_id=customer)
+    def chat(
+        name: str,
+        status: str,
+        lines: list[tuple[str, str, Any]],
+        reason: str | None = None,
+        claims: tuple = (),
+        agent_id: int | None = None,
+    ) -> None:
+        cid = insert(
+            Conversation,
+            token=f"tok-{name}",
+            channel="web",
+            status=status,
+            started_at=lines[0][2] if lines else _t(9),
+            handoff_reason=reason,
+            assigned_agent_id=agent_id,
+            customer_id=customer,
+        )
         for client_id, direction, at in lines:
-            insert(Message, conversation_id=cid, client_id=client_id, direction=direction, text="",
-                   channel="web", created_at=at)
+            insert(
+                Message,
+                conversation_id=cid,
+                client_id=client_id,
+                direction=direction,
+                text="",
+                channel="web",
+                created_at=at,
+            )
         for at in claims:
             insert(AuditLog, actor="a1", action="chat.claimed", target=f"conversation:{cid}", at=at)
         ids[name] = cid
 
     # through the gateway: hand-over record, claim audited, agent replies
-    chat("gateway", "agent", [("m1", "customer", _t(10)), ("m1:r0", "bot", _t(10, 0, 2)),
-                              ("m1:rhandoff", "system", _t(10, 0, 2)), ("a-1", "agent", _t(10, 4))],
-         reason="explicit_request", claims=(_t(10, 3),), agent_id=agent)
+    chat(
+        "gateway",
+        "agent",
+        [
+            ("m1", "customer", _t(10)),
+            ("m1:r0", "bot", _t(10, 0, 2)),
+            ("m1:rhandoff", "system", _t(10, 0, 2)),
+            ("a-1", "agent", _t(10, 4)),
+        ],
+        reason="explicit_request",
+        claims=(_t(10, 3),),
+        agent_id=agent,
+    )
     # escalated twice: the latest hand-over and the claim after it
-    chat("twice", "agent", [("m1", "customer", _t(10)), ("m1:rhandoff", "system", _t(10, 0, 2)),
-                            ("a-1", "agent", _t(10, 1, 30)), ("m2", "customer", _t(11)),
-                            ("m2:rhandoff", "system", _t(11, 0, 5)), ("a-2", "agent", _t(11, 3))],
-         reason="explicit_request", claims=(_t(10, 1), _t(11, 2)), agent_id=agent)
+    chat(
+        "twice",
+        "agent",
+        [
+            ("m1", "customer", _t(10)),
+            ("m1:rhandoff", "system", _t(10, 0, 2)),
+            ("a-1", "agent", _t(10, 1, 30)),
+            ("m2", "customer", _t(11)),
+            ("m2:rhandoff", "system", _t(11, 0, 5)),
+            ("a-2", "agent", _t(11, 3)),
+        ],
+        reason="explicit_request",
+        claims=(_t(10, 1), _t(11, 2)),
+        agent_id=agent,
+    )
     # no hand-over record and no audit (written around the gateway): the transcript derivation
-    chat("transcript", "closed", [("m1", "customer", _t(10)), ("m1:r0", "bot", _t(10, 0, 4)),
-                                  ("a-1", "agent", _t(10, 2, 4))], reason="customer_request")
+    chat(
+        "transcript",
+        "closed",
+        [("m1", "customer", _t(10)), ("m1:r0", "bot", _t(10, 0, 4)), ("a-1", "agent", _t(10, 2, 4))],
+        reason="customer_request",
+    )
     # still in the queue
-    chat("waiting", "waiting_agent", [("m1", "customer", _t(12)), ("m1:rhandoff", "system", _t(12, 0, 1))],
-         reason="frustration")
+    chat(
+        "waiting",
+        "waiting_agent",
+        [("m1", "customer", _t(12)), ("m1:rhandoff", "system", _t(12, 0, 1))],
+        reason="frustration",
+    )
     # the bot handled it
     chat("bot", "closed", [("m1", "customer", _t(9)), ("m1:r0", "bot", _t(9, 0, 1))])
 
     for kind in ("free_shipping", "gift", "refund", "coupon"):
-        ids[f"offer_{kind}"] = insert(CompensationOffer, customer_id=customer, type=kind, amount=120,
-                                      currency="TWD", status="granted", offered_at=_t(10))
+        ids[f"offer_{kind}"] = insert(
+            CompensationOffer,
+            customer_id=customer,
+            type=kind,
+            amount=120,
+            currency="TWD",
+            status="granted",
+            offered_at=_t(10),
+        )
     return ids
 
 
@@ -302,23 +388,33 @@ def test_0003_backfills_handoff_times_and_widens_offer_types_on_a_0002_database(
         # the other CHECK constraint and the indexes survived the batch recreate (SQLite)
         insp = inspect(eng)
         assert {c["name"] for c in insp.get_check_constraints("compensation_offers")} >= {
-            "ck_compensation_offers_type", "ck_compensation_offers_status"}
+            "ck_compensation_offers_type",
+            "ck_compensation_offers_status",
+        }
         assert {ix["name"] for ix in insp.get_indexes("compensation_offers")} == {
-            "ix_compensation_offers_customer_id", "ix_compensation_offers_ticket_id"}
+            "ix_compensation_offers_customer_id",
+            "ix_compensation_offers_ticket_id",
+        }
         for column, value in (("type", "voucherz"), ("status", "pending")):
             with pytest.raises(IntegrityError), eng.begin() as conn:
-                conn.execute(text(
-                    f"INSERT INTO compensation_offers (customer_id, type, amount, currency, status,"
-                    f" offered_at) VALUES (:c, :type, 1, 'TWD', :status, CURRENT_TIMESTAMP)"),
-                    {"c": ids["customer"], "type": "coupon", "status": "offered", column: value})
+                conn.execute(
+                    text(
+                        "INSERT INTO compensation_offers (customer_id, type, amount, currency, status,"
+                        " offered_at) VALUES (:c, :type, 1, 'TWD', :status, CURRENT_TIMESTAMP)"
+                    ),
+                    {"c": ids["customer"], "type": "coupon", "status": "offered", column: value},
+                )
 
         command.downgrade(migrate.alembic_config(url=db_url), "0002")
         assert migrate.current(db_url) == ("0002",)
-        assert not {"handoff_at", "agent_joined_at"} & {c["name"] for c in inspect(eng).get_columns("conversations")}
+        assert not {"handoff_at", "agent_joined_at"} & {
+            c["name"] for c in inspect(eng).get_columns("conversations")
+        }
         with eng.connect() as conn:
             types = sorted(conn.execute(text("SELECT type FROM compensation_offers")).scalars())
-            assert types == sorted(["free_shipping", "gift", "refund", "coupon",
-                                    "free_shipping", "gift", "refund"])
+            assert types == sorted(
+                ["free_shipping", "gift", "refund", "coupon", "free_shipping", "gift", "refund"]
+            )
             assert conn.execute(text("SELECT count(*) FROM messages")).scalar_one() == 17
     finally:
         eng.dispose()
@@ -339,29 +435,46 @@ def test_0004_adds_follow_up_delivery_state_to_a_0003_database(db_url):
     eng = make_engine(db_url)
     try:
         with eng.begin() as conn:
-            customer = conn.execute(Customer.__table__.insert().values(
-                name="C", preferred_language="en", tier="gold", lifetime_value=0, preferences={},
-                consent_personalisation=True, consent_marketing=False, created_at=_t(8))).inserted_primary_key[0]
+            customer = conn.execute(
+                Customer.__table__.insert().values(
+                    name="C",
+                    preferred_language="en",
+                    tier="gold",
+                    lifetime_value=0,
+                    preferences={},
+                    consent_personalisation=True,
+                    consent_marketing=False,
+                    created_at=_t(8),
+                )
+            ).inserted_primary_key[0]
             insert = text(  # the columns 0003 has, with the application's timestamp type
                 "INSERT INTO follow_ups (customer_id, due_at, note, outcome, done_at, created_at)"
                 " VALUES (:c, :due, 'promise: refund | complaint: other', :outcome, :done, :due)"
             ).bindparams(bindparam("due", type_=UTCDateTime()), bindparam("done", type_=UTCDateTime()))
             for due, done in ((_t(9), None), (_t(10), _t(11))):
-                conn.execute(insert, {"c": customer, "due": due, "done": done,
-                                      "outcome": "kept" if done else None})
+                conn.execute(
+                    insert, {"c": customer, "due": due, "done": done, "outcome": "kept" if done else None}
+                )
 
         assert migrate.upgrade(db_url) == migrate.heads()[0]
         with eng.connect() as conn:
             ctx = MigrationContext.configure(conn, opts={"compare_type": True})
             assert compare_metadata(ctx, Base.metadata) == []
-            rows = conn.execute(text("SELECT status, attempts, outcome FROM follow_ups ORDER BY due_at")).all()
+            rows = conn.execute(
+                text("SELECT status, attempts, outcome FROM follow_ups ORDER BY due_at")
+            ).all()
             assert [tuple(r) for r in rows] == [("pending", 0, None), ("done", 0, "kept")]
         insp = inspect(eng)
         assert {ix["name"]: ix["column_names"] for ix in insp.get_indexes("follow_ups")} == {
-            "ix_follow_ups_customer_id": ["customer_id"], "ix_follow_ups_due_at": ["due_at"],
-            "ix_follow_ups_status_due": ["status", "due_at"]}
+            "ix_follow_ups_customer_id": ["customer_id"],
+            "ix_follow_ups_due_at": ["due_at"],
+            "ix_follow_ups_status_due": ["status", "due_at"],
+        }
         assert {fk["referred_table"] for fk in insp.get_foreign_keys("follow_ups")} == {
-            "customers", "tickets", "conversations"}
+            "customers",
+            "tickets",
+            "conversations",
+        }
         with pytest.raises(IntegrityError), eng.begin() as conn:
             conn.execute(text("UPDATE follow_ups SET status = 'lost'"))
         with eng.begin() as conn:  # deleting the customer still removes their follow-ups
@@ -372,8 +485,16 @@ def test_0004_adds_follow_up_delivery_state_to_a_0003_database(db_url):
         command.downgrade(migrate.alembic_config(url=db_url), "0003")
         assert migrate.current(db_url) == ("0003",)
         columns = {c["name"] for c in inspect(eng).get_columns("follow_ups")}
-        assert not columns & {"status", "attempts", "next_attempt_at", "claimed_at", "sent_at",
-                              "channel", "reason", "last_error"}
+        assert not columns & {
+            "status",
+            "attempts",
+            "next_attempt_at",
+            "claimed_at",
+            "sent_at",
+            "channel",
+            "reason",
+            "last_error",
+        }
         with eng.connect() as conn:
             assert conn.execute(text("SELECT count(*) FROM follow_ups")).scalar_one() == 1
     finally:
@@ -393,11 +514,18 @@ def test_0005_adds_message_frustration_and_shows_button_clicks_by_their_title(db
     eng = make_engine(db_url)
     try:
         with eng.begin() as conn:
+
             def insert(table, **values) -> int:
                 return conn.execute(table.__table__.insert().values(**values)).inserted_primary_key[0]
 
-            cid = insert(Conversation, token="tok-clicks", channel="web", status="bot", started_at=_t(9),
-                         language="zh-Hant")
+            cid = insert(
+                Conversation,
+                token="tok-clicks",
+                channel="web",
+                status="bot",
+                started_at=_t(9),
+                language="zh-Hant",
+            )
             yes_no = {"buttons": [{"title": "是", "payload": "/affirm"}, {"title": "否", "payload": "/deny"}]}
             lines = [
                 ("b1", "bot", "", {"buttons": [{"title": "Yes", "payload": "/affirm"}]}, "en"),
@@ -408,17 +536,34 @@ def test_0005_adds_message_frustration_and_shows_button_clicks_by_their_title(db
                 ("c4", "customer", "/deny", {"note": "kept"}, "zh-Hant"),
             ]
             for n, (client_id, direction, body, payload, language) in enumerate(lines):
-                insert(Message, conversation_id=cid, client_id=client_id, direction=direction, text=body,
-                       payload=payload, language=language, channel="web", created_at=_t(10, n))
+                insert(
+                    Message,
+                    conversation_id=cid,
+                    client_id=client_id,
+                    direction=direction,
+                    text=body,
+                    payload=payload,
+                    language=language,
+                    channel="web",
+                    created_at=_t(10, n),
+                )
         assert migrate.upgrade(db_url) == migrate.heads()[0]
         with eng.connect() as conn:
             ctx = MigrationContext.configure(conn, opts={"compare_type": True})
             assert compare_metadata(ctx, Base.metadata) == []
         with eng.connect() as conn:
-            rows = {r.client_id: (r.text, r.payload, r.frustration) for r in conn.execute(
-                Message.__table__.select().where(Message.__table__.c.direction == "customer"))}
+            rows = {
+                r.client_id: (r.text, r.payload, r.frustration)
+                for r in conn.execute(
+                    Message.__table__.select().where(Message.__table__.c.direction == "customer")
+                )
+            }
         assert rows["c1"] == ("是", {"button": {"payload": "/affirm"}}, None)
-        assert rows["c2"] == ("（已選擇選項）", {"button": {"payload": '/choose_option{"option": "coupon"}'}}, None)
+        assert rows["c2"] == (
+            "（已選擇選項）",
+            {"button": {"payload": '/choose_option{"option": "coupon"}'}},
+            None,
+        )
         assert rows["c3"] == ("/usr/bin is full", None, None)
         assert rows["c4"] == ("否", {"note": "kept", "button": {"payload": "/deny"}}, None)
         command.downgrade(migrate.alembic_config(url=db_url), "0004")

@@ -6,7 +6,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from crm import migrate, outbox as ob
+from crm import migrate
+from crm import outbox as ob
 from crm.db import make_engine, make_session_factory, session_scope
 from crm.repo import conversations as convs
 
@@ -15,11 +16,21 @@ T0 = datetime(2024, 6, 1, 9, 0, tzinfo=timezone.utc)
 
 def exchange(i: int) -> list[dict]:
     return [
-        {"client_id": f"u{i}", "direction": "customer", "text": f"question {i}",
-         "created_at": T0 + timedelta(seconds=2 * i)},
-        {"client_id": f"u{i}:bot", "direction": "bot", "text": f"answer {i}", "intent": "faq",
-         "confidence": 0.9, "payload": {"buttons": ["ok"]},
-         "created_at": T0 + timedelta(seconds=2 * i + 1)},
+        {
+            "client_id": f"u{i}",
+            "direction": "customer",
+            "text": f"question {i}",
+            "created_at": T0 + timedelta(seconds=2 * i),
+        },
+        {
+            "client_id": f"u{i}:bot",
+            "direction": "bot",
+            "text": f"answer {i}",
+            "intent": "faq",
+            "confidence": 0.9,
+            "payload": {"buttons": ["ok"]},
+            "created_at": T0 + timedelta(seconds=2 * i + 1),
+        },
     ]
 
 
@@ -84,11 +95,20 @@ def test_new_exchange_queues_behind_pending(session_factory, tmp_path, monkeypat
     assert texts(session_factory, "t") == [t for i in range(3) for t in (f"question {i}", f"answer {i}")]
 
 
-def test_replay_keeps_entries_appended_meanwhile_and_dead_letters_bad_ones(session_factory, tmp_path, monkeypatch):
+def test_replay_keeps_entries_appended_meanwhile_and_dead_letters_bad_ones(
+    session_factory, tmp_path, monkeypatch
+):
     box = ob.Outbox(tmp_path / "ob.jsonl")
     box.append(ob.make_entry(token="t", messages=exchange(0)))
-    box.append({"v": 1, "token": "t", "messages": [{"client_id": "x", "direction": "sideways",
-                                                     "text": "bad", "created_at": T0.isoformat()}]})
+    box.append(
+        {
+            "v": 1,
+            "token": "t",
+            "messages": [
+                {"client_id": "x", "direction": "sideways", "text": "bad", "created_at": T0.isoformat()}
+            ],
+        }
+    )
     real_apply = ob.apply_entry
     late = ob.make_entry(token="t", messages=exchange(1))
 

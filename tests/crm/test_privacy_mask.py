@@ -1,4 +1,5 @@
 """Masking of phone numbers, e-mail addresses and card numbers (crm.privacy_mask)."""
+
 from __future__ import annotations
 
 import io
@@ -79,36 +80,89 @@ def test_masks_glued_to_cjk_text():
 
 
 def test_several_values_in_one_text():
-    text = ("Customer ann@example.com (0912-345-678, HK 5123 4567) paid with 4111 1111 1111 1111 "
-            "for order LM12345678 on 2024-03-01, NT$1,299.")
+    text = (
+        "Customer ann@example.com (0912-345-678, HK 5123 4567) paid with 4111 1111 1111 1111 "
+        "for order LM12345678 on 2024-03-01, NT$1,299."
+    )
     assert mask_text(text) == (
         "Customer a***@example.com (0912-***-678, HK 51** *567) paid with **** **** **** 1111 "
-        "for order LM12345678 on 2024-03-01, NT$1,299.")
+        "for order LM12345678 on 2024-03-01, NT$1,299."
+    )
     assert mask_text("on 2024-03-01 call 0912345678") == "on 2024-03-01 call 0912***678"
     assert mask_text("0912 345 678 / 0912-345-679") == "0912 *** 678 / 0912-***-679"
 
 
 NEGATIVE = [
     # order numbers, however typed
-    "LM12345678", "order LM12345678", "lm12345678", "LM-1234-5678", "LM 5123 4567",
-    "lm 5123-4567", "訂單LM00001234", "訂單 51234567", "订单号 51234567", "order no. 51234567",
-    "order #51234567", "Order: 91234567",
+    "LM12345678",
+    "order LM12345678",
+    "lm12345678",
+    "LM-1234-5678",
+    "LM 5123 4567",
+    "lm 5123-4567",
+    "訂單LM00001234",
+    "訂單 51234567",
+    "订单号 51234567",
+    "order no. 51234567",
+    "order #51234567",
+    "Order: 91234567",
     # ticket / case / conversation ids
-    "ticket #51234567", "ticket 51234567", "ticket:12345678", "#12345", "T-2024-0001",
-    "TKT-20240301-0001", "工單編號：51234567", "case 91234567", "ref 21234567",
-    "conversation 51234567", "customer 91234567", "id 51234567",
+    "ticket #51234567",
+    "ticket 51234567",
+    "ticket:12345678",
+    "#12345",
+    "T-2024-0001",
+    "TKT-20240301-0001",
+    "工單編號：51234567",
+    "case 91234567",
+    "ref 21234567",
+    "conversation 51234567",
+    "customer 91234567",
+    "id 51234567",
     # prices and amounts
-    "NT$1,299", "NT$12,990", "HK$ 51234567", "HK$5123.50", "$12345678", "¥3,000.50",
-    "12345678元", "51234567 HKD", "TWD 91234567", "5123.4567", "1,234,567,890", "0.91234567",
+    "NT$1,299",
+    "NT$12,990",
+    "HK$ 51234567",
+    "HK$5123.50",
+    "$12345678",
+    "¥3,000.50",
+    "12345678元",
+    "51234567 HKD",
+    "TWD 91234567",
+    "5123.4567",
+    "1,234,567,890",
+    "0.91234567",
     # dates, times and years
-    "2024-03-01", "20240301", "2024/03/01", "01/03/2024", "03-01-2024", "2024.03.01",
-    "2023-2024", "2024-03-01T12:30:00Z", "2024-03-01 12:30", "12:30-18:00", "2024年3月1日",
+    "2024-03-01",
+    "20240301",
+    "2024/03/01",
+    "01/03/2024",
+    "03-01-2024",
+    "2024.03.01",
+    "2023-2024",
+    "2024-03-01T12:30:00Z",
+    "2024-03-01 12:30",
+    "12:30-18:00",
+    "2024年3月1日",
     # other numbers
-    "12345678", "1234567", "123", "v1.2.3", "192.168.100.200", "550e8400-e29b-41d4-a716-446655440000",
-    "4111 1111 1111 1112", "4111111111111112", "12345678901234567890",
-    "SF1234567890123", "0912345678abc", "qty 3 x 88.00",
+    "12345678",
+    "1234567",
+    "123",
+    "v1.2.3",
+    "192.168.100.200",
+    "550e8400-e29b-41d4-a716-446655440000",
+    "4111 1111 1111 1112",
+    "4111111111111112",
+    "12345678901234567890",
+    "SF1234567890123",
+    "0912345678abc",
+    "qty 3 x 88.00",
     # not e-mail addresses
-    "@username", "foo@localhost", "a@b", "user at example dot com", "x@y.z",
+    "@username",
+    "foo@localhost",
+    "a@b",
+    "user at example dot com",
+    "x@y.z",
 ]
 
 
@@ -148,8 +202,8 @@ def test_mask_record_deep_copy_and_sensitive_keys():
         "total": Decimal("1299.00"),
         "created_at": at,
         "email": "ann@example.com",
-        "phone": "12345",            # under a sensitive key: masked even if not phone-like
-        "mobile": 912345678,         # numbers under sensitive keys too
+        "phone": "12345",  # under a sensitive key: masked even if not phone-like
+        "mobile": 912345678,  # numbers under sensitive keys too
         "contact_email": "weird-address",
         "card_number": "4111111111111112",  # not Luhn-valid but under a card key
         "preferences": {"contact": "sms", "notes": "call 0912-345-678 after 6pm"},
@@ -221,9 +275,15 @@ def test_masking_filter_masks_message_args_and_exceptions():
 
 
 def test_masking_filter_keeps_args_tuple_for_formatters():
-    record = logging.LogRecord("uvicorn.access", logging.INFO, __file__, 1,
-                               '%s - "%s %s HTTP/%s" %d',
-                               ("127.0.0.1:5000", "GET", "/api?phone=0912345678", "1.1", 200), None)
+    record = logging.LogRecord(
+        "uvicorn.access",
+        logging.INFO,
+        __file__,
+        1,
+        '%s - "%s %s HTTP/%s" %d',
+        ("127.0.0.1:5000", "GET", "/api?phone=0912345678", "1.1", 200),
+        None,
+    )
     assert MaskingFilter().filter(record) is True
     assert isinstance(record.args, tuple) and len(record.args) == 5
     assert record.args[2] == "/api?phone=0912***678" and record.args[4] == 200

@@ -4,14 +4,18 @@ The original version counted the messages of *every* conversation in the store (
 uncorrelated GROUP BY joined to the customer's conversations): 4.3 s per call at 10M messages.
 These tests pin the fixed shape: every statement is served by an index, on both engines.
 """
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
 import pytest
+
 from crm.db import session_scope
 from crm.models import Customer
-from crm.repo import conversations as convs, customers, tickets as tk
+from crm.repo import conversations as convs
+from crm.repo import customers
+from crm.repo import tickets as tk
 from crm.repo.privacy import export_customer
 
 from .conftest import statements_run
@@ -30,25 +34,27 @@ def store(session_factory) -> dict[str, int]:
             s.flush()
             ids[name] = c.id
         for n in range(12):
-            conv = convs.create_conversation(s, token=f"tok-{n}", customer_id=ids["first"],
-                                             started_at=T0 + timedelta(hours=n))
+            conv = convs.create_conversation(
+                s, token=f"tok-{n}", customer_id=ids["first"], started_at=T0 + timedelta(hours=n)
+            )
             for m in range(n % 4):  # conversation 0, 4, 8: no messages
-                convs.add_message(s, conversation_id=conv.id, client_id=f"m{m}",
-                                  direction="customer", text="hi")
+                convs.add_message(
+                    s, conversation_id=conv.id, client_id=f"m{m}", direction="customer", text="hi"
+                )
             if n < 7:
                 tk.add_feedback(s, conversation_id=conv.id, customer_id=ids["first"], csat=1 + n % 5)
         other = convs.create_conversation(s, token="tok-other", customer_id=ids["other"])
         for m in range(5):
-            convs.add_message(s, conversation_id=other.id, client_id=f"o{m}", direction="customer",
-                              text="hello")
+            convs.add_message(
+                s, conversation_id=other.id, client_id=f"o{m}", direction="customer", text="hello"
+            )
         return ids
 
 
 def test_message_counts_and_limits(session_factory, store):
     with session_scope(session_factory) as s:
         view = customers.customer_360(s, store["first"])
-        everything = customers.customer_360(s, store["first"], max_orders=None,
-                                            max_conversations=None)
+        everything = customers.customer_360(s, store["first"], max_orders=None, max_conversations=None)
     shown = view["conversations"]
     assert len(shown) == 10  # newest first, default limit
     assert [c["message_count"] for c in shown] == [(n % 4) for n in range(11, 1, -1)]
@@ -120,7 +126,10 @@ def test_every_statement_is_served_by_an_index(engine, session_factory, store):
         else:
             full_scans = [line for line in lines if line.startswith("SCAN ")]
             assert not full_scans, (statement, text)
-    counting = [lines for statement, lines in plans if "count(" in statement.lower()
-                and "messages" in statement.lower()]
+    counting = [
+        lines
+        for statement, lines in plans
+        if "count(" in statement.lower() and "messages" in statement.lower()
+    ]
     assert counting, "message counts must be computed for the shown conversations only"
     assert len(plans) >= 8

@@ -9,8 +9,10 @@ from crm.seed import N_CUSTOMERS, seed
 
 
 def _snapshot(s):
-    return [(c.name, c.tier, c.preferred_language, str(c.lifetime_value))
-            for c in s.scalars(select(Customer).order_by(Customer.id))]
+    return [
+        (c.name, c.tier, c.preferred_language, str(c.lifetime_value))
+        for c in s.scalars(select(Customer).order_by(Customer.id))
+    ]
 
 
 def test_seed_loads_varied_data_once(session_factory):
@@ -22,7 +24,9 @@ def test_seed_loads_varied_data_once(session_factory):
         assert {c.preferred_language for c in customers} == {"zh-Hant", "zh-Hans", "en"}
         assert {c.tier for c in customers} == {"standard", "silver", "gold", "platinum"}
         assert {c.consent_marketing for c in customers} == {True, False}
-        assert any("\u4e00" <= ch <= "\u9fff" for c in customers if c.preferred_language != "en" for ch in c.name)
+        assert any(
+            "\u4e00" <= ch <= "\u9fff" for c in customers if c.preferred_language != "en" for ch in c.name
+        )
         numbers = s.scalars(select(Order.order_number)).all()
         assert numbers and all(n.startswith("LM") and len(n) == 10 and n[2:].isdigit() for n in numbers)
         assert len({t.status for t in s.scalars(select(Ticket))}) >= 4
@@ -30,14 +34,20 @@ def test_seed_loads_varied_data_once(session_factory):
         assert s.scalar(select(func.count()).select_from(User)) == 1
         assert authenticate(s, "demo-agent", "correct horse battery") is not None
         assert authenticate(s, "demo-agent", "wrong") is None
-        before = (_snapshot(s), s.scalar(select(func.count()).select_from(Order)),
-                  s.scalar(select(func.count()).select_from(Conversation)))
+        before = (
+            _snapshot(s),
+            s.scalar(select(func.count()).select_from(Order)),
+            s.scalar(select(func.count()).select_from(Conversation)),
+        )
     with session_scope(session_factory) as s:
         second = seed(s, user_passwords={"agent": "another password!"})
     assert second.skipped and second.customers == 0 and second.users == []
     with session_scope(session_factory) as s:
-        after = (_snapshot(s), s.scalar(select(func.count()).select_from(Order)),
-                 s.scalar(select(func.count()).select_from(Conversation)))
+        after = (
+            _snapshot(s),
+            s.scalar(select(func.count()).select_from(Order)),
+            s.scalar(select(func.count()).select_from(Conversation)),
+        )
         assert after == before
 
 
@@ -84,5 +94,7 @@ def test_shipped_demo_orders_have_carrier_tracking_and_expected_delivery(session
     with session_scope(session_factory) as s:
         orders = s.scalars(select(Order)).all()
         shipped = [o for o in orders if o.status in ("shipped", "delivered")]
-        assert shipped and all(o.carrier and o.tracking_number and o.expected_at > o.placed_at for o in shipped)
+        assert shipped and all(
+            o.carrier and o.tracking_number and o.expected_at > o.placed_at for o in shipped
+        )
         assert all(o.carrier is None for o in orders if o.status in ("pending", "paid", "cancelled"))

@@ -2,6 +2,7 @@
 check-jsonschema) and the Kubernetes manifests against the API's schemas (kubernetes-validate,
 offline), plus the project's rules: every service has a health check, a restart policy and
 resource limits."""
+
 from __future__ import annotations
 
 import subprocess
@@ -23,16 +24,19 @@ def run(*command: str) -> subprocess.CompletedProcess:
 
 
 def test_compose_file_matches_the_compose_spec():
-    done = run(str(BIN / "check-jsonschema"), "--builtin-schema", "vendor.compose-spec",
-               str(DEPLOY / "compose.yaml"))
+    done = run(
+        str(BIN / "check-jsonschema"), "--builtin-schema", "vendor.compose-spec", str(DEPLOY / "compose.yaml")
+    )
     assert done.returncode == 0, done.stdout + done.stderr
 
 
 def test_the_compose_validator_catches_a_broken_file(tmp_path):
     broken = tmp_path / "compose.yaml"
     broken.write_text("services:\n  web:\n    restart: sometimes\n    healthcheck: {interval: 5}\n")
-    assert run(str(BIN / "check-jsonschema"), "--builtin-schema", "vendor.compose-spec",
-               str(broken)).returncode != 0
+    assert (
+        run(str(BIN / "check-jsonschema"), "--builtin-schema", "vendor.compose-spec", str(broken)).returncode
+        != 0
+    )
 
 
 def test_compose_services_have_health_checks_restart_policies_and_limits():
@@ -52,8 +56,10 @@ def test_kubernetes_manifests_match_the_api_schemas():
 
 def test_the_kubernetes_validator_catches_a_broken_manifest(tmp_path):
     broken = tmp_path / "bad.yaml"
-    broken.write_text("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: x}\n"
-                      "spec: {replicas: two, selector: {}, template: {}}\n")
+    broken.write_text(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: x}\n"
+        "spec: {replicas: two, selector: {}, template: {}}\n"
+    )
     assert run(str(BIN / "kubernetes-validate"), "--strict", str(broken)).returncode != 0
 
 

@@ -1,4 +1,5 @@
 """A tiny WebSocket client speaking the widget's protocol, for tests and benchmarks."""
+
 from __future__ import annotations
 
 import json
@@ -47,7 +48,7 @@ class ChatClient:
     def close(self) -> None:
         self.ws.close()
 
-    def __enter__(self) -> "ChatClient":
+    def __enter__(self) -> ChatClient:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -3,11 +3,12 @@
 Uses the model trained by ``scripts/train.sh`` (cached by fingerprint), the knowledge-base
 index built by ``make index``, and a fresh SQLite CRM file per test session.
 """
+
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 

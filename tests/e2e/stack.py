@@ -5,6 +5,7 @@ Shared by the e2e and web tests (through ``tests/e2e/conftest.py``) and by bench
 fingerprint), the knowledge-base index built by ``make index`` (``KB_INDEX_DIR``) and the CRM
 at ``database_url``, which is migrated first.
 """
+
 from __future__ import annotations
 
 import json
@@ -14,10 +15,10 @@ import signal
 import socket
 import subprocess
 import time
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Mapping
 
 ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT_S = 420
@@ -37,15 +38,22 @@ class Stack:
     rasa_token: str = ""
     identity_secret: str = ""
     actions_port: str = ""
-    session_id: int = 0       # the services' process session (services.sh and all it starts)
-    ready_s: float = 0.0      # seconds from starting services.sh to all three services answering
-    run_dir: Path = Path()    # supervisord's config and the runners' state files
+    session_id: int = 0  # the services' process session (services.sh and all it starts)
+    ready_s: float = 0.0  # seconds from starting services.sh to all three services answering
+    run_dir: Path = Path()  # supervisord's config and the runners' state files
 
     def ctl(self, *args: str) -> str:
         """``supervisorctl`` against this stack's supervisord (e.g. ``ctl("stop", "rasa")``)."""
         return subprocess.run(
-            [str(ROOT / ".venv" / "bin" / "supervisorctl"), "-c", str(self.run_dir / "supervisord.conf"),
-             *args], capture_output=True, text=True, timeout=90,
+            [
+                str(ROOT / ".venv" / "bin" / "supervisorctl"),
+                "-c",
+                str(self.run_dir / "supervisord.conf"),
+                *args,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=90,
         ).stdout
 
     def service(self, name: str) -> dict:
@@ -59,8 +67,11 @@ class Stack:
         """Rasa's stored events of one conversation (its HTTP API, with the token)."""
         import httpx
 
-        reply = httpx.get(f"{self.rasa_url}/conversations/{conversation_id}/tracker",
-                          params={"token": self.rasa_token}, timeout=30)
+        reply = httpx.get(
+            f"{self.rasa_url}/conversations/{conversation_id}/tracker",
+            params={"token": self.rasa_token},
+            timeout=30,
+        )
         reply.raise_for_status()
         return reply.json()["events"]
 
@@ -100,27 +111,39 @@ def running_stack(
         "SERVICES_READY_FILE": str(var_dir / "ready"),
         **(extra_env or {}),
     }
-    model = subprocess.run(
-        [str(ROOT / "scripts" / "train.sh")], cwd=ROOT, env=env, check=True,
-        capture_output=True, text=True,
-    ).stdout.strip().splitlines()[-1]
+    model = (
+        subprocess.run(
+            [str(ROOT / "scripts" / "train.sh")],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        .stdout.strip()
+        .splitlines()[-1]
+    )
     subprocess.run(
         [str(ROOT / ".venv" / "bin" / "python"), "-m", "crm", "migrate"],
-        cwd=ROOT, env=env, check=True, capture_output=True,
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
     )
     started = time.monotonic()
     proc = subprocess.Popen(
         [str(ROOT / "scripts" / "services.sh"), model],
-        cwd=ROOT, env=env, start_new_session=True,
-        stdout=open(var_dir / "services.out", "w"), stderr=subprocess.STDOUT,
+        cwd=ROOT,
+        env=env,
+        start_new_session=True,
+        stdout=open(var_dir / "services.out", "w"),
+        stderr=subprocess.STDOUT,
     )
     try:
         deadline = time.monotonic() + START_TIMEOUT_S
         while not (var_dir / "ready").exists():
             if proc.poll() is not None or time.monotonic() > deadline:
-                raise StackError(
-                    "stack did not start:\n" + (var_dir / "services.out").read_text()[-3000:]
-                )
+                raise StackError("stack did not start:\n" + (var_dir / "services.out").read_text()[-3000:])
             time.sleep(0.5)
         yield Stack(
             base_url=f"http://127.0.0.1:{gateway_port}",

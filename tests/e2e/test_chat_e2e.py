@@ -1,4 +1,5 @@
 """End to end through the real gateway, Rasa server, action server, FAISS index and CRM file."""
+
 from __future__ import annotations
 
 import json
@@ -35,14 +36,18 @@ def test_returns_question_answered_in_its_script_and_logged(stack, question, lan
 
     engine = create_engine(stack.database_url)
     with engine.connect() as conn:
-        rows = conn.execute(
-            text(
-                "SELECT m.direction, m.text, m.language, m.intent, m.confidence, m.kb_entry_id,"
-                " m.kb_score, m.latency_ms FROM messages m JOIN conversations c"
-                " ON c.id = m.conversation_id WHERE c.token = :t ORDER BY m.id"
-            ),
-            {"t": token},
-        ).mappings().all()
+        rows = (
+            conn.execute(
+                text(
+                    "SELECT m.direction, m.text, m.language, m.intent, m.confidence, m.kb_entry_id,"
+                    " m.kb_score, m.latency_ms FROM messages m JOIN conversations c"
+                    " ON c.id = m.conversation_id WHERE c.token = :t ORDER BY m.id"
+                ),
+                {"t": token},
+            )
+            .mappings()
+            .all()
+        )
     engine.dispose()
     customer, bot = rows
     assert customer["direction"] == "customer" and customer["text"] == question
@@ -104,7 +109,8 @@ def test_history_survives_reconnect_and_http_fallback_works(stack):
 
     bad = httpx.post(
         f"{stack.base_url}/api/conversations/{token}/messages",
-        content=b"{oops", headers={"Content-Type": "application/json"},
+        content=b"{oops",
+        headers={"Content-Type": "application/json"},
     )
     assert bad.status_code == 400 and bad.json()["error"] == "invalid_json"
     unknown = httpx.get(f"{stack.base_url}/api/conversations/not-a-token/messages")

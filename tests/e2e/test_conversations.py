@@ -2,6 +2,7 @@
 harness as ``bench/conversations.py``: scripted customers over the gateway's WebSocket, each
 goal checked in the CRM. Two conversations per language from the dev set.
 """
+
 from __future__ import annotations
 
 import pytest

@@ -4,6 +4,7 @@ The customer keeps getting answers during the outage (messages go to the fsync'd
 once the server is back, every exchange is in the database exactly once and in order. Rasa's
 trackers live in the same server (``<database>_rasa``): they too come through the outage whole.
 """
+
 from __future__ import annotations
 
 import os
@@ -54,10 +55,16 @@ def _stored(url: str, token: str) -> list[tuple[str, str]]:
     engine = create_engine(url)
     try:
         with engine.connect() as conn:
-            return [tuple(r) for r in conn.execute(text(
-                "SELECT m.direction, m.client_id FROM messages m JOIN conversations c"
-                " ON c.id = m.conversation_id WHERE c.token = :t ORDER BY m.created_at, m.id"
-            ), {"t": token})]
+            return [
+                tuple(r)
+                for r in conn.execute(
+                    text(
+                        "SELECT m.direction, m.client_id FROM messages m JOIN conversations c"
+                        " ON c.id = m.conversation_id WHERE c.token = :t ORDER BY m.created_at, m.id"
+                    ),
+                    {"t": token},
+                )
+            ]
     finally:
         engine.dispose()
 
@@ -101,15 +108,19 @@ def _tracker_user_ids(url: str, token: str) -> list[str]:
     engine = create_engine(url)
     try:
         with engine.connect() as conn:
-            sender = conn.execute(text("SELECT id FROM conversations WHERE token = :t"), {"t": token}).scalar_one()
+            sender = conn.execute(
+                text("SELECT id FROM conversations WHERE token = :t"), {"t": token}
+            ).scalar_one()
     finally:
         engine.dispose()
     parsed = make_url(url)
     engine = create_engine(parsed.set(database=f"{parsed.database}_rasa"))
     try:
         with engine.connect() as conn:
-            rows = conn.execute(text("SELECT data FROM events WHERE sender_id = :s AND type_name = 'user'"
-                                     " ORDER BY id"), {"s": str(sender)})
+            rows = conn.execute(
+                text("SELECT data FROM events WHERE sender_id = :s AND type_name = 'user' ORDER BY id"),
+                {"s": str(sender)},
+            )
             return [json.loads(data).get("message_id") for (data,) in rows]
     finally:
         engine.dispose()

@@ -2,6 +2,7 @@
 promise is asked about it at greeting and answers with a button, which is stored and shown by
 its title in the chat's language; after a handoff, what the customer writes is understood for
 the record (real Rasa /model/parse) while the bot stays quiet."""
+
 from __future__ import annotations
 
 import json
@@ -11,7 +12,7 @@ import pytest
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.orm import Session
 
-from bot.identity import sign_identity
+from common.identity import sign_identity
 from crm.models import Customer, FollowUp
 from crm.orm.base import utcnow
 from crm.repo import tickets as tk
@@ -23,13 +24,23 @@ pytestmark = pytest.mark.e2e
 def test_overdue_promise_asked_at_greeting_click_stored_by_title_and_agent_wait_parsed(stack):
     engine = create_engine(stack.database_url)
     with Session(engine) as session, session.begin():
-        customer = Customer(name="陳美玲", external_ref="E2E-PROMISE", preferred_language="zh-Hant",
-                            consent_personalisation=True)
+        customer = Customer(
+            name="陳美玲",
+            external_ref="E2E-PROMISE",
+            preferred_language="zh-Hant",
+            consent_personalisation=True,
+        )
         session.add(customer)
         session.flush()
-        ticket = tk.create_ticket(session, subject="Parcel delayed", category="delivery", customer_id=customer.id,
-                                  due_at=utcnow() - timedelta(days=1), actor="bot",
-                                  promise=tk.promise_note("redelivery", "late_delivery"))
+        ticket = tk.create_ticket(
+            session,
+            subject="Parcel delayed",
+            category="delivery",
+            customer_id=customer.id,
+            due_at=utcnow() - timedelta(days=1),
+            actor="bot",
+            promise=tk.promise_note("redelivery", "late_delivery"),
+        )
         ticket_id = ticket.id
     identity = sign_identity(stack.identity_secret, "E2E-PROMISE")
 
@@ -48,23 +59,34 @@ def test_overdue_promise_asked_at_greeting_click_stored_by_title_and_agent_wait_
         assert waiting["messages"] == [] and waiting["status"] == "waiting_agent"
         token = client.token
 
-    with ChatClient(stack.ws_url, token=token) as again:   # a reload
+    with ChatClient(stack.ws_url, token=token) as again:  # a reload
         shown = [m["text"] for m in again.history if m["direction"] == "customer"]
     assert shown == ["你好", "否", "我要找真人客服", "你們太離譜了！！到底有沒有人處理？"]
 
     with engine.connect() as conn:
-        rows = {r.client_id: r for r in conn.execute(text(
-            "SELECT m.client_id, m.direction, m.text, m.language, m.intent, m.frustration, m.payload"
-            " FROM messages m JOIN conversations c ON c.id = m.conversation_id WHERE c.token = :t"),
-            {"t": token})}
+        rows = {
+            r.client_id: r
+            for r in conn.execute(
+                text(
+                    "SELECT m.client_id, m.direction, m.text, m.language, m.intent, m.frustration, m.payload"
+                    " FROM messages m JOIN conversations c ON c.id = m.conversation_id WHERE c.token = :t"
+                ),
+                {"t": token},
+            )
+        }
     with Session(engine) as session:
         follow_up = session.scalars(select(FollowUp).where(FollowUp.ticket_id == ticket_id)).one()
         assert (follow_up.status, follow_up.outcome) == ("done", "not_kept")
     engine.dispose()
     click = rows["click"]
     payload = click.payload if isinstance(click.payload, dict) else json.loads(click.payload)
-    assert (click.text, click.language, click.intent, payload) == ("否", "zh-Hant", "deny", {"button": {"payload": "/deny"}})
+    assert (click.text, click.language, click.intent, payload) == (
+        "否",
+        "zh-Hant",
+        "deny",
+        {"button": {"payload": "/deny"}},
+    )
     assert {r.language for r in rows.values() if r.direction == "bot"} == {"zh-Hant"}
     angry = rows["angry"]
     assert angry.intent and angry.language == "zh-Hant" and angry.frustration >= 0.3
-    assert not [r for r in rows.values() if r.client_id.startswith("angry:")]   # no bot reply
+    assert not [r for r in rows.values() if r.client_id.startswith("angry:")]  # no bot reply

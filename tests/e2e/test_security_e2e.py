@@ -1,6 +1,7 @@
 """Issue 18 on the real stack: Rasa reaches the action server with its token (the answer below
 comes from a custom action), no secret is on the process list, the gateway log holds no
 conversation token."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -28,8 +29,10 @@ def test_no_secret_on_the_process_list_and_none_in_the_gateway_log(stack):
         reply = client.ask("How long do I have to return an item?", client_id="sec-1")
         token = client.token
     assert reply["type"] == "reply" and reply["messages"]  # answered by action_answer_from_kb
-    secrets = {"rasa_token": stack.rasa_token,  # given in the environment, or generated in var/secrets
-               "action_token": (stack.log_dir.parent / "secrets" / "action_token").read_text().strip()}
+    secrets = {
+        "rasa_token": stack.rasa_token,  # given in the environment, or generated in var/secrets
+        "action_token": (stack.log_dir.parent / "secrets" / "action_token").read_text().strip(),
+    }
     assert all(len(value) >= 20 for value in secrets.values())
     commands = _command_lines()
     assert any(b"bot.rasa_launch" in c for c in commands) and any(b"bot.action_server" in c for c in commands)

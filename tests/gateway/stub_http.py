@@ -1,4 +1,5 @@
 """A local stub HTTP server standing in for an external webhook receiver (no network)."""
+
 from __future__ import annotations
 
 import json
@@ -31,7 +32,9 @@ class StubServer:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802 - http.server's name
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                stub.received.append(Received(self.path, {k.lower(): v for k, v in self.headers.items()}, body))
+                stub.received.append(
+                    Received(self.path, {k.lower(): v for k, v in self.headers.items()}, body)
+                )
                 status = stub.statuses.pop(0) if len(stub.statuses) > 1 else stub.statuses[0]
                 self.send_response(status)
                 self.send_header("Content-Length", "2")

@@ -1,19 +1,26 @@
 """A local stand-in for the Rasa server's two endpoints the gateway calls: the token-protected
 gateway channel (one scripted turn per message) and the HTTP API's ``POST /model/parse``."""
+
 from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 Turn = Callable[[str], dict[str, Any]]
 
 
-def turn(*texts: str, buttons: list[dict[str, str]] | None = None, language: str | None = None,
-         intent: str | None = None, handoff: str | None = None) -> dict[str, Any]:
+def turn(
+    *texts: str,
+    buttons: list[dict[str, str]] | None = None,
+    language: str | None = None,
+    intent: str | None = None,
+    handoff: str | None = None,
+) -> dict[str, Any]:
     """A channel reply: bot messages (``buttons`` on the last one) and the turn summary."""
     messages = [{"recipient_id": "x", "text": t} for t in texts]
     if buttons and messages:
@@ -21,8 +28,10 @@ def turn(*texts: str, buttons: list[dict[str, str]] | None = None, language: str
     slots: dict[str, Any] = {"language": language}
     if handoff:
         slots.update(handoff_reason=handoff, handoff_summary={"reason": handoff})
-    return {"messages": messages, "turn": {"intent": intent, "confidence": 0.9 if intent else None,
-                                           "slots": slots}}
+    return {
+        "messages": messages,
+        "turn": {"intent": intent, "confidence": 0.9 if intent else None, "slots": slots},
+    }
 
 
 @dataclass
@@ -50,9 +59,12 @@ class StubRasa:
                         return self._send(401, {"error": "NotAuthenticated"})
                     stub.parsed.append(body)
                     text = body["text"]
-                    name = text[1:].split("{")[0] if text.startswith("/") else stub.intents.get(text, "inquiry")
-                    return self._send(200, {"text": text, "intent": {"name": name, "confidence": 0.87},
-                                            "entities": []})
+                    name = (
+                        text[1:].split("{")[0] if text.startswith("/") else stub.intents.get(text, "inquiry")
+                    )
+                    return self._send(
+                        200, {"text": text, "intent": {"name": name, "confidence": 0.87}, "entities": []}
+                    )
                 if url.path == "/webhooks/gateway/webhook":
                     if self.headers.get("Authorization") != f"Bearer {stub.token}":
                         return self._send(401, {"error": "unauthorised"})

@@ -1,7 +1,7 @@
 import pytest
 
-from bot.gateway.chat import ChatError, check_client_id, clean_text
-from bot.lang import detect_language, fold
+from common.lang import detect_language, fold
+from gateway.chat import ChatError, check_client_id, clean_text
 
 
 def test_clean_text_strips_controls_and_shortens_with_notice():

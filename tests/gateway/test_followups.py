@@ -1,7 +1,8 @@
-"""The follow-up worker (bot/gateway/followups.py) and its notifiers (bot/gateway/notifiers.py),
+"""The follow-up worker (gateway/followups.py) and its notifiers (gateway/notifiers.py),
 against a real CRM store (SQLite, and PostgreSQL when TEST_POSTGRES_URL is set): what is sent,
 to whom and in which language, once only, the consent rule, failures retried with backoff, the
 webhook's JSON, and the live push to an open widget."""
+
 from __future__ import annotations
 
 import asyncio
@@ -13,15 +14,15 @@ from typing import Any
 
 import pytest
 
-from bot.gateway.followups import CLAIM_LEASE, FollowUpWorker, retry_delay
-from bot.gateway.hub import Hub
-from bot.gateway.notifiers import LocalNotifier, WebhookNotifier
-from bot.gateway.rasa_client import RasaUnavailable
 from crm.db import make_session_factory, session_scope
 from crm.models import Customer, FollowUp, Message
 from crm.repo import conversations as convs
 from crm.repo import follow_ups as fu
 from crm.repo import tickets as tk
+from gateway.followups import CLAIM_LEASE, FollowUpWorker, retry_delay
+from gateway.hub import Hub
+from gateway.notifiers import LocalNotifier, WebhookNotifier
+from gateway.rasa_client import RasaUnavailable
 from tests.gateway.stub_http import StubServer
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
@@ -43,37 +44,80 @@ class Primer:
             self.calls.append((sender, events))
 
 
-def case(factory, *, language: str | None = "en", preferred: str = "en", consent: bool = True,
-         chat: bool = True, chat_status: str = "bot", ticket: bool = True, ticket_status: str = "open",
-         due: datetime = NOW - timedelta(hours=1), name: str = "Amy Lin") -> dict[str, int | None]:
+def case(
+    factory,
+    *,
+    language: str | None = "en",
+    preferred: str = "en",
+    consent: bool = True,
+    chat: bool = True,
+    chat_status: str = "bot",
+    ticket: bool = True,
+    ticket_status: str = "open",
+    due: datetime = NOW - timedelta(hours=1),
+    name: str = "Amy Lin",
+) -> dict[str, int | None]:
     """A customer with a complaint ticket (promised for ``NOW - 2h``), its due follow-up and,
     optionally, a chat (an older one too, to check the latest is used)."""
     with session_scope(factory) as s:
-        customer = Customer(name=name, preferred_language=preferred, tier="gold", email="amy@example.com",
-                            external_ref=f"C-{name}", consent_personalisation=consent)
+        customer = Customer(
+            name=name,
+            preferred_language=preferred,
+            tier="gold",
+            email="amy@example.com",
+            external_ref=f"C-{name}",
+            consent_personalisation=consent,
+        )
         s.add(customer)
         s.flush()
         conversation_id = None
         if chat:
-            convs.create_conversation(s, token=f"old-{customer.id}", customer_id=customer.id,
-                                      started_at=NOW - timedelta(days=5), language="en")
-            conv = convs.create_conversation(s, token=f"tok-{customer.id}", customer_id=customer.id,
-                                             started_at=NOW - timedelta(days=2), language=language)
+            convs.create_conversation(
+                s,
+                token=f"old-{customer.id}",
+                customer_id=customer.id,
+                started_at=NOW - timedelta(days=5),
+                language="en",
+            )
+            conv = convs.create_conversation(
+                s,
+                token=f"tok-{customer.id}",
+                customer_id=customer.id,
+                started_at=NOW - timedelta(days=2),
+                language=language,
+            )
             if chat_status != "bot":
                 convs.set_conversation_status(s, conv.id, chat_status)
             conversation_id = conv.id
         ticket_id = None
         if ticket:
-            t = tk.create_ticket(s, subject="Complaint: late delivery", category="delivery",
-                                 customer_id=customer.id, conversation_id=conversation_id,
-                                 due_at=NOW - timedelta(hours=2), follow_up=False)
+            t = tk.create_ticket(
+                s,
+                subject="Complaint: late delivery",
+                category="delivery",
+                customer_id=customer.id,
+                conversation_id=conversation_id,
+                due_at=NOW - timedelta(hours=2),
+                follow_up=False,
+            )
             if ticket_status != "open":
                 tk.change_ticket_status(s, t.id, ticket_status)
             ticket_id = t.id
-        follow_up = tk.add_follow_up(s, due_at=due, customer_id=customer.id, ticket_id=ticket_id,
-                                     conversation_id=conversation_id, note=PROMISE, created_by="bot")
-        return {"customer": customer.id, "conversation": conversation_id, "ticket": ticket_id,
-                "follow_up": follow_up.id}
+        follow_up = tk.add_follow_up(
+            s,
+            due_at=due,
+            customer_id=customer.id,
+            ticket_id=ticket_id,
+            conversation_id=conversation_id,
+            note=PROMISE,
+            created_by="bot",
+        )
+        return {
+            "customer": customer.id,
+            "conversation": conversation_id,
+            "ticket": ticket_id,
+            "follow_up": follow_up.id,
+        }
 
 
 def row(factory, follow_up_id: int) -> FollowUp:
@@ -86,30 +130,54 @@ def chat_messages(factory, conversation_id: int) -> list[Message]:
         return convs.list_messages(s, conversation_id)
 
 
-@pytest.mark.parametrize("language, words", [
-    ("zh-Hant", ["案件 #{ticket}", "配送延遲", "優先重新配送", "請問問題已經解決了嗎？"]),
-    ("zh-Hans", ["工单 #{ticket}", "配送延迟", "优先重新配送", "请问问题已经解决了吗？"]),
-    ("en", ["ticket #{ticket}", "the late delivery", "a priority re-delivery", "Has the issue been resolved?"]),
-])
-def test_a_due_follow_up_is_written_into_the_latest_chat_in_the_customers_language(session_factory, language, words):
+@pytest.mark.parametrize(
+    "language, words",
+    [
+        ("zh-Hant", ["案件 #{ticket}", "配送延遲", "優先重新配送", "請問問題已經解決了嗎？"]),
+        ("zh-Hans", ["工单 #{ticket}", "配送延迟", "优先重新配送", "请问问题已经解决了吗？"]),
+        (
+            "en",
+            [
+                "ticket #{ticket}",
+                "the late delivery",
+                "a priority re-delivery",
+                "Has the issue been resolved?",
+            ],
+        ),
+    ],
+)
+def test_a_due_follow_up_is_written_into_the_latest_chat_in_the_customers_language(
+    session_factory, language, words
+):
     ids = case(session_factory, language=language)
     primer = Primer()
     worker = FollowUpWorker(session_factory, LocalNotifier(primer))
     report = worker.run_once(NOW)
     assert report.sent == [ids["follow_up"]] and not (report.failed or report.not_sent)
     [message] = chat_messages(session_factory, ids["conversation"])
-    assert (message.direction, message.client_id, message.language) == ("bot", f"follow-up-{ids['follow_up']}", language)
+    assert (message.direction, message.client_id, message.language) == (
+        "bot",
+        f"follow-up-{ids['follow_up']}",
+        language,
+    )
     for word in words:
         assert word.format(ticket=ids["ticket"]) in message.text
     assert [b["payload"] for b in message.payload["buttons"]] == ["/affirm", "/deny"]
     assert message.payload["follow_up"] == {"id": ids["follow_up"], "ticket_id": ids["ticket"]}
     follow_up = row(session_factory, ids["follow_up"])
-    assert (follow_up.status, follow_up.sent_at, follow_up.channel, follow_up.attempts) == ("sent", NOW, "local", 0)
+    assert (follow_up.status, follow_up.sent_at, follow_up.channel, follow_up.attempts) == (
+        "sent",
+        NOW,
+        "local",
+        0,
+    )
     # the bot is told, so the customer's yes/no reaches action_follow_up_answer
     [(sender, events)] = primer.calls
     assert sender == str(ids["conversation"])
     assert {(e["name"], e["value"]) for e in events if e["event"] == "slot"} == {
-        ("follow_up_id", ids["follow_up"]), ("flow_stage", "follow_up_asked")}
+        ("follow_up_id", ids["follow_up"]),
+        ("flow_stage", "follow_up_asked"),
+    }
     assert [e["text"] for e in events if e["event"] == "bot"] == [message.text]
     # never twice
     assert worker.run_once(NOW + timedelta(hours=1)).sent == []
@@ -138,14 +206,17 @@ def test_only_due_open_follow_ups_are_sent(session_factory):
     assert worker.run_once(NOW + timedelta(minutes=5)).sent == [later["follow_up"]]
 
 
-@pytest.mark.parametrize("setup, status, reason", [
-    ({"consent": False}, "needs_agent", "no_consent"),
-    ({"ticket": False}, "needs_agent", "no_ticket"),
-    ({"chat": False}, "needs_agent", "no_conversation"),
-    ({"chat_status": "agent"}, "needs_agent", "with_agent"),
-    ({"due": NOW - timedelta(days=30)}, "needs_agent", "stale"),
-    ({"ticket_status": "closed"}, "skipped", "ticket_closed"),
-])
+@pytest.mark.parametrize(
+    "setup, status, reason",
+    [
+        ({"consent": False}, "needs_agent", "no_consent"),
+        ({"ticket": False}, "needs_agent", "no_ticket"),
+        ({"chat": False}, "needs_agent", "no_conversation"),
+        ({"chat_status": "agent"}, "needs_agent", "with_agent"),
+        ({"due": NOW - timedelta(days=30)}, "needs_agent", "stale"),
+        ({"ticket_status": "closed"}, "skipped", "ticket_closed"),
+    ],
+)
 def test_follow_ups_that_are_not_sent_go_to_an_agent(session_factory, setup, status, reason):
     ids = case(session_factory, **setup)
     primer = Primer()
@@ -171,7 +242,9 @@ def test_an_anonymised_customer_is_never_contacted(session_factory):
         webhook.close()
     assert report.not_sent == [ids["follow_up"]] and webhook.received == []
     assert (row(session_factory, ids["follow_up"]).status, row(session_factory, ids["follow_up"]).reason) == (
-        "skipped", "anonymised")
+        "skipped",
+        "anonymised",
+    )
 
 
 def test_a_second_worker_cannot_send_what_the_first_has_claimed(session_factory, engine):
@@ -220,10 +293,14 @@ def test_a_failed_send_is_recorded_and_retried_with_backoff(session_factory):
     worker = FollowUpWorker(session_factory, LocalNotifier(primer))
     assert worker.run_once(NOW).failed == [ids["follow_up"]]
     follow_up = row(session_factory, ids["follow_up"])
-    assert (follow_up.status, follow_up.attempts, follow_up.next_attempt_at) == ("pending", 1, NOW + retry_delay(1))
+    assert (follow_up.status, follow_up.attempts, follow_up.next_attempt_at) == (
+        "pending",
+        1,
+        NOW + retry_delay(1),
+    )
     assert "Rasa server unreachable" in follow_up.last_error
     assert chat_messages(session_factory, ids["conversation"]) == []  # nothing half-sent
-    assert worker.run_once(NOW + timedelta(seconds=30)).failed == []   # not before the backoff
+    assert worker.run_once(NOW + timedelta(seconds=30)).failed == []  # not before the backoff
     later = NOW + retry_delay(1)
     assert worker.run_once(later).failed == [ids["follow_up"]]
     follow_up = row(session_factory, ids["follow_up"])
@@ -262,12 +339,26 @@ def test_webhook_notifier_posts_the_follow_up_as_signed_json(session_factory):
     assert request.headers["x-lumen-signature"] == f"sha256={expected}"
     body = request.json()
     assert body["event"] == "follow_up.due" and body["delivery_id"] == f"follow-up-{ids['follow_up']}"
-    assert body["follow_up"] == {"id": ids["follow_up"], "due_at": (NOW - timedelta(hours=1)).isoformat(), "attempt": 1}
-    assert body["ticket"] == {"id": ids["ticket"], "subject": "Complaint: late delivery", "status": "open",
-                              "due_at": (NOW - timedelta(hours=2)).isoformat(), "promised": "redelivery",
-                              "complaint": "late_delivery"}
-    assert body["customer"] == {"id": ids["customer"], "external_ref": "C-Amy Lin", "name": "Amy Lin",
-                                "email": "amy@example.com", "language": "en"}
+    assert body["follow_up"] == {
+        "id": ids["follow_up"],
+        "due_at": (NOW - timedelta(hours=1)).isoformat(),
+        "attempt": 1,
+    }
+    assert body["ticket"] == {
+        "id": ids["ticket"],
+        "subject": "Complaint: late delivery",
+        "status": "open",
+        "due_at": (NOW - timedelta(hours=2)).isoformat(),
+        "promised": "redelivery",
+        "complaint": "late_delivery",
+    }
+    assert body["customer"] == {
+        "id": ids["customer"],
+        "external_ref": "C-Amy Lin",
+        "name": "Amy Lin",
+        "email": "amy@example.com",
+        "language": "en",
+    }
     message = body["message"]
     assert message["language"] == "zh-Hant" and f"案件 #{ids['ticket']}" in message["text"]
     assert message["answers"] == ["是", "否"] and f"#{ids['ticket']}" in message["subject"]
@@ -284,7 +375,10 @@ def test_a_failing_webhook_is_retried_on_a_later_tick(session_factory):
         assert worker.run_once(NOW).failed == [ids["follow_up"]]
         follow_up = row(session_factory, ids["follow_up"])
         assert (follow_up.status, follow_up.attempts, follow_up.last_error) == (
-            "pending", 1, "NotifyError: webhook answered HTTP 503")
+            "pending",
+            1,
+            "NotifyError: webhook answered HTTP 503",
+        )
         assert worker.run_once(NOW + retry_delay(1)).sent == [ids["follow_up"]]
     finally:
         stub.close()
@@ -326,16 +420,24 @@ def test_an_open_widget_and_the_agent_consoles_see_the_follow_up_at_once(session
 
 
 def test_follow_up_settings_are_read_and_checked(monkeypatch, tmp_path):
-    from bot.settings import get_settings
+    from common.settings import get_settings
 
     monkeypatch.setenv("CSA_VAR_DIR", str(tmp_path))
-    for name in ("FOLLOWUP_INTERVAL_S", "FOLLOWUP_NOTIFIER", "FOLLOWUP_WEBHOOK_URL", "FOLLOWUP_WEBHOOK_SECRET"):
+    for name in (
+        "FOLLOWUP_INTERVAL_S",
+        "FOLLOWUP_NOTIFIER",
+        "FOLLOWUP_WEBHOOK_URL",
+        "FOLLOWUP_WEBHOOK_SECRET",
+    ):
         monkeypatch.delenv(name, raising=False)
     try:
         get_settings.cache_clear()
         defaults = get_settings()
         assert (defaults.followup_interval_s, defaults.followup_notifier, defaults.followup_webhook_url) == (
-            60.0, "local", "")
+            60.0,
+            "local",
+            "",
+        )
         monkeypatch.setenv("FOLLOWUP_NOTIFIER", "webhook")
         get_settings.cache_clear()
         with pytest.raises(ValueError, match="FOLLOWUP_WEBHOOK_URL"):
@@ -345,7 +447,7 @@ def test_follow_up_settings_are_read_and_checked(monkeypatch, tmp_path):
         get_settings.cache_clear()
         configured = get_settings()
         assert (configured.followup_interval_s, configured.followup_notifier) == (0.0, "webhook")
-        from bot.gateway.notifiers import WebhookNotifier, make_notifier
+        from gateway.notifiers import WebhookNotifier, make_notifier
 
         assert isinstance(make_notifier(configured), WebhookNotifier)
         for name, value in (("FOLLOWUP_INTERVAL_S", "-1"), ("FOLLOWUP_NOTIFIER", "sms")):

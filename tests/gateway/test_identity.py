@@ -1,4 +1,4 @@
-from bot.identity import sign_identity, verify_identity
+from common.identity import sign_identity, verify_identity
 
 SECRET = "s3cret"
 

@@ -1,24 +1,26 @@
-"""Messages that arrive while Rasa or the action server is down (bot/gateway/chat.py, waiting.py):
+"""Messages that arrive while Rasa or the action server is down (gateway/chat.py, waiting.py):
 a "one moment" notice at once, then the bot's answer exactly once, in order, pushed to the widget
 as soon as the assistant is back; a restarted gateway picks the waiting messages up from the
 store. Real CRM store (SQLite, and PostgreSQL when TEST_POSTGRES_URL is set), stand-in Rasa."""
+
 from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
 from typing import Any
 
-from bot.gateway.chat import ChatService
-from bot.gateway.hub import Hub
-from bot.gateway.notices import one_moment_text
-from bot.gateway.rasa_client import RasaTurn, RasaUnavailable
-from bot.gateway.store import ChatStore
+from sqlalchemy import select
+
 from crm.db import session_scope
 from crm.models import Message
 from crm.orm.base import utcnow
 from crm.outbox import Outbox
 from crm.repo.waiting import settle
-from sqlalchemy import select
+from gateway.chat import ChatService
+from gateway.hub import Hub
+from gateway.notices import one_moment_text
+from gateway.rasa_client import RasaTurn, RasaUnavailable
+from gateway.store import ChatStore
 
 
 class FakeRasa:
@@ -30,8 +32,9 @@ class FakeRasa:
         if not self.up:
             raise RasaUnavailable("Rasa server answered HTTP 503")
         self.seen.append(message_id)
-        return RasaTurn(messages=[{"text": f"answer to {text}"}], intent="inquiry", confidence=0.9,
-                        language="en")
+        return RasaTurn(
+            messages=[{"text": f"answer to {text}"}], intent="inquiry", confidence=0.9, language="en"
+        )
 
     async def ready(self, deep: bool = False) -> bool:
         return self.up
@@ -51,8 +54,12 @@ def service(session_factory, tmp_path, rasa: FakeRasa) -> ChatService:
 
 def client_ids(session_factory, conversation_id: int) -> list[tuple[str, str]]:
     with session_scope(session_factory) as s:
-        return [(m.client_id, m.direction) for m in s.scalars(
-            select(Message).where(Message.conversation_id == conversation_id).order_by(Message.id))]
+        return [
+            (m.client_id, m.direction)
+            for m in s.scalars(
+                select(Message).where(Message.conversation_id == conversation_id).order_by(Message.id)
+            )
+        ]
 
 
 def test_waiting_messages_are_answered_once_in_order_when_the_assistant_is_back(session_factory, tmp_path):
@@ -76,12 +83,21 @@ def test_waiting_messages_are_answered_once_in_order_when_the_assistant_is_back(
         assert rasa.seen == ["m1", "m2"]
         pushes = [f for f in socket.frames if f["type"] == "push"]
         assert [(p["in_reply_to"], [m["client_id"] for m in p["messages"]]) for p in pushes] == [
-            ("m1", ["m1:r0"]), ("m2", ["m2:r0"])]
+            ("m1", ["m1:r0"]),
+            ("m2", ["m2:r0"]),
+        ]
         third = await chat.handle(conversation, "m3", "thanks")
         assert [m["client_id"] for m in third.messages] == ["m3:r0"]
         assert client_ids(session_factory, conversation.id) == [
-            ("m1", "customer"), ("m1:waited", "system"), ("m2", "customer"), ("m2:waited", "system"),
-            ("m1:r0", "bot"), ("m2:r0", "bot"), ("m3", "customer"), ("m3:r0", "bot")]
+            ("m1", "customer"),
+            ("m1:waited", "system"),
+            ("m2", "customer"),
+            ("m2:waited", "system"),
+            ("m1:r0", "bot"),
+            ("m2:r0", "bot"),
+            ("m3", "customer"),
+            ("m3:r0", "bot"),
+        ]
 
     asyncio.run(scenario())
 

@@ -1,4 +1,5 @@
 """Answer passages (kb/answers.py): splitting, scoring, storage, fusion and the incremental path."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -18,13 +19,21 @@ from .conftest import ENCODER, tiny_kb
 
 def test_sentences_keep_urls_and_decimals_whole():
     text = "Visit https://lumen.example/orders for details. It costs 7.5 dollars! 請在7天內申請。逾期恕不受理；謝謝"
-    assert sentences(text) == ["Visit https://lumen.example/orders for details.", "It costs 7.5 dollars!",
-                               "請在7天內申請。", "逾期恕不受理；", "謝謝"]
+    assert sentences(text) == [
+        "Visit https://lumen.example/orders for details.",
+        "It costs 7.5 dollars!",
+        "請在7天內申請。",
+        "逾期恕不受理；",
+        "謝謝",
+    ]
 
 
 def test_entry_passages_fold_scripts_drop_short_sentences_and_fall_back_to_the_whole_answer():
-    answers = {"zh-Hant": "退貨請在7天內申請。謝謝。", "zh-Hans": "退货请在7天内申请。谢谢。",
-               "en": "Returns within 7 days. Thx."}
+    answers = {
+        "zh-Hant": "退貨請在7天內申請。謝謝。",
+        "zh-Hans": "退货请在7天内申请。谢谢。",
+        "en": "Returns within 7 days. Thx.",
+    }
     assert entry_passages(answers) == [normalize("退貨請在7天內申請。"), normalize("Returns within 7 days.")]
     assert entry_passages({"en": "Yes.", "zh-Hant": "有。"}) == ["yes", "有"]
     assert entry_passages({"en": "🙂"}) == []
@@ -44,7 +53,9 @@ def test_scores_are_the_best_passage_cosine_of_each_requested_entry():
     sims = vectors @ query
     got = passages.scores(query, ["d", "a", "b", "unknown"])
     assert set(got) == {"a", "d"}  # b has no passage, unknown is not an entry
-    assert got["a"] == pytest.approx(sims[:3].max(), rel=1e-6) and got["d"] == pytest.approx(sims[4:].max(), rel=1e-6)
+    assert got["a"] == pytest.approx(sims[:3].max(), rel=1e-6) and got["d"] == pytest.approx(
+        sims[4:].max(), rel=1e-6
+    )
     assert passages.scores(query, []) == {}
 
 
@@ -53,11 +64,19 @@ def test_build_reuses_known_vectors_and_encodes_each_new_text_once():
 
     def encode(texts):
         calls.append(list(texts))
-        return np.eye(4, dtype=np.float32)[:len(texts)]
+        return np.eye(4, dtype=np.float32)[: len(texts)]
 
     known = {"returns within 7 days": np.full(4, 0.5, np.float32)}
-    passages = AnswerPassages.build([("r", {"en": "Returns within 7 days."}), ("s", {"en": "Shipping is free."}),
-                                     ("t", {"en": "Shipping is free."})], encode, 4, known)
+    passages = AnswerPassages.build(
+        [
+            ("r", {"en": "Returns within 7 days."}),
+            ("s", {"en": "Shipping is free."}),
+            ("t", {"en": "Shipping is free."}),
+        ],
+        encode,
+        4,
+        known,
+    )
     assert calls == [["shipping is free"]]
     assert np.array_equal(passages.vectors[0], known["returns within 7 days"])
     assert np.array_equal(passages.vectors[1], passages.vectors[2])
@@ -70,7 +89,9 @@ def test_reference_index_stores_the_passages_of_every_entry(reference_index, ref
     manifest = loaded.manifest["answers"]
     assert loaded.answers.entry_ids == [e.id for e in reference_kb.entries]
     assert manifest["shape"] == [loaded.answers.encoded_count, 512]
-    assert all(loaded.answers.texts[i] == entry_passages(e.answers) for i, e in enumerate(reference_kb.entries))
+    assert all(
+        loaded.answers.texts[i] == entry_passages(e.answers) for i, e in enumerate(reference_kb.entries)
+    )
     assert all(texts for texts in loaded.answers.texts)
 
 
@@ -84,12 +105,24 @@ def test_searcher_mixes_the_best_passage_cosine_in(reference_index):
     raw = reference_searcher.raw_scores([query])[0]
     assert raw.answer and set(raw.answer) <= set(raw.dense) | set(raw.lexical) | set(raw.classifier)
     passages = reference_searcher.answers.texts[reference_searcher.answers.entry_ids.index("order-cancel")]
-    expected = float(np.max(encode(reference_searcher.encoder, passages) @ encode(reference_searcher.encoder, [query])[0]))
+    expected = float(
+        np.max(encode(reference_searcher.encoder, passages) @ encode(reference_searcher.encoder, [query])[0])
+    )
     assert raw.answer["order-cancel"] == pytest.approx(expected, abs=1e-5)
-    with_answers = fuse(raw, reference_searcher.lexical_weight, reference_searcher.classifier_weight,
-                        reference_searcher.centroid_weight, aw)
-    without = fuse(raw, reference_searcher.lexical_weight, reference_searcher.classifier_weight,
-                   reference_searcher.centroid_weight, 0.0)
+    with_answers = fuse(
+        raw,
+        reference_searcher.lexical_weight,
+        reference_searcher.classifier_weight,
+        reference_searcher.centroid_weight,
+        aw,
+    )
+    without = fuse(
+        raw,
+        reference_searcher.lexical_weight,
+        reference_searcher.classifier_weight,
+        reference_searcher.centroid_weight,
+        0.0,
+    )
     for entry, (score, _) in with_answers.items():
         f = without[entry][0]
         assert score == pytest.approx(f + aw * max(raw.answer[entry] - f, 0.0), abs=1e-9)
@@ -98,7 +131,9 @@ def test_searcher_mixes_the_best_passage_cosine_in(reference_index):
 
 
 def test_answers_only_raise_scores_and_entries_without_passages_get_the_lowest_answer_score():
-    raw = RawScores({"a": (0.8, 1), "b": (0.3, 2), "c": (0.5, 3)}, {}, 0.3, answer={"a": 0.4, "c": 0.9, "d": 0.95})
+    raw = RawScores(
+        {"a": (0.8, 1), "b": (0.3, 2), "c": (0.5, 3)}, {}, 0.3, answer={"a": 0.4, "c": 0.9, "d": 0.95}
+    )
     fused = fuse(raw, 0.0, answer_weight=0.5)
     assert fused["a"][0] == pytest.approx(0.8)  # an answer worded otherwise does not lower an entry
     assert fused["c"][0] == pytest.approx(0.5 + 0.5 * (0.9 - 0.5))
@@ -147,5 +182,7 @@ def test_incremental_answer_edit_reuses_every_other_passage(reference_index, ref
     old, fresh = base.by_text(), new.by_text()
     assert all(np.array_equal(old[t], v) for t, v in fresh.items() if t in old)
     unchanged = dataclasses.replace(kb, entries=[e for e in kb.entries if e.id != target.id])
-    assert all(new.texts[new.entry_ids.index(e.id)] == base.texts[base.entry_ids.index(e.id)]
-               for e in unchanged.entries)
+    assert all(
+        new.texts[new.entry_ids.index(e.id)] == base.texts[base.entry_ids.index(e.id)]
+        for e in unchanged.entries
+    )

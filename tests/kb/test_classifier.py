@@ -1,4 +1,5 @@
 """The entry classifier built at index time: persisted without pickle, verified at load, fused at search."""
+
 from __future__ import annotations
 
 import json
@@ -21,20 +22,31 @@ MINILM = "all-minilm-l6-v2"
 def test_classifier_is_persisted_as_arrays_and_json(reference_index, reference_kb):
     manifest = json.loads((reference_index / "manifest.json").read_text())
     record = manifest["classifier"]
-    assert record["classes"] == len(reference_kb.entries) and record["dense_dimension"] == manifest["dimension"]
+    assert (
+        record["classes"] == len(reference_kb.entries) and record["dense_dimension"] == manifest["dimension"]
+    )
     assert set(record["sha256"]) == {NPZ_FILE, JSON_FILE}
     assert manifest["centroids"]["shape"] == [len(reference_kb.entries), manifest["dimension"]]
     # no pickle anywhere: plain .npy members holding numeric arrays, and JSON
     assert not [p for p in reference_index.iterdir() if p.suffix in (".pkl", ".pickle", ".joblib")]
     with zipfile.ZipFile(reference_index / NPZ_FILE) as zf:
-        assert sorted(zf.namelist()) == ["coef_dense.npy", "coef_extra.npy", "coef_sparse.npy", "extra_rows.npy",
-                                         "idf.npy", "intercept.npy"]
+        assert sorted(zf.namelist()) == [
+            "coef_dense.npy",
+            "coef_extra.npy",
+            "coef_sparse.npy",
+            "extra_rows.npy",
+            "idf.npy",
+            "intercept.npy",
+        ]
     with np.load(reference_index / NPZ_FILE, allow_pickle=False) as data:
         assert all(data[k].dtype.kind == "f" for k in data.files)
         assert data["coef_sparse"].shape == (record["classes"], record["sparse_features"])
         # the extra blocks (e5, then English-only MiniLM): their weights and the training rows' embeddings
         # (for incremental updates)
-        assert record["extra_encoder"] == f"{E5_SMALL} + english-only {MINILM}" and record["extra_dimension"] == 768
+        assert (
+            record["extra_encoder"] == f"{E5_SMALL} + english-only {MINILM}"
+            and record["extra_dimension"] == 768
+        )
         assert data["coef_extra"].shape == (record["classes"], 768)
         assert data["extra_rows"].shape == (manifest["row_count"], 768)
         english_part = np.abs(data["extra_rows"][:, 384:]).sum(axis=1) > 0
@@ -42,12 +54,21 @@ def test_classifier_is_persisted_as_arrays_and_json(reference_index, reference_k
     assert [r["language"] == "en" for r in rows] == english_part.tolist()
     assert np.load(reference_index / "centroids.npy", allow_pickle=False).dtype == np.float32
     meta = json.loads((reference_index / JSON_FILE).read_text(encoding="utf-8"))
-    assert meta["classes"] == [e.id for e in reference_kb.entries] and len(meta["vocab"]) == record["sparse_features"]
+    assert (
+        meta["classes"] == [e.id for e in reference_kb.entries]
+        and len(meta["vocab"]) == record["sparse_features"]
+    )
 
 
 def test_loaded_classifier_scores_like_the_trained_one(tmp_path):
-    texts = ["退货期限是几天", "how many days do i have to return something", "客服几点上班", "what are your hours",
-             "可以用信用卡付款吗", "can i pay by credit card"]
+    texts = [
+        "退货期限是几天",
+        "how many days do i have to return something",
+        "客服几点上班",
+        "what are your hours",
+        "可以用信用卡付款吗",
+        "can i pay by credit card",
+    ]
     labels = ["returns", "returns", "hours", "hours", "payment", "payment"]
     rng = np.random.default_rng(0)
     emb = rng.normal(size=(len(texts), 8)).astype("float32")
@@ -72,7 +93,7 @@ def test_training_cost_budget_gates_the_classifier():
     emb = np.eye(4, dtype="float32")
     texts, labels = ["a b", "a c", "x y", "x z"], ["1", "1", "2", "2"]
     assert trains_classifier({}, 3335, 1000) and not trains_classifier({}, 3335, 10003)  # 13 min on 2 cores
-    assert trains_classifier({}, 150, 15000) and trains_classifier({}, 77, 10003)        # CLINC150, BANKING77
+    assert trains_classifier({}, 150, 15000) and trains_classifier({}, 77, 10003)  # CLINC150, BANKING77
     assert EntryClassifier.train(texts, labels, emb, {"max_train_cost": 8}) is not None  # 2 entries x 4 rows
     assert EntryClassifier.train(texts, labels, emb, {"max_train_cost": 7}) is None
 
@@ -97,7 +118,9 @@ def test_classifier_from_another_index_is_refused(index_copy, tmp_path):
         load_index(index_copy)
     # even with the checksums patched in, another KB's classifier is refused (classes / shapes differ)
     manifest = json.loads((index_copy / "manifest.json").read_text())
-    manifest["classifier"]["sha256"] = json.loads((other / "manifest.json").read_text())["classifier"]["sha256"]
+    manifest["classifier"]["sha256"] = json.loads((other / "manifest.json").read_text())["classifier"][
+        "sha256"
+    ]
     (index_copy / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(IndexMismatchError, match="classifier"):
         load_index(index_copy)
@@ -124,8 +147,9 @@ def test_kb_without_classifier_uses_its_own_thresholds(tmp_path):
     loaded = load_index(out)
     assert loaded.manifest["classifier"] is None and loaded.classifier is None
     expected = {**search_defaults()["search"], **search_defaults()["search_without_classifier"]}
-    assert {k: loaded.search_config[k] for k in ("min_score", "answer_score", "margin")} == \
-        {k: expected[k] for k in ("min_score", "answer_score", "margin")}
+    assert {k: loaded.search_config[k] for k in ("min_score", "answer_score", "margin")} == {
+        k: expected[k] for k in ("min_score", "answer_score", "margin")
+    }
     result = KBSearcher(loaded).search("How long do I have to return an item?")
     assert result.hits[0].entry_id == "returns"
 
@@ -140,8 +164,7 @@ def test_fuse_adds_entries_only_the_classifier_found():
 
 
 def test_hit_for_a_classifier_only_entry_shows_its_question(reference_searcher):
-    result = reference_searcher._result({"language": "en", "notice": None},
-                                        {"returns-policy": (0.9, -1)}, 3)
+    result = reference_searcher._result({"language": "en", "notice": None}, {"returns-policy": (0.9, -1)}, 3)
     assert result.hits[0].question == reference_searcher.entries["returns-policy"].questions["en"][0]
 
 
@@ -152,18 +175,27 @@ def test_decision_matches_the_matrix_product(reference_index, reference_kb):
     from kb.normalize import normalize
 
     clf = load_index(reference_index).classifier
-    norms = [normalize(q) for q in ("退貨要幾天內申請？", "how do i cancel my order", "zzz", "付款方式有哪些")]
+    norms = [
+        normalize(q) for q in ("退貨要幾天內申請？", "how do i cancel my order", "zzz", "付款方式有哪些")
+    ]
     emb = encode(load_encoder(ENCODER), norms)
     x = clf._tfidf(clf._tokens(norms), clf.term_ids, clf.idf)
     english = encode(clf.tuned[MINILM], norms) * np.array([[0.0], [1.0], [1.0], [0.0]], dtype=np.float32)
     extra = np.hstack([encode(load_encoder(E5_SMALL), norms), english])
-    expected = np.asarray(x @ clf.coef_sparse.T) + emb @ clf.coef_dense.T + extra @ clf.coef_extra.T + clf.intercept
+    expected = (
+        np.asarray(x @ clf.coef_sparse.T) + emb @ clf.coef_dense.T + extra @ clf.coef_extra.T + clf.intercept
+    )
     assert clf.decision(norms, emb) == pytest.approx(expected, abs=1e-5)
     assert clf.decision(norms[:1], emb[:1]) == pytest.approx(expected[:1], abs=1e-5)
 
 
 def test_classifier_without_second_encoder(tmp_path):
-    texts = ["退货期限是几天", "how many days do i have to return something", "客服几点上班", "what are your hours"]
+    texts = [
+        "退货期限是几天",
+        "how many days do i have to return something",
+        "客服几点上班",
+        "what are your hours",
+    ]
     labels = ["returns", "returns", "hours", "hours"]
     emb = np.random.default_rng(0).normal(size=(len(texts), 8)).astype("float32")
     clf = EntryClassifier.train(texts, labels, emb, {"extra_encoder": "", "english_encoder": ""})
@@ -177,11 +209,17 @@ def test_classifier_without_second_encoder(tmp_path):
 
 def test_second_encoder_block_changes_the_scores(tmp_path):
     """The e5 block is really used at query time: dropping its weights changes the decision values."""
-    texts = ["退货期限是几天", "how many days do i have to return something", "客服几点上班", "what are your hours"]
+    texts = [
+        "退货期限是几天",
+        "how many days do i have to return something",
+        "客服几点上班",
+        "what are your hours",
+    ]
     labels = ["returns", "returns", "hours", "hours"]
     emb = np.zeros((len(texts), 8), dtype="float32")
-    clf = EntryClassifier.train(texts, labels, emb, {"extra_encoder": E5_SMALL, "extra_scale": 2.0,
-                                                     "english_encoder": ""})
+    clf = EntryClassifier.train(
+        texts, labels, emb, {"extra_encoder": E5_SMALL, "extra_scale": 2.0, "english_encoder": ""}
+    )
     assert clf.coef_extra.shape == (2, 384) and clf.extra_rows.shape == (4, 384)
     with_block = clf.decision(["退货要几天内申请"], emb[:1])
     clf.coef_extra = np.zeros_like(clf.coef_extra)
@@ -190,11 +228,17 @@ def test_second_encoder_block_changes_the_scores(tmp_path):
 
 def test_english_block_is_used_for_english_text_only():
     """The English-only block: zero for rows and queries with Chinese characters, used for the others."""
-    texts = ["退货期限是几天", "how many days do i have to return something", "客服几点上班", "what are your hours"]
+    texts = [
+        "退货期限是几天",
+        "how many days do i have to return something",
+        "客服几点上班",
+        "what are your hours",
+    ]
     labels = ["returns", "returns", "hours", "hours"]
     emb = np.zeros((len(texts), 8), dtype="float32")
-    clf = EntryClassifier.train(texts, labels, emb, {"extra_encoder": "", "english_encoder": MINILM,
-                                                     "english_scale": 2.0})
+    clf = EntryClassifier.train(
+        texts, labels, emb, {"extra_encoder": "", "english_encoder": MINILM, "english_scale": 2.0}
+    )
     assert clf.extra_encoder == f"english-only {MINILM}" and clf.coef_extra.shape == (2, 384)
     assert [bool(np.abs(r).sum()) for r in clf.extra_rows] == [False, True, False, True]
     queries = ["退货要几天内申请", "when do you open", "iPhone 退货"]

@@ -1,4 +1,5 @@
 """kb/encoder.py: a chat query is encoded on one BLAS thread, an index build on the configured ones."""
+
 from __future__ import annotations
 
 from kb.encoder import SMALL_BATCH, encode, load_encoder

@@ -1,4 +1,5 @@
 """English rows (kb/english.py): built from the classifier's English block, scored for English queries only."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -19,7 +20,9 @@ MINILM = "all-minilm-l6-v2"
 
 def _english_texts(loaded, entry_id):
     rows = [loaded.rows[i] for i in question_rows(loaded.rows)]
-    return [r["question"] for r in rows if r["entry_id"] == entry_id and not has_chinese(normalize(r["question"]))]
+    return [
+        r["question"] for r in rows if r["entry_id"] == entry_id and not has_chinese(normalize(r["question"]))
+    ]
 
 
 def test_rows_are_the_english_questions_of_each_entry_with_their_english_encoder_vectors(reference_index):
@@ -32,7 +35,7 @@ def test_rows_are_the_english_questions_of_each_entry_with_their_english_encoder
         assert texts == _english_texts(loaded, entry_id) and texts
         start = rows.starts[rows.entry_ids.index(entry_id)]
         expected = encode(loaded.classifier.tuned[MINILM], [normalize(t) for t in texts])
-        assert np.allclose(rows.vectors[start:start + len(texts)], expected, atol=1e-4)
+        assert np.allclose(rows.vectors[start : start + len(texts)], expected, atol=1e-4)
     assert all(not has_chinese(normalize(t)) for group in rows.texts for t in group)
 
 
@@ -48,10 +51,22 @@ def test_english_query_gets_the_english_encoder_best_row_and_chinese_query_none(
     expected = float(np.max(encode(tuned, [normalize(t) for t in texts]) @ query))
     assert raw_en.english["repair-collect"] == pytest.approx(expected, abs=1e-4)
     ew = searcher.english_weight
-    mixed = fuse(raw_en, searcher.lexical_weight, searcher.classifier_weight, searcher.centroid_weight,
-                 searcher.answer_weight, ew)
-    plain = fuse(raw_en, searcher.lexical_weight, searcher.classifier_weight, searcher.centroid_weight,
-                 searcher.answer_weight, 0.0)
+    mixed = fuse(
+        raw_en,
+        searcher.lexical_weight,
+        searcher.classifier_weight,
+        searcher.centroid_weight,
+        searcher.answer_weight,
+        ew,
+    )
+    plain = fuse(
+        raw_en,
+        searcher.lexical_weight,
+        searcher.classifier_weight,
+        searcher.centroid_weight,
+        searcher.answer_weight,
+        0.0,
+    )
     assert mixed != plain
     assert fuse(raw_zh, 0.0, english_weight=ew) == fuse(raw_zh, 0.0)
 
@@ -62,15 +77,24 @@ def test_fusion_mixes_the_best_row_cosine_and_entries_without_english_rows_get_t
     assert fused["a"][0] == pytest.approx(0.5 * 0.8 + 0.5 * 0.5)
     assert fused["b"][0] == pytest.approx(0.5 * 0.4 + 0.5 * 0.5)  # no English rows: the lowest English score
     assert "c" not in fused  # English rows add no candidates
-    with_centroid = fuse(RawScores({"a": (0.8, 1)}, {}, 0.2, centroid={"a": 0.6}, english={"a": 0.4}),
-                         0.0, centroid_weight=0.5, english_weight=0.5)
+    with_centroid = fuse(
+        RawScores({"a": (0.8, 1)}, {}, 0.2, centroid={"a": 0.6}, english={"a": 0.4}),
+        0.0,
+        centroid_weight=0.5,
+        english_weight=0.5,
+    )
     assert with_centroid["a"][0] == pytest.approx(0.5 * (0.5 * 0.8 + 0.5 * 0.4) + 0.5 * 0.6)
 
 
 def test_english_offset_shifts_an_english_querys_scores_only_and_keeps_their_order(reference_index):
     raw = RawScores({"a": (0.8, 1), "b": (0.4, 2)}, {}, 0.2, english={"a": 0.5, "b": 0.3})
-    plain, shifted = fuse(raw, 0.0, english_weight=0.5), fuse(raw, 0.0, english_weight=0.5, english_offset=0.06)
-    assert {e: s + 0.06 for e, (s, _) in plain.items()} == pytest.approx({e: s for e, (s, _) in shifted.items()})
+    plain, shifted = (
+        fuse(raw, 0.0, english_weight=0.5),
+        fuse(raw, 0.0, english_weight=0.5, english_offset=0.06),
+    )
+    assert {e: s + 0.06 for e, (s, _) in plain.items()} == pytest.approx(
+        {e: s for e, (s, _) in shifted.items()}
+    )
     no_rows = RawScores({"a": (0.8, 1)}, {}, 0.2)
     assert fuse(no_rows, 0.0, english_weight=0.5, english_offset=0.06) == fuse(no_rows, 0.0)
 
@@ -102,10 +126,15 @@ def test_index_without_classifier_or_english_block_has_no_english_rows(tmp_path,
 def test_misaligned_classifier_rows_turn_english_rows_off(reference_index):
     loaded = load_index(reference_index)
     rows = loaded.rows[:-3]
-    assert english_rows(loaded.classifier, rows, list(loaded.entries), english_columns(loaded.classifier.config)) is None
+    assert (
+        english_rows(loaded.classifier, rows, list(loaded.entries), english_columns(loaded.classifier.config))
+        is None
+    )
 
 
-def test_incremental_update_gives_the_edited_entry_its_new_english_row(reference_index, reference_kb, tmp_path):
+def test_incremental_update_gives_the_edited_entry_its_new_english_row(
+    reference_index, reference_kb, tmp_path
+):
     from kb.incremental import update_index
 
     from .test_incremental import NEW_PHRASE

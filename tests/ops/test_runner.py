@@ -1,4 +1,5 @@
 """ops.runner and ops.procs: port ownership, refusal of strangers, group cleanup, backoff."""
+
 from __future__ import annotations
 
 import json
@@ -9,8 +10,6 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-
-import pytest
 
 from ops.procs import group_members, port_in_use, port_owners
 from ops.runner import MAX_DELAY_S, restart_delay
@@ -36,11 +35,28 @@ def wait_for(check, timeout: float = 20.0) -> None:
 
 def runner(tmp_path: Path, port: int) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "ops.runner", "--name", "svc", "--port", str(port),
-         "--health", f"http://127.0.0.1:{port}/health", "--run-dir", str(tmp_path), "--",
-         sys.executable, str(SERVER), str(port)],
-        cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, start_new_session=True,
-        stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "ops.runner",
+            "--name",
+            "svc",
+            "--port",
+            str(port),
+            "--health",
+            f"http://127.0.0.1:{port}/health",
+            "--run-dir",
+            str(tmp_path),
+            "--",
+            sys.executable,
+            str(SERVER),
+            str(port),
+        ],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        start_new_session=True,
+        stderr=subprocess.PIPE,
+        text=True,
     )
 
 

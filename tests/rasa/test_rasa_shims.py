@@ -1,4 +1,5 @@
 """bot/rasa_shims.py: Rasa's action-response validation with one cached validator, same contract."""
+
 from __future__ import annotations
 
 import os
@@ -12,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[2]
 # Runs in the Rasa environment: Rasa's own check (kept before the shim is applied) and the shim must
 # accept and reject the same responses with the same message, and the shim must not call
 # jsonschema.validate (which re-checks the schema on every call).
-CHECK = r'''
+CHECK = r"""
 import jsonschema
 from rasa.core.actions.action import RemoteAction
 action = RemoteAction("action_x", None)
@@ -55,14 +56,21 @@ except ValueError:
     pass
 assert Event.resolve_by_type("topic") is None
 print("ok")
-'''
+"""
 
 
 def test_shim_keeps_rasas_contract_without_revalidating_the_schema():
     result = subprocess.run(
-        [str(ROOT / ".venv-rasa" / "bin" / "python"), "-c", CHECK], cwd=ROOT, capture_output=True, text=True,
-        timeout=300, env={**os.environ, "PYTHONPATH": str(ROOT), "RASA_TELEMETRY_ENABLED": "false"})
-    assert result.returncode == 0 and result.stdout.strip().endswith("ok"), result.stdout + result.stderr[-3000:]
+        [str(ROOT / ".venv-rasa" / "bin" / "python"), "-c", CHECK],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PYTHONPATH": str(ROOT), "RASA_TELEMETRY_ENABLED": "false"},
+    )
+    assert result.returncode == 0 and result.stdout.strip().endswith("ok"), (
+        result.stdout + result.stderr[-3000:]
+    )
 
 
 def test_shim_applies_only_to_the_versions_it_was_written_for():

@@ -1,21 +1,35 @@
 """Hostile-input and security tests (issue 18): the real gateway app on a temporary SQLite CRM
 (the console fixtures), without Rasa (the gateway's Rasa URL points at a closed port, so each
 customer message gets the stored "temporarily unavailable" reply)."""
+
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
 from tests.console.conftest import (  # noqa: F401
-    FAST_HASHER, PASSWORD, Console, FakeKB, build_client, fast_password_hashing, login, make_settings,
-    settings, template_db, factory, users, app_client, as_user,
+    FAST_HASHER,
+    PASSWORD,
+    Console,
+    FakeKB,
+    app_client,
+    as_user,
+    build_client,
+    factory,
+    fast_password_hashing,
+    login,
+    make_settings,
+    settings,
+    template_db,
+    users,
 )
 
 
 @pytest.fixture
-def client(app_client) -> TestClient:
+def client(app_client) -> TestClient:  # noqa: F811 - wraps the imported fixture
     return app_client
 
 

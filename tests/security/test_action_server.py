@@ -1,4 +1,5 @@
 """Defect 2: the action server runs actions only for Rasa (shared secret header, JSON only)."""
+
 from __future__ import annotations
 
 import json
@@ -15,10 +16,22 @@ from bot.action_server import TOKEN_HEADER, check_request
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "action-token-for-tests-0123456789abcdef"
-CALL = {"next_action": "action_record_call", "sender_id": "forged", "version": "3.6.21", "domain": {},
-        "tracker": {"sender_id": "forged", "slots": {}, "latest_message": {"text": "x", "intent": {}, "entities": []},
-                    "events": [], "paused": False, "followup_action": None, "active_loop": {},
-                    "latest_action_name": None}}
+CALL = {
+    "next_action": "action_record_call",
+    "sender_id": "forged",
+    "version": "3.6.21",
+    "domain": {},
+    "tracker": {
+        "sender_id": "forged",
+        "slots": {},
+        "latest_message": {"text": "x", "intent": {}, "entities": []},
+        "events": [],
+        "paused": False,
+        "followup_action": None,
+        "active_loop": {},
+        "latest_action_name": None,
+    },
+}
 
 
 def _free_port() -> int:
@@ -31,11 +44,29 @@ def _free_port() -> int:
 def action_server(tmp_path_factory):
     var = tmp_path_factory.mktemp("actions-var")
     port = _free_port()
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "CSA_VAR_DIR": str(var), "ACTION_SERVER_TOKEN": TOKEN,
-           "FAKE_ACTIONS_MARKER": str(var / "calls"), "SANIC_HOST": "127.0.0.1"}
-    proc = subprocess.Popen([str(ROOT / ".venv" / "bin" / "python"), "-m", "bot.action_server",
-                             "--actions", "tests.security.fake_actions", "-p", str(port)],
-                            cwd=ROOT, env=env, stdout=open(var / "log", "w"), stderr=subprocess.STDOUT)
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "CSA_VAR_DIR": str(var),
+        "ACTION_SERVER_TOKEN": TOKEN,
+        "FAKE_ACTIONS_MARKER": str(var / "calls"),
+        "SANIC_HOST": "127.0.0.1",
+    }
+    proc = subprocess.Popen(
+        [
+            str(ROOT / ".venv" / "bin" / "python"),
+            "-m",
+            "bot.action_server",
+            "--actions",
+            "tests.security.fake_actions",
+            "-p",
+            str(port),
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=open(var / "log", "w"),
+        stderr=subprocess.STDOUT,
+    )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 90
     while True:
@@ -71,9 +102,14 @@ def test_a_call_without_the_token_runs_nothing(action_server):
 def test_a_blind_text_plain_post_is_refused_even_with_the_token(action_server):
     base, marker, _ = action_server
     body = json.dumps(CALL)
-    for content_type in ("text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x"):
-        reply = httpx.post(base + "/webhook", content=body,
-                           headers={"Content-Type": content_type, TOKEN_HEADER: TOKEN})
+    for content_type in (
+        "text/plain",
+        "application/x-www-form-urlencoded",
+        "multipart/form-data; boundary=x",
+    ):
+        reply = httpx.post(
+            base + "/webhook", content=body, headers={"Content-Type": content_type, TOKEN_HEADER: TOKEN}
+        )
         assert reply.status_code == 415, (content_type, reply.text)
     assert _calls(marker) == []
 
@@ -104,10 +140,18 @@ def test_rasa_sends_the_header_and_services_start_the_guarded_server(tmp_path):
     rasa_python = ROOT / ".venv-rasa" / "bin" / "python"
     if not rasa_python.exists():
         pytest.skip("Rasa environment not installed")
-    code = ("from rasa.core.utils import read_endpoints_from_path as r; "
-            "e = r('endpoints.yml').action; print(e.url); print(e.headers)")
-    out = subprocess.run([str(rasa_python), "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120,
-                         env={**os.environ, "ACTION_SERVER_PORT": "5999", "ACTION_SERVER_TOKEN": "tok-123"})
+    code = (
+        "from rasa.core.utils import read_endpoints_from_path as r; "
+        "e = r('endpoints.yml').action; print(e.url); print(e.headers)"
+    )
+    out = subprocess.run(
+        [str(rasa_python), "-c", code],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "ACTION_SERVER_PORT": "5999", "ACTION_SERVER_TOKEN": "tok-123"},
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     assert "http://127.0.0.1:5999/webhook" in out.stdout
     assert "'X-Lumen-Action-Token': 'tok-123'" in out.stdout

@@ -1,5 +1,6 @@
 """Defect 7: request bodies are limited while they are read; a declared size over the limit is
 refused before anything is read, console ones before the login is checked."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -10,7 +11,9 @@ CHUNK = 64 * 1024
 STREAM_CAP = 8 * 1024 * 1024
 
 
-def raw_post(client: Any, path: str, declared: int | None, content_type: str = "application/json") -> tuple[int, int]:
+def raw_post(
+    client: Any, path: str, declared: int | None, content_type: str = "application/json"
+) -> tuple[int, int]:
     """POST a long body (up to ``STREAM_CAP``) straight to the ASGI app; (status, bytes the app read)."""
     app = client.app
     read = 0
@@ -30,9 +33,21 @@ def raw_post(client: Any, path: str, declared: int | None, content_type: str = "
     headers = [(b"host", b"testserver"), (b"content-type", content_type.encode())]
     if declared is not None:
         headers.append((b"content-length", str(declared).encode()))
-    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
-             "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
-             "headers": headers, "client": ("192.0.2.50", 1234), "server": ("testserver", 80), "extensions": {}}
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": headers,
+        "client": ("192.0.2.50", 1234),
+        "server": ("testserver", 80),
+        "extensions": {},
+    }
 
     async def call() -> None:
         await app(scope, receive, send)
@@ -62,12 +77,20 @@ def test_rating_bodies_are_limited(client, token):
     assert status == 413 and read <= CHUNK
 
 
-@pytest.mark.parametrize("path, limit", [("/api/trainer/entries", 1024 * 1024),
-                                         ("/api/agent/conversations/1/claim", 64 * 1024),
-                                         ("/api/agent/conversations/1/reply", 64 * 1024),
-                                         ("/login", 8 * 1024), ("/logout", 8 * 1024)])
+@pytest.mark.parametrize(
+    "path, limit",
+    [
+        ("/api/trainer/entries", 1024 * 1024),
+        ("/api/agent/conversations/1/claim", 64 * 1024),
+        ("/api/agent/conversations/1/reply", 64 * 1024),
+        ("/login", 8 * 1024),
+        ("/logout", 8 * 1024),
+    ],
+)
 def test_console_bodies_are_refused_before_the_login_check(client, path, limit):
-    content_type = "application/x-www-form-urlencoded" if path in ("/login", "/logout") else "application/json"
+    content_type = (
+        "application/x-www-form-urlencoded" if path in ("/login", "/logout") else "application/json"
+    )
     assert raw_post(client, path, 20 * 1024 * 1024, content_type) == (413, 0)
     status, read = raw_post(client, path, None, content_type)
     assert status in (413, 401, 403) and read <= limit + CHUNK

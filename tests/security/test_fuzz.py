@@ -6,6 +6,7 @@ message re-sent with the same id is stored once.
 Deterministic for CI: ``derandomize=True``, no example database, a fixed number of examples
 per operation (``FUZZ_EXAMPLES``); the whole file runs in well under a minute.
 """
+
 from __future__ import annotations
 
 import json
@@ -13,7 +14,8 @@ from typing import Any
 
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 
@@ -28,7 +30,7 @@ PROFILE = dict(derandomize=True, database=None, deadline=None, suppress_health_c
 def relax_rate_limits(app: Any) -> None:
     """The fuzzing is about inputs, not about rate limits (tests/security/test_rate_limits.py)."""
     try:
-        from bot.gateway.ratelimit import Policy, RateLimiter
+        from gateway.ratelimit import Policy, RateLimiter
     except ImportError:  # (a gateway without rate limits)
         return
     many = "100000/minute"
@@ -50,8 +52,11 @@ def _operations(client: Any) -> list[Any]:
 
 def _send(client: Any, csrf: str, case: Any) -> Any:
     kwargs = case.as_transport_kwargs(base_url="http://testserver")
-    headers = {str(k): str(v) for k, v in (kwargs.get("headers") or {}).items()
-               if str(k).lower() not in ("cookie", "host", "content-length")}
+    headers = {
+        str(k): str(v)
+        for k, v in (kwargs.get("headers") or {}).items()
+        if str(k).lower() not in ("cookie", "host", "content-length")
+    }
     headers["X-CSRF-Token"] = csrf
     extra: dict[str, Any] = {}
     if "json" in kwargs:
@@ -60,7 +65,9 @@ def _send(client: Any, csrf: str, case: Any) -> Any:
     elif kwargs.get("data") is not None:
         data = kwargs["data"]
         extra["content"] = data if isinstance(data, bytes) else str(data).encode("utf-8", "surrogatepass")
-    return client.request(kwargs["method"], kwargs["url"], params=kwargs.get("params"), headers=headers, **extra)
+    return client.request(
+        kwargs["method"], kwargs["url"], params=kwargs.get("params"), headers=headers, **extra
+    )
 
 
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE], ids=lambda m: m.value)
@@ -70,12 +77,15 @@ def test_no_http_operation_answers_5xx(admin, mode):
     operations = _operations(admin.client)
     assert len(operations) >= 25  # the schema is the app's own: every JSON route is fuzzed
     for operation in operations:
+
         @settings(max_examples=FUZZ_EXAMPLES, **PROFILE)
         @given(case=operation.as_strategy(generation_mode=mode))
         def probe(case: Any) -> None:
             reply = _send(admin.client, admin.csrf, case)
             if reply.status_code >= 500:
-                failures.append(f"{case.method} {case.formatted_path} -> {reply.status_code}: {reply.text[:200]}")
+                failures.append(
+                    f"{case.method} {case.formatted_path} -> {reply.status_code}: {reply.text[:200]}"
+                )
             assert reply.status_code < 500
 
         try:
@@ -89,16 +99,32 @@ def test_no_http_operation_answers_5xx(admin, mode):
     assert fuzzed >= (25 if mode == GenerationMode.POSITIVE else 10)
 
 
-ids = st.one_of(st.sampled_from(["a", "b", "c"]), st.sampled_from(["\ud800", "", "x" * 65, 7, None, ["a"], 2**64]))
-texts = st.one_of(st.text(min_size=1, max_size=300), st.just("hello"), st.integers(), st.none(),
-                  st.just("\udfff lone"), st.just("\x00\x07 controls"))
+ids = st.one_of(
+    st.sampled_from(["a", "b", "c"]), st.sampled_from(["\ud800", "", "x" * 65, 7, None, ["a"], 2**64])
+)
+texts = st.one_of(
+    st.text(min_size=1, max_size=300),
+    st.just("hello"),
+    st.integers(),
+    st.none(),
+    st.just("\udfff lone"),
+    st.just("\x00\x07 controls"),
+)
 json_frames = st.fixed_dictionaries(
     {"type": st.sampled_from(["message", "ping", "unknown", 5, None])},
-    optional={"id": ids, "text": texts, "extra": st.recursive(st.none() | st.integers() | st.text(max_size=5),
-                                                              lambda inner: st.lists(inner, max_size=3), max_leaves=10)},
+    optional={
+        "id": ids,
+        "text": texts,
+        "extra": st.recursive(
+            st.none() | st.integers() | st.text(max_size=5),
+            lambda inner: st.lists(inner, max_size=3),
+            max_leaves=10,
+        ),
+    },
 ).map(lambda frame: json.dumps(frame))
-messages = st.builds(lambda client_id, text: json.dumps({"type": "message", "id": client_id, "text": text}),
-                     ids, texts)
+messages = st.builds(
+    lambda client_id, text: json.dumps({"type": "message", "id": client_id, "text": text}), ids, texts
+)
 frames = st.one_of(
     messages.map(lambda text: ("text", text)),
     json_frames.map(lambda text: ("text", text)),

@@ -1,4 +1,5 @@
 """Defect 9: security headers and strict validation of the rating."""
+
 from __future__ import annotations
 
 import base64
@@ -55,9 +56,15 @@ def test_console_csp_allows_websockets_to_this_host_only(as_user):
 def test_a_rating_must_be_an_integer(client, factory):
     token = client.post("/api/conversations").json()["token"]
     for bad in ("true", "false", "4.0", '"4"', "null", "[4]"):
-        reply = client.post(f"/api/conversations/{token}/csat", content=f'{{"score": {bad}}}'.encode(),
-                            headers={"Content-Type": "application/json"})
+        reply = client.post(
+            f"/api/conversations/{token}/csat",
+            content=f'{{"score": {bad}}}'.encode(),
+            headers={"Content-Type": "application/json"},
+        )
         assert reply.status_code == 422, bad
     with session_scope(factory) as session:
         assert session.query(Feedback).count() == 0
-    assert client.post(f"/api/conversations/{token}/csat", json={"score": 4}).json() == {"ok": True, "score": 4}
+    assert client.post(f"/api/conversations/{token}/csat", json={"score": 4}).json() == {
+        "ok": True,
+        "score": 4,
+    }

@@ -1,4 +1,5 @@
 """Defect 5: inputs that gave 500s or dropped the socket get a clear 4xx or error frame."""
+
 from __future__ import annotations
 
 import json
@@ -16,8 +17,14 @@ JSON = {"Content-Type": "application/json"}
 
 def test_a_stored_lone_surrogate_does_not_break_the_trainer_list(as_user, factory):
     with session_scope(factory) as session:  # stored before input was checked (or by another tool)
-        save_kb_version(session, key="bad-entry", category="misc", author="import",
-                        questions={"en": [f"broken {LONE} question"]}, answers={"en": f"answer {LONE}"})
+        save_kb_version(
+            session,
+            key="bad-entry",
+            category="misc",
+            author="import",
+            questions={"en": [f"broken {LONE} question"]},
+            answers={"en": f"answer {LONE}"},
+        )
     trainer = as_user("trainer1")
     listing = trainer.get("/api/trainer/entries")
     assert listing.status_code == 200
@@ -29,11 +36,17 @@ def test_a_stored_lone_surrogate_does_not_break_the_trainer_list(as_user, factor
 
 def test_lone_surrogates_are_refused_on_input(as_user):
     trainer = as_user("trainer1")
-    body = {"key": "surrogate-entry", "category": "misc", "questions": {"en": [f"q {LONE}"]},
-            "answers": {"en": "a", "zh-Hant": "a", "zh-Hans": "a"}}
+    body = {
+        "key": "surrogate-entry",
+        "category": "misc",
+        "questions": {"en": [f"q {LONE}"]},
+        "answers": {"en": "a", "zh-Hant": "a", "zh-Hans": "a"},
+    }
     reply = trainer.post("/api/trainer/entries", content=json.dumps(body), headers=JSON)
     assert reply.status_code == 422 and reply.json()["error"] == "invalid_request"
-    assert trainer.post("/api/trainer/try", content=json.dumps({"text": LONE}), headers=JSON).status_code == 422
+    assert (
+        trainer.post("/api/trainer/try", content=json.dumps({"text": LONE}), headers=JSON).status_code == 422
+    )
     assert trainer.get("/api/trainer/entries/surrogate-entry").status_code == 404
 
 
@@ -45,8 +58,11 @@ def test_lone_surrogate_message_id_gets_an_error_and_the_socket_stays(client):
         assert error["type"] == "error" and error["code"] == "invalid_id" and "id" not in error
         still_usable(ws)
     token = client.post("/api/conversations").json()["token"]
-    reply = client.post(f"/api/conversations/{token}/messages", content=b'{"id":"\\udfff","text":"hi"}',
-                        headers={"Content-Type": "application/json"})
+    reply = client.post(
+        f"/api/conversations/{token}/messages",
+        content=b'{"id":"\\udfff","text":"hi"}',
+        headers={"Content-Type": "application/json"},
+    )
     assert reply.status_code == 422 and reply.json()["error"] == "invalid_id"
 
 
@@ -65,15 +81,28 @@ def test_deeply_nested_json_is_a_400_everywhere(client, as_user):
     token = client.post("/api/conversations").json()["token"]
     nested = ("[" * 20_000 + "]" * 20_000).encode()
     headers = {"Content-Type": "application/json"}
-    assert client.post(f"/api/conversations/{token}/messages", content=nested, headers=headers).status_code == 400
-    assert client.post(f"/api/conversations/{token}/csat", content=b"[" * 5000, headers=headers).status_code == 422
+    assert (
+        client.post(f"/api/conversations/{token}/messages", content=nested, headers=headers).status_code
+        == 400
+    )
+    assert (
+        client.post(f"/api/conversations/{token}/csat", content=b"[" * 5000, headers=headers).status_code
+        == 422
+    )
     trainer = as_user("trainer1")
     deep = trainer.post("/api/trainer/try", content=nested, headers=headers)
     assert deep.status_code in (400, 422), deep.text
 
 
-@pytest.mark.parametrize("query", ["from=0001-01-01&to=0001-01-03", "to=0001-01-05", "from=9999-12-30&to=9999-12-31",
-                                   "from=2024-01-01&to=9999-12-31"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "from=0001-01-01&to=0001-01-03",
+        "to=0001-01-05",
+        "from=9999-12-30&to=9999-12-31",
+        "from=2024-01-01&to=9999-12-31",
+    ],
+)
 def test_dates_near_year_1_or_9999_in_analytics(as_user, query):
     reply = as_user("manager1").get(f"/api/analytics?{query}")
     assert reply.status_code == 422 and reply.json()["error"] == "invalid_date"
@@ -90,8 +119,14 @@ def test_follow_up_dates_near_year_1_or_9999(as_user, client, factory, due):
     assert reply.status_code == 422, reply.text
 
 
-@pytest.mark.parametrize("url", [f"/api/agent/conversations/{BIG}", f"/api/agent/conversations/{BIG * 4}",
-                                 f"/api/agent/conversations/{BIG}/suggestions"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        f"/api/agent/conversations/{BIG}",
+        f"/api/agent/conversations/{BIG * 4}",
+        f"/api/agent/conversations/{BIG}/suggestions",
+    ],
+)
 def test_ids_above_2_63_in_paths(as_user, url):
     assert as_user("manager1").get(url).status_code == 422
 

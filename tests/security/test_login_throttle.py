@@ -1,5 +1,6 @@
 """Defect 4: sign-in throttling per address and per user name, growing delays, no lockout,
 counted atomically, the same work for unknown users."""
+
 from __future__ import annotations
 
 import re
@@ -8,8 +9,8 @@ import threading
 import pytest
 from fastapi.testclient import TestClient
 
-from bot.gateway.console import users as console_users
 from crm.repo import admin as admin_repo
+from gateway.console import users as console_users
 from tests.console.conftest import PASSWORD
 
 
@@ -17,8 +18,9 @@ def _login_from(app, address: str, username: str, password: str):
     client = TestClient(app, base_url="http://testserver", client=(address, 40000))
     page = client.get("/login")
     token = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
-    return client.post("/login", data={"username": username, "password": password, "csrf": token},
-                       follow_redirects=False)
+    return client.post(
+        "/login", data={"username": username, "password": password, "csrf": token}, follow_redirects=False
+    )
 
 
 @pytest.fixture
@@ -56,12 +58,16 @@ def test_delays_grow_and_are_capped():
 
 
 def test_spraying_many_user_names_from_one_address_is_slowed(app_client, clock):
-    statuses = [_login_from(app_client.app, "198.51.100.8", f"nobody{i}", "guess-guess-1").status_code
-                for i in range(30)]
+    statuses = [
+        _login_from(app_client.app, "198.51.100.8", f"nobody{i}", "guess-guess-1").status_code
+        for i in range(30)
+    ]
     free = console_users.LoginThrottle.RULES["address"][0]
     assert statuses[:free] == [401] * free
     assert statuses[free:].count(429) >= 19
-    assert _login_from(app_client.app, "203.0.113.10", "agent1", PASSWORD).status_code == 303  # others unaffected
+    assert (
+        _login_from(app_client.app, "203.0.113.10", "agent1", PASSWORD).status_code == 303
+    )  # others unaffected
 
 
 def test_parallel_attempts_are_counted_before_the_password_check(app_client, settings, monkeypatch):
@@ -78,8 +84,11 @@ def test_parallel_attempts_are_counted_before_the_password_check(app_client, set
 
     def attempt() -> None:
         barrier.wait()
-        results.append(console_users.sign_in(app_client.app.state.session_factory, settings, "manager1",
-                                             "wrong-password-42", "192.0.2.1")[1])
+        results.append(
+            console_users.sign_in(
+                app_client.app.state.session_factory, settings, "manager1", "wrong-password-42", "192.0.2.1"
+            )[1]
+        )
 
     threads = [threading.Thread(target=attempt) for _ in range(40)]
     for t in threads:
@@ -94,9 +103,11 @@ def test_parallel_attempts_are_counted_before_the_password_check(app_client, set
 def test_unknown_user_names_cost_the_same_password_check(app_client, settings, monkeypatch):
     checks = []
     real_verify = admin_repo.verify_password
-    monkeypatch.setattr(admin_repo, "verify_password",
-                        lambda h, p: checks.append(h) or real_verify(h, p))
+    monkeypatch.setattr(admin_repo, "verify_password", lambda h, p: checks.append(h) or real_verify(h, p))
     factory = app_client.app.state.session_factory
     assert console_users.sign_in(factory, settings, "agent1", "wrong-password-1", "192.0.2.2")[1] == "invalid"
-    assert console_users.sign_in(factory, settings, "no-such-user", "wrong-password-1", "192.0.2.3")[1] == "invalid"
+    assert (
+        console_users.sign_in(factory, settings, "no-such-user", "wrong-password-1", "192.0.2.3")[1]
+        == "invalid"
+    )
     assert len(checks) == 2 and all(h.startswith("$argon2") for h in checks)

@@ -1,11 +1,12 @@
 """Defect 3: production mode fails closed."""
+
 from __future__ import annotations
 
 import dataclasses
 
 import pytest
 
-from bot.settings import get_settings
+from common.settings import get_settings
 from tests.console.conftest import build_client
 
 
@@ -53,8 +54,10 @@ def test_production_refuses_short_secrets(env, name):
 def test_production_generated_secrets_are_long_enough(env):
     env.setenv("CSA_ENV", "PRODUCTION")
     settings = get_settings()
-    assert all(len(getattr(settings, f)) >= 32 for f in ("identity_secret", "session_secret", "rasa_token",
-                                                          "action_token"))
+    assert all(
+        len(getattr(settings, f)) >= 32
+        for f in ("identity_secret", "session_secret", "rasa_token", "action_token")
+    )
 
 
 def test_production_has_no_api_schema_docs_or_demo_identity(settings, users):
@@ -69,7 +72,7 @@ def test_production_has_no_api_schema_docs_or_demo_identity(settings, users):
 
 
 def test_production_refuses_development_users_with_any_spelling(env, settings, factory, users):
-    from bot.gateway.console import devusers
+    from gateway.console import devusers
     from tests.console.conftest import login
 
     creds = devusers.load_or_create(devusers.credentials_path(settings))

@@ -1,5 +1,6 @@
 """The Rasa-side gateway channel, like the action server, takes only authorised JSON calls.
 Runs in the Rasa environment (Python 3.10) through a subprocess."""
+
 from __future__ import annotations
 
 import os
@@ -9,7 +10,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-SCRIPT = r'''
+SCRIPT = r"""
 import json
 from sanic import Sanic
 from bot.rasa_channel import GatewayInput
@@ -54,15 +55,21 @@ async def main():
 import asyncio
 asyncio.run(main())
 print("RESULT", json.dumps(results))
-'''
+"""
 
 
 def test_gateway_channel_refuses_unauthorised_and_non_json_calls():
     rasa_python = ROOT / ".venv-rasa" / "bin" / "python"
     if not rasa_python.exists():
         pytest.skip("Rasa environment not installed")
-    out = subprocess.run([str(rasa_python), "-c", SCRIPT], cwd=ROOT, capture_output=True, text=True, timeout=180,
-                         env={**os.environ, "PYTHONPATH": str(ROOT)})
+    out = subprocess.run(
+        [str(rasa_python), "-c", SCRIPT],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     line = next((l for l in out.stdout.splitlines() if l.startswith("RESULT ")), None)
     assert line, out.stderr[-3000:]
     import json

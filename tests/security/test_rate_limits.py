@@ -1,5 +1,6 @@
 """Defect 8: rate limits on the customer endpoints; a burst on one socket is slowed, not
 dropped, and nothing is stored twice."""
+
 from __future__ import annotations
 
 import json
@@ -29,8 +30,10 @@ def test_new_chats_are_limited_per_address_with_retry_after(client, factory):
 
 def test_ratings_are_limited_and_stored_once(client, factory):
     token = client.post("/api/conversations").json()["token"]
-    statuses = [client.post(f"/api/conversations/{token}/csat", json={"score": 1 + i % 5}).status_code
-                for i in range(50)]
+    statuses = [
+        client.post(f"/api/conversations/{token}/csat", json={"score": 1 + i % 5}).status_code
+        for i in range(50)
+    ]
     assert statuses[:3] == [200, 200, 200] and set(statuses[3:]) == {429}
     with session_scope(factory) as session:
         cid = session.query(Conversation).filter_by(token=token).one().id
@@ -39,8 +42,10 @@ def test_ratings_are_limited_and_stored_once(client, factory):
 
 def test_http_messages_are_limited_per_conversation(client, factory):
     token = client.post("/api/conversations").json()["token"]
-    replies = [client.post(f"/api/conversations/{token}/messages", json={"id": f"m{i}", "text": f"hello {i}"})
-               for i in range(12)]
+    replies = [
+        client.post(f"/api/conversations/{token}/messages", json={"id": f"m{i}", "text": f"hello {i}"})
+        for i in range(12)
+    ]
     statuses = [r.status_code for r in replies]
     assert statuses[:8] == [200] * 8 and set(statuses[8:]) == {429}
     assert "Retry-After" in replies[-1].headers
@@ -48,7 +53,7 @@ def test_http_messages_are_limited_per_conversation(client, factory):
 
 
 def test_a_burst_on_one_socket_is_slowed_not_dropped(client, factory):
-    from bot.gateway.ratelimit import Policy, RateLimiter
+    from gateway.ratelimit import Policy, RateLimiter
 
     client.app.state.rate_limiter = RateLimiter(Policy(messages_per_conversation="5/1 second"))
     burst = 15
@@ -76,19 +81,26 @@ class HandoffRasa:
     """Stands in for Rasa: every turn hands the chat to a person."""
 
     async def send(self, sender, text, *, metadata, message_id):
-        from bot.gateway.rasa_client import RasaTurn
+        from gateway.rasa_client import RasaTurn
 
-        return RasaTurn(messages=[{"text": "A colleague will take over."}], intent="request_human",
-                        confidence=0.99, language="en", handoff_reason="explicit_request",
-                        handoff_summary={"reason": "explicit_request"})
+        return RasaTurn(
+            messages=[{"text": "A colleague will take over."}],
+            intent="request_human",
+            confidence=0.99,
+            language="en",
+            handoff_reason="explicit_request",
+            handoff_summary={"reason": "explicit_request"},
+        )
 
 
 def test_one_address_cannot_flood_the_agent_queue_with_hand_overs(client, factory, monkeypatch):
     monkeypatch.setattr(client.app.state.chat, "_rasa", HandoffRasa())
     statuses, notices = [], []
-    for i in range(9):
+    for _i in range(9):
         token = client.post("/api/conversations").json()["token"]
-        reply = client.post(f"/api/conversations/{token}/messages", json={"id": "h", "text": "a person please"})
+        reply = client.post(
+            f"/api/conversations/{token}/messages", json={"id": "h", "text": "a person please"}
+        )
         assert reply.status_code == 200
         statuses.append(reply.json()["status"])
         notices.append(reply.json().get("notice"))

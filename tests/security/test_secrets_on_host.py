@@ -1,4 +1,5 @@
 """Defect 6: no credentials in the gateway's log or on the process list; private files."""
+
 from __future__ import annotations
 
 import io
@@ -8,26 +9,28 @@ from pathlib import Path
 
 import pytest
 
-from bot.identity import sign_identity
-from bot.settings import get_settings
+from common.identity import sign_identity
+from common.settings import get_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
 def gateway_log(monkeypatch):
-    """Log records as ``python -m bot.gateway`` writes them: uvicorn's formatters, our redaction."""
+    """Log records as ``python -m gateway`` writes them: uvicorn's formatters, our redaction."""
     from uvicorn.logging import AccessFormatter, DefaultFormatter
 
-    from bot.gateway import logredact
+    from gateway import logredact
 
     previous = logging.getLogRecordFactory()
     logredact._installed = False
     logredact.install()
     out = io.StringIO()
     handlers = []
-    for name, formatter in (("uvicorn.access", AccessFormatter('%(client_addr)s - "%(request_line)s" %(status_code)s')),
-                            ("uvicorn.error", DefaultFormatter("%(message)s"))):
+    for name, formatter in (
+        ("uvicorn.access", AccessFormatter('%(client_addr)s - "%(request_line)s" %(status_code)s')),
+        ("uvicorn.error", DefaultFormatter("%(message)s")),
+    ):
         handler = logging.StreamHandler(out)
         handler.setFormatter(formatter)
         logging.getLogger(name).addHandler(handler)
@@ -44,14 +47,29 @@ def test_gateway_log_lines_hold_no_conversation_or_identity_tokens(gateway_log):
     conversation = "Zr3kq0x9cN2b7yTq5s1uWfA4gH8jL6mP"
     identity = sign_identity("identity-secret-for-tests-0123456789abcdef", "DEMO-0001")
     access = logging.getLogger("uvicorn.access")
-    access.info('%s - "%s %s HTTP/%s" %d', "127.0.0.1:5000", "GET",
-                f"/api/conversations/{conversation}/messages", "1.1", 200)
-    access.info('%s - "%s %s HTTP/%s" %d', "127.0.0.1:5000", "POST",
-                f"/api/conversations/{conversation}/csat?x=1", "1.1", 200)
-    logging.getLogger("uvicorn.error").info('%s - "WebSocket %s" [accepted]', "127.0.0.1:5001",
-                                            f"/ws?token={conversation}&identity={identity}")
-    logging.getLogger("uvicorn.error").info("HTTP Request: POST http://127.0.0.1:5005/conversations/7/"
-                                            "tracker/events?token=rasa-secret-123&include_events=NONE")
+    access.info(
+        '%s - "%s %s HTTP/%s" %d',
+        "127.0.0.1:5000",
+        "GET",
+        f"/api/conversations/{conversation}/messages",
+        "1.1",
+        200,
+    )
+    access.info(
+        '%s - "%s %s HTTP/%s" %d',
+        "127.0.0.1:5000",
+        "POST",
+        f"/api/conversations/{conversation}/csat?x=1",
+        "1.1",
+        200,
+    )
+    logging.getLogger("uvicorn.error").info(
+        '%s - "WebSocket %s" [accepted]', "127.0.0.1:5001", f"/ws?token={conversation}&identity={identity}"
+    )
+    logging.getLogger("uvicorn.error").info(
+        "HTTP Request: POST http://127.0.0.1:5005/conversations/7/"
+        "tracker/events?token=rasa-secret-123&include_events=NONE"
+    )
     text = gateway_log.getvalue()
     assert conversation not in text and identity not in text and identity.split(".")[0] not in text
     assert "rasa-secret-123" not in text
@@ -60,8 +78,11 @@ def test_gateway_log_lines_hold_no_conversation_or_identity_tokens(gateway_log):
 
 
 def test_services_never_put_a_token_on_the_command_line():
-    code = [line for line in (ROOT / "scripts" / "services.sh").read_text().splitlines()
-            if not line.lstrip().startswith("#")]
+    code = [
+        line
+        for line in (ROOT / "scripts" / "services.sh").read_text().splitlines()
+        if not line.lstrip().startswith("#")
+    ]
     services = "\n".join(code)
     assert "--auth-token" not in services and "-m bot.rasa_launch run" in services
     assert "TOKEN" not in services.split("-m bot.rasa_launch run")[1].split("\n")[0]

@@ -6,6 +6,7 @@ compensation within 30 days, stop), follow-up visits, handoff triggers, chitchat
 `rasa test core` predicts the next action from the story's intents and slots; it does not call
 the action server (custom actions are unit-tested in tests/actions).
 """
+
 from __future__ import annotations
 
 import os
@@ -17,15 +18,37 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_rasa_test_stories_pass(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(ROOT), "RASA_TELEMETRY_ENABLED": "false"}
-    model = subprocess.run(
-        [str(ROOT / "scripts" / "train.sh")], cwd=ROOT, env=env, check=True,
-        capture_output=True, text=True, timeout=900,
-    ).stdout.strip().splitlines()[-1]
+    model = (
+        subprocess.run(
+            [str(ROOT / "scripts" / "train.sh")],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
+        .stdout.strip()
+        .splitlines()[-1]
+    )
     result = subprocess.run(
-        [str(ROOT / ".venv-rasa" / "bin" / "rasa"), "test", "core", "--model", model,
-         "--stories", str(Path(__file__).parent), "--fail-on-prediction-errors",
-         "--out", str(tmp_path / "results")],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=900,
+        [
+            str(ROOT / ".venv-rasa" / "bin" / "rasa"),
+            "test",
+            "core",
+            "--model",
+            model,
+            "--stories",
+            str(Path(__file__).parent),
+            "--fail-on-prediction-errors",
+            "--out",
+            str(tmp_path / "results"),
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
     )
     failed = tmp_path / "results" / "failed_test_stories.yml"
     report = failed.read_text(encoding="utf-8") if failed.exists() else ""

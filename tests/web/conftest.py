@@ -1,6 +1,7 @@
 """Browser tests: the whole stack (action server, Rasa, gateway) on a fresh, seeded SQLite CRM and
 a private copy of the KB index (the trainer test rebuilds and publishes it), driven by Debian's
 headless Chromium through playwright. Screenshots go to ``artifacts/screenshots/``."""
+
 from __future__ import annotations
 
 import json
@@ -9,18 +10,27 @@ import re
 import shutil
 import subprocess
 import time
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import pytest
 
 from tests.e2e.conftest import ROOT, Stack, running_stack
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 SHOTS = ROOT / "artifacts" / "screenshots"
 PYTHON = str(ROOT / ".venv" / "bin" / "python")
 
@@ -61,7 +71,9 @@ def _copy_index(target: Path) -> None:
 
 
 def _run(args: list[str], env: dict[str, str]) -> str:
-    return subprocess.run([PYTHON, *args], cwd=ROOT, env=env, check=True, capture_output=True, text=True).stdout
+    return subprocess.run(
+        [PYTHON, *args], cwd=ROOT, env=env, check=True, capture_output=True, text=True
+    ).stdout
 
 
 @pytest.fixture(scope="session")
@@ -80,10 +92,15 @@ def web_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebStack]:
                 os.environ.pop("KB_INDEX_DIR", None)
             else:
                 os.environ["KB_INDEX_DIR"] = saved
-        env = {**os.environ, "PYTHONPATH": str(ROOT), "CSA_VAR_DIR": str(var_dir), "DATABASE_URL": database_url}
+        env = {
+            **os.environ,
+            "PYTHONPATH": str(ROOT),
+            "CSA_VAR_DIR": str(var_dir),
+            "DATABASE_URL": database_url,
+        }
         _run(["-m", "crm", "--url", database_url, "seed", "--no-users"], env)
-        _run(["-m", "bot.gateway.console.devusers"], env)
-        _run(["-m", "bot.gateway.console.kbsync", "import-if-empty"], env)
+        _run(["-m", "gateway.console.devusers"], env)
+        _run(["-m", "gateway.console.kbsync", "import-if-empty"], env)
         logins = json.loads((var_dir / "secrets" / "dev_users.json").read_text())
         yield WebStack(stack, var_dir, index_root, logins)
 

@@ -1,4 +1,5 @@
 """Customer, agent, trainer and bot together in real browsers (scenarios 2-4 of issue 6)."""
+
 from __future__ import annotations
 
 import warnings
@@ -8,7 +9,7 @@ import pytest
 from tests.web.conftest import WebStack, ask, login, open_widget, wait_for
 
 pytestmark = pytest.mark.browser
-XSS = ['<script>window.__xss = 1</script>', '<img src=x onerror="window.__xss = 2">']
+XSS = ["<script>window.__xss = 1</script>", '<img src=x onerror="window.__xss = 2">']
 GIFT_Q = "你們有提供禮品包裝服務嗎？"
 GIFT_A = "有的！結帳時勾選「禮品包裝」，每件商品加收NT$50，並可附上手寫卡片。"
 
@@ -34,17 +35,24 @@ def hand_over(web: WebStack, page) -> int:
     ask_and_wait(page, "我要找真人客服")
     cid = conversation_of(web, page)
     try:
-        wait_for(lambda: web.sql("SELECT status FROM conversations WHERE id = :i", i=cid)[0][0] == "waiting_agent",
-                 timeout=15)
+        wait_for(
+            lambda: web.sql("SELECT status FROM conversations WHERE id = :i", i=cid)[0][0] == "waiting_agent",
+            timeout=15,
+        )
     except AssertionError:
-        warnings.warn("the bot did not hand over on request_human; queued the chat directly")
-        web.sql("UPDATE conversations SET status = 'waiting_agent', handoff_reason = 'customer_request' "
-                "WHERE id = :i", i=cid)
+        warnings.warn("the bot did not hand over on request_human; queued the chat directly", stacklevel=2)
+        web.sql(
+            "UPDATE conversations SET status = 'waiting_agent', handoff_reason = 'customer_request' "
+            "WHERE id = :i",
+            i=cid,
+        )
     return cid
 
 
 def test_customer_agent_and_bot(web_stack, pages):
-    ref, name = web_stack.sql("SELECT external_ref, name FROM customers WHERE tier = 'gold' ORDER BY id LIMIT 1")[0]
+    ref, name = web_stack.sql(
+        "SELECT external_ref, name FROM customers WHERE tier = 'gold' ORDER BY id LIMIT 1"
+    )[0]
     agent = pages.new()
     login(agent, web_stack, "agent", "/agent")  # signed in and watching the queue
     agent.locator("#live-state", has_text="Live").wait_for()
@@ -75,8 +83,14 @@ def test_customer_agent_and_bot(web_stack, pages):
     assert customer.locator(".lw-who").inner_text() == "客服專員"
     pages.shot(agent, "agent-replied")
     pages.shot(customer, "customer-sees-agent-reply")
-    assert web_stack.sql("SELECT count(*) FROM messages WHERE conversation_id = :i AND direction = 'agent' AND text = :t",
-                         i=cid, t=reply)[0][0] == 1
+    assert (
+        web_stack.sql(
+            "SELECT count(*) FROM messages WHERE conversation_id = :i AND direction = 'agent' AND text = :t",
+            i=cid,
+            t=reply,
+        )[0][0]
+        == 1
+    )
 
     agent.click("#hand-back")
     customer.locator(".lw-notice", has_text="您已回到智慧客服小幫手").wait_for()
@@ -87,7 +101,9 @@ def test_customer_agent_and_bot(web_stack, pages):
     customer.click(".lw-csat .lw-send")
     customer.locator(".lw-thanks").wait_for()
     pages.shot(customer, "customer-rated")
-    assert web_stack.sql("SELECT csat, comment FROM feedback WHERE conversation_id = :i", i=cid) == [(4, "小美很親切")]
+    assert web_stack.sql("SELECT csat, comment FROM feedback WHERE conversation_id = :i", i=cid) == [
+        (4, "小美很親切")
+    ]
     agent.locator("#chat-status", has_text="With assistant").wait_for()
     pages.shot(agent, "agent-after-hand-back")
     assert not pages.errors
@@ -98,7 +114,9 @@ def test_trainer_turns_an_unanswered_question_into_an_entry(web_stack, pages):
     open_widget(customer, web_stack)
     ask_and_wait(customer, GIFT_Q)
     assert customer.locator(".lw-bot .lw-msg", has_text=GIFT_A).count() == 0
-    wait_for(lambda: web_stack.sql("SELECT count(*) FROM unanswered_questions WHERE text = :t", t=GIFT_Q)[0][0], 15)
+    wait_for(
+        lambda: web_stack.sql("SELECT count(*) FROM unanswered_questions WHERE text = :t", t=GIFT_Q)[0][0], 15
+    )
     pages.shot(customer, "bot-cannot-answer")
 
     trainer = pages.new()
@@ -121,8 +139,9 @@ def test_trainer_turns_an_unanswered_question_into_an_entry(web_stack, pages):
     pages.shot(trainer, "new-entry")
     trainer.click("#save-entry")
     trainer.locator("#toast", has_text="Saved gift-wrapping v1").wait_for()
-    assert web_stack.sql("SELECT status, resolved_entry_id FROM unanswered_questions WHERE text = :t", t=GIFT_Q) == [
-        ("new_entry", "gift-wrapping")]
+    assert web_stack.sql(
+        "SELECT status, resolved_entry_id FROM unanswered_questions WHERE text = :t", t=GIFT_Q
+    ) == [("new_entry", "gift-wrapping")]
 
     trainer.click("#rebuild")
     trainer.wait_for_selector("#rebuild-progress:not([hidden])")
@@ -153,8 +172,12 @@ def test_xss_payloads_render_as_text(web_stack, pages):
     cid = hand_over(web_stack, customer)
     for payload in XSS:  # the inbox shows what the KB could not answer; make sure both are there
         if not web_stack.sql("SELECT count(*) FROM unanswered_questions WHERE text = :t", t=payload)[0][0]:
-            web_stack.sql("INSERT INTO unanswered_questions (text, language, status, conversation_id, created_at) "
-                          "VALUES (:t, 'en', 'new', :c, CURRENT_TIMESTAMP)", t=payload, c=cid)
+            web_stack.sql(
+                "INSERT INTO unanswered_questions (text, language, status, conversation_id, created_at) "
+                "VALUES (:t, 'en', 'new', :c, CURRENT_TIMESTAMP)",
+                t=payload,
+                c=cid,
+            )
     pages.shot(customer, "widget")
 
     agent = pages.new()
@@ -185,10 +208,12 @@ def test_analytics_dashboard(web_stack, pages):
     assert manager.locator(".chart-card canvas").count() == 8
     assert manager.evaluate("Object.keys(Chart.instances).length") == 8  # Chart.js, served locally
     first = manager.locator("#updated").inner_text()
-    manager.locator("#updated", has_text="updated").filter(has_not_text=first).wait_for(timeout=20_000)  # live
+    manager.locator("#updated", has_text="updated").filter(has_not_text=first).wait_for(
+        timeout=20_000
+    )  # live
     pages.shot(manager, "dashboard")
     manager.select_option("#language", "zh-Hant")
-    manager.locator('#kpis .value').first.wait_for()
+    manager.locator("#kpis .value").first.wait_for()
     pages.shot(manager, "filtered-zh-hant")
     assert not pages.errors
 

@@ -3,11 +3,11 @@ a reload (button groups, unread count, language, local times, favicon), the agen
 handoff summary, hand-back and suggestions, the trainer's inbox and id field, and contrast.
 
 With ``LUMEN_DOC_SHOTS=1`` the tests also write the README's screenshots to docs/screenshots/."""
+
 from __future__ import annotations
 
 import os
-from datetime import datetime, timedelta, timezone
-from pathlib import Path
+from datetime import datetime, timezone
 
 import pytest
 
@@ -65,6 +65,7 @@ def console_errors(page) -> list[str]:
 
 # ------------------------------------------------------------------------------ analytics
 
+
 def _dashboard_data(web: WebStack, language: str, handed_off: bool) -> None:
     """A finished chat with one customer message (counted by the dashboard), escalated or not,
     with a question the KB could not answer and a granted coupon (rows for both tables)."""
@@ -79,15 +80,32 @@ def _dashboard_data(web: WebStack, language: str, handed_off: bool) -> None:
     try:
         with session_scope(make_session_factory(engine)) as session:
             chat = conv.create_conversation(session, token=os.urandom(12).hex(), language=language)
-            conv.add_message(session, conversation_id=chat.id, client_id="c1", direction="customer",
-                             text="hello", language=language)
+            conv.add_message(
+                session,
+                conversation_id=chat.id,
+                client_id="c1",
+                direction="customer",
+                text="hello",
+                language=language,
+            )
             if handed_off:
-                conv.set_conversation_status(session, chat.id, "waiting_agent", handoff_reason="explicit_request")
+                conv.set_conversation_status(
+                    session, chat.id, "waiting_agent", handoff_reason="explicit_request"
+                )
             conv.set_conversation_status(session, chat.id, "closed")
-            record_unanswered(session, text=f"Analytics question in {language}", language=language, conversation_id=chat.id)
+            record_unanswered(
+                session, text=f"Analytics question in {language}", language=language, conversation_id=chat.id
+            )
             customer = session.query(Customer).first()
-            session.add(CompensationOffer(customer_id=customer.id, type="coupon", amount=Decimal("150"),
-                                          currency="TWD", status="granted"))
+            session.add(
+                CompensationOffer(
+                    customer_id=customer.id,
+                    type="coupon",
+                    amount=Decimal("150"),
+                    currency="TWD",
+                    status="granted",
+                )
+            )
     finally:
         engine.dispose()
 
@@ -98,9 +116,14 @@ def test_analytics_tables_render_rows_and_caption_follows_filters(web_stack, pag
     manager = pages.new(height=1900)
     login(manager, web_stack, "manager", "/analytics")
     manager.locator("#updated", has_text="updated").wait_for()
-    data = manager.evaluate("fetch('/api/analytics?from=' + document.getElementById('from').value + '&to=' + "
-                            "document.getElementById('to').value + '&language=').then(r => r.json())")
-    for table, rows in (("#unanswered", len(data["top_unanswered"])), ("#comp-table", len(data["compensation"]))):
+    data = manager.evaluate(
+        "fetch('/api/analytics?from=' + document.getElementById('from').value + '&to=' + "
+        "document.getElementById('to').value + '&language=').then(r => r.json())"
+    )
+    for table, rows in (
+        ("#unanswered", len(data["top_unanswered"])),
+        ("#comp-table", len(data["compensation"])),
+    ):
         assert "[object" not in manager.locator(table).inner_text()
         assert rows >= 1 and manager.locator(f"{table} tr").count() == 1 + rows  # the header, then real rows
     caption = "Chart.getChart('c-handoff').options.plugins.subtitle.text"
@@ -108,7 +131,9 @@ def test_analytics_tables_render_rows_and_caption_follows_filters(web_stack, pag
     assert manager.evaluate(caption) == "Handoff rate " + manager.evaluate(kpi)
     first = manager.evaluate(kpi)
     changed = False
-    filters = [("#language", v) for v in ("zh-Hant", "zh-Hans", "en", "")] + [("[data-days]", d) for d in ("7", "90")]
+    filters = [("#language", v) for v in ("zh-Hant", "zh-Hans", "en", "")] + [
+        ("[data-days]", d) for d in ("7", "90")
+    ]
     for selector, value in filters:
         with manager.expect_response(lambda r: "/api/analytics?" in r.url):
             if selector == "#language":
@@ -128,15 +153,20 @@ def test_analytics_tables_render_rows_and_caption_follows_filters(web_stack, pag
 
 # ------------------------------------------------------------------------------ widget
 
+
 def test_widget_reload_closes_old_buttons_and_follows_the_chat_language(web_stack, pages):
     page = pages.new()
     open_widget(page, web_stack)
     ask_and_wait(page, UNKNOWN_1)
-    ask_and_wait(page, "退貨期限是幾天？")  # answered: the next unknown question is not a second failure in a row
+    ask_and_wait(
+        page, "退貨期限是幾天？"
+    )  # answered: the next unknown question is not a second failure in a row
     ask_and_wait(page, UNKNOWN_1)  # the same offer again, as a second group
     groups = page.locator(".lw-buttons")
     assert groups.count() >= 2, "the bot offered no buttons for unknown questions"
-    assert groups.first.locator("button:disabled").count() == groups.first.locator("button").count()  # answered by typing
+    assert (
+        groups.first.locator("button:disabled").count() == groups.first.locator("button").count()
+    )  # answered by typing
     choice = groups.last.locator("button").first
     title = choice.inner_text()
     before = bot_replies(page)
@@ -185,7 +215,12 @@ def test_widget_unread_count_survives_reload_only_for_unseen_messages(web_stack,
     assert unread >= 1
     page.reload()
     page.wait_for_selector(".lw-launcher")
-    wait_for(lambda: page.locator(".lw-badge").is_visible() and int(page.locator(".lw-badge").inner_text()) == unread, 10)
+    wait_for(
+        lambda: (
+            page.locator(".lw-badge").is_visible() and int(page.locator(".lw-badge").inner_text()) == unread
+        ),
+        10,
+    )
     page.click(".lw-launcher")
     assert page.locator(".lw-badge").is_hidden()
     page.keyboard.press("Escape")
@@ -196,22 +231,28 @@ def test_widget_unread_count_survives_reload_only_for_unseen_messages(web_stack,
 
 
 def test_widget_shows_due_dates_in_the_browsers_time_zone(web_stack, pages, browser):
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-US", timezone_id="America/New_York")
+    context = browser.new_context(
+        viewport={"width": 1280, "height": 900}, locale="en-US", timezone_id="America/New_York"
+    )
     pages.contexts.append(context)
     page = context.new_page()
     open_widget(page, web_stack)
     ask_and_wait(page, "How long do I have to return an item?")
     cid = conversation_of(web_stack, page)
-    from bot.gateway.notices import follow_up_text
+    from gateway.notices import follow_up_text
 
     due = datetime(2031, 1, 17, 10, 0, tzinfo=timezone.utc)  # 18:00 in Taipei, 05:00 in New York
     message = follow_up_text("en", ticket_id=7, note=None, deadline_at=due)
     assert message["times"][0]["text"] in message["text"]
     import json
 
-    web_stack.sql("INSERT INTO messages (conversation_id, client_id, direction, text, language, channel, payload, created_at) "
-                  "VALUES (:c, 'follow-up-test', 'bot', :t, 'en', 'web', :p, CURRENT_TIMESTAMP)",
-                  c=cid, t=message["text"], p=json.dumps({"buttons": message["buttons"], "times": message["times"]}))
+    web_stack.sql(
+        "INSERT INTO messages (conversation_id, client_id, direction, text, language, channel, payload, created_at) "
+        "VALUES (:c, 'follow-up-test', 'bot', :t, 'en', 'web', :p, CURRENT_TIMESTAMP)",
+        c=cid,
+        t=message["text"],
+        p=json.dumps({"buttons": message["buttons"], "times": message["times"]}),
+    )
     page.reload()
     page.click(".lw-launcher")
     bubble = page.locator(".lw-bot .lw-msg", has_text="ticket #7")
@@ -234,6 +275,7 @@ def test_favicon_is_served(web_stack, pages):
 
 
 # ------------------------------------------------------------------------------ agent console
+
 
 def test_agent_sees_a_plain_summary_and_keeps_chats_handed_back(web_stack, pages):
     customer = pages.new()
@@ -266,7 +308,9 @@ def test_agent_sees_a_plain_summary_and_keeps_chats_handed_back(web_stack, pages
     agent.wait_for_selector("#reply:not([disabled])")
     ask(customer, "怎麼聯絡客服人員")
     agent.locator(".transcript .msg.customer .bubble", has_text="怎麼聯絡客服人員").wait_for()
-    suggestion = agent.locator(".suggestion[title*='0800-123-456']", has_text="怎麼聯絡客服人員")  # the contact entry
+    suggestion = agent.locator(
+        ".suggestion[title*='0800-123-456']", has_text="怎麼聯絡客服人員"
+    )  # the contact entry
     suggestion.wait_for()
     suggestion.click()
     pasted = agent.input_value("#reply")
@@ -287,6 +331,7 @@ def test_agent_sees_a_plain_summary_and_keeps_chats_handed_back(web_stack, pages
 
 # ------------------------------------------------------------------------------ trainer console
 
+
 def test_trainer_inbox_finds_misrouted_questions_and_suggests_the_closest_entry(web_stack, pages):
     customer = pages.new()
     open_widget(customer, web_stack)
@@ -295,24 +340,32 @@ def test_trainer_inbox_finds_misrouted_questions_and_suggests_the_closest_entry(
     ask_and_wait(customer, UNKNOWN_1)  # a KB fallback: no candidate stored
     ask_and_wait(customer, OUT_OF_SCOPE)
     cid = conversation_of(web_stack, customer)
-    answered = web_stack.sql("SELECT kb_entry_id FROM messages WHERE conversation_id = :c AND text = :t",
-                             c=cid, t="退貨期限是幾天？")[0][0]
+    answered = web_stack.sql(
+        "SELECT kb_entry_id FROM messages WHERE conversation_id = :c AND text = :t",
+        c=cid,
+        t="退貨期限是幾天？",
+    )[0][0]
     assert answered
 
     trainer = pages.new()
     errors = console_errors(trainer)
     login(trainer, web_stack, "trainer", "/trainer")
     trainer.click("#tab-inbox")
-    group = trainer.locator(".group", has_text="退貨期限是幾天？").filter(has=trainer.locator("[data-reason='rejected']"))
+    group = trainer.locator(".group", has_text="退貨期限是幾天？").filter(
+        has=trainer.locator("[data-reason='rejected']")
+    )
     group.wait_for()
     assert group.locator("select").input_value() == answered
 
     trainer.locator(".group", has_text=OUT_OF_SCOPE).locator("[data-reason='no_answer']").wait_for()
     unknown = trainer.locator(".group", has_text=UNKNOWN_1).first
     unknown.wait_for()
-    closest = trainer.evaluate("""(text) => fetch('/api/trainer/try', {method: 'POST', credentials: 'same-origin',
+    closest = trainer.evaluate(
+        """(text) => fetch('/api/trainer/try', {method: 'POST', credentials: 'same-origin',
         headers: {'Content-Type': 'application/json', 'X-CSRF-Token': document.querySelector('meta[name=csrf-token]').content},
-        body: JSON.stringify({text: text, language: 'zh-Hant'})}).then(r => r.json()).then(r => r.hits[0].entry_id)""", UNKNOWN_1)
+        body: JSON.stringify({text: text, language: 'zh-Hant'})}).then(r => r.json()).then(r => r.hits[0].entry_id)""",
+        UNKNOWN_1,
+    )
     first = unknown.locator("select option").first.get_attribute("value")
     assert closest != first, "the closest entry is also the alphabetically first: the check proves nothing"
     assert unknown.locator("select").input_value() == closest
@@ -330,6 +383,7 @@ def test_trainer_inbox_finds_misrouted_questions_and_suggests_the_closest_entry(
 
 # ------------------------------------------------------------------------------ accessibility
 
+
 def test_grey_text_in_the_consoles_has_enough_contrast(web_stack, pages):
     page = pages.new()
     login(page, web_stack, "admin", "/agent")
@@ -345,6 +399,7 @@ def test_grey_text_in_the_consoles_has_enough_contrast(web_stack, pages):
 
 
 # ------------------------------------------------------------------------------ staff language
+
 
 def test_agent_picks_traditional_chinese_and_it_is_remembered(web_stack, pages):
     customer = pages.new()

@@ -1,5 +1,6 @@
 """Customer widget in a real browser: a KB answer in Traditional Chinese, history after a reload,
 the language switch, keyboard use and the mobile layout."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -10,7 +11,9 @@ import yaml
 from tests.web.conftest import ask, open_widget
 
 pytestmark = pytest.mark.browser
-FAQ = yaml.safe_load((Path(__file__).resolve().parents[2] / "kb/data/reference_faq.yml").read_text(encoding="utf-8"))
+FAQ = yaml.safe_load(
+    (Path(__file__).resolve().parents[2] / "kb/data/reference_faq.yml").read_text(encoding="utf-8")
+)
 RETURNS = next(e for e in FAQ["entries"] if e["id"] == "returns-policy")["answer"]
 
 
@@ -86,7 +89,7 @@ def test_returning_customer_answers_the_overdue_promise_with_a_button_shown_by_i
     no = page.locator(".lw-buttons button", has_text="否")
     no.wait_for()
     question = page.locator(".lw-bot .lw-msg").last.inner_text()
-    assert "#" in question and "前" in question   # the ticket and its deadline
+    assert "#" in question and "前" in question  # the ticket and its deadline
     pages.shot(page, "overdue-promise-asked")
     replies = page.locator(".lw-bot:not(.lw-hello) .lw-msg").count()
     no.click()
@@ -97,13 +100,14 @@ def test_returning_customer_answers_the_overdue_promise_with_a_button_shown_by_i
     page.locator(".lw-customer .lw-msg", has_text="否").wait_for()
     assert page.locator(".lw-customer .lw-msg").all_inner_texts() == ["你好", "否"]
     answered = page.locator(".lw-buttons button", has_text="否")
-    assert answered.count() == 1 and answered.is_disabled()                 # answered: not offered again
-    assert "lw-chosen" in (answered.get_attribute("class") or "")          # and shown as the choice
-    assert page.locator(".lw-buttons button:enabled").count() >= 1        # the latest reply's still are
+    assert answered.count() == 1 and answered.is_disabled()  # answered: not offered again
+    assert "lw-chosen" in (answered.get_attribute("class") or "")  # and shown as the choice
+    assert page.locator(".lw-buttons button:enabled").count() >= 1  # the latest reply's still are
     pages.shot(page, "click-shown-by-title-after-reload")
     assert web_stack.sql(
         "SELECT f.status, f.outcome FROM follow_ups f JOIN customers c ON c.id = f.customer_id"
-        " WHERE c.external_ref = 'DEMO-0002'") == [("done", "not_kept")]
+        " WHERE c.external_ref = 'DEMO-0002'"
+    ) == [("done", "not_kept")]
     assert not pages.errors
 
 

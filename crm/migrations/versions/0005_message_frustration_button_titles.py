@@ -1,7 +1,7 @@
 """Messages: a frustration score per customer message, and button clicks stored by their title.
 
 * ``messages.frustration`` (float, NULL): the gateway's score of each customer message
-  (``bot.frustration``), also while an agent holds the chat and the bot does not answer.
+  (``recovery.frustration``), also while an agent holds the chat and the bot does not answer.
 * Button clicks were stored as the payload the bot received ("/affirm",
   '/choose_option{"option": "coupon"}'). Each such customer message now shows the title of the
   button the bot offered with that payload (the latest bot message before it that offered it),
@@ -26,8 +26,8 @@ down_revision = '0004'
 branch_labels = None
 depends_on = None
 
-# Frozen copies (migrations never import the application): bot.gateway.chat.PAYLOAD and
-# bot.gateway.notices.CHOSEN_OPTION.
+# Frozen copies (migrations never import the application): gateway.chat.PAYLOAD and
+# gateway.notices.CHOSEN_OPTION.
 PAYLOAD = re.compile(r"^/[A-Za-z_][\w.-]*(\{.*\})?$", re.DOTALL)
 CHOSEN_OPTION = {"en": "(option chosen)", "zh-Hant": "（已選擇選項）", "zh-Hans": "（已选择选项）"}
 

@@ -1,4 +1,5 @@
 """A one-action package for the action-server tests: records that it ran (a file per call)."""
+
 from __future__ import annotations
 
 import os

@@ -1,0 +1,157 @@
+"""Trainer console: ``/trainer`` page and its JSON API under ``/api/trainer``."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse, Response
+from pydantic import Field
+
+from common.lang import to_simplified, to_traditional
+from gateway.console import inbox as inbox_svc
+from gateway.console import trainer_service as svc
+from gateway.console.auth import ConsoleUser, require
+from gateway.console.errors import ConsoleError
+from gateway.console.kbsearch import get_kb
+from gateway.console.pages import page
+from gateway.console.rebuild import get_rebuilder
+from gateway.validation import CleanModel, DbId, QueryId
+
+router = APIRouter()
+TRAINER_ROLES = ("trainer",)
+trainer_only = require(*TRAINER_ROLES)
+
+
+class EntryBody(CleanModel):
+    key: str = Field(default="", max_length=64)
+    category: str = Field(default="", max_length=60)
+    questions: dict[str, list[str]]
+    answers: dict[str, str]
+    note: str = Field(default="", max_length=500)
+    base_version: DbId | None = None
+    from_questions: list[DbId] = Field(default_factory=list, max_length=500)
+
+
+class StatusBody(CleanModel):
+    status: str
+
+
+class ParaphraseBody(CleanModel):
+    ids: list[DbId] = Field(max_length=500)
+    key: str = Field(max_length=64)
+    text: str = Field(max_length=300)
+    language: str
+
+
+class IdsBody(CleanModel):
+    ids: list[DbId] = Field(max_length=500)
+
+
+class TextBody(CleanModel):
+    text: str = Field(max_length=2000)
+    language: str | None = None
+
+
+async def _call(fn: Any, *args: Any, **kwargs: Any) -> Any:
+    try:
+        return await asyncio.to_thread(fn, *args, **kwargs)
+    except ConsoleError as exc:
+        return JSONResponse({"error": exc.code, "message": exc.message}, status_code=exc.status)
+
+
+def _factory(request: Request) -> Any:
+    return request.app.state.session_factory
+
+
+@router.get("/trainer", include_in_schema=False)
+async def trainer_page(request: Request) -> Response:
+    get_kb(request.app).warm()
+    return await page(request, "trainer.html", TRAINER_ROLES, "trainer")
+
+
+@router.get("/api/trainer/entries")
+async def entries(
+    request: Request, q: str = "", status: str = "", user: ConsoleUser = Depends(trainer_only)
+) -> Any:
+    return {"items": await _call(svc.list_entries, _factory(request), q[:200], status)}
+
+
+@router.get("/api/trainer/entries/{key}")
+async def entry(key: str, request: Request, user: ConsoleUser = Depends(trainer_only)) -> Any:
+    return await _call(svc.entry_detail, _factory(request), key)
+
+
+@router.post("/api/trainer/entries")
+async def create(body: EntryBody, request: Request, user: ConsoleUser = Depends(trainer_only)) -> Any:
+    return await _call(svc.save_entry, _factory(request), user, body.key, body.model_dump(), create=True)
+
+
+@router.put("/api/trainer/entries/{key}")
+async def update(
+    key: str, body: EntryBody, request: Request, user: ConsoleUser = Depends(trainer_only)
+) -> Any:
+    return await _call(svc.save_entry, _factory(request), user, key, body.model_dump(), create=False)
+
+
+@router.post("/api/trainer/entries/{key}/status")
+async def status(
+    key: str, body: StatusBody, request: Request, user: ConsoleUser = Depends(trainer_only)
+) -> Any:
+    return await _call(svc.set_status, _factory(request), user, key, body.status)
+
+
+@router.get("/api/trainer/entries/{key}/diff")
+async def diff(
+    key: str, a: QueryId, b: QueryId, request: Request, user: ConsoleUser = Depends(trainer_only)
+) -> Any:
+    return await _call(svc.diff, _factory(request), key, a, b)
+
+
+@router.get("/api/trainer/inbox")
+async def inbox(request: Request, user: ConsoleUser = Depends(trainer_only)) -> Any:
+    kb = get_kb(request.app)
+    embed = await asyncio.to_thread(kb.embedder)
+    return await _call(inbox_svc.inbox, _factory(request), embed, kb.closest_entry)
+
+
+@router.post("/api/trainer/inbox/paraphrase")
+async def paraphrase(
+    body: ParaphraseBody, request: Request, user: ConsoleUser = Depends(trainer_only)
+) -> Any:
+    return await _call(
+        inbox_svc.add_paraphrase, _factory(request), user, body.ids, body.key, body.text, body.language
+    )
+
+
+@router.post("/api/trainer/inbox/dismiss")
+async def dismiss(body: IdsBody, request: Request, user: ConsoleUser = Depends(trainer_only)) -> Any:
+    return await _call(inbox_svc.dismiss, _factory(request), user, body.ids)
+
+
+@router.get("/api/trainer/rebuild")
+async def rebuild_status(request: Request, user: ConsoleUser = Depends(trainer_only)) -> Any:
+    return get_rebuilder(request.app).status()
+
+
+@router.post("/api/trainer/rebuild")
+async def rebuild(request: Request, user: ConsoleUser = Depends(trainer_only)) -> Any:
+    try:
+        return get_rebuilder(request.app).start(user.username)
+    except ConsoleError as exc:
+        return JSONResponse({"error": exc.code, "message": exc.message}, status_code=exc.status)
+
+
+@router.post("/api/trainer/try")
+async def try_it(body: TextBody, request: Request, user: ConsoleUser = Depends(trainer_only)) -> Any:
+    if not body.text.strip():
+        return JSONResponse({"error": "empty", "message": "Type a question."}, status_code=422)
+    return await asyncio.to_thread(get_kb(request.app).search, body.text, body.language, 5)
+
+
+@router.post("/api/trainer/convert")
+async def convert(body: TextBody, user: ConsoleUser = Depends(trainer_only)) -> Any:
+    """Convert between Chinese scripts (``language`` is the target) to help fill both."""
+    fn = to_simplified if body.language == "zh-Hans" else to_traditional
+    return {"text": await asyncio.to_thread(fn, body.text)}

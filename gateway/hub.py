@@ -1,0 +1,52 @@
+"""In-process fan-out of live frames: to the widgets of one conversation and to agent consoles.
+
+The gateway runs as one process, so a set of sockets per conversation is enough. Running several
+gateway workers would need a shared bus (for example Redis pub/sub) behind the same interface.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from typing import Any, Protocol
+
+logger = logging.getLogger(__name__)
+
+
+class Socket(Protocol):
+    async def send_json(self, data: Any) -> None: ...
+
+
+class Hub:
+    def __init__(self) -> None:
+        self._customers: dict[int, set[Socket]] = defaultdict(set)
+        self._consoles: set[Socket] = set()
+
+    def join(self, conversation_id: int, socket: Socket) -> None:
+        self._customers[conversation_id].add(socket)
+
+    def leave(self, conversation_id: int, socket: Socket) -> None:
+        sockets = self._customers.get(conversation_id)
+        if sockets is not None:
+            sockets.discard(socket)
+            if not sockets:
+                del self._customers[conversation_id]
+
+    def join_console(self, socket: Socket) -> None:
+        self._consoles.add(socket)
+
+    def leave_console(self, socket: Socket) -> None:
+        self._consoles.discard(socket)
+
+    async def to_customer(self, conversation_id: int, frame: dict[str, Any]) -> None:
+        await self._send(list(self._customers.get(conversation_id, ())), frame)
+
+    async def to_consoles(self, frame: dict[str, Any]) -> None:
+        await self._send(list(self._consoles), frame)
+
+    async def _send(self, sockets: list[Socket], frame: dict[str, Any]) -> None:
+        for socket in sockets:
+            try:
+                await socket.send_json(frame)
+            except Exception:  # a socket closing mid-send is routine
+                logger.debug("hub: dropping a closed socket", exc_info=True)

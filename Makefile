@@ -12,7 +12,7 @@ export TF_CPP_MIN_LOG_LEVEL := 3
 PG_PORT ?= 55432
 PG_URL := postgresql+psycopg://postgres@127.0.0.1:$(PG_PORT)/postgres
 
-.PHONY: help install index train db run test test-unit test-e2e validate pg-start pg-stop clean
+.PHONY: help install index train db run test gates test-unit test-e2e validate pg-start pg-stop clean
 
 help:
 	@echo "make run    install, build the KB index, train if needed, migrate the CRM, start everything"
@@ -32,6 +32,9 @@ db: install
 	@$(APP_PY) -m crm migrate
 	@$(APP_PY) -m crm seed --no-users | tail -n 1
 	@$(APP_PY) -m gateway.console.kbsync import-if-empty
+
+gates: install
+	@scripts/gates.sh
 
 validate: install
 	@$(RASA) data validate --config config.yml --domain domain.yml --data data --fail-on-warnings 2>&1 | grep -vE "Warning|warn\(|^\s*$$" | tail -n 5

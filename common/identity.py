@@ -50,7 +50,8 @@ def verify_identity(secret: str, token: str | None, now: float | None = None) ->
         if float(claims.get("exp", 0)) < (now or time.time()):
             logger.warning("identity: expired token ignored")
             return None
-        return claims["ref"]
+        ref: str = claims["ref"]
+        return ref
     except (ValueError, TypeError, UnicodeDecodeError):
         logger.warning("identity: malformed token ignored")
         return None

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from functools import lru_cache
+from typing import Protocol
 
 LANGUAGES = ("zh-Hant", "zh-Hans", "en")
 DEFAULT_LANGUAGE = "en"
@@ -21,19 +22,23 @@ _NEUTRAL = re.compile(r"\bLM\d+\b|https?://\S+|\S+@\S+|\d+", re.IGNORECASE)
 _CANTONESE = set("係嘅唔咗冇喺啲乜嘢咁嚟佢哋")
 
 
+class _Converter(Protocol):
+    def convert(self, text: str) -> str: ...
+
+
 @lru_cache(maxsize=1)
-def _converters():
+def _converters() -> tuple[_Converter, _Converter]:
     from opencc import OpenCC
 
     return OpenCC("t2s"), OpenCC("s2t")
 
 
 def to_simplified(text: str) -> str:
-    return _converters()[0].convert(text)
+    return str(_converters()[0].convert(text))
 
 
 def to_traditional(text: str) -> str:
-    return _converters()[1].convert(text)
+    return str(_converters()[1].convert(text))
 
 
 def detect_language(text: str, default: str | None = None) -> str:

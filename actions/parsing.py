@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from common.lang import fold
+from common.lang import CJK, fold
 
 # Folded (Simplified, lower-case) keywords -> complaint category. First match wins, so the
 # more specific categories come first.
@@ -423,6 +423,6 @@ def first_name(full_name: str | None, language: str | None) -> str | None:
     name = (full_name or "").strip()
     if not name:
         return None
-    if re.search(r"[\u3400-\u9fff]", name):
+    if CJK.search(name):
         return name
     return name.split()[0]

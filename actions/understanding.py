@@ -18,7 +18,7 @@ from actions.parsing import (
     outcome_from_text,
     wished_outcome,
 )
-from common.lang import fold
+from common.lang import CJK, fold
 from common.yes_no import leading_yes_or_no, yes_or_no
 
 NO_ORDER = "none"
@@ -88,7 +88,6 @@ _OPENERS = re.compile(
     r"|i have a (complaint|problem|issue)|(this is )?(a )?complaint|complain(ing)?|hello|hi|hey|please|help"
     r"|我(要|想|想要)?(投诉|投訴|抱怨|反映|反应)(一下)?|投诉|有(个|一个|啲|些)?问题|你好|您好|哈啰|哈囉|唔该|请问|麻烦)",
 )
-_CJK = re.compile(r"[\u3400-\u9fff]")
 
 
 @dataclass
@@ -120,7 +119,7 @@ def tells_a_story(text: str, category: str | None) -> bool:
     content = re.sub(r"[\s\W_]+", " ", content).strip()
     if category is not None and len(content) >= 6:
         return True
-    cjk = len(_CJK.findall(content))
+    cjk = len(CJK.findall(content))
     return cjk >= 5 or (cjk == 0 and len(content) >= 12 and len(content.split()) >= 3)
 
 

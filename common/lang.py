@@ -14,7 +14,10 @@ from typing import Protocol
 LANGUAGES = ("zh-Hant", "zh-Hans", "en")
 DEFAULT_LANGUAGE = "en"
 
-_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+CJK_CHARS = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+"""Han characters (extension A, unified ideographs, compatibility ideographs), as the body of a
+regular-expression character class: the project's one definition of "a Chinese character"."""
+CJK = re.compile(f"[{CJK_CHARS}]")
 _LATIN = re.compile(r"[A-Za-z]")
 # Order numbers, links, e-mail addresses and numbers say nothing about the language.
 _NEUTRAL = re.compile(r"\bLM\d+\b|https?://\S+|\S+@\S+|\d+", re.IGNORECASE)
@@ -50,7 +53,7 @@ def detect_language(text: str, default: str | None = None) -> str:
     keeps ``default`` when that is a Chinese variant, else falls back to Traditional.
     """
     text = unicodedata.normalize("NFKC", text or "")
-    cjk = _CJK.findall(text)
+    cjk = CJK.findall(text)
     if not cjk:
         if _LATIN.search(_NEUTRAL.sub(" ", text)):
             return "en"

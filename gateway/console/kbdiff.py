@@ -11,9 +11,9 @@ import difflib
 import re
 from typing import Any
 
-from common.lang import LANGUAGES
+from common.lang import CJK_CHARS, LANGUAGES
 
-_TOKEN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]|\w+|\s+|[^\w\s]", re.UNICODE)
+_TOKEN = re.compile(rf"[{CJK_CHARS}]|\w+|\s+|[^\w\s]", re.UNICODE)
 
 
 def tokens(text: str) -> list[str]:

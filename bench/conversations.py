@@ -59,7 +59,7 @@ def _commit() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--set", default="dev", choices=("dev", "locked", "all"))
+    parser.add_argument("--set", default="dev", choices=("dev", "locked", "locked2", "all"))
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--only", nargs="*", help="run only these conversation ids")
     parser.add_argument("--out", type=Path, default=ROOT / "var" / "bench")

@@ -29,7 +29,9 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 CONVERSATIONS_DIR = ROOT / "bench" / "conversations"
-SETS = ("dev", "locked")
+SETS = ("dev", "locked", "locked2")
+# "all" is the first split (dev + locked); locked2 is a later locked set, reported on its own.
+ALL = ("dev", "locked")
 LANGUAGES = ("en", "zh-Hans", "zh-Hant", "yue", "mixed")
 FACT_KEYS = {
     "description",
@@ -132,10 +134,10 @@ def load_file(path: Path) -> list[Conversation]:
 
 
 def load_set(name: str, root: Path = CONVERSATIONS_DIR) -> list[Conversation]:
-    """``dev``, ``locked`` or ``all``; ids must be unique across the whole set."""
-    names = SETS if name == "all" else (name,)
+    """``dev``, ``locked``, ``locked2`` or ``all``; ids must be unique across the whole set."""
+    names = ALL if name == "all" else (name,)
     if any(n not in SETS for n in names):
-        raise ConversationError(f"unknown set {name!r}: dev, locked or all")
+        raise ConversationError(f"unknown set {name!r}: dev, locked, locked2 or all")
     conversations = [c for n in names for path in sorted((root / n).glob("*.yml")) for c in load_file(path)]
     seen: set[str] = set()
     for conversation in conversations:

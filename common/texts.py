@@ -112,7 +112,9 @@ def parse(data: object) -> Catalogue:
     for key, raw in (data["texts"] or {}).items():
         if key in responses:
             raise CatalogueError(f"texts/{key}: also a response")
-        texts[key] = {lang: wordings[0] for lang, wordings in _per_language(f"texts/{key}", raw, several=False).items()}
+        texts[key] = {
+            lang: wordings[0] for lang, wordings in _per_language(f"texts/{key}", raw, several=False).items()
+        }
     return Catalogue(responses, texts)
 
 
@@ -133,9 +135,9 @@ def text(key: str, language: str | None, **values: object) -> str:
     return template.format(**values) if values else template
 
 
-def all_languages(key: str) -> dict[Language, str]:
+def all_languages(key: str) -> dict[str, str]:
     """Text ``key`` in every language (for a notice the widget shows in the reader's language)."""
-    return dict(catalogue().texts[key])
+    return {lang: template for lang, template in catalogue().texts[key].items()}
 
 
 # ------------------------------------------------------------------ the domain's responses
@@ -182,7 +184,9 @@ def render_domain(domain: str, source: Catalogue | None = None) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m common.texts", description=__doc__.split("\n")[0])
-    parser.add_argument("command", choices=("render", "check"), help="rewrite domain.yml's responses, or check them")
+    parser.add_argument(
+        "command", choices=("render", "check"), help="rewrite domain.yml's responses, or check them"
+    )
     parser.add_argument("--domain", type=Path, default=DOMAIN_PATH)
     args = parser.parse_args(argv)
     domain_path = cast(Path, args.domain)

@@ -1,7 +1,7 @@
 """Localised fragments the actions put into responses: money, deadlines, order lines, labels.
 
 The words come from the text catalogue (``common/texts.yml``, :func:`common.texts.text`); here
-is how the pieces are put together: amounts, dates in the policy's time zone, order lines.
+is how the pieces are put together: amounts, deadlines in the policy's time zone, order lines.
 """
 
 from __future__ import annotations
@@ -10,16 +10,10 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
-from common.texts import has, language_of, text
+from common.texts import has, text, text_list
 from recovery.policy import load_policy
 
 SYMBOLS = {"TWD": "NT$", "HKD": "HK$", "CNY": "¥"}
-WEEKDAYS = {
-    "en": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"),
-    "zh-Hant": ("週一", "週二", "週三", "週四", "週五", "週六", "週日"),
-    "zh-Hans": ("周一", "周二", "周三", "周四", "周五", "周六", "周日"),
-}
-MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
 def money(amount: Decimal | int | str, currency: str) -> str:
@@ -38,20 +32,23 @@ def deadline(when: datetime, language: str | None, *, now: datetime | None = Non
         when = when.replace(tzinfo=timezone.utc)
     local = when.astimezone(offset)
     other_year = local.year != (now or datetime.now(timezone.utc)).astimezone(offset).year
-    code = language_of(language)
-    day = WEEKDAYS[code][local.weekday()]
-    if code == "en":
-        year = f" {local.year}" if other_year else ""
-        return f"{day} {local.day} {MONTHS[local.month - 1]}{year}, {local:%H:%M}"
-    year = f"{local.year}年" if other_year else ""
-    return f"{year}{local.month}月{local.day}日（{day}）{local:%H:%M}"
+    year = text("date.year", language, year=local.year) if other_year else ""
+    return text(
+        "date.deadline",
+        language,
+        weekday=text_list("date.weekdays", language)[local.weekday()],
+        day=local.day,
+        month=text_list("date.months", language)[local.month - 1],
+        year=year,
+        time=f"{local:%H:%M}",
+    )
 
 
 def option_label(option: dict[str, Any], language: str | None) -> str:
     """Button title of a compensation option (``option`` as stored in the ``offers`` slot)."""
-    amount = option.get("amount")
+    amount = str(option.get("amount"))  # a Decimal, int or str in the slot
     shown = (
-        f"{Decimal(str(amount)):,.0f}"
+        f"{Decimal(amount):,.0f}"
         if option.get("currency") == "PTS"
         else money(amount, option.get("currency") or "TWD")
     )

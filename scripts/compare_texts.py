@@ -10,12 +10,17 @@ any difference. ``python scripts/compare_texts.py [REV]``
 from __future__ import annotations
 
 import ast
+import json
 import subprocess
 import sys
+import tempfile
+from datetime import datetime, timedelta, timezone
 
 import yaml
 
 from common import texts
+from recovery import labels as new_labels
+from recovery.policy import load_policy
 
 LANGS = ("zh-Hant", "zh-Hans", "en")
 UI_KEYS = {
@@ -40,6 +45,27 @@ def literals(source: str) -> dict[str, object]:
             except ValueError:
                 pass
     return found
+
+
+def old_function(source: str, name: str, namespace: dict[str, object]) -> object:
+    """Function ``name`` of the old module ``source``, compiled alone in ``namespace``."""
+    node = next(n for n in ast.parse(source).body if isinstance(n, ast.FunctionDef) and n.name == name)
+    exec(compile(ast.Module(body=[node], type_ignores=[]), f"<old {name}>", "exec"), namespace)
+    return namespace[name]
+
+
+def widget_texts(script: str) -> dict[str, dict[str, object]]:
+    """The widget's ``T`` object, evaluated by node."""
+    with tempfile.NamedTemporaryFile("w", suffix=".js", encoding="utf-8") as fh:
+        fh.write(script)
+        fh.flush()
+        program = (
+            "const s = require('fs').readFileSync(process.argv[1], 'utf8');"
+            "const a = s.indexOf('{', s.indexOf('var T = {')), b = s.indexOf('\\n  };\\n', a);"
+            "process.stdout.write(JSON.stringify(eval('(' + s.slice(a, b + 4) + ')')));"
+        )
+        out = subprocess.run(["node", "-e", program, fh.name], check=True, capture_output=True, text=True)
+    return json.loads(out.stdout)
 
 
 def main(rev: str) -> int:
@@ -86,7 +112,42 @@ def main(rev: str) -> int:
     for part in ("deadline", "plain", "subject"):
         same(f"follow_up.{part}", {lang: notices["_FOLLOW_UP"][lang][part] for lang in LANGS})
 
+    old_widget = widget_texts(old(rev, "gateway/web/static/widget.js"))
+    new_widget = widget_texts(texts.WIDGET_PATH.read_text(encoding="utf-8"))
+    unused = {"you", "sending"}  # in the old T, read nowhere in widget.js; not carried over
+    widget = 0
+    for lang in LANGS:
+        if set(new_widget[lang]) != set(old_widget[lang]) - unused:
+            bad.append(f"widget {lang}: keys {set(new_widget[lang]) ^ set(old_widget[lang])}")
+        for key, value in old_widget[lang].items():
+            if key not in unused:
+                widget += 1
+                if new_widget[lang].get(key) != value:
+                    bad.append(f"widget {lang}.{key}: {value!r} != {new_widget[lang].get(key)!r}")
+
+    old_labels = old(rev, "recovery/labels.py")
+    namespace: dict[str, object] = {
+        **labels,
+        "datetime": datetime,
+        "timedelta": timedelta,
+        "timezone": timezone,
+        "load_policy": load_policy,
+    }
+    namespace["lang"] = old_function(old_labels, "lang", namespace)
+    old_deadline = old_function(old_labels, "deadline", namespace)
+    instants = [datetime(2024, 12, 31, 15, 59, tzinfo=timezone.utc) + timedelta(hours=37 * i) for i in range(400)]
+    now = datetime(2025, 6, 1, tzinfo=timezone.utc)
+    dates = 0
+    for when in [*instants, datetime(2025, 1, 1, 12, 0)]:  # a naive one too (read as UTC)
+        for lang in (*LANGS, None, "fr"):
+            dates += 1
+            before = old_deadline(when, lang, now=now)  # type: ignore[operator]
+            after = new_labels.deadline(when, lang, now=now)
+            if before != after:
+                bad.append(f"deadline {when} {lang}: {before!r} != {after!r}")
+
     print(f"compared {responses} domain response variations and {compared - responses} texts with {rev}")
+    print(f"compared {widget} widget labels and {dates} deadlines (old recovery.labels.deadline vs new)")
     for line in bad:
         print("DIFFERENT", line)
     print("identical" if not bad else f"{len(bad)} differences")

@@ -20,7 +20,7 @@ CODE = [
     for d in ("actions", "bot", "common", "crm", "gateway", "kb", "ops", "recovery")
     for p in sorted((ROOT / d).rglob("*.py"))
 ]
-CALL = re.compile(r"""\b(?:text|has|all_languages)\(\s*["']([^"']+)["']""")
+CALL = re.compile(r"""\b(?:text|text_list|has|all_languages)\(\s*["']([^"']+)["']""")
 DYNAMIC = re.compile(r"""\bf["']([a-z_]+\.[a-z_]*)\{""")  # f"order_status.{...}"
 LITERAL = re.compile(r"""["']([a-z_]+\.[a-z_]+)["']""")
 
@@ -33,15 +33,21 @@ def _code() -> str:
 
 def test_every_entry_has_the_three_languages_with_the_same_placeholders():
     raw = yaml.safe_load(texts.CATALOGUE_PATH.read_text(encoding="utf-8"))
-    for section in ("responses", "texts"):
+    assert set(raw) == {"responses", "widget", "texts"}
+    for section in raw:
         for key, entry in raw[section].items():
             assert set(LANGUAGES) <= set(entry) <= {*LANGUAGES, "buttons"}, f"{section}/{key}"
-            wordings = {
+            items = {
                 lang: entry[lang] if isinstance(entry[lang], list) else [entry[lang]] for lang in LANGUAGES
             }
-            assert all(w.strip() for ws in wordings.values() for w in ws), f"{section}/{key}: empty"
-            names = {placeholders(w) for ws in wordings.values() for w in ws}
-            assert len(names) == 1, f"{section}/{key}: placeholders differ {names}"
+            assert all(w.strip() for ws in items.values() for w in ws), f"{section}/{key}: empty"
+            if section == "responses":  # several wordings: all with the same placeholders
+                names = {placeholders(w) for ws in items.values() for w in ws}
+                assert len(names) == 1, f"{section}/{key}: placeholders differ {names}"
+            else:  # a text, or a list as long in each language, item by item the same placeholders
+                assert len({len(ws) for ws in items.values()}) == 1, f"{section}/{key}: lengths differ"
+                for group in zip(*items.values()):
+                    assert len({placeholders(w) for w in group}) == 1, f"{section}/{key}: placeholders differ"
             for button in entry.get("buttons") or []:
                 title = button["title"]
                 assert isinstance(title, str) or set(title) == set(LANGUAGES), f"{section}/{key}: {button}"
@@ -50,15 +56,32 @@ def test_every_entry_has_the_three_languages_with_the_same_placeholders():
 @pytest.mark.parametrize(
     "broken",
     [
-        {"responses": {}, "texts": {"a.b": {"en": "x", "zh-Hant": "x"}}},
-        {"responses": {}, "texts": {"a.b": {"en": "{n} left", "zh-Hant": "{n}", "zh-Hans": "剩下"}}},
-        {"responses": {"utter_x": {"en": ["a", "{b}"], "zh-Hant": "a", "zh-Hans": "a"}}, "texts": {}},
-        {"responses": {"greet": {"en": "a", "zh-Hant": "a", "zh-Hans": "a"}}, "texts": {}},
-        {"responses": {}, "texts": {"a.b": {"en": "", "zh-Hant": "x", "zh-Hans": "x"}}},
+        {"responses": {}, "widget": {}, "texts": {"a.b": {"en": "x", "zh-Hant": "x"}}},
+        {
+            "responses": {},
+            "widget": {},
+            "texts": {"a.b": {"en": ["x"], "zh-Hant": ["x", "y"], "zh-Hans": ["x"]}},
+        },
+        {"responses": {}, "widget": {}, "texts": {"a.b": {"en": ["x"], "zh-Hant": "x", "zh-Hans": ["x"]}}},
+        {"responses": {}, "widget": {"a-b": {"en": "x", "zh-Hant": "x", "zh-Hans": "x"}}, "texts": {}},
+        {"responses": {}, "texts": {}},
+        {
+            "responses": {},
+            "widget": {},
+            "texts": {"a.b": {"en": "{n} left", "zh-Hant": "{n}", "zh-Hans": "剩下"}},
+        },
+        {
+            "responses": {"utter_x": {"en": ["a", "{b}"], "zh-Hant": "a", "zh-Hans": "a"}},
+            "widget": {},
+            "texts": {},
+        },
+        {"responses": {"greet": {"en": "a", "zh-Hant": "a", "zh-Hans": "a"}}, "widget": {}, "texts": {}},
+        {"responses": {}, "widget": {}, "texts": {"a.b": {"en": "", "zh-Hant": "x", "zh-Hans": "x"}}},
         {
             "responses": {
                 "utter_x": {"en": "a", "zh-Hant": "a", "zh-Hans": "a", "buttons": [{"title": {"en": "Y"}}]}
             },
+            "widget": {},
             "texts": {},
         },
     ],
@@ -95,6 +118,23 @@ def test_every_text_is_used_by_the_code():
     literal, prefixes = set(LITERAL.findall(code)), set(DYNAMIC.findall(code))
     unused = [k for k in catalogue().texts if k not in literal and not any(k.startswith(p) for p in prefixes)]
     assert not unused, unused
+
+
+def test_widget_reads_exactly_the_widget_labels():
+    script = texts.WIDGET_PATH.read_text(encoding="utf-8")
+    assert texts.render_widget(script) == script, "widget.js is stale: run python -m common.texts render"
+    code = script[script.index("\n  };\n") :]  # after the generated T block
+    read = set(re.findall(r"(?:\bt|T\[lang\])\.([A-Za-z]+)\b", code))  # t = T[lang], or a `times` item
+    assert set(catalogue().widget) <= read, set(catalogue().widget) - read
+    assert set(re.findall(r"T\[lang\]\.([A-Za-z]+)", code)) <= set(catalogue().widget)
+
+
+def test_lists_are_read_with_text_list():
+    assert texts.text_list("date.weekdays", "zh-Hans")[6] == "周日"
+    with pytest.raises(TypeError):
+        text("date.weekdays", "en")
+    with pytest.raises(TypeError):
+        texts.text_list("date.year", "en")
 
 
 def test_text_fills_placeholders_and_falls_back_to_english():

@@ -1,10 +1,12 @@
 """One-off check for issue 20: the catalogue (common/texts.yml) gives exactly the texts of the old homes.
 
-Reads the old sources from a git revision (default ``main``): domain.yml's responses, the
+Reads the old sources from a git revision (default ``c96c97d``, main before the catalogue): domain.yml's responses, the
 dictionaries of recovery/labels.py and gateway/notices.py (by ``ast.literal_eval``, no import),
 and compensation_policy.yml's labels; compares each entry with what the catalogue gives now
-(the rendered domain responses, parsed, and ``common.texts.text``). Prints a summary; exit 1 on
-any difference. ``python scripts/compare_texts.py [REV]``
+(the rendered domain responses, parsed, and ``common.texts.text``), the widget's labels (both
+``T`` objects evaluated by node) and ``recovery.labels.deadline`` (the old function, compiled
+from the old source, against the new one). Prints a summary; exit 1 on any difference.
+``PYTHONPATH=. .venv/bin/python scripts/compare_texts.py [REV]``
 """
 
 from __future__ import annotations
@@ -135,7 +137,9 @@ def main(rev: str) -> int:
     }
     namespace["lang"] = old_function(old_labels, "lang", namespace)
     old_deadline = old_function(old_labels, "deadline", namespace)
-    instants = [datetime(2024, 12, 31, 15, 59, tzinfo=timezone.utc) + timedelta(hours=37 * i) for i in range(400)]
+    instants = [
+        datetime(2024, 12, 31, 15, 59, tzinfo=timezone.utc) + timedelta(hours=37 * i) for i in range(400)
+    ]
     now = datetime(2025, 6, 1, tzinfo=timezone.utc)
     dates = 0
     for when in [*instants, datetime(2025, 1, 1, 12, 0)]:  # a naive one too (read as UTC)
@@ -155,4 +159,4 @@ def main(rev: str) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1] if len(sys.argv) > 1 else "main"))
+    sys.exit(main(sys.argv[1] if len(sys.argv) > 1 else "c96c97d"))

@@ -31,7 +31,6 @@ CATEGORIES = (
 SEVERITIES = ("low", "medium", "high", "critical")
 RESOLUTIONS = ("replacement", "repair", "refund", "redelivery", "review")
 OPTION_TYPES = ("points", "coupon", "shipping_refund", "expedited_replacement", "partial_refund")
-LANGS = ("en", "zh-Hant", "zh-Hans")
 
 
 class PolicyError(ValueError):

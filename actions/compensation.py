@@ -24,7 +24,8 @@ from actions.handoff import hand_off
 from actions.parsing import outcome_from_text
 from actions.resolution import alternatives, ask_alternatives, open_case_ticket
 from common.lang import fold
-from recovery.labels import deadline, option_label, resolution_label, ui
+from common.texts import text
+from recovery.labels import deadline, option_label, resolution_label
 from recovery.policy import compensation_options, load_policy
 
 OPTION_WORDS = {  # folded keywords -> option type, for typed choices
@@ -58,7 +59,7 @@ def offer_buttons(offers: list[dict[str, Any]], language: str) -> list[dict[str,
             "payload": f'/choose_option{{"compensation_choice": "{o["type"]}"}}',
         }
         for o in offers
-    ] + [{"title": ui("no_compensation", language), "payload": "/deny"}]
+    ] + [{"title": text("button.no_compensation", language), "payload": "/deny"}]
 
 
 def _wrap_up(dispatcher: CollectingDispatcher, ticket_id: Any, due_iso: str | None, language: str) -> None:

@@ -13,7 +13,8 @@ from actions import crm_ops
 from actions.common import in_crm, language_of
 from actions.services import conversation_id
 from actions.understanding import NO_ORDER
-from recovery.labels import category_label, order_choice_label, resolution_label, ui
+from common.texts import text
+from recovery.labels import category_label, order_choice_label, resolution_label
 from recovery.policy import RESOLUTIONS, resolutions_for
 
 
@@ -47,7 +48,7 @@ class ActionAskOrderNumber(Action):
         ]
         buttons.append(
             {
-                "title": ui("not_about_order", language),
+                "title": text("button.not_about_order", language),
                 "payload": f'/choose_option{{"order_number": "{NO_ORDER}"}}',
             }
         )
@@ -69,7 +70,10 @@ class ActionAskDesiredOutcome(Action):
             {"title": resolution_label(r, language), "payload": f'/choose_option{{"desired_outcome": "{r}"}}'}
             for r in resolutions_for(tracker.get_slot("complaint_category"))
         ] + [
-            {"title": ui("something_else", language), "payload": '/choose_option{"desired_outcome": "other"}'}
+            {
+                "title": text("button.something_else", language),
+                "payload": '/choose_option{"desired_outcome": "other"}',
+            }
         ]
         dispatcher.utter_message(response="utter_ask_desired_outcome", buttons=buttons)
         return []
@@ -79,7 +83,7 @@ def outcome_text(value: Any, language: str) -> str:
     if value in RESOLUTIONS:
         return resolution_label(value, language)
     if value in (None, "other"):
-        return ui("something_else", language)
+        return text("button.something_else", language)
     return str(value)
 
 
@@ -99,7 +103,7 @@ class ActionAskComplaintConfirmed(Action):
         dispatcher.utter_message(
             response="utter_ask_complaint_confirmed",
             problem=category_label(tracker.get_slot("complaint_category"), language),
-            order_number=order if order and order != NO_ORDER else ui("no_order", language),
+            order_number=order if order and order != NO_ORDER else text("order.none", language),
             description=(tracker.get_slot("complaint_description") or "")[:300],
             outcome=outcome_text(tracker.get_slot("desired_outcome"), language),
         )

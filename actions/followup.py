@@ -15,8 +15,8 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import crm_ops
 from actions.common import in_crm, int_or_none, language_of, latest_intent
+from common.texts import text
 from common.yes_no import leading_yes_or_no
-from recovery.labels import ui
 
 
 class ActionFollowUpAnswer(Action):
@@ -40,7 +40,7 @@ class ActionFollowUpAnswer(Action):
             dispatcher.utter_message(
                 response="utter_follow_up_not_kept",
                 ticket=ticket_id or "-",
-                buttons=[{"title": ui("talk_to_person", language), "payload": "/request_human"}],
+                buttons=[{"title": text("button.talk_to_person", language), "payload": "/request_human"}],
             )
         return [
             SlotSet("follow_up_id", None),

@@ -16,7 +16,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import crm_ops
 from actions.common import in_crm, language_of
 from actions.services import conversation_id
-from recovery.labels import category_label, deadline, resolution_label, ui
+from common.texts import text
+from recovery.labels import category_label, deadline, resolution_label
 from recovery.policy import parse_promise, promise_note  # noqa: F401 - promise_note re-exported
 
 
@@ -64,8 +65,8 @@ class ActionGreet(Action):
         dispatcher.utter_message(
             **question,
             buttons=[
-                {"title": ui("yes", language), "payload": "/affirm"},
-                {"title": ui("no", language), "payload": "/deny"},
+                {"title": text("button.yes", language), "payload": "/affirm"},
+                {"title": text("button.no", language), "payload": "/deny"},
             ],
         )
         return events + [SlotSet("follow_up_id", due["id"]), SlotSet("flow_stage", "follow_up_asked")]

@@ -13,8 +13,9 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import crm_ops
 from actions.common import in_crm, int_or_none, language_of
 from actions.services import conversation_id
+from common.texts import text
 from crm.orm.base import utcnow
-from recovery.labels import category_label, deadline, resolution_label, ui
+from recovery.labels import category_label, deadline, resolution_label
 from recovery.policy import (
     RESOLUTIONS,
     due_at,
@@ -61,7 +62,7 @@ def alternatives(tracker: Tracker) -> list[str]:
 
 def ask_alternatives(dispatcher: CollectingDispatcher, tracker: Tracker, options: list[str]) -> None:
     language = language_of(tracker)
-    person = {"title": ui("talk_to_person", language), "payload": "/request_human"}
+    person = {"title": text("button.talk_to_person", language), "payload": "/request_human"}
     if not options:
         dispatcher.utter_message(response="utter_resolution_no_alternative", buttons=[person])
         return

@@ -1,7 +1,7 @@
-"""Localised fragments the actions put into responses: money, deadlines, option and button labels.
+"""Localised fragments the actions put into responses: money, deadlines, order lines, labels.
 
-Whole sentences live in ``domain.yml`` (one variation set per language); here are only the
-pieces an action fills in, each in the three languages.
+The words come from the text catalogue (``common/texts.yml``, :func:`common.texts.text`); here
+is how the pieces are put together: amounts, deadlines in the policy's time zone, order lines.
 """
 
 from __future__ import annotations
@@ -10,54 +10,10 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
-from recovery.policy import label, load_policy
+from common.texts import has, text, text_list
+from recovery.policy import load_policy
 
 SYMBOLS = {"TWD": "NT$", "HKD": "HK$", "CNY": "¥"}
-WEEKDAYS = {
-    "en": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"),
-    "zh-Hant": ("週一", "週二", "週三", "週四", "週五", "週六", "週日"),
-    "zh-Hans": ("周一", "周二", "周三", "周四", "周五", "周六", "周日"),
-}
-MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-UI = {
-    "something_else": {"en": "Something else", "zh-Hant": "其他", "zh-Hans": "其他"},
-    "no_compensation": {"en": "No need, thanks", "zh-Hant": "不用了，謝謝", "zh-Hans": "不用了，谢谢"},
-    "talk_to_person": {"en": "Talk to a person", "zh-Hant": "轉接真人客服", "zh-Hans": "转人工客服"},
-    "yes": {"en": "Yes", "zh-Hant": "是", "zh-Hans": "是"},
-    "no": {"en": "No", "zh-Hant": "否", "zh-Hans": "否"},
-    "no_order": {"en": "(no order number)", "zh-Hant": "（無訂單編號）", "zh-Hans": "（无订单编号）"},
-    "order_ref": {"en": "order {order}", "zh-Hant": "訂單 {order}", "zh-Hans": "订单 {order}"},
-    "not_about_order": {"en": "Not about an order", "zh-Hant": "與訂單無關", "zh-Hans": "与订单无关"},
-    "order_line": {
-        "en": "• {order} (placed {date}, {total}): {status}",
-        "zh-Hant": "・{order}（{date} 下單，{total}）：{status}",
-        "zh-Hans": "・{order}（{date} 下单，{total}）：{status}",
-    },
-    "order_carrier": {
-        "en": " · {carrier} {tracking}",
-        "zh-Hant": "・{carrier} {tracking}",
-        "zh-Hans": "・{carrier} {tracking}",
-    },
-    "order_expected": {
-        "en": " · expected {when}",
-        "zh-Hant": "・預計 {when} 送達",
-        "zh-Hans": "・预计 {when} 送达",
-    },
-    "order_choice": {
-        "en": "{order} · {date} · {total}",
-        "zh-Hant": "{order}・{date}・{total}",
-        "zh-Hans": "{order}・{date}・{total}",
-    },
-}
-
-
-def lang(language: str | None) -> str:
-    return language if language in ("zh-Hant", "zh-Hans") else "en"
-
-
-def ui(key: str, language: str | None, **values: Any) -> str:
-    text = UI[key][lang(language)]
-    return text.format(**values) if values else text
 
 
 def money(amount: Decimal | int | str, currency: str) -> str:
@@ -76,30 +32,36 @@ def deadline(when: datetime, language: str | None, *, now: datetime | None = Non
         when = when.replace(tzinfo=timezone.utc)
     local = when.astimezone(offset)
     other_year = local.year != (now or datetime.now(timezone.utc)).astimezone(offset).year
-    language = lang(language)
-    day = WEEKDAYS[language][local.weekday()]
-    if language == "en":
-        year = f" {local.year}" if other_year else ""
-        return f"{day} {local.day} {MONTHS[local.month - 1]}{year}, {local:%H:%M}"
-    year = f"{local.year}年" if other_year else ""
-    return f"{year}{local.month}月{local.day}日（{day}）{local:%H:%M}"
+    year = text("date.year", language, year=local.year) if other_year else ""
+    return text(
+        "date.deadline",
+        language,
+        weekday=text_list("date.weekdays", language)[local.weekday()],
+        day=local.day,
+        month=text_list("date.months", language)[local.month - 1],
+        year=year,
+        time=f"{local:%H:%M}",
+    )
 
 
 def option_label(option: dict[str, Any], language: str | None) -> str:
     """Button title of a compensation option (``option`` as stored in the ``offers`` slot)."""
-    amount = option.get("amount")
+    amount = str(option.get("amount"))  # a Decimal, int or str in the slot
     shown = (
-        f"{Decimal(str(amount)):,.0f}"
+        f"{Decimal(amount):,.0f}"
         if option.get("currency") == "PTS"
         else money(amount, option.get("currency") or "TWD")
     )
-    return label("option", option["type"], lang(language), amount=shown, percent=option.get("percent") or "")
+    key = f"option.{option['type']}"
+    if not has(key):
+        return str(option["type"])
+    return text(key, language, amount=shown, percent=option.get("percent") or "")
 
 
 def order_choice_label(order: dict[str, Any], language: str | None) -> str:
     """Button title of one of the customer's orders: number, date placed, total."""
-    return ui(
-        "order_choice",
+    return text(
+        "order.choice",
         language,
         order=order["number"],
         date=order["placed_at"],
@@ -107,23 +69,13 @@ def order_choice_label(order: dict[str, Any], language: str | None) -> str:
     )
 
 
-ORDER_STATUS = {
-    "pending": {"en": "awaiting payment", "zh-Hant": "待付款", "zh-Hans": "待付款"},
-    "paid": {"en": "paid, being prepared", "zh-Hant": "已付款，備貨中", "zh-Hans": "已付款，备货中"},
-    "shipped": {"en": "shipped, on its way", "zh-Hant": "已出貨，配送中", "zh-Hans": "已发货，配送中"},
-    "delivered": {"en": "delivered", "zh-Hant": "已送達", "zh-Hans": "已送达"},
-    "cancelled": {"en": "cancelled", "zh-Hant": "已取消", "zh-Hans": "已取消"},
-    "returned": {"en": "returned", "zh-Hant": "已退貨", "zh-Hans": "已退货"},
-    "refunded": {"en": "refunded", "zh-Hant": "已退款", "zh-Hans": "已退款"},
-}
-
-
 def order_status_line(order: dict[str, Any], language: str | None) -> str:
     """One order's status for "where is my order?", with its carrier, tracking number and
     expected delivery once it has shipped."""
-    status = ORDER_STATUS.get(order["status"], {}).get(lang(language), order["status"])
-    line = ui(
-        "order_line",
+    key = f"order_status.{order['status']}"
+    status = text(key, language) if has(key) else order["status"]
+    line = text(
+        "order.line",
         language,
         order=order["number"],
         date=order["placed_at"],
@@ -131,17 +83,23 @@ def order_status_line(order: dict[str, Any], language: str | None) -> str:
         status=status,
     )
     if order.get("carrier"):
-        line += ui("order_carrier", language, carrier=order["carrier"], tracking=order.get("tracking") or "-")
+        line += text(
+            "order.carrier", language, carrier=order["carrier"], tracking=order.get("tracking") or "-"
+        )
     if order.get("expected_at") and order["status"] == "shipped":
-        line += ui(
-            "order_expected", language, when=deadline(datetime.fromisoformat(order["expected_at"]), language)
+        line += text(
+            "order.expected", language, when=deadline(datetime.fromisoformat(order["expected_at"]), language)
         )
     return line
 
 
 def category_label(category: str | None, language: str | None) -> str:
-    return label("category", category or "other", lang(language))
+    """The complaint category in the customer's words; an unknown one reads as ``other``."""
+    key = f"category.{category or 'other'}"
+    return text(key if has(key) else "category.other", language)
 
 
 def resolution_label(resolution: str | None, language: str | None) -> str:
-    return label("resolution", resolution or "review", lang(language))
+    """A resolution in the customer's words (none: ``review``; an unknown one: its code)."""
+    key = f"resolution.{resolution or 'review'}"
+    return text(key, language) if has(key) else str(resolution)

@@ -31,7 +31,6 @@ CATEGORIES = (
 SEVERITIES = ("low", "medium", "high", "critical")
 RESOLUTIONS = ("replacement", "repair", "refund", "redelivery", "review")
 OPTION_TYPES = ("points", "coupon", "shipping_refund", "expedited_replacement", "partial_refund")
-LANGS = ("en", "zh-Hant", "zh-Hans")
 
 
 class PolicyError(ValueError):
@@ -64,7 +63,6 @@ def _check(policy: dict[str, Any]) -> dict[str, Any]:
         "top_tiers",
         "options",
         "categories",
-        "labels",
         "tier_multiplier",
         "lifetime_value_multiplier",
         "severity_due_factor",
@@ -95,11 +93,6 @@ def _check(policy: dict[str, Any]) -> dict[str, Any]:
             unknown = set(table or {}) - set(OPTION_TYPES)
             if unknown:
                 raise PolicyError(f"compensation policy: {name}/{severity}: unknown {unknown}")
-    for kind, keys in (("category", CATEGORIES), ("resolution", RESOLUTIONS), ("option", OPTION_TYPES)):
-        for key in keys:
-            missing = set(LANGS) - set(policy["labels"].get(kind, {}).get(key, {}))
-            if missing:
-                raise PolicyError(f"compensation policy: label {kind}.{key} lacks {missing}")
     return policy
 
 
@@ -112,13 +105,6 @@ def _load(path: str) -> dict[str, Any]:
 def load_policy() -> dict[str, Any]:
     """The policy (cached). ``COMPENSATION_POLICY`` may point at another file (tests)."""
     return _load(os.environ.get("COMPENSATION_POLICY") or str(POLICY_PATH))
-
-
-def label(kind: str, key: str, language: str, **values: Any) -> str:
-    table = load_policy()["labels"][kind]
-    texts = table.get(key) or table.get("other") or {"en": str(key)}
-    text = texts.get(language) or texts["en"]
-    return text.format(**values) if values else text
 
 
 def resolutions_for(category: str | None) -> list[str]:

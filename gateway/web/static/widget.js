@@ -8,22 +8,81 @@
   var script = document.currentScript;
   var base = (script && script.src) ? new URL(script.src).origin : location.origin;
   var STORE = "lumen-chat-token", LANG_STORE = "lumen-chat-lang", RATED = "lumen-chat-rated:", READ = "lumen-chat-read:";
+  /* The widget's labels per language: generated from common/texts.yml (section widget) by
+   * `python -m common.texts render`; edit them there. */
   var T = {
-    "zh-Hant": { title: "流明客服", open: "線上客服", send: "送出", placeholder: "請輸入您的問題…", typing: "正在輸入", offline: "連線中斷，重新連線中…", close: "關閉對話視窗",
-      bot: "智慧客服", agent: "客服專員", you: "您", waiting: "正在為您轉接專人，請稍候…", sending: "傳送中", hello: "您好！我是流明電子的智慧客服，有什麼可以幫您？",
+    "zh-Hant": {
+      title: "流明客服",
+      open: "線上客服",
+      send: "送出",
+      placeholder: "請輸入您的問題…",
+      typing: "正在輸入",
+      offline: "連線中斷，重新連線中…",
+      close: "關閉對話視窗",
+      bot: "智慧客服",
+      agent: "客服專員",
+      waiting: "正在為您轉接專人，請稍候…",
+      hello: "您好！我是流明電子的智慧客服，有什麼可以幫您？",
       quick: ["訂單查詢", "退貨政策", "保固維修", "我要找真人客服"],
-      quickAsk: ["我的訂單到哪了？", "退貨政策是什麼？", "商品保固多久？", "我要找真人客服"], rate: "為這次服務評分", rateAsk: "請為這次的服務評分", comment: "想補充什麼嗎？（選填）", submit: "送出評分",
-      thanks: "感謝您的評分！", stars: ["非常不滿意", "不滿意", "普通", "滿意", "非常滿意"], msg: "訊息", lang: "語言", unread: "則新訊息" },
-    "zh-Hans": { title: "流明客服", open: "在线客服", send: "发送", placeholder: "请输入您的问题…", typing: "正在输入", offline: "连接中断，正在重连…", close: "关闭聊天窗口",
-      bot: "智能客服", agent: "客服专员", you: "您", waiting: "正在为您转接人工客服，请稍候…", sending: "发送中", hello: "您好！我是流明电子的智能客服，有什么可以帮您？",
+      quickAsk: ["我的訂單到哪了？", "退貨政策是什麼？", "商品保固多久？", "我要找真人客服"],
+      rate: "為這次服務評分",
+      rateAsk: "請為這次的服務評分",
+      comment: "想補充什麼嗎？（選填）",
+      submit: "送出評分",
+      thanks: "感謝您的評分！",
+      stars: ["非常不滿意", "不滿意", "普通", "滿意", "非常滿意"],
+      msg: "訊息",
+      lang: "語言",
+      unread: "則新訊息"
+    },
+    "zh-Hans": {
+      title: "流明客服",
+      open: "在线客服",
+      send: "发送",
+      placeholder: "请输入您的问题…",
+      typing: "正在输入",
+      offline: "连接中断，正在重连…",
+      close: "关闭聊天窗口",
+      bot: "智能客服",
+      agent: "客服专员",
+      waiting: "正在为您转接人工客服，请稍候…",
+      hello: "您好！我是流明电子的智能客服，有什么可以帮您？",
       quick: ["订单查询", "退货政策", "保修维修", "转人工客服"],
-      quickAsk: ["我的订单到哪了？", "退货政策是什么？", "商品保修多久？", "转人工客服"], rate: "为本次服务评分", rateAsk: "请为本次服务评分", comment: "还有什么想说的吗？（选填）", submit: "提交评分",
-      thanks: "感谢您的评分！", stars: ["非常不满意", "不满意", "一般", "满意", "非常满意"], msg: "消息", lang: "语言", unread: "条新消息" },
-    "en": { title: "Lumen support", open: "Chat with us", send: "Send", placeholder: "Type your question…", typing: "typing", offline: "Connection lost, reconnecting…", close: "Close chat",
-      bot: "Assistant", agent: "Support agent", you: "You", waiting: "Connecting you to a person, please wait…", sending: "Sending", hello: "Hi! I'm Lumen's virtual assistant. How can I help?",
+      quickAsk: ["我的订单到哪了？", "退货政策是什么？", "商品保修多久？", "转人工客服"],
+      rate: "为本次服务评分",
+      rateAsk: "请为本次服务评分",
+      comment: "还有什么想说的吗？（选填）",
+      submit: "提交评分",
+      thanks: "感谢您的评分！",
+      stars: ["非常不满意", "不满意", "一般", "满意", "非常满意"],
+      msg: "消息",
+      lang: "语言",
+      unread: "条新消息"
+    },
+    "en": {
+      title: "Lumen support",
+      open: "Chat with us",
+      send: "Send",
+      placeholder: "Type your question…",
+      typing: "typing",
+      offline: "Connection lost, reconnecting…",
+      close: "Close chat",
+      bot: "Assistant",
+      agent: "Support agent",
+      waiting: "Connecting you to a person, please wait…",
+      hello: "Hi! I'm Lumen's virtual assistant. How can I help?",
       quick: ["Track my order", "Return policy", "Warranty & repair", "Talk to a person"],
-      quickAsk: ["Where is my order?", "What is your return policy?", "How long is the warranty?", "Talk to a person"], rate: "Rate this chat", rateAsk: "How did we do?", comment: "Anything to add? (optional)", submit: "Send rating",
-      thanks: "Thanks for your feedback!", stars: ["Very poor", "Poor", "OK", "Good", "Excellent"], msg: "Message", lang: "Language", unread: "new messages" }
+      quickAsk: ["Where is my order?", "What is your return policy?", "How long is the warranty?", "Talk to a person"],
+      rate: "Rate this chat",
+      rateAsk: "How did we do?",
+      comment: "Anything to add? (optional)",
+      submit: "Send rating",
+      thanks: "Thanks for your feedback!",
+      stars: ["Very poor", "Poor", "OK", "Good", "Excellent"],
+      msg: "Message",
+      lang: "Language",
+      unread: "new messages"
+    }
   };
   function guess() {
     var nav = (navigator.language || "en").toLowerCase();

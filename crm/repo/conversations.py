@@ -11,6 +11,7 @@ from sqlalchemy import case, literal, null, select, update
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session
 
+from crm.db import rowcount
 from crm.errors import CRMNotFound
 from crm.models import Conversation, Message
 from crm.orm.base import CONVERSATION_STATUSES, utcnow
@@ -312,7 +313,7 @@ def transition_conversation(
         .values(**values)
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount == 1
+    return rowcount(result) == 1
 
 
 def attach_customer(

@@ -98,11 +98,9 @@ def owns_order(order: Order, *, email: str | None = None, phone_last4: str | Non
         known = (customer.email or "").strip().lower()
         return bool(known) and hmac.compare_digest(email.strip().lower().encode(), known.encode())
     phone = "".join(ch for ch in (customer.phone or "") if ch.isdigit())
-    return (
-        bool(phone_last4)
-        and len(phone) >= 4
-        and hmac.compare_digest(phone_last4.encode(), phone[-4:].encode())
-    )
+    if not phone_last4 or len(phone) < 4:
+        return False
+    return hmac.compare_digest(phone_last4.encode(), phone[-4:].encode())
 
 
 def order_dict(order: Order) -> dict[str, Any]:

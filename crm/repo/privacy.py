@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Update, select, update
 from sqlalchemy.orm import Session
 
+from crm.db import rowcount
 from crm.errors import CRMNotFound
 from crm.models import (
     Conversation,
@@ -113,5 +114,5 @@ def forget_customer(session: Session, customer_id: int, *, actor: str = "cli") -
     return counts
 
 
-def _run(session: Session, stmt) -> int:
-    return session.execute(stmt).rowcount or 0
+def _run(session: Session, stmt: Update) -> int:
+    return rowcount(session.execute(stmt))

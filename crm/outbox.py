@@ -146,7 +146,7 @@ def apply_entry(session: Session, entry: Mapping[str, Any]) -> ExchangeResult:
     return result
 
 
-def _ts(value: Any) -> datetime | None:
+def _ts(value: str | datetime | None) -> datetime | None:
     return datetime.fromisoformat(value) if isinstance(value, str) else value
 
 

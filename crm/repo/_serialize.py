@@ -15,7 +15,8 @@ def money(value: Decimal | None) -> str | None:
     return None if value is None else f"{Decimal(value):.2f}"
 
 
-def columns(obj: Any, names: list[str]) -> dict[str, Any]:
+def columns(obj: object, names: list[str]) -> dict[str, Any]:
+    """The attributes ``names`` of a row, JSON-safe (dates as ISO strings, money as strings)."""
     out: dict[str, Any] = {}
     for name in names:
         value = getattr(obj, name)

@@ -7,7 +7,7 @@ item is computed by the caller (``recovery.priority``) from the raw signals here
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypedDict
 
 from sqlalchemy import ColumnElement, UnaryExpression, func, or_, select
 from sqlalchemy.orm import QueryableAttribute, Session
@@ -24,7 +24,7 @@ from crm.models import (
     UnansweredQuestion,
     User,
 )
-from crm.repo._serialize import columns, iso
+from crm.repo._serialize import Row, columns, iso
 
 ESCALATED = ("waiting_agent", "agent")
 AWAITING_APPROVAL = ("offered", "chosen")
@@ -251,6 +251,23 @@ BOARD_FIELDS = [
 ]
 
 
+class CustomerRef(TypedDict):
+    id: int
+    name: str
+    tier: str
+    language: str
+
+
+class TicketRef(TypedDict):
+    id: int
+    subject: str
+    status: str
+    severity: str
+    due_at: str | None
+    conversation_id: int | None
+    overdue: bool
+
+
 def _follow_ups(
     session: Session, where: list[ColumnElement[bool]], order: list[OrderBy], limit: int
 ) -> list[FollowUp]:
@@ -299,15 +316,15 @@ def follow_up_board(session: Session, now: datetime, *, limit: int = 100) -> dic
         else {}
     )
 
-    def customer_ref(customer_id: int | None) -> dict[str, Any] | None:
+    def customer_ref(customer_id: int | None) -> CustomerRef | None:
         c = customers.get(customer_id) if customer_id else None
         return {"id": c.id, "name": c.name, "tier": c.tier, "language": c.preferred_language} if c else None
 
-    def ticket_ref(ticket_id: int | None) -> dict[str, Any] | None:
+    def ticket_ref(ticket_id: int | None) -> TicketRef | None:
         t = tickets.get(ticket_id) if ticket_id else None
         return None if t is None else ticket_view(t)
 
-    def ticket_view(t: Ticket) -> dict[str, Any]:
+    def ticket_view(t: Ticket) -> TicketRef:
         return {
             "id": t.id,
             "subject": t.subject,
@@ -318,7 +335,7 @@ def follow_up_board(session: Session, now: datetime, *, limit: int = 100) -> dic
             "overdue": t.id in late_ids,
         }
 
-    def item(f: FollowUp) -> dict[str, Any]:
+    def item(f: FollowUp) -> Row:
         row = columns(f, BOARD_FIELDS)
         row["customer"] = customer_ref(f.customer_id)
         row["ticket"] = ticket_ref(f.ticket_id)

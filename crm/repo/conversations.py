@@ -210,7 +210,7 @@ QUEUED = "waiting_agent"  # the human queue
 HELD = "agent"  # an agent has the chat
 
 
-def _escalation_times(old_status: str, new_status: str, at: datetime) -> dict[str, Any]:
+def _escalation_times(old_status: str, new_status: str, at: datetime) -> dict[str, datetime | None]:
     """How ``handoff_at`` / ``agent_joined_at`` change when a chat moves between statuses.
 
     * entering the queue (from bot, closed or back from an agent) starts a new escalation:

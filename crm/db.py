@@ -3,6 +3,8 @@
 * :func:`make_engine` builds an engine for a URL (default: ``common.settings``) and turns malformed
   URLs into :class:`~crm.errors.CRMConfigError`.
 * :func:`session_scope` is the one unit-of-work helper: commit at the end, rollback on error.
+* :func:`rowcount` reads how many rows an UPDATE/DELETE matched (repositories' conditional
+  updates: claims, transitions).
 * SQLite connections get WAL, foreign keys and a busy timeout; transactions start with
   ``BEGIN IMMEDIATE`` so that read-then-write units of work never fail with a lock-upgrade
   ``SQLITE_BUSY`` and SAVEPOINTs work (pysqlite's own transaction handling is switched off).

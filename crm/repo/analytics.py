@@ -31,7 +31,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
-from typing import NamedTuple, TypedDict, TypeVarTuple, Unpack
+from typing import NamedTuple, TypeVarTuple, Unpack
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import QueryableAttribute, Session
@@ -46,94 +46,23 @@ from crm.models import (
     UnansweredQuestion,
 )
 from crm.privacy_mask import mask_text
+from crm.repo.analytics_types import (
+    CategoryCount,
+    Compensation,
+    Containment,
+    CsatTrend,
+    DayCount,
+    FirstContactResolution,
+    Handoffs,
+    RepeatContact,
+    ResponseTimes,
+    UnansweredGroup,
+)
 
 REPEAT_WINDOW = timedelta(days=7)
 OPEN_TICKET = ("open", "in_progress", "waiting_customer")
 GRANTED = ("approved", "granted")
 Ts = TypeVarTuple("Ts")
-
-
-class DayCount(TypedDict):
-    day: str
-    count: int
-
-
-class Containment(TypedDict):
-    conversations: int
-    contained: int
-    rate: float | None
-
-
-class ReasonCount(TypedDict):
-    reason: str
-    count: int
-
-
-class Handoffs(TypedDict):
-    conversations: int
-    handed_off: int
-    rate: float | None
-    reasons: list[ReasonCount]
-
-
-class CsatDay(TypedDict):
-    day: str
-    average: float | None
-    count: int
-
-
-class CsatTrend(TypedDict):
-    average: float | None
-    count: int
-    days: list[CsatDay]
-
-
-class CategoryCount(TypedDict):
-    category: str
-    count: int
-
-
-class UnansweredGroup(TypedDict):
-    text: str
-    count: int
-    open: int
-
-
-class RepeatContact(TypedDict):
-    conversations: int
-    repeated: int
-    rate: float | None
-
-
-class FirstContactResolution(TypedDict):
-    conversations: int
-    resolved: int
-    rate: float | None
-
-
-class ResponseSamples(TypedDict):
-    first_response: int
-    queue_wait: int
-    agent_first_response: int
-    resolution: int
-
-
-class ResponseTimes(TypedDict):
-    """Medians in seconds (None without samples)."""
-
-    first_response_s: float | None
-    queue_wait_s: float | None
-    agent_first_response_s: float | None
-    resolution_s: float | None
-    samples: ResponseSamples
-
-
-class Compensation(TypedDict):
-    """Granted compensation of one type; ``amounts`` are exact decimal strings by currency."""
-
-    type: str
-    count: int
-    amounts: dict[str, str]
 
 
 @dataclass(frozen=True)
@@ -306,19 +235,17 @@ def _repeat_flags(session: Session, f: Filters) -> list[tuple[int, bool]]:
     """(conversation id, repeated within 7 days) for counted conversations of known customers."""
     rows = [row for row in _conversations(session, f) if row.customer_id is not None]
     customers = select(Conversation.customer_id).where(Conversation.id.in_(_counted_ids(f)))
-    starts: dict[int, list[datetime]] = defaultdict(list)
+    starts: dict[int | None, list[datetime]] = defaultdict(list)
     if rows:
         for customer_id, at in session.execute(
             select(Conversation.customer_id, Conversation.started_at).where(
                 Conversation.customer_id.in_(customers)
             )
         ).all():
-            if customer_id is not None:
-                starts[customer_id].append(at)
+            starts[customer_id].append(at)
     return [
         (row.id, any(row.started_at < at <= row.started_at + REPEAT_WINDOW for at in starts[row.customer_id]))
         for row in rows
-        if row.customer_id is not None
     ]
 
 

@@ -10,9 +10,10 @@ import argparse
 import json
 import secrets
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from sqlalchemy import exc as sa_exc
+from sqlalchemy.orm import Session, sessionmaker
 
 from crm import migrate
 from crm.db import describe_db_error, make_engine, make_session_factory, session_scope
@@ -55,22 +56,22 @@ def _fail(message: str, status: int = 2) -> int:
     return status
 
 
-def _cmd_migrate(args) -> int:
+def _cmd_migrate(args: argparse.Namespace) -> int:
     print(f"database at revision {migrate.upgrade(args.url)}")
     return 0
 
 
-def _cmd_check(args) -> int:
+def _cmd_check(args: argparse.Namespace) -> int:
     print(f"database schema OK (revision {migrate.check(args.url)})")
     return 0
 
 
-def _factory(args):
+def _factory(args: argparse.Namespace) -> sessionmaker[Session]:
     migrate.check(args.url)  # refuse to touch a missing/older/newer schema
     return make_session_factory(make_engine(args.url))
 
 
-def _cmd_seed(args) -> int:
+def _cmd_seed(args: argparse.Namespace) -> int:
     from common.settings import get_settings
     from crm.seed import DEV_USERNAMES, seed
 
@@ -95,7 +96,7 @@ def _cmd_seed(args) -> int:
     return 0
 
 
-def _cmd_export(args) -> int:
+def _cmd_export(args: argparse.Namespace) -> int:
     from crm.repo.privacy import export_customer
 
     with session_scope(_factory(args)) as session:
@@ -110,7 +111,7 @@ def _cmd_export(args) -> int:
     return 0
 
 
-def _cmd_forget(args) -> int:
+def _cmd_forget(args: argparse.Namespace) -> int:
     from crm.repo.privacy import forget_customer
 
     if not args.yes:
@@ -122,7 +123,7 @@ def _cmd_forget(args) -> int:
     return 0
 
 
-COMMANDS = {
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "migrate": _cmd_migrate,
     "check": _cmd_check,
     "seed": _cmd_seed,

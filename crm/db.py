@@ -3,6 +3,8 @@
 * :func:`make_engine` builds an engine for a URL (default: ``common.settings``) and turns malformed
   URLs into :class:`~crm.errors.CRMConfigError`.
 * :func:`session_scope` is the one unit-of-work helper: commit at the end, rollback on error.
+* :func:`rowcount` reads how many rows an UPDATE/DELETE matched (repositories' conditional
+  updates: claims, transitions).
 * SQLite connections get WAL, foreign keys and a busy timeout; transactions start with
   ``BEGIN IMMEDIATE`` so that read-then-write units of work never fail with a lock-upgrade
   ``SQLITE_BUSY`` and SAVEPOINTs work (pysqlite's own transaction handling is switched off).
@@ -14,16 +16,18 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Unpack
 
 from sqlalchemy import create_engine, event, text
 from sqlalchemy import exc as sa_exc
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Connection, CursorResult, Engine, Result, make_url
 from sqlalchemy.engine.url import URL
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import ConnectionPoolEntry
 
 from crm.errors import CRMConfigError, one_line, redact_url
 
@@ -63,11 +67,11 @@ def make_engine(url: str | URL | None = None, **kwargs: Any) -> Engine:
         connect_args = kwargs.pop("connect_args", {})
         connect_args.setdefault("timeout", SQLITE_BUSY_TIMEOUT_S)
         connect_args.setdefault("check_same_thread", False)
-        in_memory = parsed.database in (None, "", ":memory:") or str(parsed.database).startswith("file:")
-        if not in_memory:
-            _private_sqlite_file(Path(parsed.database))
+        database = parsed.database or ""
+        if not (database in ("", ":memory:") or database.startswith("file:")):
+            _private_sqlite_file(Path(database))
         engine = create_engine(parsed, connect_args=connect_args, **kwargs)
-        _install_sqlite_hooks(engine, in_memory=parsed.database in (None, "", ":memory:"))
+        _install_sqlite_hooks(engine, in_memory=database in ("", ":memory:"))
         return engine
     if backend == "postgresql":
         kwargs.setdefault("pool_pre_ping", True)
@@ -95,7 +99,9 @@ def _private_sqlite_file(path: Path) -> None:
 
 def _install_sqlite_hooks(engine: Engine, *, in_memory: bool) -> None:
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_conn, _record):  # pragma: no cover - exercised via every test
+    def _on_connect(  # pragma: no cover - exercised via every test
+        dbapi_conn: sqlite3.Connection, _record: ConnectionPoolEntry
+    ) -> None:
         dbapi_conn.isolation_level = None  # we emit BEGIN ourselves (see module docstring)
         cur = dbapi_conn.cursor()
         try:
@@ -108,7 +114,7 @@ def _install_sqlite_hooks(engine: Engine, *, in_memory: bool) -> None:
             cur.close()
 
     @event.listens_for(engine, "begin")
-    def _on_begin(conn):
+    def _on_begin(conn: Connection) -> None:
         mode = conn.get_execution_options().get("sqlite_begin", "IMMEDIATE")
         conn.exec_driver_sql(f"BEGIN {mode}")
 
@@ -166,3 +172,14 @@ def ping(engine: Engine) -> None:
             conn.execute(text("SELECT 1"))
     except (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.DatabaseError) as exc:
         raise CRMConfigError(describe_db_error(exc, engine.url)) from None
+
+
+def rowcount(result: Result[Unpack[tuple[Any, ...]]]) -> int:
+    """Rows matched by the UPDATE or DELETE that produced ``result``.
+
+    ``Session.execute`` is typed as returning a plain ``Result``; for DML it returns a
+    ``CursorResult``, which is what carries ``rowcount``.
+    """
+    if not isinstance(result, CursorResult):
+        raise TypeError(f"not the result of an UPDATE or DELETE: {type(result).__name__}")
+    return result.rowcount

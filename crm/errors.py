@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from sqlalchemy.engine import URL
+
 
 class CRMError(Exception):
     """Base class; ``str(exc)`` is a one-line, credential-free message fit for a CLI."""
@@ -26,8 +28,8 @@ _PASSWORD_IN_URL = re.compile(r"(://[^:/@\s]*:)[^@\s]*@")
 
 def redact_url(url: object) -> str:
     """Render a database URL without its password (works for str and ``sqlalchemy.URL``)."""
-    if hasattr(url, "render_as_string"):
-        return url.render_as_string(hide_password=True)  # type: ignore[attr-defined]
+    if isinstance(url, URL):
+        return url.render_as_string(hide_password=True)
     return _PASSWORD_IN_URL.sub(r"\1***@", str(url))
 
 

@@ -19,7 +19,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypedDict
 
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session, sessionmaker
@@ -41,6 +41,7 @@ __all__ = [
     "DB_DOWN_ERRORS",
     "ExchangeResult",
     "Outbox",
+    "OutboxEntry",
     "ReplayResult",
     "apply_entry",
     "default_outbox_path",
@@ -76,6 +77,20 @@ MESSAGE_FIELDS = frozenset(
 )
 
 
+class OutboxEntry(TypedDict):
+    """One exchange as queued (a JSON line). ``messages`` hold :func:`add_message` keyword
+    arguments (``MESSAGE_FIELDS``) with ``created_at`` as an ISO string."""
+
+    v: int
+    id: str
+    at: str
+    token: str
+    channel: str
+    language: str | None
+    customer_id: int | None
+    messages: list[dict[str, Any]]
+
+
 @dataclass
 class ExchangeResult:
     stored: str  # "db" or "outbox"
@@ -99,9 +114,9 @@ def make_entry(
     channel: str = "web",
     language: str | None = None,
     customer_id: int | None = None,
-) -> dict[str, Any]:
+) -> OutboxEntry:
     """Serialisable exchange; missing ``created_at`` values are stamped now."""
-    msgs = []
+    msgs: list[dict[str, Any]] = []
     for m in messages:
         unknown = set(m) - MESSAGE_FIELDS
         if unknown:
@@ -146,7 +161,7 @@ def apply_entry(session: Session, entry: Mapping[str, Any]) -> ExchangeResult:
     return result
 
 
-def _ts(value: Any) -> datetime | None:
+def _ts(value: str | datetime | None) -> datetime | None:
     return datetime.fromisoformat(value) if isinstance(value, str) else value
 
 

@@ -36,7 +36,7 @@ import logging
 import math
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeGuard, TypeVar, overload
 
 __all__ = [
     "MaskingFilter",
@@ -258,14 +258,17 @@ SENSITIVE_KEYS = frozenset(
 )
 
 
-def _is_sensitive(key: Any, keys: frozenset[str]) -> bool:
+K = TypeVar("K")
+
+
+def _is_sensitive(key: object, keys: frozenset[str]) -> TypeGuard[str]:
     if not isinstance(key, str):
         return False
     k = key.strip().lower().replace("-", "_").replace(" ", "_")
     return k in keys or k.endswith(("_phone", "_email", "_mobile", "_card_number"))
 
 
-def _mask_whole(value: Any, key: str) -> Any:
+def _mask_whole(value: str | int | None, key: str) -> str | int | None:
     """Mask a value stored under a sensitive key, even if it does not look like one."""
     if value is None or isinstance(value, bool):
         return value
@@ -281,7 +284,11 @@ def _mask_whole(value: Any, key: str) -> Any:
     return "".join("*" if ch.isalnum() else ch for ch in text[:-keep]) + text[-keep:]
 
 
-def mask_record(record: Any, *, sensitive_keys: frozenset[str] = SENSITIVE_KEYS) -> Any:
+@overload
+def mask_record(record: Mapping[K, object], *, sensitive_keys: frozenset[str] = ...) -> dict[K, object]: ...
+@overload
+def mask_record(record: object, *, sensitive_keys: frozenset[str] = ...) -> object: ...
+def mask_record(record: object, *, sensitive_keys: frozenset[str] = SENSITIVE_KEYS) -> object:
     """Masked deep copy of ``record`` (dicts, lists, tuples and strings; other values as is).
 
     Strings are masked with :func:`mask_text`; scalar values under a sensitive key
@@ -289,7 +296,7 @@ def mask_record(record: Any, *, sensitive_keys: frozenset[str] = SENSITIVE_KEYS)
     are always masked, numbers included.
     """
 
-    def walk(value: Any, key: Any = None) -> Any:
+    def walk(value: object, key: object = None) -> object:
         if isinstance(value, str):
             return _mask_whole(value, key) if _is_sensitive(key, sensitive_keys) else mask_text(value)
         if isinstance(value, Mapping):
@@ -311,7 +318,7 @@ def mask_record(record: Any, *, sensitive_keys: frozenset[str] = SENSITIVE_KEYS)
 _PLAIN = (int, float, bool, type(None), bytes)
 
 
-def _mask_arg(arg: Any) -> Any:
+def _mask_arg(arg: object) -> object:
     if isinstance(arg, str):
         return mask_text(arg)
     if isinstance(arg, _PLAIN):

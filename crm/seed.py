@@ -33,6 +33,7 @@ from crm.seed_data import (
     SURNAMES,
     TICKET_PROMISES,
     TICKET_SUBJECTS,
+    Market,
 )
 
 REFERENCE = datetime(2025, 1, 15, 12, 0, tzinfo=timezone.utc)
@@ -116,7 +117,7 @@ def seed(
     return result
 
 
-def _customer(rng: random.Random, i: int, lang: str, market: tuple, ref: datetime) -> Customer:
+def _customer(rng: random.Random, i: int, lang: str, market: Market, ref: datetime) -> Customer:
     surname, given = rng.choice(SURNAMES[lang]), rng.choice(GIVEN_NAMES[lang])
     name = f"{given} {surname}" if lang == "en" else f"{surname}{given}"
     tier = rng.choices(TIERS, weights=[50, 25, 15, 10])[0]
@@ -150,7 +151,7 @@ CARRIERS = (("SF Express", "SF"), ("Kerry Express", "KE"), ("Hongkong Post", "HK
 
 
 def _order(
-    rng: random.Random, customer: Customer, lang: str, market: tuple, ref: datetime, used: set[str]
+    rng: random.Random, customer: Customer, lang: str, market: Market, ref: datetime, used: set[str]
 ) -> Order:
     number = f"LM{rng.randint(10_000_000, 99_999_999)}"
     while number in used:
@@ -189,7 +190,7 @@ def _order(
     )
 
 
-def _shipment(number: str, status: str, placed: datetime) -> dict:
+def _shipment(number: str, status: str, placed: datetime) -> dict[str, str | datetime]:
     """Carrier, tracking number and expected delivery of a shipped or delivered order, derived
     from its number (so the rest of the demo data stays as it was)."""
     if status not in ("shipped", "delivered", "returned", "refunded"):

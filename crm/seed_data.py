@@ -51,14 +51,15 @@ GIVEN_NAMES = {
         "Chloe",
     ],
 }
-# Markets (currency, phone prefix, mobile digits, price divisor from TWD) by language.
-MARKETS = {
+#: A market: (currency, phone prefix, mobile digits, price divisor from TWD).
+Market = tuple[str, str, int, float]
+MARKETS: dict[str, list[Market]] = {
     "zh-Hant": [("TWD", "+886 9", 8, 1), ("HKD", "+852 6", 7, 4)],
     "zh-Hans": [("CNY", "+86 13", 9, 4.4)],
     "en": [("HKD", "+852 9", 7, 4), ("TWD", "+886 9", 8, 1)],
 }
 # (sku, English, Traditional Chinese, Simplified Chinese, price in TWD)
-CATALOGUE = [
+CATALOGUE: list[tuple[str, str, str, str, int]] = [
     (
         "LM-AUD-101",
         "Lumen Buds Pro wireless earbuds",

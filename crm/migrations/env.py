@@ -7,7 +7,10 @@ No credentials live in the repository.
 
 from __future__ import annotations
 
+from typing import Any, Literal
+
 from alembic import context
+from alembic.autogenerate.api import AutogenContext
 
 from crm.models import Base
 from crm.orm.base import UTCDateTime
@@ -16,14 +19,14 @@ config = context.config
 target_metadata = Base.metadata
 
 
-def _render_item(type_, obj, autogen_context):
+def _render_item(type_: str, obj: object, autogen_context: AutogenContext) -> str | Literal[False]:
     """Autogenerate plain ``sa.DateTime(timezone=True)`` so migrations never import models."""
     if type_ == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime(timezone=True)"
     return False
 
 
-def _configure(**kwargs) -> None:
+def _configure(**kwargs: Any) -> None:
     context.configure(
         target_metadata=target_metadata,
         compare_type=True,

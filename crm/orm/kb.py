@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -41,8 +40,8 @@ class KBEntryVersion(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     entry_id: Mapped[int] = mapped_column(ForeignKey("kb_entries.id", ondelete="CASCADE"))
     version: Mapped[int]
-    questions: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
-    answers: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    questions: Mapped[dict[str, list[str]]] = mapped_column(JSONType, default=dict)
+    answers: Mapped[dict[str, str]] = mapped_column(JSONType, default=dict)
     author: Mapped[str | None] = mapped_column(String(64))
     note: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

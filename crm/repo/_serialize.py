@@ -6,6 +6,9 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+#: The chosen columns of one row, JSON-safe. Open on purpose: callers add related rows to it.
+Row = dict[str, Any]
+
 
 def iso(value: date | datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
@@ -15,8 +18,9 @@ def money(value: Decimal | None) -> str | None:
     return None if value is None else f"{Decimal(value):.2f}"
 
 
-def columns(obj: Any, names: list[str]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
+def columns(obj: object, names: list[str]) -> Row:
+    """The attributes ``names`` of a row, JSON-safe (dates as ISO strings, money as strings)."""
+    out: Row = {}
     for name in names:
         value = getattr(obj, name)
         if isinstance(value, (date, datetime)):

@@ -12,6 +12,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
+from crm.db import rowcount
 from crm.models import AuditLog, ConsoleSession, User
 from crm.orm.base import ROLES, utcnow
 
@@ -161,12 +162,14 @@ def touch_console_session(
     now = now or utcnow()
     if row.last_seen_at is not None and now - row.last_seen_at < every:
         return False
-    written = session.execute(
-        update(ConsoleSession)
-        .where(ConsoleSession.id == row.id, ConsoleSession.last_seen_at < now - every)
-        .values(last_seen_at=now)
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    written = rowcount(
+        session.execute(
+            update(ConsoleSession)
+            .where(ConsoleSession.id == row.id, ConsoleSession.last_seen_at < now - every)
+            .values(last_seen_at=now)
+            .execution_options(synchronize_session=False)
+        )
+    )
     if written:
         row.last_seen_at = now
     return bool(written)
@@ -174,28 +177,32 @@ def touch_console_session(
 
 def revoke_console_session(session: Session, token: str, *, now: datetime | None = None) -> bool:
     """End the session of ``token``; False when it was unknown or already revoked."""
-    written = session.execute(
-        update(ConsoleSession)
-        .where(ConsoleSession.id == console_session_id(token), ConsoleSession.revoked_at.is_(None))
-        .values(revoked_at=now or utcnow())
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    written = rowcount(
+        session.execute(
+            update(ConsoleSession)
+            .where(ConsoleSession.id == console_session_id(token), ConsoleSession.revoked_at.is_(None))
+            .values(revoked_at=now or utcnow())
+            .execution_options(synchronize_session=False)
+        )
+    )
     return bool(written)
 
 
 def revoke_user_console_sessions(session: Session, user_id: int, *, now: datetime | None = None) -> int:
     """End every open session of a user (e.g. after a password reset); return how many."""
     now = now or utcnow()
-    return session.execute(
-        update(ConsoleSession)
-        .where(
-            ConsoleSession.user_id == user_id,
-            ConsoleSession.revoked_at.is_(None),
-            ConsoleSession.expires_at > now,
+    return rowcount(
+        session.execute(
+            update(ConsoleSession)
+            .where(
+                ConsoleSession.user_id == user_id,
+                ConsoleSession.revoked_at.is_(None),
+                ConsoleSession.expires_at > now,
+            )
+            .values(revoked_at=now)
+            .execution_options(synchronize_session=False)
         )
-        .values(revoked_at=now)
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    )
 
 
 def purge_console_sessions(
@@ -212,4 +219,4 @@ def purge_console_sessions(
     )
     if user_id is not None:
         stmt = stmt.where(ConsoleSession.user_id == user_id)
-    return session.execute(stmt.execution_options(synchronize_session=False)).rowcount
+    return rowcount(session.execute(stmt.execution_options(synchronize_session=False)))

@@ -6,11 +6,11 @@ item is computed by the caller (``recovery.priority``) from the raw signals here
 
 from __future__ import annotations
 
-from datetime import timedelta
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, TypedDict
 
-from sqlalchemy import func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, UnaryExpression, func, or_, select
+from sqlalchemy.orm import QueryableAttribute, Session
 
 from crm.errors import CRMNotFound
 from crm.models import (
@@ -24,7 +24,7 @@ from crm.models import (
     UnansweredQuestion,
     User,
 )
-from crm.repo._serialize import columns, iso
+from crm.repo._serialize import Row, columns, iso
 
 ESCALATED = ("waiting_agent", "agent")
 AWAITING_APPROVAL = ("offered", "chosen")
@@ -58,7 +58,7 @@ def _recent_messages(session: Session, conversation_id: int, limit: int = RECENT
 def pending_offers(session: Session, conversation: Conversation) -> list[CompensationOffer]:
     """Offers awaiting an approval decision for this chat's tickets or its customer."""
     ticket_ids = select(Ticket.id).where(Ticket.conversation_id == conversation.id)
-    where = [CompensationOffer.ticket_id.in_(ticket_ids)]
+    where: list[ColumnElement[bool]] = [CompensationOffer.ticket_id.in_(ticket_ids)]
     if conversation.customer_id is not None:
         where.append(CompensationOffer.customer_id == conversation.customer_id)
     stmt = (
@@ -69,7 +69,7 @@ def pending_offers(session: Session, conversation: Conversation) -> list[Compens
     return list(session.scalars(stmt))
 
 
-def _waiting_since(session: Session, conversation: Conversation, messages: list[Message]) -> Any:
+def _waiting_since(session: Session, conversation: Conversation, messages: list[Message]) -> datetime | None:
     """When the customer started waiting for a human reply.
 
     Waiting in the queue: since ``handoff_at``. Held by an agent: since ``handoff_at`` until the
@@ -97,7 +97,7 @@ def _waiting_since(session: Session, conversation: Conversation, messages: list[
     )
 
 
-def _waiting_since_from_transcript(conversation: Conversation, messages: list[Message]) -> Any:
+def _waiting_since_from_transcript(conversation: Conversation, messages: list[Message]) -> datetime | None:
     """The approximation from the transcript (chats without ``handoff_at``)."""
     last_agent = max((m.created_at for m in messages if m.direction == "agent"), default=None)
     if conversation.status == "waiting_agent":
@@ -160,7 +160,7 @@ def escalated_conversations(session: Session, *, limit: int = 200) -> list[dict[
     return [queue_signals(session, c) for c in session.scalars(stmt)]
 
 
-def recently_handed_back(session: Session, since: Any, *, limit: int = 100) -> list[dict[str, Any]]:
+def recently_handed_back(session: Session, since: datetime, *, limit: int = 100) -> list[dict[str, Any]]:
     """Queue signals of chats an agent handed back to the bot (escalated since ``since``), so
     they stay findable in the console after leaving the queue."""
     stmt = (
@@ -226,6 +226,13 @@ def latest_feedback(session: Session, conversation_id: int) -> Feedback | None:
 
 #: A pending follow-up this long past due counts as overdue (the worker should have sent it).
 FOLLOW_UP_OVERDUE_AFTER = timedelta(hours=1)
+#: A sort key of the follow-up lists: a column, or a column's ``.desc()``.
+OrderBy = (
+    QueryableAttribute[datetime | None]
+    | QueryableAttribute[int]
+    | UnaryExpression[datetime | None]
+    | UnaryExpression[int]
+)
 BOARD_FIELDS = [
     "id",
     "status",
@@ -244,11 +251,30 @@ BOARD_FIELDS = [
 ]
 
 
-def _follow_ups(session: Session, where: list[Any], order: list[Any], limit: int) -> list[FollowUp]:
+class CustomerRef(TypedDict):
+    id: int
+    name: str
+    tier: str
+    language: str
+
+
+class TicketRef(TypedDict):
+    id: int
+    subject: str
+    status: str
+    severity: str
+    due_at: str | None
+    conversation_id: int | None
+    overdue: bool
+
+
+def _follow_ups(
+    session: Session, where: list[ColumnElement[bool]], order: list[OrderBy], limit: int
+) -> list[FollowUp]:
     return list(session.scalars(select(FollowUp).where(*where).order_by(*order).limit(limit)))
 
 
-def follow_up_board(session: Session, now: Any, *, limit: int = 100) -> dict[str, Any]:
+def follow_up_board(session: Session, now: datetime, *, limit: int = 100) -> dict[str, Any]:
     """The agent console's follow-up lists and the tickets past their promised deadline.
 
     * ``due``: waiting to be sent, due within the last hour (the worker sends them);
@@ -263,7 +289,7 @@ def follow_up_board(session: Session, now: Any, *, limit: int = 100) -> dict[str
 
     cutoff = now - FOLLOW_UP_OVERDUE_AFTER
     unsent = FollowUp.status.in_(("pending", "sending"))
-    by_due = [FollowUp.due_at, FollowUp.id]
+    by_due: list[OrderBy] = [FollowUp.due_at, FollowUp.id]
     lists = {
         "due": _follow_ups(
             session, [unsent, FollowUp.due_at <= now, FollowUp.due_at >= cutoff], by_due, limit
@@ -290,14 +316,15 @@ def follow_up_board(session: Session, now: Any, *, limit: int = 100) -> dict[str
         else {}
     )
 
-    def customer_ref(customer_id: int | None) -> dict[str, Any] | None:
+    def customer_ref(customer_id: int | None) -> CustomerRef | None:
         c = customers.get(customer_id) if customer_id else None
         return {"id": c.id, "name": c.name, "tier": c.tier, "language": c.preferred_language} if c else None
 
-    def ticket_ref(ticket_id: int | None) -> dict[str, Any] | None:
+    def ticket_ref(ticket_id: int | None) -> TicketRef | None:
         t = tickets.get(ticket_id) if ticket_id else None
-        if t is None:
-            return None
+        return None if t is None else ticket_view(t)
+
+    def ticket_view(t: Ticket) -> TicketRef:
         return {
             "id": t.id,
             "subject": t.subject,
@@ -308,7 +335,7 @@ def follow_up_board(session: Session, now: Any, *, limit: int = 100) -> dict[str
             "overdue": t.id in late_ids,
         }
 
-    def item(f: FollowUp) -> dict[str, Any]:
+    def item(f: FollowUp) -> Row:
         row = columns(f, BOARD_FIELDS)
         row["customer"] = customer_ref(f.customer_id)
         row["ticket"] = ticket_ref(f.ticket_id)
@@ -319,11 +346,12 @@ def follow_up_board(session: Session, now: Any, *, limit: int = 100) -> dict[str
     board: dict[str, Any] = {name: [item(f) for f in rows] for name, rows in lists.items()}
     board["overdue_tickets"] = [
         {
-            **ticket_ref(t.id),
-            "customer": customer_ref(t.customer_id),  # type: ignore[dict-item]
+            **ticket_view(t),
+            "customer": customer_ref(t.customer_id),
             "overdue_s": round((now - t.due_at).total_seconds()),
         }
         for t in late
+        if t.due_at is not None  # always: overdue means past a due date
     ]
     board["counts"] = {name: len(rows) for name, rows in board.items()}
     return board

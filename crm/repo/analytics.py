@@ -31,10 +31,10 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
-from typing import Any
+from typing import NamedTuple, TypeVarTuple, Unpack
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import QueryableAttribute, Session
 
 from crm.models import (
     CompensationOffer,
@@ -46,10 +46,23 @@ from crm.models import (
     UnansweredQuestion,
 )
 from crm.privacy_mask import mask_text
+from crm.repo.analytics_types import (
+    CategoryCount,
+    Compensation,
+    Containment,
+    CsatTrend,
+    DayCount,
+    FirstContactResolution,
+    Handoffs,
+    RepeatContact,
+    ResponseTimes,
+    UnansweredGroup,
+)
 
 REPEAT_WINDOW = timedelta(days=7)
 OPEN_TICKET = ("open", "in_progress", "waiting_customer")
 GRANTED = ("approved", "granted")
+Ts = TypeVarTuple("Ts")
 
 
 @dataclass(frozen=True)
@@ -77,7 +90,18 @@ def _ratio(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
 
 
-def _counted_ids(f: Filters) -> Any:
+class _Counted(NamedTuple):
+    """A counted conversation, as the metrics need it."""
+
+    id: int
+    customer_id: int | None
+    status: str
+    handoff_reason: str | None
+    started_at: datetime
+    handed_off: bool
+
+
+def _counted_ids(f: Filters) -> Select[int]:
     """SELECT of the ids of counted conversations started in range (in the language)."""
     stmt = select(Conversation.id).where(
         Conversation.started_at >= f.start,
@@ -87,8 +111,8 @@ def _counted_ids(f: Filters) -> Any:
     return stmt.where(Conversation.language == f.language) if f.language else stmt
 
 
-def _conversations(session: Session, f: Filters) -> list[tuple[Any, ...]]:
-    """Counted conversations: (id, customer_id, status, handoff_reason, started_at, handed_off)."""
+def _conversations(session: Session, f: Filters) -> list[_Counted]:
+    """The counted conversations."""
     ids = _counted_ids(f)
     with_agent = set(
         session.scalars(
@@ -106,7 +130,7 @@ def _conversations(session: Session, f: Filters) -> list[tuple[Any, ...]]:
         Conversation.started_at,
         Conversation.handoff_at,
     ).where(Conversation.id.in_(ids))
-    rows = []
+    rows: list[_Counted] = []
     for r in session.execute(stmt).all():
         handed = bool(
             r.handoff_at
@@ -115,25 +139,25 @@ def _conversations(session: Session, f: Filters) -> list[tuple[Any, ...]]:
             or r.id in with_agent
             or r.status in ("waiting_agent", "agent")
         )
-        rows.append((r.id, r.customer_id, r.status, r.handoff_reason, r.started_at, handed))
+        rows.append(_Counted(r.id, r.customer_id, r.status, r.handoff_reason, r.started_at, handed))
     return rows
 
 
-def conversations_per_day(session: Session, f: Filters) -> list[dict[str, Any]]:
-    counts = Counter(row[4].date().isoformat() for row in _conversations(session, f))
+def conversations_per_day(session: Session, f: Filters) -> list[DayCount]:
+    counts = Counter(row.started_at.date().isoformat() for row in _conversations(session, f))
     return [{"day": day, "count": counts.get(day, 0)} for day in f.days()]
 
 
-def containment(session: Session, f: Filters) -> dict[str, Any]:
+def containment(session: Session, f: Filters) -> Containment:
     rows = _conversations(session, f)
-    contained = sum(1 for row in rows if not row[5])
+    contained = sum(1 for row in rows if not row.handed_off)
     return {"conversations": len(rows), "contained": contained, "rate": _ratio(contained, len(rows))}
 
 
-def handoffs(session: Session, f: Filters) -> dict[str, Any]:
+def handoffs(session: Session, f: Filters) -> Handoffs:
     rows = _conversations(session, f)
-    handed = [row for row in rows if row[5]]
-    reasons = Counter((row[3] or "unspecified") for row in handed)
+    handed = [row for row in rows if row.handed_off]
+    reasons = Counter((row.handoff_reason or "unspecified") for row in handed)
     return {
         "conversations": len(rows),
         "handed_off": len(handed),
@@ -142,7 +166,7 @@ def handoffs(session: Session, f: Filters) -> dict[str, Any]:
     }
 
 
-def csat_trend(session: Session, f: Filters) -> dict[str, Any]:
+def csat_trend(session: Session, f: Filters) -> CsatTrend:
     stmt = (
         select(Feedback.csat, Feedback.created_at)
         .join(Conversation, Conversation.id == Feedback.conversation_id)
@@ -151,7 +175,7 @@ def csat_trend(session: Session, f: Filters) -> dict[str, Any]:
     if f.language:
         stmt = stmt.where(Conversation.language == f.language)
     by_day: dict[str, list[int]] = defaultdict(list)
-    scores = []
+    scores: list[int] = []
     for csat, at in session.execute(stmt).all():
         by_day[at.date().isoformat()].append(csat)
         scores.append(csat)
@@ -169,7 +193,14 @@ def csat_trend(session: Session, f: Filters) -> dict[str, Any]:
     }
 
 
-def _ticket_language(stmt: Any, language: str | None, ticket_conversation: Any, customer_col: Any) -> Any:
+def _ticket_language(
+    stmt: Select[Unpack[Ts]],
+    language: str | None,
+    ticket_conversation: QueryableAttribute[int | None],
+    customer_col: QueryableAttribute[int | None],
+) -> Select[Unpack[Ts]]:
+    """``stmt`` limited to tickets (or offers) in ``language``: the conversation's language, else
+    the customer's preferred one."""
     if not language:
         return stmt
     stmt = stmt.outerjoin(Conversation, Conversation.id == ticket_conversation).outerjoin(
@@ -178,20 +209,20 @@ def _ticket_language(stmt: Any, language: str | None, ticket_conversation: Any, 
     return stmt.where(func.coalesce(Conversation.language, Customer.preferred_language) == language)
 
 
-def complaint_categories(session: Session, f: Filters) -> list[dict[str, Any]]:
+def complaint_categories(session: Session, f: Filters) -> list[CategoryCount]:
     stmt = select(Ticket.category).where(Ticket.created_at >= f.start, Ticket.created_at < f.end)
     stmt = _ticket_language(stmt, f.language, Ticket.conversation_id, Ticket.customer_id)
     counts = Counter(session.scalars(stmt))
     return [{"category": c, "count": n} for c, n in counts.most_common()]
 
 
-def top_unanswered(session: Session, f: Filters, limit: int = 10) -> list[dict[str, Any]]:
+def top_unanswered(session: Session, f: Filters, limit: int = 10) -> list[UnansweredGroup]:
     stmt = select(UnansweredQuestion.text, UnansweredQuestion.status).where(
         UnansweredQuestion.created_at >= f.start, UnansweredQuestion.created_at < f.end
     )
     if f.language:
         stmt = stmt.where(UnansweredQuestion.language == f.language)
-    groups: dict[str, dict[str, Any]] = {}
+    groups: dict[str, UnansweredGroup] = {}
     for text, status in session.execute(stmt).all():
         key = " ".join(text.lower().split())
         group = groups.setdefault(key, {"text": mask_text(text), "count": 0, "open": 0})
@@ -202,9 +233,9 @@ def top_unanswered(session: Session, f: Filters, limit: int = 10) -> list[dict[s
 
 def _repeat_flags(session: Session, f: Filters) -> list[tuple[int, bool]]:
     """(conversation id, repeated within 7 days) for counted conversations of known customers."""
-    rows = [row for row in _conversations(session, f) if row[1] is not None]
+    rows = [row for row in _conversations(session, f) if row.customer_id is not None]
     customers = select(Conversation.customer_id).where(Conversation.id.in_(_counted_ids(f)))
-    starts: dict[int, list[datetime]] = defaultdict(list)
+    starts: dict[int | None, list[datetime]] = defaultdict(list)
     if rows:
         for customer_id, at in session.execute(
             select(Conversation.customer_id, Conversation.started_at).where(
@@ -212,18 +243,21 @@ def _repeat_flags(session: Session, f: Filters) -> list[tuple[int, bool]]:
             )
         ).all():
             starts[customer_id].append(at)
-    return [(row[0], any(row[4] < at <= row[4] + REPEAT_WINDOW for at in starts[row[1]])) for row in rows]
+    return [
+        (row.id, any(row.started_at < at <= row.started_at + REPEAT_WINDOW for at in starts[row.customer_id]))
+        for row in rows
+    ]
 
 
-def repeat_contact(session: Session, f: Filters) -> dict[str, Any]:
+def repeat_contact(session: Session, f: Filters) -> RepeatContact:
     flags = _repeat_flags(session, f)
     repeated = sum(1 for _, again in flags if again)
     return {"conversations": len(flags), "repeated": repeated, "rate": _ratio(repeated, len(flags))}
 
 
-def first_contact_resolution(session: Session, f: Filters) -> dict[str, Any]:
+def first_contact_resolution(session: Session, f: Filters) -> FirstContactResolution:
     flags = _repeat_flags(session, f)
-    open_tickets = (
+    open_tickets: set[int | None] = (
         set(
             session.scalars(
                 select(Ticket.conversation_id).where(
@@ -252,12 +286,12 @@ def _derived_handoff(rows: list[tuple[str, datetime]], asked: datetime | None) -
     return before[-1] if before else asked
 
 
-def response_times(session: Session, f: Filters) -> dict[str, Any]:
+def response_times(session: Session, f: Filters) -> ResponseTimes:
     first: list[float] = []
     agent_first: list[float] = []
     queue_wait: list[float] = []
     counted = _counted_ids(f)
-    messages: dict[int, list[Any]] = defaultdict(list)
+    messages: dict[int, list[tuple[str, datetime]]] = defaultdict(list)
     for cid, direction, at in session.execute(
         select(Message.conversation_id, Message.direction, Message.created_at)
         .where(Message.conversation_id.in_(counted))
@@ -292,7 +326,7 @@ def response_times(session: Session, f: Filters) -> dict[str, Any]:
             Ticket.created_at >= f.start, Ticket.created_at < f.end, Ticket.resolved_at.is_not(None)
         )
     )
-    resolution = [(done - made).total_seconds() for made, done in resolved.all()]
+    resolution = [(done - made).total_seconds() for made, done in resolved.all() if done is not None]
     return {
         "first_response_s": _median(first),
         "queue_wait_s": _median(queue_wait),
@@ -307,7 +341,7 @@ def response_times(session: Session, f: Filters) -> dict[str, Any]:
     }
 
 
-def compensation_granted(session: Session, f: Filters) -> list[dict[str, Any]]:
+def compensation_granted(session: Session, f: Filters) -> list[Compensation]:
     decided = func.coalesce(CompensationOffer.decided_at, CompensationOffer.offered_at)
     stmt = select(CompensationOffer.type, CompensationOffer.amount, CompensationOffer.currency).where(
         CompensationOffer.status.in_(GRANTED), decided >= f.start, decided < f.end
@@ -315,12 +349,16 @@ def compensation_granted(session: Session, f: Filters) -> list[dict[str, Any]]:
     if f.language:
         stmt = stmt.outerjoin(Ticket, Ticket.id == CompensationOffer.ticket_id)
         stmt = _ticket_language(stmt, f.language, Ticket.conversation_id, CompensationOffer.customer_id)
-    by_type: dict[str, dict[str, Any]] = {}
+    counts: Counter[str] = Counter()
+    amounts: dict[str, defaultdict[str, Decimal]] = {}
     for kind, amount, currency in session.execute(stmt).all():
-        entry = by_type.setdefault(kind, {"type": kind, "count": 0, "amounts": defaultdict(Decimal)})
-        entry["count"] += 1
-        entry["amounts"][currency] += Decimal(amount or 0)
+        counts[kind] += 1
+        amounts.setdefault(kind, defaultdict(Decimal))[currency] += Decimal(amount or 0)
     return [
-        {**e, "amounts": {c: f"{v:.2f}" for c, v in sorted(e["amounts"].items())}}
-        for e in sorted(by_type.values(), key=lambda e: -e["count"])
+        {
+            "type": kind,
+            "count": counts[kind],
+            "amounts": {c: f"{v:.2f}" for c, v in sorted(amounts[kind].items())},
+        }
+        for kind in sorted(amounts, key=lambda kind: -counts[kind])
     ]

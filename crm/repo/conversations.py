@@ -11,6 +11,7 @@ from sqlalchemy import case, literal, null, select, update
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session
 
+from crm.db import rowcount
 from crm.errors import CRMNotFound
 from crm.models import Conversation, Message
 from crm.orm.base import CONVERSATION_STATUSES, utcnow
@@ -209,7 +210,7 @@ QUEUED = "waiting_agent"  # the human queue
 HELD = "agent"  # an agent has the chat
 
 
-def _escalation_times(old_status: str, new_status: str, at: datetime) -> dict[str, Any]:
+def _escalation_times(old_status: str, new_status: str, at: datetime) -> dict[str, datetime | None]:
     """How ``handoff_at`` / ``agent_joined_at`` change when a chat moves between statuses.
 
     * entering the queue (from bot, closed or back from an agent) starts a new escalation:
@@ -312,7 +313,7 @@ def transition_conversation(
         .values(**values)
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount == 1
+    return rowcount(result) == 1
 
 
 def attach_customer(

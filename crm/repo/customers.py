@@ -3,14 +3,40 @@
 from __future__ import annotations
 
 import hmac
-from typing import Any
+from typing import TypedDict
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from crm.errors import CRMNotFound
 from crm.models import CompensationOffer, Conversation, Customer, Feedback, Message, Order, Ticket
-from crm.repo._serialize import columns, iso
+from crm.repo._serialize import Row, columns, iso
+
+
+class Consent(TypedDict):
+    """One kind of consent (personalisation or marketing): whether, when and where it was given."""
+
+    granted: bool
+    at: str | None
+    source: str | None
+
+
+class CsatSummary(TypedDict):
+    average: float | None
+    count: int
+    recent: list[Row]
+
+
+class Customer360(TypedDict):
+    """:func:`customer_360`: the profile (with ``consent``) and the customer's related rows."""
+
+    profile: Row
+    orders: list[Row]
+    conversations: list[Row]
+    tickets: list[Row]
+    compensation: list[Row]
+    csat: CsatSummary
+
 
 PROFILE_FIELDS = [
     "id",
@@ -98,20 +124,18 @@ def owns_order(order: Order, *, email: str | None = None, phone_last4: str | Non
         known = (customer.email or "").strip().lower()
         return bool(known) and hmac.compare_digest(email.strip().lower().encode(), known.encode())
     phone = "".join(ch for ch in (customer.phone or "") if ch.isdigit())
-    return (
-        bool(phone_last4)
-        and len(phone) >= 4
-        and hmac.compare_digest(phone_last4.encode(), phone[-4:].encode())
-    )
+    if not phone_last4 or len(phone) < 4:
+        return False
+    return hmac.compare_digest(phone_last4.encode(), phone[-4:].encode())
 
 
-def order_dict(order: Order) -> dict[str, Any]:
+def order_dict(order: Order) -> Row:
     data = columns(order, ORDER_FIELDS)
     data["items"] = [columns(item, ITEM_FIELDS) for item in order.items]
     return data
 
 
-def consent_dict(customer: Customer) -> dict[str, Any]:
+def consent_dict(customer: Customer) -> dict[str, Consent]:
     return {
         kind: {
             "granted": getattr(customer, f"consent_{kind}"),
@@ -148,7 +172,7 @@ def customer_360(
     *,
     max_orders: int | None = 20,
     max_conversations: int | None = 10,
-) -> dict[str, Any]:
+) -> Customer360:
     """Everything an agent needs about one customer, as a JSON-safe dict.
 
     ``max_orders`` / ``max_conversations`` cap the newest orders / conversations returned

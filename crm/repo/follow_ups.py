@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
+from crm.db import rowcount
 from crm.models import Conversation, Customer, FollowUp, Ticket
 from crm.orm.base import utcnow
 
@@ -67,7 +68,7 @@ def claim_follow_up(session: Session, follow_up_id: int, now: datetime | None = 
         .values(status="sending", claimed_at=now)
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount == 1
+    return rowcount(result) == 1
 
 
 def release_stale_claims(session: Session, claimed_before: datetime) -> int:
@@ -79,7 +80,7 @@ def release_stale_claims(session: Session, claimed_before: datetime) -> int:
         .values(status="pending", claimed_at=None)
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount or 0
+    return rowcount(result)
 
 
 def _finish_claim(session: Session, follow_up_id: int, **values: Any) -> bool:
@@ -91,7 +92,7 @@ def _finish_claim(session: Session, follow_up_id: int, **values: Any) -> bool:
         .values(claimed_at=None, **values)
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount == 1
+    return rowcount(result) == 1
 
 
 def mark_sent(session: Session, follow_up_id: int, *, channel: str, at: datetime | None = None) -> bool:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -16,8 +14,8 @@ def save_kb_version(
     session: Session,
     *,
     key: str,
-    questions: dict[str, Any],
-    answers: dict[str, Any],
+    questions: dict[str, list[str]],
+    answers: dict[str, str],
     author: str | None = None,
     note: str | None = None,
     category: str | None = None,

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -27,7 +26,7 @@ REACTION_WINDOW = timedelta(minutes=10)
 SCAN_LIMIT = 5000
 
 
-def misrouted_reason(question: Any, reaction: Any | None) -> str | None:
+def misrouted_reason(question: Message, reaction: Message | None) -> str | None:
     """Why ``question`` (a customer message) belongs in the inbox, given the customer's next
     message ``reaction``: ``rejected``, ``asked_for_person``, ``rephrased``, ``no_answer`` or None."""
     if (question.text or "").startswith("/"):

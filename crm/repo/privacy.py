@@ -7,11 +7,10 @@ removes personal data: profile fields, free texts of the customer's conversation
 
 from __future__ import annotations
 
-from typing import Any
-
-from sqlalchemy import select, update
+from sqlalchemy import Update, select, update
 from sqlalchemy.orm import Session
 
+from crm.db import rowcount
 from crm.errors import CRMNotFound
 from crm.models import (
     Conversation,
@@ -23,9 +22,9 @@ from crm.models import (
     UnansweredQuestion,
 )
 from crm.orm.base import utcnow
-from crm.repo._serialize import columns
+from crm.repo._serialize import Row, columns
 from crm.repo.admin import audit
-from crm.repo.customers import IN_CHUNK, customer_360
+from crm.repo.customers import IN_CHUNK, Customer360, customer_360
 
 REDACTED = "[redacted]"
 MESSAGE_FIELDS = [
@@ -44,11 +43,18 @@ MESSAGE_FIELDS = [
 ]
 
 
-def export_customer(session: Session, customer_id: int, *, actor: str = "cli") -> dict[str, Any]:
+class CustomerExport(Customer360):
+    """:func:`export_customer`: the whole 360 view, each conversation with its ``messages``, and
+    every CSAT answer."""
+
+    feedback: list[Row]
+
+
+def export_customer(session: Session, customer_id: int, *, actor: str = "cli") -> CustomerExport:
     """JSON-safe dump of all data held about the customer (audited)."""
     data = customer_360(session, customer_id, max_orders=None, max_conversations=None)
     conv_ids = [c["id"] for c in data["conversations"]]
-    by_conv: dict[int, list[dict[str, Any]]] = {cid: [] for cid in conv_ids}
+    by_conv: dict[int, list[Row]] = {cid: [] for cid in conv_ids}
     for start in range(0, len(conv_ids), IN_CHUNK):
         for m in session.scalars(
             select(Message)
@@ -58,7 +64,7 @@ def export_customer(session: Session, customer_id: int, *, actor: str = "cli") -
             by_conv[m.conversation_id].append(columns(m, MESSAGE_FIELDS))
     for conv in data["conversations"]:
         conv["messages"] = by_conv[conv["id"]]
-    data["feedback"] = [  # every CSAT answer (the 360 view keeps only the 5 most recent)
+    feedback = [  # every CSAT answer (the 360 view keeps only the 5 most recent)
         columns(f, ["id", "conversation_id", "csat", "comment", "created_at"])
         for f in session.scalars(
             select(Feedback)
@@ -67,7 +73,7 @@ def export_customer(session: Session, customer_id: int, *, actor: str = "cli") -
         )
     ]
     audit(session, actor=actor, action="customer.export", target=f"customer:{customer_id}")
-    return data
+    return {**data, "feedback": feedback}
 
 
 def forget_customer(session: Session, customer_id: int, *, actor: str = "cli") -> dict[str, int]:
@@ -113,5 +119,5 @@ def forget_customer(session: Session, customer_id: int, *, actor: str = "cli") -
     return counts
 
 
-def _run(session: Session, stmt) -> int:
-    return session.execute(stmt).rowcount or 0
+def _run(session: Session, stmt: Update) -> int:
+    return rowcount(session.execute(stmt))

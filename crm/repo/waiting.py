@@ -13,6 +13,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from crm.db import rowcount
 from crm.models import Conversation, Message
 
 WAIT_SUFFIX = ":wait"
@@ -37,7 +38,7 @@ def list_waiting(
         .order_by(Message.created_at, Message.id)
         .limit(limit)
     )
-    waiting = []
+    waiting: list[tuple[Conversation, Message]] = []
     for marker in markers:
         question = session.scalars(
             select(Message).where(
@@ -47,7 +48,7 @@ def list_waiting(
             )
         ).one_or_none()
         if question is not None:
-            waiting.append((session.get(Conversation, marker.conversation_id), question))
+            waiting.append((session.get_one(Conversation, marker.conversation_id), question))
     return waiting
 
 
@@ -58,4 +59,4 @@ def settle(session: Session, conversation_id: int, client_id: str) -> bool:
         .where(Message.conversation_id == conversation_id, Message.client_id == wait_marker_id(client_id))
         .values(client_id=f"{client_id}{SETTLED_SUFFIX}")
     )
-    return result.rowcount == 1
+    return rowcount(result) == 1

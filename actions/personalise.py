@@ -17,7 +17,6 @@ from actions import crm_ops
 from actions.common import in_crm, language_of
 from actions.services import conversation_id
 from recovery.labels import category_label, deadline, resolution_label, ui
-from recovery.policy import parse_promise, promise_note  # noqa: F401 - promise_note re-exported
 
 
 def profile_events(profile: crm_ops.Profile) -> list[dict[str, Any]]:
@@ -49,11 +48,10 @@ class ActionGreet(Action):
         due = await in_crm(crm_ops.due_follow_up, profile.customer_id)
         if not due:
             return events
-        resolution, category = parse_promise(due["note"])
         question = {
             "ticket": due["ticket_id"],
-            "problem": category_label(category, language),
-            "resolution": resolution_label(resolution, language),
+            "problem": category_label(due["complaint_category"], language),
+            "resolution": resolution_label(due["promised_resolution"], language),
         }
         if due["overdue"]:
             question.update(

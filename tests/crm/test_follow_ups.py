@@ -26,7 +26,7 @@ def _customer(s, name: str = "Amy") -> int:
 
 def _add(s, customer_id: int, due: datetime, **values) -> int:
     follow_up = tk.add_follow_up(
-        s, due_at=due, customer_id=customer_id, note="promise: refund | complaint: other"
+        s, due_at=due, customer_id=customer_id, promise=tk.Promise("refund", "other")
     )
     for key, value in values.items():
         setattr(follow_up, key, value)
@@ -214,7 +214,7 @@ def test_a_ticket_with_a_deadline_always_gets_its_follow_up(session_factory):
             customer_id=cid,
             conversation_id=chat,
             due_at=NOW,
-            promise=tk.promise_note("redelivery", "late_delivery"),
+            promise=tk.Promise("redelivery", "late_delivery"),
             actor="bot",
         )
         anonymous = tk.create_ticket(
@@ -229,7 +229,12 @@ def test_a_ticket_with_a_deadline_always_gets_its_follow_up(session_factory):
             "bot",
             "pending",
         )
-        assert tk.parse_promise(first.note) == ("redelivery", "late_delivery")
+        assert (first.promised_resolution, first.complaint_category, first.note) == (
+            "redelivery",
+            "late_delivery",
+            None,
+        )
         (second,) = tk.ticket_follow_ups(s, anonymous.id)
         assert (second.due_at, second.customer_id, second.note) == (NOW + timedelta(hours=1), None, None)
+        assert (second.promised_resolution, second.complaint_category) == (None, None)
         assert tk.ticket_follow_ups(s, undated.id) == []

@@ -53,7 +53,7 @@ class ActionGreet(Action):
             "problem": category_label(due["complaint_category"], language),
             "resolution": resolution_label(due["promised_resolution"], language),
         }
-        if due["overdue"]:
+        if due["overdue"] and due["due_at"] is not None:
             question.update(
                 response="utter_follow_up_overdue_question", deadline=deadline(due["due_at"], language)
             )

@@ -87,7 +87,7 @@ def deadline(when: datetime, language: str | None, *, now: datetime | None = Non
 
 def option_label(option: dict[str, Any], language: str | None) -> str:
     """Button title of a compensation option (``option`` as stored in the ``offers`` slot)."""
-    amount = option.get("amount")
+    amount = str(option.get("amount"))
     shown = (
         f"{Decimal(str(amount)):,.0f}"
         if option.get("currency") == "PTS"

@@ -17,9 +17,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import CursorResult, Update, or_, select, update
 from sqlalchemy.orm import Session
 
 from crm.models import Conversation, Customer, FollowUp, Ticket
@@ -30,6 +30,12 @@ MAX_ERROR_CHARS = 500
 
 def _now(now: datetime | None) -> datetime:
     return now or utcnow()
+
+
+def _changed(session: Session, stmt: Update) -> int:
+    """How many rows an UPDATE changed. ``Session.execute`` is typed as returning a plain
+    ``Result``; for an UPDATE it is a ``CursorResult``, which has ``rowcount``."""
+    return cast(CursorResult[Any], session.execute(stmt)).rowcount or 0
 
 
 def follow_ups_to_send(session: Session, now: datetime | None = None, *, limit: int = 20) -> list[int]:
@@ -56,7 +62,7 @@ def claim_follow_up(session: Session, follow_up_id: int, now: datetime | None = 
     row only one changes it; the other gets False. Returns whether this call won the claim.
     """
     now = _now(now)
-    result = session.execute(
+    stmt = (
         update(FollowUp)
         .where(
             FollowUp.id == follow_up_id,
@@ -67,31 +73,31 @@ def claim_follow_up(session: Session, follow_up_id: int, now: datetime | None = 
         .values(status="sending", claimed_at=now)
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount == 1
+    return _changed(session, stmt) == 1
 
 
 def release_stale_claims(session: Session, claimed_before: datetime) -> int:
     """Give claims older than ``claimed_before`` back (their worker died mid-send); returns how
     many. The send is then retried, so a notifier must be idempotent per follow-up id."""
-    result = session.execute(
+    stmt = (
         update(FollowUp)
         .where(FollowUp.status == "sending", FollowUp.claimed_at < claimed_before)
         .values(status="pending", claimed_at=None)
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount or 0
+    return _changed(session, stmt)
 
 
 def _finish_claim(session: Session, follow_up_id: int, **values: Any) -> bool:
     """Move a claimed (``sending``) row on; False when the claim was lost meanwhile (answered,
     or taken back as stale)."""
-    result = session.execute(
+    stmt = (
         update(FollowUp)
         .where(FollowUp.id == follow_up_id, FollowUp.status == "sending")
         .values(claimed_at=None, **values)
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount == 1
+    return _changed(session, stmt) == 1
 
 
 def mark_sent(session: Session, follow_up_id: int, *, channel: str, at: datetime | None = None) -> bool:

@@ -70,6 +70,7 @@ def _check(policy: dict[str, Any]) -> dict[str, Any]:
         "lifetime_value_multiplier",
         "severity_due_factor",
         "approval_limits",
+        "frustration_threshold",
     ):
         if key not in policy:
             raise PolicyError(f"compensation policy: missing key {key!r}")

@@ -266,6 +266,8 @@ def latest_feedback(session: Session, conversation_id: int) -> Feedback | None:
 def record_csat(session: Session, conversation: Conversation, score: int, comment: str | None) -> Feedback:
     """The chat's rating, from the bot's question or the widget alike: one per chat, a second
     one replaces the first (score and comment)."""
+    if not 1 <= int(score) <= 5:
+        raise ValueError("csat must be between 1 and 5")
     existing = latest_feedback(session, conversation.id)
     if existing is None:
         return add_feedback(

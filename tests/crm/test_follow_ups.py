@@ -238,3 +238,32 @@ def test_a_ticket_with_a_deadline_always_gets_its_follow_up(session_factory):
         assert (second.due_at, second.customer_id, second.note) == (NOW + timedelta(hours=1), None, None)
         assert (second.promised_resolution, second.complaint_category) == (None, None)
         assert tk.ticket_follow_ups(s, undated.id) == []
+
+
+def test_record_csat_keeps_one_rating_per_chat_and_never_commits(session_factory):
+    """The one CSAT upsert (bot question and widget alike): the first rating is added with the
+    chat's customer, a second replaces score and comment; the caller's unit of work commits."""
+    import pytest
+    from sqlalchemy import select
+
+    from crm.models import Conversation, Feedback
+    from crm.repo import conversations as convs
+
+    def ratings(s):
+        return [(f.csat, f.comment, f.customer_id) for f in s.scalars(select(Feedback))]
+
+    with session_scope(session_factory) as s:
+        cid = _customer(s)
+        chat = convs.create_conversation(s, token="tok-csat", customer_id=cid)
+        chat_id, first_id = chat.id, tk.record_csat(s, chat, 2, "slow").id
+    with session_factory() as s:
+        tk.record_csat(s, s.get(Conversation, chat_id), 5, None)
+        s.rollback()  # the repository committed nothing
+        assert ratings(s) == [(2, "slow", cid)]
+    with session_scope(session_factory) as s:
+        assert tk.record_csat(s, s.get(Conversation, chat_id), 5, None).id == first_id
+    with session_scope(session_factory) as s:
+        assert ratings(s) == [(5, None, cid)]
+        for score in (0, 6):
+            with pytest.raises(ValueError, match="between 1 and 5"):
+                tk.record_csat(s, s.get(Conversation, chat_id), score, None)

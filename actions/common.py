@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, SupportsIndex, SupportsInt, TypeVar, overload
 
 from rasa_sdk import Tracker
 
@@ -15,13 +15,24 @@ from common.lang import detect_language
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
+#: A slot's value as Rasa keeps it (JSON): what a form's ``validate_<slot>`` receives.
+SlotValue = str | int | float | bool | list[Any] | dict[str, Any] | None
+
 
 def language_of(tracker: Tracker) -> str:
     text = tracker.latest_message.get("text") or ""
     return tracker.get_slot("language") or detect_language(text)
 
 
-async def in_crm(work: Callable[..., T], *args: Any, default: Any = None, **kwargs: Any) -> T:
+@overload
+async def in_crm(work: Callable[..., T], *args: Any, default: T, **kwargs: Any) -> T: ...
+
+
+@overload
+async def in_crm(work: Callable[..., T], *args: Any, **kwargs: Any) -> T | None: ...
+
+
+async def in_crm(work: Callable[..., T], *args: Any, default: T | None = None, **kwargs: Any) -> T | None:
     """Run ``work(session, *args, **kwargs)`` in one CRM unit of work in a worker thread.
 
     A database failure is logged and ``default`` returned: the chat goes on without the CRM
@@ -53,8 +64,11 @@ def latest_intent(tracker: Tracker) -> str | None:
     return (tracker.latest_message.get("intent") or {}).get("name")
 
 
-def int_or_none(value: Any) -> int | None:
+def int_or_none(value: object) -> int | None:
+    """``int(value)`` of a slot's value; None for None and for anything that is not a number."""
+    if not isinstance(value, str | bytes | SupportsInt | SupportsIndex):
+        return None
     try:
-        return int(value) if value is not None else None
+        return int(value)
     except (TypeError, ValueError):
         return None

@@ -62,7 +62,9 @@ def offer_buttons(offers: list[dict[str, Any]], language: str) -> list[dict[str,
     ] + [{"title": text("button.no_compensation", language), "payload": "/deny"}]
 
 
-def _wrap_up(dispatcher: CollectingDispatcher, ticket_id: Any, due_iso: str | None, language: str) -> None:
+def _wrap_up(
+    dispatcher: CollectingDispatcher, ticket_id: int | str | None, due_iso: str | None, language: str
+) -> None:
     due = datetime.fromisoformat(due_iso) if due_iso else None
     dispatcher.utter_message(
         response="utter_ticket_promise",

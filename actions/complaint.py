@@ -22,9 +22,9 @@ from actions.handoff import hand_off
 from actions.personalise import profile_events
 from actions.services import conversation_id
 from actions.understanding import read_case
-from recovery.frustration import estimate_severity, frustration_score
+from recovery.frustration import estimate_severity, frustration_score, hands_off
 from recovery.labels import category_label
-from recovery.policy import fx, is_top_tier, load_policy
+from recovery.policy import fx, is_top_tier
 
 #: Slots of one complaint; cleared when a new complaint starts or the customer stops.
 CASE_SLOTS = (
@@ -102,7 +102,7 @@ class ActionComplaintStart(Action):
             problem=category_label(category, language),
         )
         extra = {"frustration_cues": frustration.cues}
-        if frustration.score >= float(load_policy()["frustration_threshold"]):
+        if hands_off(frustration.score):
             return (
                 events
                 + [SlotSet("complaint_route", "handoff")]

@@ -53,7 +53,11 @@ VERIFY_ATTEMPTS = 3
 
 
 def required_complaint_slots(
-    confirmed: Any, *, category: Any = None, order_number: Any = None, verified_customer: bool = False
+    confirmed: bool | None,
+    *,
+    category: str | None = None,
+    order_number: str | None = None,
+    verified_customer: bool = False,
 ) -> list[str]:
     """What the form still needs, in order. The order is skipped for complaints that have none
     (a store visit, staff, the phone line: the policy's ``needs_order``); ownership is asked only

@@ -79,8 +79,8 @@ class ActionAskDesiredOutcome(Action):
         return []
 
 
-def outcome_text(value: Any, language: str) -> str:
-    if value in RESOLUTIONS:
+def outcome_text(value: object, language: str) -> str:
+    if isinstance(value, str) and value in RESOLUTIONS:
         return resolution_label(value, language)
     if value in (None, "other"):
         return text("button.something_else", language)

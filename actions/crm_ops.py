@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypedDict
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -128,7 +128,7 @@ def open_ticket(
     order_id: int | None,
     description: str,
     due_at: datetime,
-    promise: str,
+    promise: repo.Promise,
     follow_up_at: datetime,
 ) -> int:
     """The complaint ticket with its due date, plus the follow-up that checks the promise (also
@@ -180,7 +180,19 @@ def settle_offers(session: Session, offer_ids: list[int], chosen_id: int | None,
             repo.set_offer_status(session, offer_id, "rejected")
 
 
-def due_follow_up(session: Session, customer_id: int, now: datetime | None = None) -> dict[str, Any] | None:
+class DueFollowUp(TypedDict):
+    """A due follow-up the greeting asks about: what was promised, and the ticket's state."""
+
+    id: int
+    ticket_id: int
+    promised_resolution: str | None
+    complaint_category: str | None
+    ticket_status: str
+    overdue: bool
+    due_at: datetime | None
+
+
+def due_follow_up(session: Session, customer_id: int, now: datetime | None = None) -> DueFollowUp | None:
     """The oldest due follow-up of the customer, with its ticket (overdue flag included)."""
     now = now or utcnow()
     for follow_up in repo.due_follow_ups(session, customer_id, now):
@@ -193,7 +205,8 @@ def due_follow_up(session: Session, customer_id: int, now: datetime | None = Non
         return {
             "id": follow_up.id,
             "ticket_id": ticket.id,
-            "note": follow_up.note,
+            "promised_resolution": follow_up.promised_resolution,
+            "complaint_category": follow_up.complaint_category,
             "ticket_status": ticket.status,
             "overdue": overdue,
             "due_at": ticket.due_at,
@@ -216,21 +229,8 @@ def finish_follow_up(session: Session, follow_up_id: int, *, kept: bool) -> int 
 
 
 def save_csat(session: Session, conversation_id: int, score: int, comment: str | None) -> None:
-    """One rating per chat: a second one (here or from the widget) replaces the first."""
-    from crm.repo.agent_desk import latest_feedback
-
+    """One rating per chat (:func:`crm.repo.tickets.record_csat`): a second one, here or from the
+    widget, replaces the first."""
     conversation = session.get(Conversation, conversation_id)
-    if conversation is None:
-        return
-    existing = latest_feedback(session, conversation_id)
-    if existing is not None:
-        existing.csat, existing.comment = score, comment
-        session.flush()
-        return
-    repo.add_feedback(
-        session,
-        conversation_id=conversation_id,
-        csat=score,
-        comment=comment,
-        customer_id=conversation.customer_id,
-    )
+    if conversation is not None:
+        repo.record_csat(session, conversation, score, comment)

@@ -1,5 +1,5 @@
 """End of chat: one CSAT question (1-5 buttons) and an optional comment (``csat_form``),
-stored with ``crm.repo.tickets.add_feedback`` (one rating per chat; a second one replaces it)."""
+stored with ``crm.repo.tickets.record_csat`` (one rating per chat; a second one replaces it)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import crm_ops
-from actions.common import in_crm, latest_intent
+from actions.common import SlotValue, in_crm, latest_intent
 from actions.parsing import parse_csat
 from actions.services import conversation_id
 
@@ -42,8 +42,10 @@ class ValidateCsatForm(FormValidationAction):
         return {"csat_score": score} if score else {}
 
     async def validate_csat_score(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+        self, value: SlotValue, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
+        if not isinstance(value, str | int | float):
+            return {"csat_score": None}
         try:
             score = int(float(value))
         except (TypeError, ValueError):
@@ -56,7 +58,7 @@ class ValidateCsatForm(FormValidationAction):
         return {"csat_score": score}
 
     async def validate_csat_comment(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+        self, value: SlotValue, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         if latest_intent(tracker) in NO_COMMENT_INTENTS:
             return {"csat_comment": ""}

@@ -18,7 +18,6 @@ from actions.common import in_crm, language_of
 from actions.services import conversation_id
 from common.texts import text
 from recovery.labels import category_label, deadline, resolution_label
-from recovery.policy import parse_promise, promise_note  # noqa: F401 - promise_note re-exported
 
 
 def profile_events(profile: crm_ops.Profile) -> list[dict[str, Any]]:
@@ -50,13 +49,12 @@ class ActionGreet(Action):
         due = await in_crm(crm_ops.due_follow_up, profile.customer_id)
         if not due:
             return events
-        resolution, category = parse_promise(due["note"])
         question = {
             "ticket": due["ticket_id"],
-            "problem": category_label(category, language),
-            "resolution": resolution_label(resolution, language),
+            "problem": category_label(due["complaint_category"], language),
+            "resolution": resolution_label(due["promised_resolution"], language),
         }
-        if due["overdue"]:
+        if due["overdue"] and due["due_at"] is not None:
             question.update(
                 response="utter_follow_up_overdue_question", deadline=deadline(due["due_at"], language)
             )

@@ -15,12 +15,12 @@ from actions.common import in_crm, int_or_none, language_of
 from actions.services import conversation_id
 from common.texts import text
 from crm.orm.base import utcnow
+from crm.repo.tickets import Promise
 from recovery.labels import category_label, deadline, resolution_label
 from recovery.policy import (
     RESOLUTIONS,
     due_at,
     load_policy,
-    promise_note,
     propose_resolution,
     resolutions_for,
     ticket_category,
@@ -129,7 +129,7 @@ async def open_case_ticket(
         order_id=int_or_none(tracker.get_slot("order_id")),
         description=description,
         due_at=due,
-        promise=promise_note(resolution, category),
+        promise=Promise(resolution, category),
         follow_up_at=follow_up,
     )
     return ticket_id, due

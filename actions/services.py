@@ -5,14 +5,21 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING
+
+from rasa_sdk import Tracker
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
+
+    from kb.search import KBService
 
 _lock = threading.Lock()
-_kb_service: Any = None
-_session_factory: Any = None
+_kb_service: KBService | None = None
+_session_factory: sessionmaker[Session] | None = None
 
 
-def kb_service() -> Any:
+def kb_service() -> KBService:
     """The hot-reloading knowledge-base service, loaded on first use."""
     global _kb_service
     if _kb_service is None:
@@ -27,7 +34,7 @@ def kb_service() -> Any:
 
 
 @contextmanager
-def crm_session() -> Iterator[Any]:
+def crm_session() -> Iterator[Session]:
     """One CRM unit of work (commit at the end, rollback on error). Call from a worker thread."""
     global _session_factory
     if _session_factory is None:
@@ -43,7 +50,7 @@ def crm_session() -> Iterator[Any]:
         yield session
 
 
-def conversation_id(tracker: Any) -> int | None:
+def conversation_id(tracker: Tracker) -> int | None:
     """The CRM conversation id: the gateway uses it as Rasa's sender id."""
     try:
         return int(tracker.sender_id)

@@ -269,7 +269,7 @@ def _ticket(
         due_at=created + timedelta(days=2),
         actor="seed",
         created_at=created,
-        promise=tk.promise_note(resolution, complaint),
+        promise=tk.Promise(resolution, complaint),
     )
     path = TICKET_PATHS[i % len(TICKET_PATHS)]
     for step, status in enumerate(path[1:], start=1):

@@ -81,10 +81,10 @@ def build_notice(ctx: repo.DeliveryContext, now: datetime, notifier: Notifier) -
     language = follow_up_language(
         (conversation.language if conversation else None) or customer.preferred_language
     )
-    from crm.repo.tickets import parse_promise
-
-    promised, complaint = parse_promise(follow_up.note)
-    message = follow_up_text(language, ticket_id=ticket.id, note=follow_up.note, deadline_at=ticket.due_at)
+    promised, complaint = follow_up.promised_resolution, follow_up.complaint_category
+    message = follow_up_text(
+        language, ticket_id=ticket.id, resolution=promised, category=complaint, deadline_at=ticket.due_at
+    )
     notice = FollowUpNotice(
         follow_up_id=follow_up.id,
         attempt=(follow_up.attempts or 0) + 1,

@@ -36,17 +36,22 @@ def follow_up_language(language: str | None) -> str:
 
 
 def follow_up_text(
-    language: str | None, *, ticket_id: int, note: str | None, deadline_at: datetime | None
+    language: str | None,
+    *,
+    ticket_id: int,
+    resolution: str | None,
+    category: str | None,
+    deadline_at: datetime | None,
 ) -> dict[str, Any]:
     """The follow-up message in the customer's language: ``text`` (names the ticket and what was
     promised, asks whether the issue is resolved), an e-mail ``subject``, yes/no ``buttons``
     whose payloads the bot understands (``/affirm``, ``/deny``), and ``times``: where the text
-    shows the deadline, with the instant, so the widget can show it in the reader's own time zone."""
-    from crm.repo.tickets import parse_promise
+    shows the deadline, with the instant, so the widget can show it in the reader's own time zone.
+    ``resolution`` and ``category`` are what was promised (``FollowUp.promised_resolution``,
+    ``FollowUp.complaint_category``)."""
     from recovery.labels import category_label, deadline, resolution_label
 
     language = follow_up_language(language)
-    resolution, category = parse_promise(note)
     values = {
         "ticket": ticket_id,
         "problem": category_label(category, language),

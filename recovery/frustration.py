@@ -1,9 +1,10 @@
 """Frustration and severity cues in a customer's message (pure functions, trilingual).
 
-The project's one frustration scorer: the actions (``recovery.frustration`` re-exports it) score
-a complaint with it, and the gateway scores every customer message with it, including those sent
-while an agent holds the chat, for the record (``messages.frustration``) and the queue's priority
-(``recovery.priority``). A leaf module: it imports only :mod:`common.lang`.
+The project's one frustration scorer and its one set of thresholds: the actions score a complaint
+with it (and hand off at :func:`handoff_threshold`), and the gateway scores every customer message
+with it, including those sent while an agent holds the chat, for the record
+(``messages.frustration``) and the queue's priority (``recovery.priority``, through
+:func:`message_level`). Imports :mod:`common.lang` and the policy file's threshold only.
 
 Text is folded first (:func:`common.lang.fold`: Traditional -> Simplified, lower case, full-width
 -> ASCII), so every word list below is written once, in Simplified Chinese and English.
@@ -15,6 +16,12 @@ import re
 from dataclasses import dataclass, field
 
 from common.lang import fold
+from recovery.policy import load_policy
+
+#: A score at which a message counts as upset: one level of queue priority (:func:`message_level`).
+UPSET = 0.3
+#: A score at which a complaint is at least of ``high`` severity (:func:`estimate_severity`).
+SEVERE = 0.5
 
 # Strong negative words and insults (folded forms). Mild words ("slow", "disappointed") are
 # left out on purpose: they describe the problem rather than the customer's temper.
@@ -203,16 +210,32 @@ def frustration_score(text: str, *, previous_complaints: int = 0, failed_answers
     return Frustration(round(min(1.0, score), 2), cues)
 
 
+def handoff_threshold() -> float:
+    """``compensation_policy.yml: frustration_threshold`` (0.7): a complaint scoring this much goes
+    to a person, and a message scoring this much is worth two levels of queue priority."""
+    return float(load_policy()["frustration_threshold"])
+
+
+def hands_off(score: float) -> bool:
+    """Whether a complaint's frustration ``score`` sends the chat to a person."""
+    return score >= handoff_threshold()
+
+
+def message_level(score: float) -> int:
+    """0 (calm), 1 (upset: :data:`UPSET`) or 2 (furious: :func:`handoff_threshold`)."""
+    return 2 if score >= handoff_threshold() else 1 if score >= UPSET else 0
+
+
 def estimate_severity(text: str, *, frustration: float = 0.0, order_value_twd: float | None = None) -> str:
     """``low`` / ``medium`` / ``high`` / ``critical`` from the customer's own words.
 
     Safety cues (fire, smoke, shock...) are critical. Repeat problems, long waits or strong
-    frustration make it high. "Minor / 有點" makes it low, unless the order is expensive.
+    frustration (:data:`SEVERE`) make it high. "Minor / 有點" makes it low, unless the order is expensive.
     """
     folded = fold(text or "")
     if _hits(folded, SAFETY, stems=True):
         return "critical"
-    if _hits(folded, AGAIN) or _hits(folded, LONG_WAIT) or frustration >= 0.5:
+    if _hits(folded, AGAIN) or _hits(folded, LONG_WAIT) or frustration >= SEVERE:
         return "high"
     if _hits(folded, MINOR) and not (order_value_twd and order_value_twd >= 15000):
         return "low"

@@ -2,6 +2,9 @@
 
 Pure functions, no Rasa and no database: resolutions per category, compensation options for
 category x severity x tier x lifetime value with caps, the bot's approval limit, due dates.
+The file's ``approval_limits`` (what each console role may approve) are read by
+:mod:`recovery.approvals`. That each option's ``crm_type`` is a type the CRM accepts is checked
+by the test suite (the rules import nothing of the CRM).
 """
 
 from __future__ import annotations
@@ -15,8 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-
-from crm.repo.tickets import parse_promise, promise_note  # noqa: F401 - the note's one home
 
 POLICY_PATH = Path(__file__).resolve().parent.parent / "compensation_policy.yml"
 CATEGORIES = (
@@ -49,7 +50,7 @@ class Option:
 
     @property
     def crm_type(self) -> str:
-        return load_policy()["options"][self.type]["crm_type"]
+        return str(load_policy()["options"][self.type]["crm_type"])
 
     def needs_approval(self, policy: dict[str, Any] | None = None) -> bool:
         return self.value_twd > Decimal(str((policy or load_policy())["bot_limit"]))
@@ -66,16 +67,17 @@ def _check(policy: dict[str, Any]) -> dict[str, Any]:
         "tier_multiplier",
         "lifetime_value_multiplier",
         "severity_due_factor",
+        "approval_limits",
+        "frustration_threshold",
     ):
         if key not in policy:
             raise PolicyError(f"compensation policy: missing key {key!r}")
     if set(policy["options"]) != set(OPTION_TYPES):
         raise PolicyError(f"compensation policy: options must be exactly {OPTION_TYPES}")
-    from crm.orm.base import OFFER_TYPES  # the CRM's CHECK constraint on CompensationOffer.type
-
     for name, spec in policy["options"].items():
-        if (spec or {}).get("crm_type") not in OFFER_TYPES:
-            raise PolicyError(f"compensation policy: option {name}: crm_type must be one of {OFFER_TYPES}")
+        crm_type = (spec or {}).get("crm_type")
+        if not isinstance(crm_type, str) or not crm_type:
+            raise PolicyError(f"compensation policy: option {name}: crm_type must name a CRM offer type")
         bad = [
             r for r in [*(spec.get("only_with") or ()), *(spec.get("not_with") or ())] if r not in RESOLUTIONS
         ]
@@ -93,7 +95,24 @@ def _check(policy: dict[str, Any]) -> dict[str, Any]:
             unknown = set(table or {}) - set(OPTION_TYPES)
             if unknown:
                 raise PolicyError(f"compensation policy: {name}/{severity}: unknown {unknown}")
+    _check_approval_limits(policy)
     return policy
+
+
+def _check_approval_limits(policy: dict[str, Any]) -> None:
+    """``approval_limits``: per role, ``null`` (no limit) or amounts per currency of ``fx`` or ``PTS``."""
+    limits = policy["approval_limits"]
+    if not isinstance(limits, dict) or not limits:
+        raise PolicyError("compensation policy: approval_limits must map roles to limits")
+    currencies = {*policy["fx"], "PTS"}
+    for role, table in limits.items():
+        if table is None:
+            continue
+        if not isinstance(table, dict):
+            raise PolicyError(f"compensation policy: approval_limits.{role} must be null or per currency")
+        for currency, amount in table.items():
+            if currency not in currencies or isinstance(amount, bool) or not isinstance(amount, int | float):
+                raise PolicyError(f"compensation policy: approval_limits.{role}.{currency}: bad limit")
 
 
 @lru_cache(maxsize=4)
@@ -124,7 +143,9 @@ def propose_resolution(category: str | None, desired: str | None) -> str:
 
 
 def ticket_category(category: str | None) -> str:
-    return load_policy()["categories"][category if category in CATEGORIES else "other"]["ticket_category"]
+    return str(
+        load_policy()["categories"][category if category in CATEGORIES else "other"]["ticket_category"]
+    )
 
 
 def due_at(category: str | None, severity: str, now: datetime) -> datetime:
@@ -170,7 +191,7 @@ def compensation_options(
     express replacement after choosing a refund).
     """
     policy = load_policy()
-    currency = currency if currency in policy["fx"] else "TWD"
+    currency = currency if currency is not None and currency in policy["fx"] else "TWD"
     rate = fx(currency)
     ltv_twd = Decimal(str(lifetime_value or 0)) / rate
     mult = _multiplier(tier, ltv_twd)

@@ -7,14 +7,13 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from recovery.frustration import frustration_score
+from recovery.frustration import frustration_score, message_level
 
 TIER_POINTS = {"standard": 0, "silver": 5, "gold": 12, "platinum": 20}
 OFFER_POINTS = 15
 FRUSTRATION_POINTS = 10
 MAX_WAIT_POINTS = 60
 FRUSTRATED_INTENTS = {"complaint", "request_human"}
-UPSET, FURIOUS = 0.3, 0.7  # message scores (recovery.frustration) worth one and two levels
 
 
 def peak_message_frustration(signals: dict[str, Any]) -> float:
@@ -32,11 +31,10 @@ def peak_message_frustration(signals: dict[str, Any]) -> float:
 
 
 def frustration(signals: dict[str, Any]) -> int:
-    """0 (calm) to 3 (very frustrated): the customer's most upset message (one level from
-    :data:`UPSET`, two from :data:`FURIOUS`), repeated complaints or requests for a person or
+    """0 (calm) to 3 (very frustrated): the customer's most upset message (up to two levels,
+    :func:`recovery.frustration.message_level`), repeated complaints or requests for a person or
     failed answers (one), and a handoff because of frustration (one)."""
-    peak = peak_message_frustration(signals)
-    score = 2 if peak >= FURIOUS else 1 if peak >= UPSET else 0
+    score = message_level(peak_message_frustration(signals))
     intents = signals.get("customer_intents") or []
     if sum(1 for i in intents if i in FRUSTRATED_INTENTS) >= 2 or (signals.get("kb_fallbacks") or 0) >= 2:
         score += 1

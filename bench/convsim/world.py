@@ -117,9 +117,7 @@ def _bench_customer(session: Session, conv: Conversation, spec: dict, taken: set
             due_at=due,
             actor="bot",
             created_at=due - timedelta(days=1),
-            promise=tk.promise_note(
-                past.get("promise", "redelivery"), past.get("complaint", "late_delivery")
-            ),
+            promise=tk.Promise(past.get("promise", "redelivery"), past.get("complaint", "late_delivery")),
             follow_up=past.get("follow_up", True),  # False: a promise kept without its record (old data)
         )
         ctx.past_ticket_id = ticket.id

@@ -100,6 +100,11 @@ class FollowUp(Base):
     a failed send goes back to ``pending`` with ``attempts``, ``last_error`` and
     ``next_attempt_at`` (backoff). Recording the answer (``complete_follow_up``) sets
     ``outcome``, ``done_at`` and ``status = done``.
+
+    What a follow-up checks (since 0007): ``promised_resolution`` and ``complaint_category``, the
+    keys of ``compensation_policy.yml`` (``resolution`` / ``category`` labels) the bot promised and
+    the customer complained about; NULL for an agent's own reminder. ``note`` is an agent's free
+    text ("what to check").
     """
 
     __tablename__ = "follow_ups"
@@ -116,6 +121,8 @@ class FollowUp(Base):
     conversation_id: Mapped[int | None] = mapped_column(ForeignKey("conversations.id", ondelete="SET NULL"))
     due_at: Mapped[datetime] = mapped_column(index=True)
     note: Mapped[str | None] = mapped_column(Text)
+    promised_resolution: Mapped[str | None] = mapped_column(String(32))
+    complaint_category: Mapped[str | None] = mapped_column(String(32))
     outcome: Mapped[str | None] = mapped_column(Text)
     done_at: Mapped[datetime | None]
     created_by: Mapped[str | None] = mapped_column(String(64))

@@ -17,7 +17,6 @@ from crm.models import (
     CompensationOffer,
     Conversation,
     Customer,
-    Feedback,
     FollowUp,
     Message,
     Ticket,
@@ -42,7 +41,17 @@ TICKET_FIELDS = [
     "resolved_at",
 ]
 OFFER_FIELDS = ["id", "ticket_id", "type", "amount", "currency", "status", "offered_at", "decided_at"]
-FOLLOW_UP_FIELDS = ["id", "due_at", "note", "outcome", "done_at", "created_by", "created_at"]
+FOLLOW_UP_FIELDS = [
+    "id",
+    "due_at",
+    "note",
+    "promised_resolution",
+    "complaint_category",
+    "outcome",
+    "done_at",
+    "created_by",
+    "created_at",
+]
 
 
 def _recent_messages(session: Session, conversation_id: int, limit: int = RECENT_MESSAGES) -> list[Message]:
@@ -214,16 +223,6 @@ def offer_context(session: Session, offer_id: int) -> tuple[CompensationOffer, C
     return offer, conversation
 
 
-def latest_feedback(session: Session, conversation_id: int) -> Feedback | None:
-    stmt = (
-        select(Feedback)
-        .where(Feedback.conversation_id == conversation_id)
-        .order_by(Feedback.created_at.desc(), Feedback.id.desc())
-        .limit(1)
-    )
-    return session.scalars(stmt).first()
-
-
 #: A pending follow-up this long past due counts as overdue (the worker should have sent it).
 FOLLOW_UP_OVERDUE_AFTER = timedelta(hours=1)
 #: A sort key of the follow-up lists: a column, or a column's ``.desc()``.
@@ -244,6 +243,8 @@ BOARD_FIELDS = [
     "last_error",
     "next_attempt_at",
     "note",
+    "promised_resolution",
+    "complaint_category",
     "outcome",
     "done_at",
     "created_by",

@@ -57,7 +57,7 @@ def claim_follow_up(session: Session, follow_up_id: int, now: datetime | None = 
     row only one changes it; the other gets False. Returns whether this call won the claim.
     """
     now = _now(now)
-    result = session.execute(
+    stmt = (
         update(FollowUp)
         .where(
             FollowUp.id == follow_up_id,
@@ -68,31 +68,31 @@ def claim_follow_up(session: Session, follow_up_id: int, now: datetime | None = 
         .values(status="sending", claimed_at=now)
         .execution_options(synchronize_session=False)
     )
-    return rowcount(result) == 1
+    return rowcount(session.execute(stmt)) == 1
 
 
 def release_stale_claims(session: Session, claimed_before: datetime) -> int:
     """Give claims older than ``claimed_before`` back (their worker died mid-send); returns how
     many. The send is then retried, so a notifier must be idempotent per follow-up id."""
-    result = session.execute(
+    stmt = (
         update(FollowUp)
         .where(FollowUp.status == "sending", FollowUp.claimed_at < claimed_before)
         .values(status="pending", claimed_at=None)
         .execution_options(synchronize_session=False)
     )
-    return rowcount(result)
+    return rowcount(session.execute(stmt))
 
 
 def _finish_claim(session: Session, follow_up_id: int, **values: Any) -> bool:
     """Move a claimed (``sending``) row on; False when the claim was lost meanwhile (answered,
     or taken back as stale)."""
-    result = session.execute(
+    stmt = (
         update(FollowUp)
         .where(FollowUp.id == follow_up_id, FollowUp.status == "sending")
         .values(claimed_at=None, **values)
         .execution_options(synchronize_session=False)
     )
-    return rowcount(result) == 1
+    return rowcount(session.execute(stmt)) == 1
 
 
 def mark_sent(session: Session, follow_up_id: int, *, channel: str, at: datetime | None = None) -> bool:

@@ -4,6 +4,7 @@ Sending due follow-ups (across customers, claimed once) is in :mod:`crm.repo.fol
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
@@ -11,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from crm.errors import CRMNotFound
-from crm.models import CompensationOffer, Feedback, FollowUp, Ticket, TicketStatusChange
+from crm.models import CompensationOffer, Conversation, Feedback, FollowUp, Ticket, TicketStatusChange
 from crm.orm.base import OFFER_STATUSES, TICKET_STATUSES, utcnow
 
 #: Allowed offer transitions (anything may still be rejected before it is granted).
@@ -24,21 +25,14 @@ OFFER_FLOW = {
 }
 
 
-def promise_note(resolution: str | None, category: str | None) -> str:
-    """What a follow-up checks, as stored in ``FollowUp.note``: the resolution promised and the
-    complaint category (the keys of ``compensation_policy.yml``), read back by the greeting and
-    the follow-up worker with :func:`parse_promise`."""
-    return f"promise: {resolution or 'review'} | complaint: {category or 'other'}"
+@dataclass(frozen=True)
+class Promise:
+    """What a follow-up checks: the ``resolution`` promised and the ``complaint`` category (keys
+    of ``compensation_policy.yml``), stored in ``FollowUp.promised_resolution`` and
+    ``FollowUp.complaint_category``."""
 
-
-def parse_promise(note: str | None) -> tuple[str | None, str | None]:
-    """``"promise: replacement | complaint: late_delivery"`` -> (resolution, category)."""
-    parts = dict(
-        (key.strip(), value.strip())
-        for key, _, value in (p.partition(":") for p in (note or "").split("|"))
-        if value
-    )
-    return parts.get("promise"), parts.get("complaint")
+    resolution: str
+    complaint: str
 
 
 def create_ticket(
@@ -55,7 +49,7 @@ def create_ticket(
     due_at: datetime | None = None,
     actor: str | None = None,
     created_at: datetime | None = None,
-    promise: str | None = None,
+    promise: Promise | None = None,
     follow_up_at: datetime | None = None,
     follow_up: bool = True,
 ) -> Ticket:
@@ -63,7 +57,7 @@ def create_ticket(
 
     Every promise gets a follow-up: a ticket with a deadline (``due_at``) gets the
     :class:`FollowUp` that asks whether it was kept, due at ``follow_up_at`` (default: the
-    deadline), noting ``promise`` (:func:`promise_note`), for the same customer and chat (an
+    deadline), recording ``promise`` (what it checks), for the same customer and chat (an
     anonymous one goes to an agent, see the follow-up worker). ``follow_up=False`` only for
     callers that schedule that follow-up themselves (tests of the follow-up machinery).
     """
@@ -94,7 +88,7 @@ def create_ticket(
             customer_id=customer_id,
             ticket_id=ticket.id,
             conversation_id=conversation_id,
-            note=promise[:500] if promise else None,
+            promise=promise,
             created_by=actor,
             created_at=now,
         )
@@ -203,15 +197,19 @@ def add_follow_up(
     ticket_id: int | None = None,
     conversation_id: int | None = None,
     note: str | None = None,
+    promise: Promise | None = None,
     created_by: str | None = None,
     created_at: datetime | None = None,
 ) -> FollowUp:
+    """A follow-up: the bot's check of a ``promise``, or an agent's reminder with a ``note``."""
     fu = FollowUp(
         due_at=due_at,
         customer_id=customer_id,
         ticket_id=ticket_id,
         conversation_id=conversation_id,
         note=note,
+        promised_resolution=promise.resolution if promise else None,
+        complaint_category=promise.complaint if promise else None,
         created_by=created_by,
         created_at=created_at or utcnow(),
     )
@@ -253,6 +251,35 @@ def add_feedback(
     session.add(fb)
     session.flush()
     return fb
+
+
+def latest_feedback(session: Session, conversation_id: int) -> Feedback | None:
+    stmt = (
+        select(Feedback)
+        .where(Feedback.conversation_id == conversation_id)
+        .order_by(Feedback.created_at.desc(), Feedback.id.desc())
+        .limit(1)
+    )
+    return session.scalars(stmt).first()
+
+
+def record_csat(session: Session, conversation: Conversation, score: int, comment: str | None) -> Feedback:
+    """The chat's rating, from the bot's question or the widget alike: one per chat, a second
+    one replaces the first (score and comment)."""
+    if not 1 <= int(score) <= 5:
+        raise ValueError("csat must be between 1 and 5")
+    existing = latest_feedback(session, conversation.id)
+    if existing is None:
+        return add_feedback(
+            session,
+            conversation_id=conversation.id,
+            csat=score,
+            comment=comment,
+            customer_id=conversation.customer_id,
+        )
+    existing.csat, existing.comment = score, comment
+    session.flush()
+    return existing
 
 
 #: Offer statuses that count as "compensation given or promised" for the repeat rule.

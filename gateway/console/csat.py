@@ -18,9 +18,8 @@ from pydantic import Field, ValidationError
 from sqlalchemy.orm import Session, sessionmaker
 
 from crm.db import session_scope
-from crm.repo.agent_desk import latest_feedback
 from crm.repo.conversations import get_conversation_by_token
-from crm.repo.tickets import add_feedback
+from crm.repo.tickets import record_csat
 from gateway.ratelimit import client_address, limiter_of, too_many
 from gateway.validation import CleanModel
 
@@ -44,18 +43,7 @@ def record_rating(factory: sessionmaker[Session], token: str, score: int, commen
         conversation = get_conversation_by_token(session, token)
         if conversation is None:
             return None
-        existing = latest_feedback(session, conversation.id)
-        if existing is not None:
-            existing.csat, existing.comment = score, comment
-            session.flush()
-        else:
-            add_feedback(
-                session,
-                conversation_id=conversation.id,
-                csat=score,
-                comment=comment,
-                customer_id=conversation.customer_id,
-            )
+        record_csat(session, conversation, score, comment)
         return conversation.id
 
 

@@ -36,9 +36,15 @@ def test_offers_are_recorded_under_the_options_own_crm_types():
     assert {name: spec["crm_type"] for name, spec in data["options"].items()} == {
         name: name for name in policy.OPTION_TYPES
     }
+    # The rules import nothing of the CRM: that the CRM accepts every type the policy records
+    # (its CHECK constraint on CompensationOffer.type) is this test's job.
     assert set(policy.OPTION_TYPES) <= set(OFFER_TYPES)
+    assert {spec["crm_type"] for spec in data["options"].values()} <= set(OFFER_TYPES)
+    assert {
+        policy.Option(kind, Decimal(1), "TWD", Decimal(1)).crm_type for kind in policy.OPTION_TYPES
+    } <= set(OFFER_TYPES)
     broken = deepcopy(data)
-    broken["options"]["shipping_refund"]["crm_type"] = "shipping"  # the CRM would refuse it
+    broken["options"]["shipping_refund"]["crm_type"] = None
     with pytest.raises(policy.PolicyError, match="shipping_refund: crm_type"):
         policy._check(broken)
 

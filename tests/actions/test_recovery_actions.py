@@ -101,7 +101,11 @@ def test_accepting_opens_a_ticket_with_due_date_and_follow_up_and_records_every_
         assert ticket.due_at > utcnow() and ticket.conversation_id == case.conversation_id
         assert "due Monday" in ticket.description
         follow_up = session.scalars(select(FollowUp).where(FollowUp.ticket_id == ticket.id)).one()
-        assert follow_up.note == "promise: refund | complaint: late_delivery"
+        assert (follow_up.promised_resolution, follow_up.complaint_category, follow_up.note) == (
+            "refund",
+            "late_delivery",
+            None,
+        )
         offers = session.scalars(
             select(CompensationOffer).where(CompensationOffer.ticket_id == ticket.id)
         ).all()
@@ -269,7 +273,7 @@ def test_anonymous_customer_gets_a_ticket_but_no_compensation(new_chat, crm):
         ticket = session.get(Ticket, slots["ticket_id"])
         (follow_up,) = repo.ticket_follow_ups(session, ticket.id)
         assert (follow_up.customer_id, follow_up.conversation_id) == (None, case.conversation_id)
-        assert ticket.due_at <= follow_up.due_at and repo.parse_promise(follow_up.note)[0] == "refund"
+        assert ticket.due_at <= follow_up.due_at and follow_up.promised_resolution == "refund"
 
 
 def test_every_ticket_the_bot_opens_has_its_follow_up(new_chat, crm):

@@ -14,7 +14,7 @@ from sqlalchemy import select
 import actions.kb_answer as kb_answer
 from actions.csat import ActionCsatSave, ValidateCsatForm
 from actions.followup import ActionFollowUpAnswer
-from actions.personalise import ActionGreet, parse_promise, promise_note
+from actions.personalise import ActionGreet
 from crm.db import session_scope
 from crm.models import Feedback, FollowUp, Ticket
 from crm.orm.base import utcnow
@@ -64,7 +64,7 @@ def _due_promise(crm, case, *, overdue: bool) -> int:
             due_at=now - timedelta(hours=1),
             customer_id=case.customer_id,
             ticket_id=ticket.id,
-            note=promise_note("redelivery", "late_delivery"),
+            promise=repo.Promise("redelivery", "late_delivery"),
         )
         return ticket.id
 
@@ -227,11 +227,6 @@ def test_csat_is_stored_once_per_chat(new_chat, crm):
     with session_scope(crm) as session:
         rows = session.scalars(select(Feedback).where(Feedback.conversation_id == case.conversation_id)).all()
     assert [(r.csat, r.comment, r.customer_id) for r in rows] == [(4, None, case.customer_id)]
-
-
-def test_promise_note_round_trip():
-    assert parse_promise(promise_note("repair", "repair_delay")) == ("repair", "repair_delay")
-    assert parse_promise(None) == (None, None)
 
 
 @dataclass

@@ -52,7 +52,7 @@ def board(factory):
                 customer_id=customer.id,
                 ticket_id=late.id,
                 conversation_id=conv.id,
-                note="promise: refund | complaint: late_delivery",
+                promise=tk.Promise("refund", "late_delivery"),
             )
             for key, value in values.items():
                 setattr(follow_up, key, value)

@@ -196,7 +196,7 @@ def test_follow_up_text_marks_its_deadline():
     from gateway.notices import follow_up_text
 
     due = datetime(2031, 1, 17, 10, 0, tzinfo=timezone.utc)
-    message = follow_up_text("zh-Hant", ticket_id=3, note=None, deadline_at=due)
+    message = follow_up_text("zh-Hant", ticket_id=3, resolution=None, category=None, deadline_at=due)
     [mark] = message["times"]
     assert mark["text"] in message["text"] and datetime.fromisoformat(mark["at"]) == due
-    assert follow_up_text("en", ticket_id=3, note=None, deadline_at=None)["times"] == []
+    assert follow_up_text("en", ticket_id=3, resolution=None, category=None, deadline_at=None)["times"] == []

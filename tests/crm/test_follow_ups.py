@@ -26,7 +26,7 @@ def _customer(s, name: str = "Amy") -> int:
 
 def _add(s, customer_id: int, due: datetime, **values) -> int:
     follow_up = tk.add_follow_up(
-        s, due_at=due, customer_id=customer_id, note="promise: refund | complaint: other"
+        s, due_at=due, customer_id=customer_id, promise=tk.Promise("refund", "other")
     )
     for key, value in values.items():
         setattr(follow_up, key, value)
@@ -214,7 +214,7 @@ def test_a_ticket_with_a_deadline_always_gets_its_follow_up(session_factory):
             customer_id=cid,
             conversation_id=chat,
             due_at=NOW,
-            promise=tk.promise_note("redelivery", "late_delivery"),
+            promise=tk.Promise("redelivery", "late_delivery"),
             actor="bot",
         )
         anonymous = tk.create_ticket(
@@ -229,7 +229,41 @@ def test_a_ticket_with_a_deadline_always_gets_its_follow_up(session_factory):
             "bot",
             "pending",
         )
-        assert tk.parse_promise(first.note) == ("redelivery", "late_delivery")
+        assert (first.promised_resolution, first.complaint_category, first.note) == (
+            "redelivery",
+            "late_delivery",
+            None,
+        )
         (second,) = tk.ticket_follow_ups(s, anonymous.id)
         assert (second.due_at, second.customer_id, second.note) == (NOW + timedelta(hours=1), None, None)
+        assert (second.promised_resolution, second.complaint_category) == (None, None)
         assert tk.ticket_follow_ups(s, undated.id) == []
+
+
+def test_record_csat_keeps_one_rating_per_chat_and_never_commits(session_factory):
+    """The one CSAT upsert (bot question and widget alike): the first rating is added with the
+    chat's customer, a second replaces score and comment; the caller's unit of work commits."""
+    import pytest
+    from sqlalchemy import select
+
+    from crm.models import Conversation, Feedback
+    from crm.repo import conversations as convs
+
+    def ratings(s):
+        return [(f.csat, f.comment, f.customer_id) for f in s.scalars(select(Feedback))]
+
+    with session_scope(session_factory) as s:
+        cid = _customer(s)
+        chat = convs.create_conversation(s, token="tok-csat", customer_id=cid)
+        chat_id, first_id = chat.id, tk.record_csat(s, chat, 2, "slow").id
+    with session_factory() as s:
+        tk.record_csat(s, s.get(Conversation, chat_id), 5, None)
+        s.rollback()  # the repository committed nothing
+        assert ratings(s) == [(2, "slow", cid)]
+    with session_scope(session_factory) as s:
+        assert tk.record_csat(s, s.get(Conversation, chat_id), 5, None).id == first_id
+    with session_scope(session_factory) as s:
+        assert ratings(s) == [(5, None, cid)]
+        for score in (0, 6):
+            with pytest.raises(ValueError, match="between 1 and 5"):
+                tk.record_csat(s, s.get(Conversation, chat_id), score, None)

@@ -576,7 +576,7 @@ def test_0006_adds_the_shipment_columns_and_downgrades(db_url):
     from alembic import command
 
     assert migrate.upgrade(db_url, "0005") == "0005"
-    assert migrate.upgrade(db_url) == "0006"
+    assert migrate.upgrade(db_url, "0006") == "0006"
     eng = make_engine(db_url)
     try:
         with eng.connect() as conn:
@@ -585,5 +585,62 @@ def test_0006_adds_the_shipment_columns_and_downgrades(db_url):
         command.downgrade(migrate.alembic_config(url=db_url), "0005")
         with eng.connect() as conn:
             assert "carrier" not in {c["name"] for c in sa.inspect(conn).get_columns("orders")}
+    finally:
+        eng.dispose()
+
+
+def test_0007_moves_the_promise_out_of_follow_up_notes_into_columns(db_url):
+    """Notes the bot wrote (``promise: <resolution> | complaint: <category>``) become the
+    ``promised_resolution`` / ``complaint_category`` columns and an empty note; an agent's own
+    note stays as it is. Downgrading writes the bot's notes back."""
+    from alembic import command
+    from sqlalchemy import bindparam
+
+    from crm.orm.base import UTCDateTime
+
+    notes = {
+        "bot": "promise: redelivery | complaint: late_delivery",
+        "review": "promise: review | complaint: other",
+        "agent": "確認收到新品",
+        "agent_colon": "promise: call her back after 6pm",
+        "empty": None,
+    }
+    assert migrate.upgrade(db_url, "0006") == "0006"
+    eng = make_engine(db_url)
+    try:
+        with eng.begin() as conn:
+            insert = text(
+                "INSERT INTO follow_ups (due_at, note, created_by, created_at, status, attempts)"
+                " VALUES (:due, :note, :who, :due, 'pending', 0)"
+            ).bindparams(bindparam("due", type_=UTCDateTime()))
+            for who, note in notes.items():
+                conn.execute(insert, {"due": _t(9), "note": note, "who": who})
+
+        assert migrate.upgrade(db_url, "0007") == "0007"
+        with eng.connect() as conn:
+            ctx = MigrationContext.configure(conn, opts={"compare_type": True})
+            assert compare_metadata(ctx, Base.metadata) == []
+            rows = {
+                r[0]: tuple(r[1:])
+                for r in conn.execute(
+                    text("SELECT created_by, note, promised_resolution, complaint_category FROM follow_ups")
+                )
+            }
+        assert rows == {
+            "bot": (None, "redelivery", "late_delivery"),
+            "review": (None, "review", "other"),
+            "agent": ("確認收到新品", None, None),
+            "agent_colon": ("promise: call her back after 6pm", None, None),
+            "empty": (None, None, None),
+        }
+
+        command.downgrade(migrate.alembic_config(url=db_url), "0006")
+        assert migrate.current(db_url) == ("0006",)
+        assert not {"promised_resolution", "complaint_category"} & {
+            c["name"] for c in inspect(eng).get_columns("follow_ups")
+        }
+        with eng.connect() as conn:
+            back = dict(conn.execute(text("SELECT created_by, note FROM follow_ups")).all())
+        assert back == notes
     finally:
         eng.dispose()

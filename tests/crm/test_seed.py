@@ -75,8 +75,7 @@ def test_every_demo_promise_has_its_follow_up_and_one_is_overdue(session_factory
             assert ticket.due_at is not None
             (follow_up,) = tk.ticket_follow_ups(s, ticket.id)
             assert (follow_up.due_at, follow_up.customer_id) == (ticket.due_at, ticket.customer_id)
-            resolution, complaint = tk.parse_promise(follow_up.note)
-            assert resolution and complaint
+            assert follow_up.promised_resolution and follow_up.complaint_category and follow_up.note is None
             assert (follow_up.status == "done") == (ticket.status == "closed")
         assert s.scalar(select(func.count()).select_from(FollowUp)) == len(tickets)
         demo = s.scalars(select(Customer).where(Customer.external_ref == "DEMO-0002")).one()

@@ -39,7 +39,7 @@ def test_overdue_promise_asked_at_greeting_click_stored_by_title_and_agent_wait_
             customer_id=customer.id,
             due_at=utcnow() - timedelta(days=1),
             actor="bot",
-            promise=tk.promise_note("redelivery", "late_delivery"),
+            promise=tk.Promise("redelivery", "late_delivery"),
         )
         ticket_id = ticket.id
     identity = sign_identity(stack.identity_secret, "E2E-PROMISE")

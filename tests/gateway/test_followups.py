@@ -26,7 +26,7 @@ from gateway.rasa_client import RasaUnavailable
 from tests.gateway.stub_http import StubServer
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
-PROMISE = "promise: redelivery | complaint: late_delivery"
+PROMISE = tk.Promise("redelivery", "late_delivery")
 
 
 class Primer:
@@ -109,7 +109,7 @@ def case(
             customer_id=customer.id,
             ticket_id=ticket_id,
             conversation_id=conversation_id,
-            note=PROMISE,
+            promise=PROMISE,
             created_by="bot",
         )
         return {

@@ -242,7 +242,7 @@ def test_widget_shows_due_dates_in_the_browsers_time_zone(web_stack, pages, brow
     from gateway.notices import follow_up_text
 
     due = datetime(2031, 1, 17, 10, 0, tzinfo=timezone.utc)  # 18:00 in Taipei, 05:00 in New York
-    message = follow_up_text("en", ticket_id=7, note=None, deadline_at=due)
+    message = follow_up_text("en", ticket_id=7, resolution=None, category=None, deadline_at=due)
     assert message["times"][0]["text"] in message["text"]
     import json
 

@@ -86,7 +86,8 @@
     due.value = tomorrow.toISOString().slice(0, 16);
     return section(t("side.follow_ups"), [
       chat.follow_ups.length ? h("ul", { "class": "mini-list" }, chat.follow_ups.map(function (f) {
-        return h("li", {}, h("strong", {}, L.clock(f.due_at)), f.note ? h("div", {}, f.note) : null, h("div", { "class": "faint" }, t("side.by", { who: f.created_by || "?" })));
+        var what = f.note || (f.promised_resolution ? "promise: " + f.promised_resolution + " | complaint: " + (f.complaint_category || "other") : null);
+        return h("li", {}, h("strong", {}, L.clock(f.due_at)), what ? h("div", {}, what) : null, h("div", { "class": "faint" }, t("side.by", { who: f.created_by || "?" })));
       })) : null,
       h("div", { "class": "actions" }, due, note, h("button", { "class": "btn small", type: "button", onclick: function () {
         L.api("POST", "/api/agent/conversations/" + chat.id + "/follow-ups", { due_at: new Date(due.value).toISOString(), note: note.value })

@@ -3,6 +3,10 @@
 ``python -m kb build --incremental`` updates the published index from the source, encoding only new or
 changed questions (see :mod:`kb.incremental`); it does a full build when nothing is published yet.
 
+The CLI reads no environment: paths and the encoder come from its arguments, with the defaults below
+(the defaults of ``KB_SOURCE`` / ``KB_INDEX_DIR`` / ``KB_ENCODER`` in common/settings.py; callers that
+follow those settings, such as ``make index``, pass them).
+
 User errors (bad files, mismatched index, missing index) print one ``error:`` line and exit 2.
 """
 
@@ -15,14 +19,15 @@ import time
 from pathlib import Path
 
 
+from kb.encoder import DEFAULT_ENCODER
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_SOURCE = PROJECT_ROOT / "kb" / "data" / "reference_faq.yml"
+DEFAULT_ROOT = PROJECT_ROOT / "var" / "kb"
+
+
 class CLIError(Exception):
     """A user error: printed as one line, exit status 2."""
-
-
-def _settings():
-    from common.settings import get_settings
-
-    return get_settings()
 
 
 def _index_dir(args) -> Path:
@@ -30,7 +35,7 @@ def _index_dir(args) -> Path:
         return Path(args.index)
     from kb.index import current_index_dir
 
-    root = Path(args.root) if getattr(args, "root", None) else _settings().kb_index_root
+    root = Path(args.root) if getattr(args, "root", None) else DEFAULT_ROOT
     current = current_index_dir(root)
     if current is None:
         raise CLIError(f"no published index under {root}; run `python -m kb build` first")
@@ -47,10 +52,9 @@ def cmd_build(args) -> int:
     from kb.faq import load_kb
     from kb.index import build_and_publish, build_index
 
-    settings = _settings()
-    source = Path(args.source) if args.source else settings.kb_source
+    source = Path(args.source) if args.source else DEFAULT_SOURCE
     kb = load_kb(source)
-    encoder = args.encoder or settings.kb_encoder
+    encoder = args.encoder or DEFAULT_ENCODER
     extra = {"include_answers": True} if args.include_answers else {}
     if getattr(args, "incremental", False):
         return _build_incremental(args, kb, encoder, extra)
@@ -58,7 +62,7 @@ def cmd_build(args) -> int:
         out = build_index(kb, encoder, args.out, progress=True, **extra)
         print(f"built {out} ({len(kb.entries)} entries, encoder {encoder})")
     else:
-        root = Path(args.root) if args.root else settings.kb_index_root
+        root = Path(args.root) if args.root else DEFAULT_ROOT
         out = build_and_publish(kb, encoder, root, progress=True, **extra)
         print(f"built and published {out} ({len(kb.entries)} entries, encoder {encoder})")
     return 0
@@ -69,7 +73,7 @@ def _build_incremental(args, kb, encoder: str, extra: dict) -> int:
 
     if args.out:
         raise CLIError("--incremental updates the published index: use --root, not --out")
-    root = Path(args.root) if args.root else _settings().kb_index_root
+    root = Path(args.root) if args.root else DEFAULT_ROOT
     started = time.perf_counter()
     out = update_and_publish(kb, encoder, root, progress=True, **extra)
     print(
@@ -177,7 +181,7 @@ def cmd_export(args) -> int:
     from kb.faq import load_kb
     from kb.io import export_kb
 
-    kb = load_kb(args.source or _settings().kb_source)
+    kb = load_kb(args.source or DEFAULT_SOURCE)
     out = export_kb(kb, args.out, args.format)
     print(f"exported {len(kb.entries)} entries to {out}")
     return 0
@@ -188,11 +192,11 @@ def parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
 
     b = sub.add_parser("build", help="build an index (and publish it under the index root)")
-    b.add_argument("--source", help="KB file (.yml or .csv); default: KB_SOURCE")
+    b.add_argument("--source", help="KB file (.yml or .csv); default: kb/data/reference_faq.yml")
     where = b.add_mutually_exclusive_group()
     where.add_argument("--out", help="write the index to this directory, do not publish")
-    where.add_argument("--root", help="index root to build and publish into; default: KB_INDEX_DIR")
-    b.add_argument("--encoder", help="encoder name; default: KB_ENCODER")
+    where.add_argument("--root", help="index root to build and publish into; default: var/kb")
+    b.add_argument("--encoder", help=f"encoder name; default: {DEFAULT_ENCODER}")
     b.add_argument("--include-answers", action="store_true", help="also index answer texts")
     b.add_argument(
         "--incremental",
@@ -233,7 +237,7 @@ def parser() -> argparse.ArgumentParser:
     i.set_defaults(func=cmd_import)
 
     x = sub.add_parser("export", help="write the KB as YAML or CSV (one row per entry and language)")
-    x.add_argument("--source", help="KB file; default: KB_SOURCE")
+    x.add_argument("--source", help="KB file; default: kb/data/reference_faq.yml")
     x.add_argument("--format", choices=["yaml", "csv"])
     x.add_argument("--out", required=True)
     x.set_defaults(func=cmd_export)

@@ -491,22 +491,15 @@ class KBSearcher:
 
 
 class KBService:
-    """Hot-reloading front end over ``root/CURRENT`` for long-running processes.
+    """Hot-reloading front end over ``root/CURRENT`` for long-running processes; ``encoder_name`` is the
+    encoder an index must have been built with (callers pass their settings' ``kb_index_root``/``kb_encoder``).
 
     ``search`` never fails because of a reload: the pointer is re-read at most every
     ``check_interval`` seconds by one thread (others keep using the current searcher), the new
     searcher is fully loaded before the reference is swapped, and a failed load keeps the old one.
     """
 
-    def __init__(
-        self, root: str | Path | None = None, encoder_name: str | None = None, check_interval: float = 1.0
-    ):
-        if root is None or encoder_name is None:
-            from common.settings import get_settings
-
-            settings = get_settings()
-            root = settings.kb_index_root if root is None else root
-            encoder_name = settings.kb_encoder if encoder_name is None else encoder_name
+    def __init__(self, root: str | Path, encoder_name: str, check_interval: float = 1.0) -> None:
         self.root = Path(root)
         self.encoder_name = encoder_name
         self.check_interval = check_interval

@@ -18,7 +18,6 @@ import sys
 import time
 from pathlib import Path
 
-
 from kb.encoder import DEFAULT_ENCODER
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]

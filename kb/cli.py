@@ -19,6 +19,13 @@ import time
 from pathlib import Path
 
 from kb.encoder import DEFAULT_ENCODER
+from kb.evaluate import DEFAULT_QUERIES, evaluate_searcher, load_queries
+from kb.faq import KBValidationError, load_kb
+from kb.incremental import describe, update_and_publish
+from kb.index import build_and_publish, build_index, current_index_dir
+from kb.io import export_kb
+from kb.layout import IndexMismatchError
+from kb.search import KBSearcher
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_SOURCE = PROJECT_ROOT / "kb" / "data" / "reference_faq.yml"
@@ -32,7 +39,6 @@ class CLIError(Exception):
 def _index_dir(args) -> Path:
     if getattr(args, "index", None):
         return Path(args.index)
-    from kb.index import current_index_dir
 
     root = Path(args.root) if getattr(args, "root", None) else DEFAULT_ROOT
     current = current_index_dir(root)
@@ -42,15 +48,10 @@ def _index_dir(args) -> Path:
 
 
 def _searcher(args):
-    from kb.search import KBSearcher
-
     return KBSearcher.from_dir(_index_dir(args))
 
 
 def cmd_build(args) -> int:
-    from kb.faq import load_kb
-    from kb.index import build_and_publish, build_index
-
     source = Path(args.source) if args.source else DEFAULT_SOURCE
     kb = load_kb(source)
     encoder = args.encoder or DEFAULT_ENCODER
@@ -68,8 +69,6 @@ def cmd_build(args) -> int:
 
 
 def _build_incremental(args, kb, encoder: str, extra: dict) -> int:
-    from kb.incremental import describe, update_and_publish
-
     if args.out:
         raise CLIError("--incremental updates the published index: use --root, not --out")
     root = Path(args.root) if args.root else DEFAULT_ROOT
@@ -151,8 +150,6 @@ def cmd_query(args) -> int:
 
 
 def cmd_eval(args) -> int:
-    from kb.evaluate import DEFAULT_QUERIES, evaluate_searcher, load_queries
-
     path = Path(args.queries) if args.queries else DEFAULT_QUERIES
     if not path.is_file():
         raise CLIError(f"{path}: file not found")
@@ -163,9 +160,6 @@ def cmd_eval(args) -> int:
 
 
 def cmd_import(args) -> int:
-    from kb.faq import load_kb
-    from kb.io import export_kb
-
     kb = load_kb(args.file)
     out = export_kb(kb, args.out, "yaml")
     print(f"imported {len(kb.entries)} entries from {args.file} into {out}")
@@ -177,9 +171,6 @@ def cmd_import(args) -> int:
 
 
 def cmd_export(args) -> int:
-    from kb.faq import load_kb
-    from kb.io import export_kb
-
     kb = load_kb(args.source or DEFAULT_SOURCE)
     out = export_kb(kb, args.out, args.format)
     print(f"exported {len(kb.entries)} entries to {out}")
@@ -244,9 +235,6 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from kb.faq import KBValidationError
-    from kb.index import IndexMismatchError
-
     args = parser().parse_args(argv)
     try:
         return args.func(args)

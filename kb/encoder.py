@@ -20,7 +20,17 @@ a local folder.
 from __future__ import annotations
 
 import threading
-from typing import Any
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, TypeAlias
+
+import numpy as np
+
+from kb.layout import Vectors
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
+
+Encoder: TypeAlias = "SentenceTransformer"  # a string: sentence_transformers (torch) loads on first use
 
 DEFAULT_ENCODER = "use-multilingual-v3"
 E5_SMALL = "multilingual-e5-small-4bit"
@@ -182,9 +192,7 @@ def _build(name: str):
     from sentence_transformers import SentenceTransformer
 
     if name in PACKAGED:
-        from kb import encoder as self_module
-
-        return SentenceTransformer(modules=[getattr(self_module, PACKAGED[name])()], device="cpu")
+        return SentenceTransformer(modules=[__getattr__(PACKAGED[name])()], device="cpu")
     if name in PACKAGED_FOLDERS:
         import importlib
 
@@ -215,16 +223,26 @@ def new_encoder(name: str):
     return _build(name or DEFAULT_ENCODER)
 
 
-def encode(model, texts: list[str]):
+def encode(model: Encoder, texts: list[str]) -> Vectors:
     """Encode ``texts`` into an L2-normalised float32 numpy matrix (rows match ``texts``)."""
-    import numpy as np
-
     vectors = model.encode(
         list(texts), batch_size=64, convert_to_numpy=True, normalize_embeddings=True, show_progress_bar=False
     )
     return np.ascontiguousarray(vectors, dtype="float32")
 
 
-def embedding_dimension(model) -> int:
+def encode_chunks(model: Encoder, texts: list[str], progress: bool = False) -> Vectors:
+    """:func:`encode` 512 texts at a time (with a progress bar when ``progress`` and there are more)."""
+    chunk = 512
+    starts: Iterable[int] = range(0, len(texts), chunk)
+    if progress and len(texts) > chunk:
+        from tqdm import tqdm
+
+        starts = tqdm(starts, desc="encoding", unit="chunk")
+    parts = [encode(model, texts[i : i + chunk]) for i in starts]
+    return np.vstack(parts) if parts else np.zeros((0, 1), dtype="float32")
+
+
+def embedding_dimension(model: Encoder) -> int:
     getter = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
     return int(getter())

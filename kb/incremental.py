@@ -34,10 +34,23 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+from kb.backend import VectorIndex
+from kb.classifier import (
+    DEFAULT_CONFIG,
+    EntryClassifier,
+    config_features,
+    design_matrix,
+    encode_extra,
+    linear_svm,
+    split_weights,
+    trains_classifier,
+)
+from kb.encoder import encode_chunks, load_encoder
 from kb.faq import KnowledgeBase
 from kb.index import (
     NORMALIZATION,
-    IndexMismatchError,
     LoadedIndex,
     answer_passages,
     build_and_publish,
@@ -45,16 +58,12 @@ from kb.index import (
     current_index_dir,
     entry_centroids,
     load_index,
-    make_faiss_index,
-    make_rows,
     publish_new_build,
-    question_rows,
     read_manifest,
-    row_texts,
-    search_defaults,
     write_index_dir,
     write_manifest,
 )
+from kb.layout import IndexMismatchError, make_rows, question_rows, row_texts, search_defaults
 
 MAX_CHANGED_FRACTION = 0.2
 MAX_DELETED_FRACTION = 0.2
@@ -95,8 +104,7 @@ class RowPlan:
     rows: list[dict[str, Any]]
     texts: list[str]
     vectors: Any  # (rows, dimension) float32, aligned with rows (tombstones included)
-    index: Any
-    kind: str
+    index: VectorIndex
     reused: int
     encoded_rows: int
     encoded_texts: int
@@ -132,8 +140,6 @@ def _question_texts(rows: Rows) -> dict[str, list[str]]:
 
 def full_build_reason(base: LoadedIndex, kb: KnowledgeBase, diff: KBDiff, max_changed: float) -> str | None:
     """Why this update must be a full build, or None when the incremental path applies."""
-    from kb.classifier import DEFAULT_CONFIG, trains_classifier
-
     config = {**DEFAULT_CONFIG, **search_defaults()["index"].get("classifier", {})}
     wanted = trains_classifier(
         config, len(kb.entries), sum(len(q) for e in kb.entries for q in e.questions.values())
@@ -169,22 +175,15 @@ def _row_key(row: dict[str, Any]) -> tuple:
 
 def base_vectors(base: LoadedIndex):
     """Every row's stored embedding, indexed by row id (exactly what FAISS holds)."""
-    import numpy as np
-
-    from kb.index import faiss_module
-
-    faiss = faiss_module()
-    index = base.faiss_index
-    n = index.ntotal
-    ids = faiss.vector_to_array(index.id_map)
-    stored = faiss.downcast_index(index.index).reconstruct_n(0, n)
-    if len(ids) != n or len(base.rows) != n or sorted(ids.tolist()) != list(range(n)):
+    n = base.vector_index.size
+    try:
+        if len(base.rows) != n:
+            raise ValueError(f"{len(base.rows)} rows")
+        return base.vector_index.stored_vectors()
+    except ValueError:
         raise IndexMismatchError(
             f"{base.path}: FAISS ids are not the row ids 0..{n - 1}; rebuild with `python -m kb build`"
-        )
-    vectors = np.empty_like(stored)
-    vectors[ids] = stored
-    return vectors
+        ) from None
 
 
 class _Vectors:
@@ -204,8 +203,6 @@ class _Vectors:
 
     def for_rows(self, rows: Rows) -> tuple[Any, int, int]:
         """(embedding matrix aligned with ``rows``, rows that needed encoding, texts encoded now)."""
-        import numpy as np
-
         by_key = {k: list(v) for k, v in self.by_key.items()}
         texts = rows.texts
         sources = []
@@ -220,24 +217,19 @@ class _Vectors:
 
     def encode_texts(self, texts: list[str]):
         """Fresh embeddings of ``texts`` (encoded once each), one row per text."""
-        import numpy as np
-
         self._encode_missing(texts)
         return (
             np.stack([self.fresh[t] for t in texts]) if texts else np.zeros((0, self.dimension), np.float32)
         )
 
     def _encode_missing(self, texts: list[str]) -> int:
-        from kb.encoder import encode, load_encoder
-        from kb.index import _encode_chunks
-
         todo = [t for t in dict.fromkeys(texts) if t not in self.fresh]
         if not todo:
             return 0
         if self.progress:
             print(f"encoding {len(todo)} new or changed texts...", file=sys.stderr)
         model = self.encoder if self.encoder is not None else load_encoder(self.encoder_name)
-        vectors = _encode_chunks(model, todo, self.progress, encode)
+        vectors = encode_chunks(model, todo, self.progress)
         if vectors.shape[1] != self.dimension:
             raise IndexMismatchError(
                 f"encoder {self.encoder_name!r} gives dimension {vectors.shape[1]} "
@@ -250,13 +242,11 @@ class _Vectors:
 def rebuild_rows(new_rows: Rows, vectors: _Vectors, hnsw_min_rows: int) -> RowPlan:
     """Rows numbered afresh in KB order and a FAISS index built from the (mostly reused) vectors."""
     matrix, encoded_rows, encoded_texts = vectors.for_rows(new_rows)
-    index, kind = make_faiss_index(matrix, hnsw_min_rows)
     return RowPlan(
         new_rows.rows,
         new_rows.texts,
         matrix,
-        index,
-        kind,
+        VectorIndex.build(matrix, hnsw_min_rows),
         len(new_rows.rows) - encoded_rows,
         encoded_rows,
         encoded_texts,
@@ -266,8 +256,6 @@ def rebuild_rows(new_rows: Rows, vectors: _Vectors, hnsw_min_rows: int) -> RowPl
 
 def append_rows(base: LoadedIndex, base_rows: Rows, new_rows: Rows, vectors: _Vectors) -> RowPlan:
     """Keep the base HNSW index: tombstone the rows that went away, add the new ones with new ids."""
-    import numpy as np
-
     live = {k: list(v) for k, v in vectors.by_key.items()}
     rows = [dict(r) for r in base.rows]
     added, added_texts = [], []
@@ -281,9 +269,9 @@ def append_rows(base: LoadedIndex, base_rows: Rows, new_rows: Rows, vectors: _Ve
         for row_id in ids:
             rows[row_id]["deleted"] = True
     new, encoded_rows, encoded_texts = vectors.for_rows(Rows(added, added_texts))
-    index = base.faiss_index
+    index = base.vector_index
     if added:
-        index.add_with_ids(new, np.array([r["row"] for r in added], dtype="int64"))
+        index.add(new, (r["row"] for r in added))
     matrix = np.vstack([vectors.stored, new]) if added else vectors.stored
     rows += added
     live_rows = sum(1 for r in rows if not r.get("deleted"))
@@ -292,7 +280,6 @@ def append_rows(base: LoadedIndex, base_rows: Rows, new_rows: Rows, vectors: _Ve
         base_rows.texts + added_texts,
         matrix,
         index,
-        base.manifest["index_type"],
         live_rows - encoded_rows,
         encoded_rows,
         encoded_texts,
@@ -317,17 +304,13 @@ def update_classifier(
     ``base_texts``: the texts of the base classifier's training rows (aligned with its ``extra_rows``), so
     that only new texts are encoded by the extra encoders.
     """
-    import numpy as np
-
-    from kb.classifier import EntryClassifier, _features, design_matrix, split_weights
-
     config = base.config
     keep = question_rows(rows)
     labels = [rows[i]["entry_id"] for i in keep]
-    token_lists = [_features(texts[i], config) for i in keep]
+    token_lists = [config_features(texts[i], config) for i in keep]
     vocab, idf = extend_vocab(base, token_lists, labels, set(retrain), len(kb.entries))
     term_ids = {t: i for i, t in enumerate(vocab)}
-    x_sparse = EntryClassifier._tfidf(token_lists, term_ids, idf.astype(np.float64))
+    x_sparse = EntryClassifier.tfidf(token_lists, term_ids, idf.astype(np.float64))
     emb = vectors[np.asarray(keep, dtype=np.int64)] if keep else np.zeros((0, vectors.shape[1]), np.float32)
     extra = _extra_rows(base, [texts[i] for i in keep], base_texts)
     design = design_matrix(x_sparse, emb, config, extra)
@@ -349,10 +332,6 @@ def update_classifier(
 
 def _extra_rows(base, texts: list[str], base_texts: list[str]):
     """Extra-block embeddings of ``texts``: the base's where the text is unchanged, else encoded now."""
-    import numpy as np
-
-    from kb.classifier import encode_extra
-
     if base.extra_rows is None:
         return None
     known = dict(zip(base_texts, base.extra_rows)) if len(base_texts) == len(base.extra_rows) else {}
@@ -367,8 +346,6 @@ def _extra_rows(base, texts: list[str], base_texts: list[str]):
 def extend_vocab(base, token_lists: list[list[str]], labels: list[str], retrain: set[str], n_classes: int):
     """The base vocabulary and idf, plus the terms only refitted entries' rows bring, within the weight budget."""
     import math
-
-    import numpy as np
 
     vocab = list(base.vocab)
     limit = max(int(base.config["max_weights"]) // max(n_classes, 1), 1000)
@@ -393,8 +370,6 @@ def extend_vocab(base, token_lists: list[list[str]], labels: list[str], retrain:
 
 
 def _kept_weights(base, classes: list[str], n_terms: int, retrain: set[str]):
-    import numpy as np
-
     coef_sparse = np.zeros((len(classes), n_terms), dtype=np.float32)
     coef_dense = np.zeros((len(classes), base.coef_dense.shape[1]), dtype=np.float32)
     coef_extra = (
@@ -419,10 +394,6 @@ def _refit(design, labels: list[str], retrain: list[str], config: dict[str, Any]
     ``class_weight="balanced"`` in a multi-class fit weights class c's positives by n / (K * n_c) and
     leaves the negatives at weight 1; the binary fit below is that same problem.
     """
-    import numpy as np
-
-    from kb.classifier import linear_svm
-
     counts = Counter(labels)
     y_all = np.asarray(labels, dtype=object)
     n, k = len(labels), len(counts)
@@ -524,7 +495,6 @@ def update_index(
         kb,
         plan.rows,
         plan.index,
-        plan.kind,
         entry_centroids(kb, plan.rows, plan.vectors),
         classifier,
         search_config,

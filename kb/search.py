@@ -42,8 +42,16 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from common.lang import LANGUAGES, detect_language, to_simplified, to_traditional
+from kb.classifier import encode_extra, has_chinese, softmax
+from kb.encoder import encode, load_encoder
+from kb.english import english_columns, english_rows
+from kb.index import current_index_dir, load_index
+from kb.lexical import LexicalIndex
 from kb.normalize import normalize
+from kb.segments import combine, normalized_windows
 
 log = logging.getLogger(__name__)
 
@@ -172,8 +180,6 @@ class KBSearcher:
     """Searches one loaded index. Thread-safe: all state is read-only after construction."""
 
     def __init__(self, loaded, encoder=None, config: dict[str, Any] | None = None):
-        from kb.encoder import load_encoder
-
         self.index = loaded
         self.path: Path = loaded.path
         self.config: dict[str, Any] = {**loaded.search_config, **(config or {})}
@@ -186,18 +192,13 @@ class KBSearcher:
         self.english = None  # used when english_weight > 0 (the classifier's vectors)
         self._english_columns = None
         if self.classifier is not None:
-            from kb.english import english_columns, english_rows
-
             self._english_columns = english_columns(self.classifier.config)
             self.english = english_rows(self.classifier, self.rows, list(self.entries), self._english_columns)
         self._entry_pos = {e: i for i, e in enumerate(self.entries)}
         # Rows an incremental update tombstoned (kb/incremental.py) stay in FAISS but are never returned.
         self._deleted = frozenset(r["row"] for r in self.rows if r.get("deleted"))
-        self._live_params = self._live_search_params() if self._deleted else None
         self.lexical = None
         if float(self.config.get("lexical_weight", 0.0)) > 0:
-            from kb.lexical import LexicalIndex
-
             live = [r for r in self.rows if not r.get("deleted")]
             self.lexical = LexicalIndex.from_rows(live, **self.config.get("lexical", {}))
 
@@ -205,8 +206,6 @@ class KBSearcher:
     def from_dir(
         cls, index_dir: str | Path, expected_encoder: str | None = None, expected_kb_hash: str | None = None
     ) -> KBSearcher:
-        from kb.index import load_index
-
         return cls(load_index(index_dir, expected_encoder, expected_kb_hash))
 
     # ------------------------------------------------------------------ public API
@@ -270,15 +269,12 @@ class KBSearcher:
         """Normalised clause windows of a long query (:mod:`kb.segments`), ``[]`` when segmenting is off."""
         if self.segment_weight <= 0:
             return []
-        from kb.segments import normalized_windows
 
         return normalized_windows(
             text, norm, int(self.config.get("segment_min_chars", 0)), int(self.config.get("max_clauses", 8))
         )
 
     def encode(self, norms: list[str]):
-        from kb.encoder import encode
-
         return encode(self.encoder, norms)
 
     def dense_scores(self, norms: list[str], vectors=None) -> list[dict[int, float]]:
@@ -286,34 +282,14 @@ class KBSearcher:
         if not norms:
             return []
         vectors = self.encode(norms) if vectors is None else vectors
-        n = min(int(self.config.get("candidates", 50)), self.index.faiss_index.ntotal - len(self._deleted))
+        n = min(int(self.config.get("candidates", 50)), self.index.vector_index.live)
         if n <= 0:
             return [{} for _ in norms]
-        if self._live_params is not None:
-            scores, ids = self.index.faiss_index.search(vectors, n, params=self._live_params[0])
-        else:
-            scores, ids = self.index.faiss_index.search(vectors, n)
+        scores, ids = self.index.vector_index.search(vectors, n)
         return [
             {int(r): float(s) for r, s in zip(id_row, sc_row) if r >= 0}
             for sc_row, id_row in zip(scores, ids)
         ]
-
-    def _live_search_params(self):
-        """FAISS search parameters that skip tombstoned rows, built once per loaded index (searches only
-        read them). Returned with the selectors they point to, which must stay alive as long as they do."""
-        import numpy as np
-
-        from kb.index import faiss_module
-
-        faiss = faiss_module()
-        batch = faiss.IDSelectorBatch(np.fromiter(self._deleted, dtype="int64"))
-        selector = faiss.IDSelectorNot(batch)
-        inner = faiss.downcast_index(self.index.faiss_index.index)
-        if hasattr(inner, "hnsw"):
-            params = faiss.SearchParametersHNSW(sel=selector, efSearch=inner.hnsw.efSearch)
-        else:
-            params = faiss.SearchParameters(sel=selector)
-        return params, selector, batch
 
     def classifier_decisions(self, norms: list[str], vectors, extra=None):
         """Entry classifier decision values, shape (queries, entries) in ``self.classifier.classes`` order
@@ -322,8 +298,6 @@ class KBSearcher:
 
     def classifier_extra(self, norms: list[str]):
         """The queries' embeddings by the classifier's extra encoders (None when it has none)."""
-        from kb.classifier import encode_extra
-
         classifier = self.classifier
         if classifier.coef_extra is None:
             return None
@@ -332,8 +306,6 @@ class KBSearcher:
     def english_scores(self, norms: list[str], extra, candidates: list[set[str]]) -> list[dict[str, float]]:
         """Per query without Chinese characters, the English encoder's best cosine to each candidate
         entry's English rows (:mod:`kb.english`); ``{}`` for the others."""
-        from kb.classifier import has_chinese
-
         cols = self._english_columns
         return [
             {} if has_chinese(norm) else self.english.scores(extra[i, cols], entries)
@@ -342,10 +314,6 @@ class KBSearcher:
 
     def classifier_probabilities(self, decisions, temperature: float | None = None) -> list[dict[str, float]]:
         """Softmax of decision values; per query the ``candidates`` most probable entries."""
-        import numpy as np
-
-        from kb.classifier import softmax
-
         temperature = (
             float(self.config.get("classifier_temperature", 0.3)) if temperature is None else temperature
         )
@@ -361,8 +329,6 @@ class KBSearcher:
 
     def centroid_scores(self, vectors, candidates: list[set[str]]) -> list[dict[str, float]]:
         """Cosine of each query to the centroid of each of its candidate entries."""
-        import numpy as np
-
         out = []
         for vector, entries in zip(vectors, candidates):
             ids = sorted(entries)
@@ -451,8 +417,6 @@ class KBSearcher:
 
     def score_queries(self, norms: list[str], windows: list[list[str]]) -> list[dict[str, tuple[float, int]]]:
         """:meth:`score_entries` of each query mixed with that of its windows (one encoder call in all)."""
-        from kb.segments import combine
-
         flat = list(norms) + [w for ws in windows for w in ws]
         scored = self.score_entries(flat)
         out, pos = [], len(norms)
@@ -525,8 +489,6 @@ class KBService:
         return self._searcher
 
     def _maybe_reload(self) -> None:
-        from kb.index import current_index_dir
-
         target = current_index_dir(self.root)
         if target is None or target == self._loaded_dir or target == self._failed_dir:
             return

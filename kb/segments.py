@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from kb.normalize import normalize
+
 # Clause ends: sentence punctuation (either width), commas, semicolons, line breaks. A full stop only
 # when followed by a space or the end, so that "7.5" and "e.g" stay whole.
 _CLAUSE_END = re.compile(r"(?<=[。！？!?；;，,、\n])|(?<=\.)(?=\s|$)")
@@ -40,8 +42,6 @@ def query_windows(text: str, min_chars: int = 0, max_clauses: int = 8) -> list[s
 def normalized_windows(text: str, norm: str, min_chars: int = 0, max_clauses: int = 8) -> list[str]:
     """:func:`query_windows` in matching form (:func:`kb.normalize.normalize`), without empty windows
     and without repeats of the whole query ``norm`` or of each other."""
-    from kb.normalize import normalize
-
     seen, out = {norm}, []
     for window in query_windows(text, min_chars, max_clauses):
         w = normalize(window)

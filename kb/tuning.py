@@ -28,6 +28,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+from kb.encoder import new_encoder
+from kb.layout import file_sha256
+
 TUNED_FILE = "english_tuned.npz"
 
 DEFAULT_TUNING: dict[str, Any] = {
@@ -91,8 +96,6 @@ def tune(
         return None
     import torch
 
-    from kb.encoder import new_encoder
-
     model = new_encoder(base_name)
     torch.manual_seed(int(config["seed"]))
     rng = random.Random(int(config["seed"]))
@@ -150,10 +153,6 @@ def _embed(model, texts: list[str]):
 
 def save(model, out_dir: str | Path, base_name: str, config: dict[str, Any]) -> dict[str, Any]:
     """Write :data:`TUNED_FILE`; return the manifest record."""
-    import numpy as np
-
-    from kb.index import file_sha256
-
     path = Path(out_dir) / TUNED_FILE
     arrays = {name: p.detach().cpu().numpy().astype(np.float16) for name, p in _trainable(model)}
     np.savez(path, **arrays)
@@ -168,11 +167,7 @@ def save(model, out_dir: str | Path, base_name: str, config: dict[str, Any]) -> 
 
 def load(index_dir: str | Path, record: dict[str, Any]):
     """The tuned encoder of an index directory, verified against its manifest ``record``."""
-    import numpy as np
     import torch
-
-    from kb.encoder import new_encoder
-    from kb.index import file_sha256
 
     path = Path(index_dir) / TUNED_FILE
     if not path.is_file() or file_sha256(path) != record.get("sha256"):

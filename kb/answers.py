@@ -24,8 +24,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
-from kb.layout import file_sha256
+from kb.layout import Vectors, file_sha256
 from kb.normalize import normalize
 
 # Sentence ends: sentence punctuation of either width, semicolons and line breaks; a full stop only
@@ -66,7 +67,7 @@ def builds_passages(config: dict[str, Any], n_entries: int) -> bool:
 class AnswerPassages:
     """Passage embeddings grouped by entry; read-only after construction."""
 
-    def __init__(self, entry_ids: Sequence[str], texts: Sequence[Sequence[str]], vectors):
+    def __init__(self, entry_ids: Sequence[str], texts: Sequence[Sequence[str]], vectors: ArrayLike) -> None:
         self.entry_ids = list(entry_ids)
         self.texts = [list(t) for t in texts]
         self.vectors = np.ascontiguousarray(vectors, dtype=np.float32)
@@ -113,7 +114,7 @@ class AnswerPassages:
     def encoded_count(self) -> int:
         return int(self.starts[-1])
 
-    def scores(self, vector, entry_ids: Iterable[str]) -> dict[str, float]:
+    def scores(self, vector: Vectors, entry_ids: Iterable[str]) -> dict[str, float]:
         """Best cosine of the (unit) query ``vector`` to each given entry's passages; entries without
         passages are left out."""
         pos = [(e, self._pos[e]) for e in entry_ids if e in self._pos]

@@ -30,16 +30,23 @@ from __future__ import annotations
 import json
 import math
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from kb import tuning
-from kb.encoder import embedding_dimension, encode, load_encoder
-from kb.layout import file_sha256
+from kb.encoder import Encoder, embedding_dimension, encode, load_encoder
+from kb.layout import Vectors, file_sha256
 from kb.lexical import CJK_CHAR, SCRIPT_RUNS, STOPWORDS, tokenize
+
+if TYPE_CHECKING:
+    from scipy.sparse import csr_matrix
+    from sklearn.svm import LinearSVC
+
+EncodeWith = Callable[[Encoder, list[str]], Vectors]
 
 NPZ_FILE = "classifier.npz"
 JSON_FILE = "classifier.json"
@@ -120,7 +127,7 @@ def trains_classifier(config: dict[str, Any], n_classes: int, n_rows: int = 0) -
     )
 
 
-def linear_svm(config: dict[str, Any], class_weight: Any = "balanced"):
+def linear_svm(config: dict[str, Any], class_weight: str | dict[int, float] = "balanced") -> LinearSVC:
     """The liblinear SVM every entry classifier is fitted with (one-vs-rest over the classes)."""
     from sklearn.svm import LinearSVC
 
@@ -129,7 +136,9 @@ def linear_svm(config: dict[str, Any], class_weight: Any = "balanced"):
     )
 
 
-def design_matrix(x_sparse, embeddings, config: dict[str, Any], extra=None):
+def design_matrix(
+    x_sparse: csr_matrix, embeddings: Vectors, config: dict[str, Any], extra: Vectors | None = None
+) -> csr_matrix:
     """Training features: the TF-IDF block, the embedding times ``dense_scale`` (if positive), then the
     extra blocks' embeddings (:func:`encode_extra`) times their per-column scales (:func:`extra_column_scales`)."""
     from scipy import sparse
@@ -170,7 +179,12 @@ def has_chinese(norm: str) -> bool:
     return CJK_CHAR.search(norm) is not None
 
 
-def encode_extra(config: dict[str, Any], norms: Sequence[str], encode_with=None, models=None):
+def encode_extra(
+    config: dict[str, Any],
+    norms: Sequence[str],
+    encode_with: EncodeWith | None = None,
+    models: Mapping[str, Encoder] | None = None,
+) -> Vectors | None:
     """Extra-block embeddings of normalised texts, the blocks side by side, unscaled (None when ``config``
     has none). English-only blocks encode only the texts without Chinese characters; the others' rows
     stay zero. ``encode_with(model, texts)`` defaults to :func:`kb.encoder.encode`; ``models`` maps an
@@ -193,7 +207,7 @@ def encode_extra(config: dict[str, Any], norms: Sequence[str], encode_with=None,
     return np.ascontiguousarray(np.hstack(parts), dtype=np.float32)
 
 
-def extra_column_scales(config: dict[str, Any]):
+def extra_column_scales(config: dict[str, Any]) -> Vectors:
     """Per-column scale of the extra blocks (their encoders are loaded to learn the dimensions)."""
     return np.concatenate(
         [
@@ -212,15 +226,15 @@ class EntryClassifier:
         self,
         classes: list[str],
         vocab: list[str],
-        idf,
-        coef_sparse,
-        coef_dense,
-        intercept,
+        idf: Vectors,
+        coef_sparse: Vectors,
+        coef_dense: Vectors,
+        intercept: Vectors,
         config: dict[str, Any],
-        coef_extra=None,
-        extra_rows=None,
-        tuned=None,
-    ):
+        coef_extra: Vectors | None = None,
+        extra_rows: Vectors | None = None,
+        tuned: Mapping[str, Encoder] | None = None,
+    ) -> None:
         self.classes = list(classes)
         self.vocab = list(vocab)
         self.term_ids = {t: i for i, t in enumerate(self.vocab)}
@@ -244,7 +258,9 @@ class EntryClassifier:
         return [config_features(n, self.config) for n in norms]
 
     @staticmethod
-    def tfidf(token_lists: list[list[str]], term_ids: dict[str, int], idf):
+    def tfidf(
+        token_lists: list[list[str]], term_ids: dict[str, int], idf: NDArray[np.floating[Any]]
+    ) -> csr_matrix:
         from scipy import sparse
 
         indptr, indices, data = [0], [], []
@@ -269,11 +285,11 @@ class EntryClassifier:
         cls,
         norms: Sequence[str],
         labels: Sequence[str],
-        embeddings,
+        embeddings: Vectors,
         config: dict[str, Any] | None = None,
         classes: Sequence[str] | None = None,
-        extra=None,
-        tuned=None,
+        extra: Vectors | None = None,
+        tuned: Mapping[str, Encoder] | None = None,
     ) -> EntryClassifier | None:
         """Fit on normalised question texts, their entry ids and their embeddings (rows aligned).
 
@@ -337,7 +353,7 @@ class EntryClassifier:
         )
 
     # ------------------------------------------------------------------ inference
-    def decision(self, norms: Sequence[str], embeddings, extra=None):
+    def decision(self, norms: Sequence[str], embeddings: Vectors, extra: Vectors | None = None) -> Vectors:
         """Decision values, shape (queries, classes), in ``self.classes`` order.
 
         ``extra``: the texts' extra-block embeddings (encoded here when needed and not given).
@@ -472,7 +488,7 @@ class EntryClassifier:
         )
 
 
-def _load_tuned(index_dir: Path, record: dict[str, Any] | None, config: dict[str, Any]) -> dict[str, Any]:
+def _load_tuned(index_dir: Path, record: dict[str, Any] | None, config: dict[str, Any]) -> dict[str, Encoder]:
     """{English encoder name: its tuned model} from the manifest's ``tuned`` record ({} when none)."""
     if not record:
         return {}
@@ -489,7 +505,9 @@ def _load_tuned(index_dir: Path, record: dict[str, Any] | None, config: dict[str
         raise ClassifierMismatchError(str(exc)) from None
 
 
-def split_weights(coef, n_terms: int, dim: int, config: dict[str, Any], extra_dim: int | None):
+def split_weights(
+    coef: ArrayLike, n_terms: int, dim: int, config: dict[str, Any], extra_dim: int | None
+) -> tuple[Vectors, Vectors, Vectors | None]:
     """Split one weight matrix over :func:`design_matrix`'s columns into (sparse, dense, extra) blocks,
     with the scales folded into the dense blocks (extra is None without extra encoders)."""
     coef = np.asarray(coef, dtype=np.float32)
@@ -508,7 +526,7 @@ def split_weights(coef, n_terms: int, dim: int, config: dict[str, Any], extra_di
     )
 
 
-def softmax(scores, temperature: float):
+def softmax(scores: ArrayLike, temperature: float) -> NDArray[np.float64]:
     """Row-wise softmax of ``scores / temperature``."""
     z = np.asarray(scores, dtype=np.float64) / max(float(temperature), 1e-6)
     z -= z.max(axis=1, keepdims=True)

@@ -23,9 +23,9 @@ from typing import Any
 import numpy as np
 
 from kb.answers import AnswerPassages
-from kb.classifier import extra_blocks
+from kb.classifier import EntryClassifier, extra_blocks
 from kb.encoder import embedding_dimension, load_encoder
-from kb.layout import question_rows
+from kb.layout import Row, question_rows
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +41,9 @@ def english_columns(config: dict[str, Any]) -> slice | None:
     return None
 
 
-def english_rows(classifier, rows: list[dict[str, Any]], entry_ids: list[str], cols: slice | None):
+def english_rows(
+    classifier: EntryClassifier | None, rows: list[Row], entry_ids: list[str], cols: slice | None
+) -> AnswerPassages | None:
     """The English-encoder vectors (``cols`` of the classifier's extra embeddings) of the live question rows
     without Chinese characters, grouped by entry (``entry_ids`` order) as :class:`kb.answers.AnswerPassages`
     (which scores grouped vectors); None when there is no English block or the classifier's rows do not

@@ -10,7 +10,15 @@ runs them over the validation sets and writes the result to kb/data/search_defau
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import numpy as np
+from numpy.typing import NDArray
+
+Floats = NDArray[np.float64]
+Bools = NDArray[np.bool_]
+Cell = tuple[float, float, float, float]  # (objective, min_score, answer_score, margin)
 
 GRID_MIN = np.round(np.arange(0.10, 0.95, 0.02), 2)
 GRID_MARGIN = (0.0, 0.01, 0.02, 0.03, 0.05, 0.08, 0.12, 0.16, 0.2, 0.3)
@@ -41,7 +49,7 @@ MIN_PRECISION = 0.90
 class Scored:
     """Top-1 / runner-up scores and rank of the expected entry, from a fused score matrix."""
 
-    def __init__(self, scores: np.ndarray, expected: np.ndarray):
+    def __init__(self, scores: NDArray[np.floating[Any]], expected: NDArray[np.integer[Any]]) -> None:
         self.expected = expected >= 0
         n = len(scores)
         part = (
@@ -56,12 +64,12 @@ class Scored:
         rank = (scores >= own[:, None]).sum(axis=1)  # ties count against: the engine's tie order is arbitrary
         self.rank = np.where(self.expected & np.isfinite(own), rank, 0)
 
-    def decisions(self, min_score, answer_score, margin):
+    def decisions(self, min_score: float, answer_score: float, margin: float) -> NDArray[np.int64]:
         fallback = self.top < min_score
         clarify = ~fallback & ((self.top < answer_score) | (self.top - self.second < margin))
         return np.where(fallback, 0, np.where(clarify, 1, 2))  # 0 fallback, 1 clarify, 2 answer
 
-    def utility(self, d):
+    def utility(self, d: NDArray[np.int64]) -> float:
         ins, r = self.expected, self.rank
         u = np.where(ins & (d == 2), np.where(r == 1, U_RIGHT, U_WRONG), 0.0)
         u += np.where(ins & (d == 1) & (r > 0) & (r <= 3), U_CLARIFY_RIGHT, 0.0)
@@ -69,7 +77,7 @@ class Scored:
         u += np.where(~ins & (d == 2), U_WRONG, 0.0)
         return float(weighted_mean(u, ins))
 
-    def ranking(self):
+    def ranking(self) -> dict[str, float]:
         r = self.rank[self.expected]
         return {
             "top1": float(np.mean(r == 1)),
@@ -77,7 +85,7 @@ class Scored:
             "mrr": float(np.mean(np.where(r > 0, 1.0 / np.maximum(r, 1), 0.0))),
         }
 
-    def decision_metrics(self, d):
+    def decision_metrics(self, d: NDArray[np.int64]) -> dict[str, float]:
         ins, r = self.expected, self.rank
         answered = d == 2
         out = {
@@ -90,19 +98,22 @@ class Scored:
         return out
 
 
-def weighted_mean(u: np.ndarray, ins: np.ndarray) -> np.ndarray:
+def weighted_mean(u: Floats, ins: Bools) -> Floats:
     """Mean over the last axis, in-scope and out-of-scope queries weighted ``1 - OOS_WEIGHT`` : ``OOS_WEIGHT``
     (a plain mean when a set has only one kind)."""
-    if ins.all() or not ins.any():
-        return u.mean(axis=-1)
-    return (1 - OOS_WEIGHT) * u[..., ins].mean(axis=-1) + OOS_WEIGHT * u[..., ~ins].mean(axis=-1)
+    mean: Floats = (
+        u.mean(axis=-1)
+        if ins.all() or not ins.any()
+        else (1 - OOS_WEIGHT) * u[..., ins].mean(axis=-1) + OOS_WEIGHT * u[..., ~ins].mean(axis=-1)
+    )
+    return mean
 
 
 # Valid grid cells: answer_score >= min_score.
 _ORDERED = GRID_MIN[None, :] >= GRID_MIN[:, None]
 
 
-def grid_decisions(val: Scored, margin: float):
+def grid_decisions(val: Scored, margin: float) -> tuple[Bools, Bools]:
     """The engine's decisions (:func:`kb.search.decide`) for every (min_score, answer_score) pair of the
     grid at ``margin``: boolean ``fallback`` and ``answer`` arrays of shape (min, answer, queries)."""
     top, gap = val.top[None, None, :], (val.top - val.second)[None, None, :]
@@ -111,7 +122,7 @@ def grid_decisions(val: Scored, margin: float):
     return fallback, answer
 
 
-def _best_cell(best, score: np.ndarray, margin: float, eps: float):
+def _best_cell(best: Cell | None, score: Floats, margin: float, eps: float) -> Cell | None:
     """``best`` (score, min, answer, margin) updated with the grid's best cell at ``margin``."""
     i, j = np.unravel_index(np.argmax(score), score.shape)
     if np.isfinite(score[i, j]) and (best is None or score[i, j] > best[0] + eps):
@@ -119,11 +130,11 @@ def _best_cell(best, score: np.ndarray, margin: float, eps: float):
     return best
 
 
-def calibrate(*vals: Scored) -> dict:
+def calibrate(*vals: Scored) -> dict[str, float]:
     """Thresholds maximising the (mean over ``vals``) validation utility, vectorised over min/answer."""
-    best = None
+    best: Cell | None = None
     for m in GRID_MARGIN:
-        util = 0.0
+        util: Floats | float = 0.0
         for val in vals:
             ins, r = val.expected, val.rank
             right, near = ins & (r == 1), ins & (r > 0) & (r <= 3)
@@ -134,10 +145,12 @@ def calibrate(*vals: Scored) -> dict:
             u += np.where(~ins & fallback, U_OOS_FALLBACK, 0.0) + np.where(~ins & clarify, U_OOS_CLARIFY, 0.0)
             util = util + weighted_mean(u, ins) / len(vals)
         best = _best_cell(best, np.where(_ORDERED, util, -np.inf), m, 1e-9)
+    if best is None:
+        raise ValueError("no threshold cell has a finite utility")
     return {"min_score": best[1], "answer_score": best[2], "margin": best[3]}
 
 
-def goal_search(val: Scored, goal: float):
+def goal_search(val: Scored, goal: float) -> Cell | None:
     """``(goal margin, min_score, answer_score, margin)`` of the grid cell maximising the goal margin on
     ``val``: min over the goals of (validation share - goal) / sqrt(goal (1 - goal) / validation count), for
     in-scope answered right (goal ``goal``) and, where ``val`` has out-of-scope queries, out-of-scope not
@@ -149,7 +162,7 @@ def goal_search(val: Scored, goal: float):
     n_in, n_oos = max(int(ins.sum()), 1), int((~ins).sum())
     # one query moves a margin by >= 0.05 on these sets; the sum term stays below that, the grid term below it
     tie = 1e-7 * (GRID_MIN[:, None] + 1e-3 * GRID_MIN[None, :])
-    best = None
+    best: Cell | None = None
     for m in GRID_MARGIN:
         _, answer = grid_decisions(val, m)
         answered_right = (answer & right).sum(axis=-1)
@@ -165,7 +178,7 @@ def goal_search(val: Scored, goal: float):
     return best
 
 
-def calibrate_for_goal(val: Scored, goal: float) -> dict:
+def calibrate_for_goal(val: Scored, goal: float) -> dict[str, float]:
     """The thresholds of :func:`goal_search`; :func:`calibrate` where nothing is feasible."""
     best = goal_search(val, goal)
     if best is None:
@@ -173,5 +186,5 @@ def calibrate_for_goal(val: Scored, goal: float) -> dict:
     return {"min_score": best[1], "answer_score": best[2], "margin": best[3]}
 
 
-def thresholds_tuple(th):
+def thresholds_tuple(th: Mapping[str, float]) -> tuple[float, float, float]:
     return th["min_score"], th["answer_score"], th["margin"]

@@ -16,11 +16,13 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from kb.encoder import DEFAULT_ENCODER
 from kb.evaluate import DEFAULT_QUERIES, evaluate_searcher, load_queries
-from kb.faq import KBValidationError, load_kb
+from kb.faq import KBValidationError, KnowledgeBase, load_kb
 from kb.incremental import describe, update_and_publish
 from kb.index import build_and_publish, build_index, current_index_dir
 from kb.io import export_kb
@@ -36,10 +38,9 @@ class CLIError(Exception):
     """A user error: printed as one line, exit status 2."""
 
 
-def _index_dir(args) -> Path:
+def _index_dir(args: argparse.Namespace) -> Path:
     if getattr(args, "index", None):
         return Path(args.index)
-
     root = Path(args.root) if getattr(args, "root", None) else DEFAULT_ROOT
     current = current_index_dir(root)
     if current is None:
@@ -47,33 +48,35 @@ def _index_dir(args) -> Path:
     return current
 
 
-def _searcher(args):
+def _searcher(args: argparse.Namespace) -> KBSearcher:
     return KBSearcher.from_dir(_index_dir(args))
 
 
-def cmd_build(args) -> int:
+def cmd_build(args: argparse.Namespace) -> int:
     source = Path(args.source) if args.source else DEFAULT_SOURCE
     kb = load_kb(source)
     encoder = args.encoder or DEFAULT_ENCODER
-    extra = {"include_answers": True} if args.include_answers else {}
+    include_answers = True if args.include_answers else None  # None: the shipped default
     if getattr(args, "incremental", False):
-        return _build_incremental(args, kb, encoder, extra)
+        return _build_incremental(args, kb, encoder, include_answers)
     if args.out:
-        out = build_index(kb, encoder, args.out, progress=True, **extra)
+        out = build_index(kb, encoder, args.out, progress=True, include_answers=include_answers)
         print(f"built {out} ({len(kb.entries)} entries, encoder {encoder})")
     else:
         root = Path(args.root) if args.root else DEFAULT_ROOT
-        out = build_and_publish(kb, encoder, root, progress=True, **extra)
+        out = build_and_publish(kb, encoder, root, progress=True, include_answers=include_answers)
         print(f"built and published {out} ({len(kb.entries)} entries, encoder {encoder})")
     return 0
 
 
-def _build_incremental(args, kb, encoder: str, extra: dict) -> int:
+def _build_incremental(
+    args: argparse.Namespace, kb: KnowledgeBase, encoder: str, include_answers: bool | None
+) -> int:
     if args.out:
         raise CLIError("--incremental updates the published index: use --root, not --out")
     root = Path(args.root) if args.root else DEFAULT_ROOT
     started = time.perf_counter()
-    out = update_and_publish(kb, encoder, root, progress=True, **extra)
+    out = update_and_publish(kb, encoder, root, progress=True, include_answers=include_answers)
     print(
         f"published {out} ({len(kb.entries)} entries, encoder {encoder}) in {time.perf_counter() - started:.1f} s"
     )
@@ -81,7 +84,7 @@ def _build_incremental(args, kb, encoder: str, extra: dict) -> int:
     return 0
 
 
-def cmd_search(args) -> int:
+def cmd_search(args: argparse.Namespace) -> int:
     result = _searcher(args).search(args.text, args.language, args.k)
     if args.json:
         print(json.dumps(result.to_dict(), ensure_ascii=False, indent=1))
@@ -97,7 +100,7 @@ def cmd_search(args) -> int:
     return 0
 
 
-def _read_jsonl(path: Path) -> list[dict]:
+def _read_jsonl(path: Path) -> list[dict[str, Any]]:
     if not path.is_file():
         raise CLIError(f"{path}: file not found")
     items = []
@@ -106,7 +109,7 @@ def _read_jsonl(path: Path) -> list[dict]:
             continue
         try:
             item = json.loads(line)
-        except ValueError as exc:
+        except json.JSONDecodeError as exc:
             raise CLIError(f"{path}: line {n}: invalid JSON ({exc.msg})") from None
         if not isinstance(item, dict) or not isinstance(item.get("text"), str):
             raise CLIError(f"{path}: line {n}: expected an object with a 'text' string")
@@ -114,7 +117,7 @@ def _read_jsonl(path: Path) -> list[dict]:
     return items
 
 
-def cmd_query(args) -> int:
+def cmd_query(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     items = _read_jsonl(Path(args.input))
@@ -149,7 +152,7 @@ def cmd_query(args) -> int:
     return 0
 
 
-def cmd_eval(args) -> int:
+def cmd_eval(args: argparse.Namespace) -> int:
     path = Path(args.queries) if args.queries else DEFAULT_QUERIES
     if not path.is_file():
         raise CLIError(f"{path}: file not found")
@@ -159,7 +162,7 @@ def cmd_eval(args) -> int:
     return 0
 
 
-def cmd_import(args) -> int:
+def cmd_import(args: argparse.Namespace) -> int:
     kb = load_kb(args.file)
     out = export_kb(kb, args.out, "yaml")
     print(f"imported {len(kb.entries)} entries from {args.file} into {out}")
@@ -170,7 +173,7 @@ def cmd_import(args) -> int:
     return 0
 
 
-def cmd_export(args) -> int:
+def cmd_export(args: argparse.Namespace) -> int:
     kb = load_kb(args.source or DEFAULT_SOURCE)
     out = export_kb(kb, args.out, args.format)
     print(f"exported {len(kb.entries)} entries to {out}")
@@ -196,7 +199,7 @@ def parser() -> argparse.ArgumentParser:
     )
     b.set_defaults(func=cmd_build)
 
-    def index_args(sp):
+    def index_args(sp: argparse.ArgumentParser) -> None:
         sp.add_argument("--index", help="index directory; default: the published one")
         sp.add_argument("--root", help="index root whose CURRENT index to use")
 
@@ -237,7 +240,8 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
-        return args.func(args)
+        command: Callable[[argparse.Namespace], int] = args.func
+        return command(args)
     except (CLIError, KBValidationError, IndexMismatchError, FileNotFoundError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -88,7 +88,7 @@ def child_build(n: int, out_dir: Path, encoder_threads: int) -> dict:
 
     def wrap(name, fn):
         """Time ``fn`` as phase ``name``; a call nested in another phase (the classifier's extra encoders
-        go through ``_encode_chunks`` too) counts only for the outer phase, so the phases add up."""
+        go through ``encode_chunks`` too) counts only for the outer phase, so the phases add up."""
 
         def inner(*a, **k):
             if active:

@@ -1,4 +1,4 @@
-"""FAISS index build / load / publish.
+"""Index directories: build, load, publish.
 
 An index is one directory::
 

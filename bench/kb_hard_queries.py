@@ -30,10 +30,12 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.kb_quality import Scored, calibrate, replace_section, thresholds_tuple  # noqa: E402
+from bench.kb_quality import replace_section  # noqa: E402
+from kb.calibrate import Scored, calibrate, thresholds_tuple  # noqa: E402
 from kb.evaluate import load_queries  # noqa: E402
 from kb.faq import load_kb  # noqa: E402
-from kb.index import DEFAULTS_FILE, build_index, load_index, search_defaults  # noqa: E402
+from kb.index import build_index, load_index  # noqa: E402
+from kb.layout import DEFAULTS_FILE, search_defaults  # noqa: E402
 from kb.normalize import normalize  # noqa: E402
 from kb.search import KBSearcher  # noqa: E402
 from kb.segments import combine, query_windows  # noqa: E402

@@ -4,7 +4,7 @@ KBs: (a) the 80-entry reference FAQ; (b) BANKING77 train (10,003 English questio
 entries of 3 questions, as bench/kb_speed.py builds it. Each is built once in full, then updated three
 times from that build, each time editing a different entry (one question replaced, one added); the
 median of the three is reported. For (b) the update is also run against an HNSW copy of the base
-(the same vectors in ``make_faiss_index``'s HNSW, ``hnsw_min_rows`` 5,000), which takes the
+(the same vectors in ``VectorIndex.build``'s HNSW, ``hnsw_min_rows`` 5,000), which takes the
 append-and-tombstone path. The encoder is loaded before timing, as it is in the trainer console.
 
 Usage: ``python bench/kb_incremental.py [--write-docs]``
@@ -64,12 +64,14 @@ def edit_entry(kb: KnowledgeBase, n: int) -> tuple[KnowledgeBase, str, str]:
 
 def hnsw_copy(base: Path, out: Path) -> Path:
     """``base`` with its flat FAISS index replaced by an HNSW one over the same vectors (as build_index makes)."""
+    from kb.backend import VectorIndex
     from kb.incremental import base_vectors
-    from kb.index import faiss_module, load_index, make_faiss_index
+    from kb.index import load_index
 
     shutil.copytree(base, out)
-    index, kind = make_faiss_index(base_vectors(load_index(base)), 0)
-    faiss_module().write_index(index, str(out / "index.faiss"))
+    index = VectorIndex.build(base_vectors(load_index(base)), 0)
+    index.save(out / "index.faiss")
+    kind = index.kind
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     (out / "manifest.json").write_text(json.dumps({**manifest, "index_type": kind}), encoding="utf-8")
     return out

@@ -17,7 +17,7 @@ components exactly as :func:`kb.search.fuse` does (same candidates, same classif
 weight grid costs no re-encoding. Fusion weights are ranked on the validation sets only (mean of the
 per-set validation utilities at shared thresholds calibrated for that utility on the sets with
 out-of-scope queries, ``THRESHOLD_SETS``). Thresholds are calibrated for the product's goal
-(:func:`calibrate_for_goal`: the largest margin over both goals, answered right and out of scope not
+(:func:`kb.calibrate.calibrate_for_goal`: the largest margin over both goals, answered right and out of scope not
 answered, in standard errors of the validation counts); the shipped ones on the reference FAQ's
 validation half, together with the English offset (:func:`goal_calibration`). The engine default is the
 best-ranked setting that answers the product's acceptance questions (``ACCEPTANCE``) with
@@ -45,10 +45,27 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from kb.calibrate import (  # noqa: E402
+    GOAL_ANSWERED_RIGHT,
+    GOAL_OOS,
+    MIN_PRECISION,
+    OOS_WEIGHT,
+    U_CLARIFY_RIGHT,
+    U_OOS_CLARIFY,
+    U_OOS_FALLBACK,
+    U_RIGHT,
+    U_WRONG,
+    Scored,
+    calibrate,
+    calibrate_for_goal,
+    goal_search,
+    thresholds_tuple,
+)
 from kb.classifier import EntryClassifier, softmax  # noqa: E402
 from kb.evaluate import load_queries  # noqa: E402
 from kb.faq import Entry, KnowledgeBase, load_kb  # noqa: E402
-from kb.index import DEFAULTS_FILE, build_index, load_index, search_defaults  # noqa: E402
+from kb.index import build_index, load_index  # noqa: E402
+from kb.layout import DEFAULTS_FILE, search_defaults  # noqa: E402
 from kb.normalize import normalize  # noqa: E402
 from kb.search import KBSearcher  # noqa: E402
 from kb.segments import normalized_windows  # noqa: E402
@@ -56,18 +73,6 @@ from kb.segments import normalized_windows  # noqa: E402
 DATASETS = Path("/work/shared/datasets")
 HARD_QUERIES = ROOT / "kb" / "data" / "eval_queries_hard.yml"
 ENCODER = "use-multilingual-v3"
-GRID_MIN = np.round(np.arange(0.10, 0.95, 0.02), 2)
-GRID_MARGIN = (0.0, 0.01, 0.02, 0.03, 0.05, 0.08, 0.12, 0.16, 0.2, 0.3)
-# Utility that ranks the fusion weights (and that bench/kb_hard_queries.py calibrates; until 2026-12-06 it
-# also chose the shipped thresholds): a wrong answer costs as much as a right one earns. A clarification
-# that offers the right entry earns 0.3 (0.6 until 2026-12): it costs the customer a step and the product's
-# goal counts answers only, so answering is preferred once a hit is right about two times in three
-# (expected utility of answering 2p - 1 > 0.3).
-U_RIGHT, U_CLARIFY_RIGHT, U_WRONG, U_OOS_FALLBACK, U_OOS_CLARIFY = 1.0, 0.3, -1.0, 1.0, 0.5
-# Share of out-of-scope queries the utility assumes (in-scope and out-of-scope utilities are averaged with
-# these weights, one customer question in four out of scope), so that a set's own mix does not decide:
-# CLINC150's validation set is 3 % out of scope, the reference FAQ's 16 %.
-OOS_WEIGHT = 0.25
 # Fusion weight grid: centroid share of the dense score, BM25 weight, classifier weight, temperature.
 GRID_CENTROID = (0.0, 0.2, 0.4, 0.6, 0.8)
 GRID_LEXICAL = (0.0, 0.05, 0.1, 0.2, 0.3)
@@ -83,17 +88,6 @@ GRID_ENGLISH_OFFSET = (0.0, 0.02, 0.04, 0.06, 0.08, 0.1)
 # every threshold), where the share answered right at goal thresholds jumps with single out-of-scope
 # queries (ranking weights by it chose settings with a lower top-1 on every set's validation half).
 THRESHOLD_SETS = ("reference", "CLINC150")
-# The thresholds that ship (and each set's own thresholds in the tables) are then calibrated for the
-# product's goals on unseen queries (:func:`calibrate_for_goal`): a share GOAL_ANSWERED_RIGHT of the in-scope
-# queries answered right and GOAL_OOS of the out-of-scope ones not answered, both at once. The thresholds
-# maximise the smaller of the two validation margins over the goals, each in standard errors of its own
-# validation count, so the goal with fewer validation queries (out of scope: 64 on the reference, 100 on
-# CLINC150) gets the wider margin; at least MIN_PRECISION of the answers must be right. (Until 2026-12-06:
-# the most answered right with at least 0.94 of the validation out-of-scope not answered, which on
-# CLINC150's 100 out-of-scope validation queries left out of scope one standard error short on test.)
-GOAL_ANSWERED_RIGHT = {"reference": 0.80, "CLINC150": 0.93}
-GOAL_OOS = 0.90
-MIN_PRECISION = 0.90
 OLD_DEFAULT = {
     "centroid": 0.0,
     "lexical": 0.3,
@@ -321,148 +315,6 @@ def fused_whole(c: Components, v: dict) -> np.ndarray:
     if ew > 0 and c.english_used is not None:
         score = score + v.get("english_offset", 0.0) * c.english_used[:, None]
     return np.where(cand, score, -np.inf)
-
-
-# ---------------------------------------------------------------------------- metrics
-
-
-class Scored:
-    """Top-1 / runner-up scores and rank of the expected entry, from a fused score matrix."""
-
-    def __init__(self, scores: np.ndarray, expected: np.ndarray):
-        self.expected = expected >= 0
-        n = len(scores)
-        part = (
-            -np.sort(-scores, axis=1)[:, :2]
-            if scores.shape[1] > 1
-            else np.hstack([scores, np.full((n, 1), -np.inf)])
-        )
-        top, second = part[:, 0], part[:, 1]
-        self.top = np.where(np.isfinite(top), top, 0.0)
-        self.second = np.where(np.isfinite(second), second, 0.0)
-        own = scores[np.arange(n), np.maximum(expected, 0)]
-        rank = (scores >= own[:, None]).sum(axis=1)  # ties count against: the engine's tie order is arbitrary
-        self.rank = np.where(self.expected & np.isfinite(own), rank, 0)
-
-    def decisions(self, min_score, answer_score, margin):
-        fallback = self.top < min_score
-        clarify = ~fallback & ((self.top < answer_score) | (self.top - self.second < margin))
-        return np.where(fallback, 0, np.where(clarify, 1, 2))  # 0 fallback, 1 clarify, 2 answer
-
-    def utility(self, d):
-        ins, r = self.expected, self.rank
-        u = np.where(ins & (d == 2), np.where(r == 1, U_RIGHT, U_WRONG), 0.0)
-        u += np.where(ins & (d == 1) & (r > 0) & (r <= 3), U_CLARIFY_RIGHT, 0.0)
-        u += np.where(~ins & (d == 0), U_OOS_FALLBACK, np.where(~ins & (d == 1), U_OOS_CLARIFY, 0.0))
-        u += np.where(~ins & (d == 2), U_WRONG, 0.0)
-        return float(weighted_mean(u, ins))
-
-    def ranking(self):
-        r = self.rank[self.expected]
-        return {
-            "top1": float(np.mean(r == 1)),
-            "recall@3": float(np.mean((r > 0) & (r <= 3))),
-            "mrr": float(np.mean(np.where(r > 0, 1.0 / np.maximum(r, 1), 0.0))),
-        }
-
-    def decision_metrics(self, d):
-        ins, r = self.expected, self.rank
-        answered = d == 2
-        out = {
-            "answer_precision": float(np.sum(answered & ins & (r == 1)) / max(answered.sum(), 1)),
-            "answered_right": float(np.mean(answered[ins] & (r[ins] == 1))),
-            "in_scope_answered": float(np.mean(answered[ins])),
-        }
-        out["oos_rejected"] = float(np.mean(~answered[~ins])) if (~ins).any() else float("nan")
-        out["utility"] = self.utility(d)
-        return out
-
-
-def weighted_mean(u: np.ndarray, ins: np.ndarray) -> np.ndarray:
-    """Mean over the last axis, in-scope and out-of-scope queries weighted ``1 - OOS_WEIGHT`` : ``OOS_WEIGHT``
-    (a plain mean when a set has only one kind)."""
-    if ins.all() or not ins.any():
-        return u.mean(axis=-1)
-    return (1 - OOS_WEIGHT) * u[..., ins].mean(axis=-1) + OOS_WEIGHT * u[..., ~ins].mean(axis=-1)
-
-
-# Valid grid cells: answer_score >= min_score.
-_ORDERED = GRID_MIN[None, :] >= GRID_MIN[:, None]
-
-
-def grid_decisions(val: Scored, margin: float):
-    """The engine's decisions (:func:`kb.search.decide`) for every (min_score, answer_score) pair of the
-    grid at ``margin``: boolean ``fallback`` and ``answer`` arrays of shape (min, answer, queries)."""
-    top, gap = val.top[None, None, :], (val.top - val.second)[None, None, :]
-    fallback = top < GRID_MIN[:, None, None]
-    answer = ~fallback & (top >= GRID_MIN[None, :, None]) & (gap >= margin)
-    return fallback, answer
-
-
-def _best_cell(best, score: np.ndarray, margin: float, eps: float):
-    """``best`` (score, min, answer, margin) updated with the grid's best cell at ``margin``."""
-    i, j = np.unravel_index(np.argmax(score), score.shape)
-    if np.isfinite(score[i, j]) and (best is None or score[i, j] > best[0] + eps):
-        return float(score[i, j]), float(GRID_MIN[i]), float(GRID_MIN[j]), float(margin)
-    return best
-
-
-def calibrate(*vals: Scored) -> dict:
-    """Thresholds maximising the (mean over ``vals``) validation utility, vectorised over min/answer."""
-    best = None
-    for m in GRID_MARGIN:
-        util = 0.0
-        for val in vals:
-            ins, r = val.expected, val.rank
-            right, near = ins & (r == 1), ins & (r > 0) & (r <= 3)
-            fallback, answer = grid_decisions(val, m)
-            clarify = ~fallback & ~answer
-            u = np.where(answer, np.where(right, U_RIGHT, U_WRONG), 0.0)
-            u += np.where(clarify & near, U_CLARIFY_RIGHT, 0.0)
-            u += np.where(~ins & fallback, U_OOS_FALLBACK, 0.0) + np.where(~ins & clarify, U_OOS_CLARIFY, 0.0)
-            util = util + weighted_mean(u, ins) / len(vals)
-        best = _best_cell(best, np.where(_ORDERED, util, -np.inf), m, 1e-9)
-    return {"min_score": best[1], "answer_score": best[2], "margin": best[3]}
-
-
-def goal_search(val: Scored, goal: float):
-    """``(goal margin, min_score, answer_score, margin)`` of the grid cell maximising the goal margin on
-    ``val``: min over the goals of (validation share - goal) / sqrt(goal (1 - goal) / validation count), for
-    in-scope answered right (goal ``goal``) and, where ``val`` has out-of-scope queries, out-of-scope not
-    answered (``GOAL_OOS``); answer precision at least ``MIN_PRECISION``. Among equals, the largest sum of
-    the two margins (so that a goal already met to the last query does not let the other slip), then the
-    highest ``min_score`` (a question the engine will not answer falls back to "not sure" rather than being
-    offered unrelated entries), then the highest ``answer_score``. ``None`` where nothing is feasible."""
-    ins, right = val.expected, val.expected & (val.rank == 1)
-    n_in, n_oos = max(int(ins.sum()), 1), int((~ins).sum())
-    # one query moves a margin by >= 0.05 on these sets; the sum term stays below that, the grid term below it
-    tie = 1e-7 * (GRID_MIN[:, None] + 1e-3 * GRID_MIN[None, :])
-    best = None
-    for m in GRID_MARGIN:
-        _, answer = grid_decisions(val, m)
-        answered_right = (answer & right).sum(axis=-1)
-        precision = answered_right / np.maximum(answer.sum(axis=-1), 1)
-        z_in = z = (answered_right / n_in - goal) / np.sqrt(goal * (1 - goal) / n_in)
-        if n_oos:
-            z_oos = ((~answer[..., ~ins]).mean(axis=-1) - GOAL_OOS) / np.sqrt(
-                GOAL_OOS * (1 - GOAL_OOS) / n_oos
-            )
-            z = np.minimum(z_in, z_oos) + 1e-4 * (z_in + z_oos)
-        ok = _ORDERED & (precision >= MIN_PRECISION)
-        best = _best_cell(best, np.where(ok, z + tie, -np.inf), m, 1e-12)
-    return best
-
-
-def calibrate_for_goal(val: Scored, goal: float) -> dict:
-    """The thresholds of :func:`goal_search`; :func:`calibrate` where nothing is feasible."""
-    best = goal_search(val, goal)
-    if best is None:
-        return calibrate(val)
-    return {"min_score": best[1], "answer_score": best[2], "margin": best[3]}
-
-
-def thresholds_tuple(th):
-    return th["min_score"], th["answer_score"], th["margin"]
 
 
 # ---------------------------------------------------------------------------- selection on validation
@@ -720,7 +572,7 @@ def classifier_variants(kbs: dict, vals: dict[str, Components], acc_kb: Knowledg
         cfg = {**search_defaults()["index"]["classifier"], **cfg}
         for name, (kb, searcher) in kbs.items():
             rows = make_rows(kb)
-            vectors = searcher.index.faiss_index.index.reconstruct_n(0, searcher.index.faiss_index.ntotal)
+            vectors = searcher.index.vector_index.stored_vectors()
             clf = EntryClassifier.train(
                 [normalize(r["question"]) or r["question"] for r in rows],
                 [r["entry_id"] for r in rows],

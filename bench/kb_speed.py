@@ -74,6 +74,7 @@ def child_build(n: int, out_dir: Path, encoder_threads: int) -> dict:
     from synthetic_kb import synthetic_kb
 
     import kb.index as kbi
+    from kb.backend import VectorIndex
     from kb.encoder import load_encoder
 
     module = load_encoder(ENCODER)[0]
@@ -87,7 +88,7 @@ def child_build(n: int, out_dir: Path, encoder_threads: int) -> dict:
 
     def wrap(name, fn):
         """Time ``fn`` as phase ``name``; a call nested in another phase (the classifier's extra encoders
-        go through ``_encode_chunks`` too) counts only for the outer phase, so the phases add up."""
+        go through ``encode_chunks`` too) counts only for the outer phase, so the phases add up."""
 
         def inner(*a, **k):
             if active:
@@ -102,8 +103,8 @@ def child_build(n: int, out_dir: Path, encoder_threads: int) -> dict:
 
         return inner
 
-    kbi._encode_chunks = wrap("encode", kbi._encode_chunks)
-    kbi.make_faiss_index = wrap("faiss", kbi.make_faiss_index)
+    kbi.encode_chunks = wrap("encode", kbi.encode_chunks)
+    VectorIndex.build = wrap("faiss", VectorIndex.build)
     kbi.entry_centroids = wrap("centroids", kbi.entry_centroids)
     kbi.train_classifier = wrap("classifier", kbi.train_classifier)
     before = proc_status()["VmRSS"]
@@ -183,7 +184,7 @@ def child_serve(n: int, index_dir: Path, n_queries: int) -> dict:
     for q in norms:
         vec, secs = timed(searcher.encode, [q])
         enc_t.append(secs)
-        faiss_t.append(timed(searcher.index.faiss_index.search, vec, cand)[1])
+        faiss_t.append(timed(searcher.index.vector_index.search, vec, cand)[1])
         if searcher.lexical is not None:
             bm25_t.append(timed(searcher.lexical.scores_batch, [q], cand)[1])
     # BM25's candidate budget against exhaustive BM25 (every document scored: slow, not timed)
@@ -215,7 +216,7 @@ def child_serve(n: int, index_dir: Path, n_queries: int) -> dict:
     st = proc_status()
     return {
         "entries": n,
-        "rows": searcher.index.faiss_index.ntotal,
+        "rows": searcher.index.vector_index.size,
         "load_index_s": load_s,
         "bm25_build_s": bm25["s"],
         "searcher_s": searcher_s,
@@ -262,7 +263,7 @@ def run_child(*args: str) -> dict:
 def faiss_table(base_vectors, sizes, lines, n_queries=200):
     import faiss
 
-    from kb.index import make_faiss_index
+    from kb.backend import VectorIndex
 
     rng = np.random.default_rng(0)
     lines += [
@@ -283,7 +284,7 @@ def faiss_table(base_vectors, sizes, lines, n_queries=200):
         row = [f"{n}"]
         found = {}
         for kind, threshold in (("flat", n + 1), ("hnsw", 0)):
-            (index, _), build_s = timed(make_faiss_index, vecs, threshold)
+            index, build_s = timed(VectorIndex.build, vecs, threshold)
             times = []
             ids_all = []
             for q in queries:
@@ -318,7 +319,7 @@ def reference_section(lines: list[str], crossover_sizes: list[int]) -> None:
             "| measure | value |",
             "|---|---|",
             f"| import torch + sentence-transformers + load USE encoder | {load_s:.2f} s |",
-            f"| build reference index (80 entries, {searcher.index.faiss_index.ntotal} rows) | {build_s:.2f} s |",
+            f"| build reference index (80 entries, {searcher.index.vector_index.size} rows) | {build_s:.2f} s |",
             f"| open a built index (hot reload: FAISS + rows + BM25 + classifier) | {open_s:.2f} s |",
         ]
         dense_only = {
@@ -567,7 +568,8 @@ def main() -> int:
     ref: list[str] = []
     if not args.skip_reference:
         reference_section(ref, [int(x) for x in args.crossover_sizes.split(",") if x])
-    from kb.index import faiss_module, search_defaults
+    from kb.backend import faiss_module
+    from kb.layout import search_defaults
 
     faiss = faiss_module()
     idx = search_defaults()["index"]

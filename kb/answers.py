@@ -23,6 +23,12 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+from numpy.typing import ArrayLike
+
+from kb.layout import Vectors, file_sha256
+from kb.normalize import normalize
+
 # Sentence ends: sentence punctuation of either width, semicolons and line breaks; a full stop only
 # before a space or the end, so that URLs, "7.5" and "e.g" stay whole.
 _SENTENCE_END = re.compile(r"(?<=[。！？!?；;\n])|(?<=\.)(?=\s|$)")
@@ -41,8 +47,6 @@ def sentences(answer: str) -> list[str]:
 def entry_passages(answers: dict[str, str], min_chars: int = MIN_CHARS) -> list[str]:
     """The distinct normalised sentences of an entry's answers (every language) of at least ``min_chars``
     characters; the whole normalised answers when no sentence is that long."""
-    from kb.normalize import normalize
-
     out: dict[str, None] = {}
     for answer in answers.values():
         for sentence in sentences(answer):
@@ -63,9 +67,7 @@ def builds_passages(config: dict[str, Any], n_entries: int) -> bool:
 class AnswerPassages:
     """Passage embeddings grouped by entry; read-only after construction."""
 
-    def __init__(self, entry_ids: Sequence[str], texts: Sequence[Sequence[str]], vectors):
-        import numpy as np
-
+    def __init__(self, entry_ids: Sequence[str], texts: Sequence[Sequence[str]], vectors: ArrayLike) -> None:
         self.entry_ids = list(entry_ids)
         self.texts = [list(t) for t in texts]
         self.vectors = np.ascontiguousarray(vectors, dtype=np.float32)
@@ -88,8 +90,6 @@ class AnswerPassages:
     ) -> AnswerPassages:
         """Passages of ``(entry id, answers by language)`` pairs; ``encode_texts`` encodes the texts that
         ``known`` (normalised text -> vector, e.g. a previous build's) does not hold."""
-        import numpy as np
-
         known = known or {}
         ids, texts = [], []
         for entry_id, answers in entries:
@@ -114,11 +114,9 @@ class AnswerPassages:
     def encoded_count(self) -> int:
         return int(self.starts[-1])
 
-    def scores(self, vector, entry_ids: Iterable[str]) -> dict[str, float]:
+    def scores(self, vector: Vectors, entry_ids: Iterable[str]) -> dict[str, float]:
         """Best cosine of the (unit) query ``vector`` to each given entry's passages; entries without
         passages are left out."""
-        import numpy as np
-
         pos = [(e, self._pos[e]) for e in entry_ids if e in self._pos]
         pos = [(e, p) for e, p in pos if self.starts[p + 1] > self.starts[p]]
         if not pos:
@@ -132,10 +130,6 @@ class AnswerPassages:
         return dict(zip((e for e, _ in pos), best.tolist()))
 
     def save(self, out_dir: str | Path) -> dict[str, Any]:
-        import numpy as np
-
-        from kb.index import file_sha256
-
         out_dir = Path(out_dir)
         np.save(out_dir / DATA_FILE, self.vectors)
         (out_dir / TEXTS_FILE).write_text(
@@ -154,10 +148,6 @@ class AnswerPassages:
         cls, index_dir: str | Path, record: dict[str, Any], entry_ids: Sequence[str], dimension: int
     ) -> AnswerPassages:
         """Load and check against the manifest ``record``, the index's entries and its dimension."""
-        import numpy as np
-
-        from kb.index import file_sha256
-
         index_dir = Path(index_dir)
         data, texts = index_dir / record.get("file", DATA_FILE), index_dir / record.get("texts", TEXTS_FILE)
         for path, key in ((data, "sha256"), (texts, "texts_sha256")):

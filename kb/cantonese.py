@@ -102,7 +102,7 @@ _KEEP = (
 )
 
 
-def _pattern(table: dict[str, str], keep: tuple[str, ...] = ()) -> re.Pattern:
+def _pattern(table: dict[str, str], keep: tuple[str, ...] = ()) -> re.Pattern[str]:
     words = sorted(keep + tuple(table), key=len, reverse=True)
     return re.compile("|".join(map(re.escape, words)))
 

@@ -30,11 +30,23 @@ from __future__ import annotations
 import json
 import math
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from kb.lexical import CJK_CHAR, SCRIPT_RUNS
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from kb import tuning
+from kb.encoder import Encoder, embedding_dimension, encode, load_encoder
+from kb.layout import Vectors, file_sha256
+from kb.lexical import CJK_CHAR, SCRIPT_RUNS, STOPWORDS, tokenize
+
+if TYPE_CHECKING:
+    from scipy.sparse import csr_matrix
+    from sklearn.svm import LinearSVC
+
+EncodeWith = Callable[[Encoder, list[str]], Vectors]
 
 NPZ_FILE = "classifier.npz"
 JSON_FILE = "classifier.json"
@@ -81,8 +93,6 @@ def features(
     With ``stopwords``, Latin function words (``kb.lexical.STOPWORDS``) give no tokens at all and
     Chinese function words no word token (their characters still appear in the n-grams).
     """
-    from kb.lexical import STOPWORDS, tokenize
-
     lo, hi = int(char_ngrams[0]), int(char_ngrams[1])
     tokens: list[str] = []
     for run in SCRIPT_RUNS.findall(norm) if hi >= lo else ():
@@ -99,7 +109,8 @@ def features(
     return tokens
 
 
-def _features(norm: str, config: dict[str, Any]) -> list[str]:
+def config_features(norm: str, config: dict[str, Any]) -> list[str]:
+    """:func:`features` with the settings of a classifier ``config`` (none when its sparse block is off)."""
     if not config.get("sparse", True):
         return []
     return features(norm, config["char_ngrams"], config["words"], config.get("stopwords", False))
@@ -116,7 +127,7 @@ def trains_classifier(config: dict[str, Any], n_classes: int, n_rows: int = 0) -
     )
 
 
-def linear_svm(config: dict[str, Any], class_weight: Any = "balanced"):
+def linear_svm(config: dict[str, Any], class_weight: str | dict[int, float] = "balanced") -> LinearSVC:
     """The liblinear SVM every entry classifier is fitted with (one-vs-rest over the classes)."""
     from sklearn.svm import LinearSVC
 
@@ -125,10 +136,11 @@ def linear_svm(config: dict[str, Any], class_weight: Any = "balanced"):
     )
 
 
-def design_matrix(x_sparse, embeddings, config: dict[str, Any], extra=None):
+def design_matrix(
+    x_sparse: csr_matrix, embeddings: Vectors, config: dict[str, Any], extra: Vectors | None = None
+) -> csr_matrix:
     """Training features: the TF-IDF block, the embedding times ``dense_scale`` (if positive), then the
     extra blocks' embeddings (:func:`encode_extra`) times their per-column scales (:func:`extra_column_scales`)."""
-    import numpy as np
     from scipy import sparse
 
     blocks = [x_sparse]
@@ -167,15 +179,16 @@ def has_chinese(norm: str) -> bool:
     return CJK_CHAR.search(norm) is not None
 
 
-def encode_extra(config: dict[str, Any], norms: Sequence[str], encode_with=None, models=None):
+def encode_extra(
+    config: dict[str, Any],
+    norms: Sequence[str],
+    encode_with: EncodeWith | None = None,
+    models: Mapping[str, Encoder] | None = None,
+) -> Vectors | None:
     """Extra-block embeddings of normalised texts, the blocks side by side, unscaled (None when ``config``
     has none). English-only blocks encode only the texts without Chinese characters; the others' rows
     stay zero. ``encode_with(model, texts)`` defaults to :func:`kb.encoder.encode`; ``models`` maps an
     encoder name to the model to use instead of the shared pretrained one (a tuned English encoder)."""
-    import numpy as np
-
-    from kb.encoder import embedding_dimension, encode, load_encoder
-
     blocks = extra_blocks(config)
     if not blocks:
         return None
@@ -194,12 +207,8 @@ def encode_extra(config: dict[str, Any], norms: Sequence[str], encode_with=None,
     return np.ascontiguousarray(np.hstack(parts), dtype=np.float32)
 
 
-def extra_column_scales(config: dict[str, Any]):
+def extra_column_scales(config: dict[str, Any]) -> Vectors:
     """Per-column scale of the extra blocks (their encoders are loaded to learn the dimensions)."""
-    import numpy as np
-
-    from kb.encoder import embedding_dimension, load_encoder
-
     return np.concatenate(
         [
             np.full(embedding_dimension(load_encoder(name)), scale, dtype=np.float32)
@@ -207,12 +216,6 @@ def extra_column_scales(config: dict[str, Any]):
         ]
         or [np.zeros(0, np.float32)]
     )
-
-
-def _sha256(path: Path) -> str:
-    from kb.index import file_sha256
-
-    return file_sha256(path)
 
 
 class EntryClassifier:
@@ -223,15 +226,15 @@ class EntryClassifier:
         self,
         classes: list[str],
         vocab: list[str],
-        idf,
-        coef_sparse,
-        coef_dense,
-        intercept,
+        idf: Vectors,
+        coef_sparse: Vectors,
+        coef_dense: Vectors,
+        intercept: Vectors,
         config: dict[str, Any],
-        coef_extra=None,
-        extra_rows=None,
-        tuned=None,
-    ):
+        coef_extra: Vectors | None = None,
+        extra_rows: Vectors | None = None,
+        tuned: Mapping[str, Encoder] | None = None,
+    ) -> None:
         self.classes = list(classes)
         self.vocab = list(vocab)
         self.term_ids = {t: i for i, t in enumerate(self.vocab)}
@@ -252,11 +255,12 @@ class EntryClassifier:
 
     # ------------------------------------------------------------------ features
     def _tokens(self, norms: Iterable[str]) -> list[list[str]]:
-        return [_features(n, self.config) for n in norms]
+        return [config_features(n, self.config) for n in norms]
 
     @staticmethod
-    def _tfidf(token_lists: list[list[str]], term_ids: dict[str, int], idf):
-        import numpy as np
+    def tfidf(
+        token_lists: list[list[str]], term_ids: dict[str, int], idf: NDArray[np.floating[Any]]
+    ) -> csr_matrix:
         from scipy import sparse
 
         indptr, indices, data = [0], [], []
@@ -281,11 +285,11 @@ class EntryClassifier:
         cls,
         norms: Sequence[str],
         labels: Sequence[str],
-        embeddings,
+        embeddings: Vectors,
         config: dict[str, Any] | None = None,
         classes: Sequence[str] | None = None,
-        extra=None,
-        tuned=None,
+        extra: Vectors | None = None,
+        tuned: Mapping[str, Encoder] | None = None,
     ) -> EntryClassifier | None:
         """Fit on normalised question texts, their entry ids and their embeddings (rows aligned).
 
@@ -296,13 +300,11 @@ class EntryClassifier:
         Returns None when there is nothing to learn (fewer than two entries) or the KB is beyond
         ``max_entries`` / ``max_train_cost`` (see :func:`trains_classifier`). ``classes`` fixes the class order (default: first appearance in ``labels``).
         """
-        import numpy as np
-
         config = {**DEFAULT_CONFIG, **(config or {})}
         classes = list(classes) if classes is not None else list(dict.fromkeys(labels))
         if not trains_classifier(config, len(classes), len(norms)):
             return None
-        token_lists = [_features(n, config) for n in norms]
+        token_lists = [config_features(n, config) for n in norms]
         df: Counter[str] = Counter()
         for toks in token_lists:
             df.update(set(toks))
@@ -314,7 +316,7 @@ class EntryClassifier:
         term_ids = {t: i for i, t in enumerate(vocab)}
         n = len(token_lists)
         idf = np.array([math.log((1 + n) / (1 + df[t])) + 1.0 for t in vocab], dtype=np.float64)
-        x_sparse = cls._tfidf(token_lists, term_ids, idf)
+        x_sparse = cls.tfidf(token_lists, term_ids, idf)
         emb = np.asarray(embeddings, dtype=np.float32)
         if not extra_encoder_name(config):
             extra = None
@@ -351,14 +353,12 @@ class EntryClassifier:
         )
 
     # ------------------------------------------------------------------ inference
-    def decision(self, norms: Sequence[str], embeddings, extra=None):
+    def decision(self, norms: Sequence[str], embeddings: Vectors, extra: Vectors | None = None) -> Vectors:
         """Decision values, shape (queries, classes), in ``self.classes`` order.
 
         ``extra``: the texts' extra-block embeddings (encoded here when needed and not given).
         """
-        import numpy as np
-
-        x = self._tfidf(self._tokens(norms), self.term_ids, self.idf)
+        x = self.tfidf(self._tokens(norms), self.term_ids, self.idf)
         scores = np.asarray(embeddings, dtype=np.float32) @ self.coef_dense.T
         if self.coef_extra is not None and len(norms):
             extra = encode_extra(self.config, norms, models=self.tuned) if extra is None else extra
@@ -375,8 +375,6 @@ class EntryClassifier:
     # ------------------------------------------------------------------ persistence (no pickle)
     def save(self, out_dir: str | Path) -> dict[str, Any]:
         """Write ``classifier.npz`` + ``classifier.json``; return the manifest record."""
-        import numpy as np
-
         out_dir = Path(out_dir)
         extra_dim = 0 if self.coef_extra is None else int(self.coef_extra.shape[1])
         coef_extra = (
@@ -396,8 +394,6 @@ class EntryClassifier:
         (out_dir / JSON_FILE).write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
         tuned = {}
         if self.tuned:
-            from kb import tuning
-
             ((name, model),) = self.tuned.items()
             tuned = {"tuned": tuning.save(model, out_dir, name, self.config["english_tuning"])}
         return {
@@ -410,7 +406,10 @@ class EntryClassifier:
             "extra_encoder": self.extra_encoder,
             "extra_dimension": extra_dim,
             "config": self.config,
-            "sha256": {NPZ_FILE: _sha256(out_dir / NPZ_FILE), JSON_FILE: _sha256(out_dir / JSON_FILE)},
+            "sha256": {
+                NPZ_FILE: file_sha256(out_dir / NPZ_FILE),
+                JSON_FILE: file_sha256(out_dir / JSON_FILE),
+            },
         }
 
     @classmethod
@@ -418,14 +417,12 @@ class EntryClassifier:
         cls, index_dir: str | Path, record: dict[str, Any], entry_ids: Sequence[str], dimension: int
     ) -> EntryClassifier:
         """Load and verify against the manifest ``record``, the index's entry ids and embedding size."""
-        import numpy as np
-
         index_dir = Path(index_dir)
         for name in (NPZ_FILE, JSON_FILE):
             path = index_dir / name
             if not path.is_file():
                 raise ClassifierMismatchError(f"{path}: missing (the manifest lists a classifier)")
-            if _sha256(path) != record.get("sha256", {}).get(name):
+            if file_sha256(path) != record.get("sha256", {}).get(name):
                 raise ClassifierMismatchError(f"{path}: checksum differs from the manifest")
         meta = json.loads((index_dir / JSON_FILE).read_text(encoding="utf-8"))
         if meta.get("format") != FORMAT:
@@ -491,11 +488,10 @@ class EntryClassifier:
         )
 
 
-def _load_tuned(index_dir: Path, record: dict[str, Any] | None, config: dict[str, Any]) -> dict[str, Any]:
+def _load_tuned(index_dir: Path, record: dict[str, Any] | None, config: dict[str, Any]) -> dict[str, Encoder]:
     """{English encoder name: its tuned model} from the manifest's ``tuned`` record ({} when none)."""
     if not record:
         return {}
-    from kb import tuning
 
     english = english_encoders(config)
     if record.get("base") not in english:
@@ -509,11 +505,11 @@ def _load_tuned(index_dir: Path, record: dict[str, Any] | None, config: dict[str
         raise ClassifierMismatchError(str(exc)) from None
 
 
-def split_weights(coef, n_terms: int, dim: int, config: dict[str, Any], extra_dim: int | None):
+def split_weights(
+    coef: ArrayLike, n_terms: int, dim: int, config: dict[str, Any], extra_dim: int | None
+) -> tuple[Vectors, Vectors, Vectors | None]:
     """Split one weight matrix over :func:`design_matrix`'s columns into (sparse, dense, extra) blocks,
     with the scales folded into the dense blocks (extra is None without extra encoders)."""
-    import numpy as np
-
     coef = np.asarray(coef, dtype=np.float32)
     scale = float(config["dense_scale"])
     extra_scale = extra_column_scales(config) if extra_dim else None
@@ -530,10 +526,8 @@ def split_weights(coef, n_terms: int, dim: int, config: dict[str, Any], extra_di
     )
 
 
-def softmax(scores, temperature: float):
+def softmax(scores: ArrayLike, temperature: float) -> NDArray[np.float64]:
     """Row-wise softmax of ``scores / temperature``."""
-    import numpy as np
-
     z = np.asarray(scores, dtype=np.float64) / max(float(temperature), 1e-6)
     z -= z.max(axis=1, keepdims=True)
     np.exp(z, out=z)

@@ -3,6 +3,10 @@
 ``python -m kb build --incremental`` updates the published index from the source, encoding only new or
 changed questions (see :mod:`kb.incremental`); it does a full build when nothing is published yet.
 
+The CLI reads no environment: paths and the encoder come from its arguments, with the defaults below
+(the defaults of ``KB_SOURCE`` / ``KB_INDEX_DIR`` / ``KB_ENCODER`` in common/settings.py; callers that
+follow those settings, such as ``make index``, pass them).
+
 User errors (bad files, mismatched index, missing index) print one ``error:`` line and exit 2.
 """
 
@@ -12,66 +16,67 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
+
+from kb.encoder import DEFAULT_ENCODER
+from kb.evaluate import DEFAULT_QUERIES, evaluate_searcher, load_queries
+from kb.faq import KBValidationError, KnowledgeBase, load_kb
+from kb.incremental import describe, update_and_publish
+from kb.index import build_and_publish, build_index, current_index_dir
+from kb.io import export_kb
+from kb.layout import IndexMismatchError
+from kb.search import KBSearcher
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_SOURCE = PROJECT_ROOT / "kb" / "data" / "reference_faq.yml"
+DEFAULT_ROOT = PROJECT_ROOT / "var" / "kb"
 
 
 class CLIError(Exception):
     """A user error: printed as one line, exit status 2."""
 
 
-def _settings():
-    from common.settings import get_settings
-
-    return get_settings()
-
-
-def _index_dir(args) -> Path:
+def _index_dir(args: argparse.Namespace) -> Path:
     if getattr(args, "index", None):
         return Path(args.index)
-    from kb.index import current_index_dir
-
-    root = Path(args.root) if getattr(args, "root", None) else _settings().kb_index_root
+    root = Path(args.root) if getattr(args, "root", None) else DEFAULT_ROOT
     current = current_index_dir(root)
     if current is None:
         raise CLIError(f"no published index under {root}; run `python -m kb build` first")
     return current
 
 
-def _searcher(args):
-    from kb.search import KBSearcher
-
+def _searcher(args: argparse.Namespace) -> KBSearcher:
     return KBSearcher.from_dir(_index_dir(args))
 
 
-def cmd_build(args) -> int:
-    from kb.faq import load_kb
-    from kb.index import build_and_publish, build_index
-
-    settings = _settings()
-    source = Path(args.source) if args.source else settings.kb_source
+def cmd_build(args: argparse.Namespace) -> int:
+    source = Path(args.source) if args.source else DEFAULT_SOURCE
     kb = load_kb(source)
-    encoder = args.encoder or settings.kb_encoder
-    extra = {"include_answers": True} if args.include_answers else {}
+    encoder = args.encoder or DEFAULT_ENCODER
+    include_answers = True if args.include_answers else None  # None: the shipped default
     if getattr(args, "incremental", False):
-        return _build_incremental(args, kb, encoder, extra)
+        return _build_incremental(args, kb, encoder, include_answers)
     if args.out:
-        out = build_index(kb, encoder, args.out, progress=True, **extra)
+        out = build_index(kb, encoder, args.out, progress=True, include_answers=include_answers)
         print(f"built {out} ({len(kb.entries)} entries, encoder {encoder})")
     else:
-        root = Path(args.root) if args.root else settings.kb_index_root
-        out = build_and_publish(kb, encoder, root, progress=True, **extra)
+        root = Path(args.root) if args.root else DEFAULT_ROOT
+        out = build_and_publish(kb, encoder, root, progress=True, include_answers=include_answers)
         print(f"built and published {out} ({len(kb.entries)} entries, encoder {encoder})")
     return 0
 
 
-def _build_incremental(args, kb, encoder: str, extra: dict) -> int:
-    from kb.incremental import describe, update_and_publish
-
+def _build_incremental(
+    args: argparse.Namespace, kb: KnowledgeBase, encoder: str, include_answers: bool | None
+) -> int:
     if args.out:
         raise CLIError("--incremental updates the published index: use --root, not --out")
-    root = Path(args.root) if args.root else _settings().kb_index_root
+    root = Path(args.root) if args.root else DEFAULT_ROOT
     started = time.perf_counter()
-    out = update_and_publish(kb, encoder, root, progress=True, **extra)
+    out = update_and_publish(kb, encoder, root, progress=True, include_answers=include_answers)
     print(
         f"published {out} ({len(kb.entries)} entries, encoder {encoder}) in {time.perf_counter() - started:.1f} s"
     )
@@ -79,7 +84,7 @@ def _build_incremental(args, kb, encoder: str, extra: dict) -> int:
     return 0
 
 
-def cmd_search(args) -> int:
+def cmd_search(args: argparse.Namespace) -> int:
     result = _searcher(args).search(args.text, args.language, args.k)
     if args.json:
         print(json.dumps(result.to_dict(), ensure_ascii=False, indent=1))
@@ -95,7 +100,7 @@ def cmd_search(args) -> int:
     return 0
 
 
-def _read_jsonl(path: Path) -> list[dict]:
+def _read_jsonl(path: Path) -> list[dict[str, Any]]:
     if not path.is_file():
         raise CLIError(f"{path}: file not found")
     items = []
@@ -104,7 +109,7 @@ def _read_jsonl(path: Path) -> list[dict]:
             continue
         try:
             item = json.loads(line)
-        except ValueError as exc:
+        except json.JSONDecodeError as exc:
             raise CLIError(f"{path}: line {n}: invalid JSON ({exc.msg})") from None
         if not isinstance(item, dict) or not isinstance(item.get("text"), str):
             raise CLIError(f"{path}: line {n}: expected an object with a 'text' string")
@@ -112,7 +117,7 @@ def _read_jsonl(path: Path) -> list[dict]:
     return items
 
 
-def cmd_query(args) -> int:
+def cmd_query(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     items = _read_jsonl(Path(args.input))
@@ -147,9 +152,7 @@ def cmd_query(args) -> int:
     return 0
 
 
-def cmd_eval(args) -> int:
-    from kb.evaluate import DEFAULT_QUERIES, evaluate_searcher, load_queries
-
+def cmd_eval(args: argparse.Namespace) -> int:
     path = Path(args.queries) if args.queries else DEFAULT_QUERIES
     if not path.is_file():
         raise CLIError(f"{path}: file not found")
@@ -159,10 +162,7 @@ def cmd_eval(args) -> int:
     return 0
 
 
-def cmd_import(args) -> int:
-    from kb.faq import load_kb
-    from kb.io import export_kb
-
+def cmd_import(args: argparse.Namespace) -> int:
     kb = load_kb(args.file)
     out = export_kb(kb, args.out, "yaml")
     print(f"imported {len(kb.entries)} entries from {args.file} into {out}")
@@ -173,11 +173,8 @@ def cmd_import(args) -> int:
     return 0
 
 
-def cmd_export(args) -> int:
-    from kb.faq import load_kb
-    from kb.io import export_kb
-
-    kb = load_kb(args.source or _settings().kb_source)
+def cmd_export(args: argparse.Namespace) -> int:
+    kb = load_kb(args.source or DEFAULT_SOURCE)
     out = export_kb(kb, args.out, args.format)
     print(f"exported {len(kb.entries)} entries to {out}")
     return 0
@@ -188,11 +185,11 @@ def parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
 
     b = sub.add_parser("build", help="build an index (and publish it under the index root)")
-    b.add_argument("--source", help="KB file (.yml or .csv); default: KB_SOURCE")
+    b.add_argument("--source", help="KB file (.yml or .csv); default: kb/data/reference_faq.yml")
     where = b.add_mutually_exclusive_group()
     where.add_argument("--out", help="write the index to this directory, do not publish")
-    where.add_argument("--root", help="index root to build and publish into; default: KB_INDEX_DIR")
-    b.add_argument("--encoder", help="encoder name; default: KB_ENCODER")
+    where.add_argument("--root", help="index root to build and publish into; default: var/kb")
+    b.add_argument("--encoder", help=f"encoder name; default: {DEFAULT_ENCODER}")
     b.add_argument("--include-answers", action="store_true", help="also index answer texts")
     b.add_argument(
         "--incremental",
@@ -202,7 +199,7 @@ def parser() -> argparse.ArgumentParser:
     )
     b.set_defaults(func=cmd_build)
 
-    def index_args(sp):
+    def index_args(sp: argparse.ArgumentParser) -> None:
         sp.add_argument("--index", help="index directory; default: the published one")
         sp.add_argument("--root", help="index root whose CURRENT index to use")
 
@@ -233,7 +230,7 @@ def parser() -> argparse.ArgumentParser:
     i.set_defaults(func=cmd_import)
 
     x = sub.add_parser("export", help="write the KB as YAML or CSV (one row per entry and language)")
-    x.add_argument("--source", help="KB file; default: KB_SOURCE")
+    x.add_argument("--source", help="KB file; default: kb/data/reference_faq.yml")
     x.add_argument("--format", choices=["yaml", "csv"])
     x.add_argument("--out", required=True)
     x.set_defaults(func=cmd_export)
@@ -241,12 +238,10 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from kb.faq import KBValidationError
-    from kb.index import IndexMismatchError
-
     args = parser().parse_args(argv)
     try:
-        return args.func(args)
+        command: Callable[[argparse.Namespace], int] = args.func
+        return command(args)
     except (CLIError, KBValidationError, IndexMismatchError, FileNotFoundError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

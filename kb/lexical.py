@@ -31,8 +31,16 @@ from array import array
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
+from types import ModuleType
+from typing import TYPE_CHECKING
+
+import numpy as np
+from numpy.typing import NDArray
 
 from kb.normalize import normalize
+
+if TYPE_CHECKING:
+    from kb.layout import Row
 
 # Script runs (a CJK run or a whitespace-free non-CJK run) and one CJK character; kb/classifier.py uses both.
 SCRIPT_RUNS = re.compile(
@@ -55,11 +63,12 @@ MAX_POSTINGS = 20_000
 SHORTLIST = 1_000
 
 
-def _jieba():
+def _jieba() -> ModuleType:
     import jieba
 
     jieba.setLogLevel(logging.WARNING)
-    return jieba
+    module: ModuleType = jieba
+    return module
 
 
 def tokenize(norm: str, features: Iterable[str] = DEFAULT_FEATURES, stopwords: bool = True) -> list[str]:
@@ -72,7 +81,7 @@ def tokenize(norm: str, features: Iterable[str] = DEFAULT_FEATURES, stopwords: b
 
 
 @lru_cache(maxsize=1 << 16)
-def _run_tokens(run: str, features: frozenset, stopwords: bool) -> tuple[str, ...]:
+def _run_tokens(run: str, features: frozenset[str], stopwords: bool) -> tuple[str, ...]:
     """Tokens of one script run (cached: product names and template phrases repeat across a KB)."""
     stop = STOPWORDS if stopwords else frozenset()
     tokens: list[str] = []
@@ -123,8 +132,6 @@ class LexicalIndex:
         max_postings: int = MAX_POSTINGS,
         shortlist: int = SHORTLIST,
     ):
-        import numpy as np
-
         vocab: dict[str, int] = {}
         terms: list[int] = []
         lengths = np.zeros(len(docs), dtype=np.int64)
@@ -150,8 +157,8 @@ class LexicalIndex:
     def _build(
         self,
         vocab: dict[str, int],
-        terms,
-        doc_of_token,
+        terms: NDArray[np.int32],
+        doc_of_token: NDArray[np.int32],
         n_docs: int,
         k1: float,
         b: float,
@@ -162,7 +169,6 @@ class LexicalIndex:
         shortlist: int,
     ) -> None:
         """Weights from one (term id, document) pair per token; duplicates are the term frequency."""
-        import numpy as np
         from scipy import sparse
 
         self.k1, self.b, self.features, self.stopwords = k1, b, tuple(features), stopwords
@@ -188,18 +194,24 @@ class LexicalIndex:
         self.max_postings, self.shortlist = int(max_postings), int(shortlist)
 
     @classmethod
-    def from_rows(cls, rows: list[dict], level: str = "entry", **params) -> LexicalIndex:
+    def from_rows(
+        cls,
+        rows: Sequence[Row],
+        level: str = "entry",
+        *,
+        k1: float = 1.2,
+        b: float = 0.75,
+        features: Iterable[str] = DEFAULT_FEATURES,
+        stopwords: bool = True,
+        max_postings: int = MAX_POSTINGS,
+        shortlist: int = SHORTLIST,
+    ) -> LexicalIndex:
         """One BM25 document per entry (all its questions concatenated; ``level="entry"``) or per row.
 
         Scores are keyed by row id either way; at entry level by the entry's first row.
         Rows are tokenised one at a time into term ids (no per-row token lists are kept).
         """
-        import numpy as np
-
-        params = dict(params)
-        features = frozenset(params.pop("features", DEFAULT_FEATURES))
-        stopwords = params.pop("stopwords", True)
-        k1, b = params.pop("k1", 1.2), params.pop("b", 0.75)
+        features = frozenset(features)
         vocab: dict[str, int] = {}
         run_ids: dict[str, list[int]] = {}  # script run -> its term ids (runs repeat a lot)
         findall = SCRIPT_RUNS.findall
@@ -239,11 +251,9 @@ class LexicalIndex:
             features,
             stopwords,
             doc_rows,
-            params.pop("max_postings", MAX_POSTINGS),
-            params.pop("shortlist", SHORTLIST),
+            max_postings,
+            shortlist,
         )
-        if params:
-            raise TypeError(f"unknown LexicalIndex parameters: {sorted(params)}")
         return index
 
     def _self_score(self, tokens: list[str]) -> float:
@@ -255,18 +265,18 @@ class LexicalIndex:
             total += idf * tf * (self.k1 + 1) / (tf + norm)
         return total
 
-    def _postings(self, term: int):
+    def _postings(self, term: int) -> tuple[NDArray[np.int32], NDArray[np.float32]]:
         s, e = self.matrix.indptr[term], self.matrix.indptr[term + 1]
         return self.matrix.indices[s:e], self.matrix.data[s:e]
 
-    def query_scores(self, term_ids: Sequence[int], top_n: int = 50):
+    def query_scores(
+        self, term_ids: Sequence[int], top_n: int = 50
+    ) -> tuple[NDArray[np.int32], NDArray[np.float64]]:
         """(documents, BM25 scores) of the candidate documents for these distinct term ids.
 
         Candidates are nominated by the rarest terms within ``max_postings`` and scored exactly with
         all the terms (see the module docstring).
         """
-        import numpy as np
-
         ids = np.asarray(term_ids, dtype=np.int64)
         if not ids.size:
             return np.zeros(0, dtype=np.int64), np.zeros(0)
@@ -303,8 +313,6 @@ class LexicalIndex:
 
     def scores_batch(self, norms: list[str], top_n: int = 50) -> list[dict[int, float]]:
         """For each normalised query: {row id: normalised BM25 score} for its ``top_n`` best rows."""
-        import numpy as np
-
         out: list[dict[int, float]] = []
         for q in norms:
             toks = tokenize(q, self.features, self.stopwords)

@@ -17,7 +17,7 @@ _SPACES = re.compile(r"\s+")
 _KEEP = ("L", "M", "N")
 
 
-class _SymbolsToSpaces(dict):
+class _SymbolsToSpaces(dict[int, str]):
     """``str.translate`` table, filled on first sight of each character (up to 65,536 of them, so that
     queries cannot grow it without bound): kept characters map to themselves, the others to a space."""
 

@@ -37,13 +37,23 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+import numpy as np
 
 from common.lang import LANGUAGES, detect_language, to_simplified, to_traditional
+from kb.answers import AnswerPassages
+from kb.classifier import encode_extra, has_chinese, softmax
+from kb.encoder import Encoder, encode, load_encoder
+from kb.english import english_columns, english_rows
+from kb.index import LoadedIndex, current_index_dir, load_index
+from kb.layout import Vectors
+from kb.lexical import LexicalIndex
 from kb.normalize import normalize
+from kb.segments import combine, normalized_windows
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +90,10 @@ class SearchResult:
         return asdict(self)
 
 
-def pick_text(texts: dict[str, Any], language: str) -> Any:
+_Text = TypeVar("_Text", str, list[str])
+
+
+def pick_text(texts: Mapping[str, _Text], language: str) -> _Text:
     """Text for ``language``, converting between Chinese scripts when only the other one exists."""
     if language in texts:
         return texts[language]
@@ -91,7 +104,7 @@ def pick_text(texts: dict[str, Any], language: str) -> Any:
     return texts.get("en") or next(iter(texts.values()))
 
 
-def _convert(value: Any, fn) -> Any:
+def _convert(value: _Text, fn: Callable[[str], str]) -> _Text:
     return [fn(v) for v in value] if isinstance(value, list) else fn(value)
 
 
@@ -171,9 +184,9 @@ def decide(scores: Sequence[float], config: dict[str, Any]) -> str:
 class KBSearcher:
     """Searches one loaded index. Thread-safe: all state is read-only after construction."""
 
-    def __init__(self, loaded, encoder=None, config: dict[str, Any] | None = None):
-        from kb.encoder import load_encoder
-
+    def __init__(
+        self, loaded: LoadedIndex, encoder: Encoder | None = None, config: dict[str, Any] | None = None
+    ) -> None:
         self.index = loaded
         self.path: Path = loaded.path
         self.config: dict[str, Any] = {**loaded.search_config, **(config or {})}
@@ -183,21 +196,16 @@ class KBSearcher:
         self.classifier = loaded.classifier  # used when classifier_weight > 0
         self.centroids = loaded.centroids  # used when centroid_weight > 0
         self.answers = loaded.answers  # used when answer_weight > 0
-        self.english = None  # used when english_weight > 0 (the classifier's vectors)
-        self._english_columns = None
+        self.english: AnswerPassages | None = None  # used when english_weight > 0 (the classifier's vectors)
+        self._english_columns: slice | None = None
         if self.classifier is not None:
-            from kb.english import english_columns, english_rows
-
             self._english_columns = english_columns(self.classifier.config)
             self.english = english_rows(self.classifier, self.rows, list(self.entries), self._english_columns)
         self._entry_pos = {e: i for i, e in enumerate(self.entries)}
         # Rows an incremental update tombstoned (kb/incremental.py) stay in FAISS but are never returned.
         self._deleted = frozenset(r["row"] for r in self.rows if r.get("deleted"))
-        self._live_params = self._live_search_params() if self._deleted else None
-        self.lexical = None
+        self.lexical: LexicalIndex | None = None
         if float(self.config.get("lexical_weight", 0.0)) > 0:
-            from kb.lexical import LexicalIndex
-
             live = [r for r in self.rows if not r.get("deleted")]
             self.lexical = LexicalIndex.from_rows(live, **self.config.get("lexical", {}))
 
@@ -205,8 +213,6 @@ class KBSearcher:
     def from_dir(
         cls, index_dir: str | Path, expected_encoder: str | None = None, expected_kb_hash: str | None = None
     ) -> KBSearcher:
-        from kb.index import load_index
-
         return cls(load_index(index_dir, expected_encoder, expected_kb_hash))
 
     # ------------------------------------------------------------------ public API
@@ -270,82 +276,60 @@ class KBSearcher:
         """Normalised clause windows of a long query (:mod:`kb.segments`), ``[]`` when segmenting is off."""
         if self.segment_weight <= 0:
             return []
-        from kb.segments import normalized_windows
 
         return normalized_windows(
             text, norm, int(self.config.get("segment_min_chars", 0)), int(self.config.get("max_clauses", 8))
         )
 
-    def encode(self, norms: list[str]):
-        from kb.encoder import encode
-
+    def encode(self, norms: list[str]) -> Vectors:
         return encode(self.encoder, norms)
 
-    def dense_scores(self, norms: list[str], vectors=None) -> list[dict[int, float]]:
+    def dense_scores(self, norms: list[str], vectors: Vectors | None = None) -> list[dict[int, float]]:
         """Cosine similarity of each query to its nearest live rows: [{row id: score}]."""
         if not norms:
             return []
         vectors = self.encode(norms) if vectors is None else vectors
-        n = min(int(self.config.get("candidates", 50)), self.index.faiss_index.ntotal - len(self._deleted))
+        n = min(int(self.config.get("candidates", 50)), self.index.vector_index.live)
         if n <= 0:
             return [{} for _ in norms]
-        if self._live_params is not None:
-            scores, ids = self.index.faiss_index.search(vectors, n, params=self._live_params[0])
-        else:
-            scores, ids = self.index.faiss_index.search(vectors, n)
+        scores, ids = self.index.vector_index.search(vectors, n)
         return [
             {int(r): float(s) for r, s in zip(id_row, sc_row) if r >= 0}
             for sc_row, id_row in zip(scores, ids)
         ]
 
-    def _live_search_params(self):
-        """FAISS search parameters that skip tombstoned rows, built once per loaded index (searches only
-        read them). Returned with the selectors they point to, which must stay alive as long as they do."""
-        import numpy as np
-
-        from kb.index import faiss_module
-
-        faiss = faiss_module()
-        batch = faiss.IDSelectorBatch(np.fromiter(self._deleted, dtype="int64"))
-        selector = faiss.IDSelectorNot(batch)
-        inner = faiss.downcast_index(self.index.faiss_index.index)
-        if hasattr(inner, "hnsw"):
-            params = faiss.SearchParametersHNSW(sel=selector, efSearch=inner.hnsw.efSearch)
-        else:
-            params = faiss.SearchParameters(sel=selector)
-        return params, selector, batch
-
-    def classifier_decisions(self, norms: list[str], vectors, extra=None):
+    def classifier_decisions(
+        self, norms: list[str], vectors: Vectors, extra: Vectors | None = None
+    ) -> Vectors:
         """Entry classifier decision values, shape (queries, entries) in ``self.classifier.classes`` order
         (``extra``: the queries' extra-block embeddings, see :meth:`classifier_extra`)."""
+        assert self.classifier is not None, "the index has no entry classifier"
         return self.classifier.decision(norms, vectors, extra)
 
-    def classifier_extra(self, norms: list[str]):
+    def classifier_extra(self, norms: list[str]) -> Vectors | None:
         """The queries' embeddings by the classifier's extra encoders (None when it has none)."""
-        from kb.classifier import encode_extra
-
         classifier = self.classifier
+        assert classifier is not None, "the index has no entry classifier"
         if classifier.coef_extra is None:
             return None
         return encode_extra(classifier.config, norms, models=classifier.tuned)
 
-    def english_scores(self, norms: list[str], extra, candidates: list[set[str]]) -> list[dict[str, float]]:
+    def english_scores(
+        self, norms: list[str], extra: Vectors | None, candidates: list[set[str]]
+    ) -> list[dict[str, float]]:
         """Per query without Chinese characters, the English encoder's best cosine to each candidate
         entry's English rows (:mod:`kb.english`); ``{}`` for the others."""
-        from kb.classifier import has_chinese
-
-        cols = self._english_columns
+        cols, english = self._english_columns, self.english
+        assert extra is not None and english is not None, "the index has no English rows"
         return [
-            {} if has_chinese(norm) else self.english.scores(extra[i, cols], entries)
+            {} if has_chinese(norm) else english.scores(extra[i, cols], entries)
             for i, (norm, entries) in enumerate(zip(norms, candidates))
         ]
 
-    def classifier_probabilities(self, decisions, temperature: float | None = None) -> list[dict[str, float]]:
+    def classifier_probabilities(
+        self, decisions: Vectors, temperature: float | None = None
+    ) -> list[dict[str, float]]:
         """Softmax of decision values; per query the ``candidates`` most probable entries."""
-        import numpy as np
-
-        from kb.classifier import softmax
-
         temperature = (
             float(self.config.get("classifier_temperature", 0.3)) if temperature is None else temperature
         )
@@ -356,21 +340,22 @@ class KBSearcher:
             if n < probs.shape[1]
             else np.tile(np.arange(probs.shape[1]), (len(probs), 1))
         )
+        assert self.classifier is not None, "the index has no entry classifier"
         classes = self.classifier.classes
         return [{classes[j]: float(p[j]) for j in t} for p, t in zip(probs, top)]
 
-    def centroid_scores(self, vectors, candidates: list[set[str]]) -> list[dict[str, float]]:
+    def centroid_scores(self, vectors: Vectors, candidates: list[set[str]]) -> list[dict[str, float]]:
         """Cosine of each query to the centroid of each of its candidate entries."""
-        import numpy as np
-
-        out = []
+        centroids = self.centroids
+        assert centroids is not None, "the index has no entry centroids"
+        out: list[dict[str, float]] = []
         for vector, entries in zip(vectors, candidates):
             ids = sorted(entries)
             if not ids:
                 out.append({})
                 continue
             sims = (
-                self.centroids[np.fromiter((self._entry_pos[e] for e in ids), dtype=np.int64, count=len(ids))]
+                centroids[np.fromiter((self._entry_pos[e] for e in ids), dtype=np.int64, count=len(ids))]
                 @ vector
             )
             out.append(dict(zip(ids, sims.tolist())))
@@ -410,16 +395,21 @@ class KBSearcher:
             else [{} for _ in norms]
         )
         extra = self.classifier_extra(norms) if (use_classifier or use_english) and norms else None
+        # ``vectors`` is set whenever ``norms`` is not empty and the classifier, centroids or answers are used
         probs = (
             self.classifier_probabilities(self.classifier_decisions(norms, vectors, extra))
-            if use_classifier and norms
+            if use_classifier and vectors is not None
             else [{} for _ in norms]
         )
         pool = [d.keys() | l.keys() | p.keys() for d, l, p in zip(dense, lexical, probs)]
-        cents = self.centroid_scores(vectors, pool) if use_centroid and norms else [{} for _ in norms]
+        cents = (
+            self.centroid_scores(vectors, pool)
+            if use_centroid and vectors is not None
+            else [{} for _ in norms]
+        )
         answers = (
             [self.answers.scores(v, entries) for v, entries in zip(vectors, pool)]
-            if use_answers and norms
+            if use_answers and self.answers is not None and vectors is not None
             else [{} for _ in norms]
         )
         english = self.english_scores(norms, extra, pool) if use_english and norms else [{} for _ in norms]
@@ -435,7 +425,7 @@ class KBSearcher:
                 best[entry] = (score, row_id)
         return best
 
-    def _weight(self, key: str, part: Any) -> float:
+    def _weight(self, key: str, part: object) -> float:
         """The configured weight ``key``; 0 when this index lacks the ``part`` it weighs."""
         return float(self.config.get(key, 0.0)) if part is not None else 0.0
 
@@ -451,8 +441,6 @@ class KBSearcher:
 
     def score_queries(self, norms: list[str], windows: list[list[str]]) -> list[dict[str, tuple[float, int]]]:
         """:meth:`score_entries` of each query mixed with that of its windows (one encoder call in all)."""
-        from kb.segments import combine
-
         flat = list(norms) + [w for ws in windows for w in ws]
         scored = self.score_entries(flat)
         out, pos = [], len(norms)
@@ -477,10 +465,10 @@ class KBSearcher:
         hits = []
         for entry_id, (score, row_id) in ranked[: max(k, 1)]:
             entry = self.entries[entry_id]
-            row = self.rows[row_id] if row_id >= 0 else {}
+            row = self.rows[row_id] if row_id >= 0 else None
             question = (
                 row["question"]
-                if row.get("language") == language and row.get("kind") == "question"
+                if row is not None and row["language"] == language and row.get("kind") == "question"
                 else pick_text(entry.questions, language)[0]
             )
             hits.append(
@@ -491,22 +479,15 @@ class KBSearcher:
 
 
 class KBService:
-    """Hot-reloading front end over ``root/CURRENT`` for long-running processes.
+    """Hot-reloading front end over ``root/CURRENT`` for long-running processes; ``encoder_name`` is the
+    encoder an index must have been built with (callers pass their settings' ``kb_index_root``/``kb_encoder``).
 
     ``search`` never fails because of a reload: the pointer is re-read at most every
     ``check_interval`` seconds by one thread (others keep using the current searcher), the new
     searcher is fully loaded before the reference is swapped, and a failed load keeps the old one.
     """
 
-    def __init__(
-        self, root: str | Path | None = None, encoder_name: str | None = None, check_interval: float = 1.0
-    ):
-        if root is None or encoder_name is None:
-            from common.settings import get_settings
-
-            settings = get_settings()
-            root = settings.kb_index_root if root is None else root
-            encoder_name = settings.kb_encoder if encoder_name is None else encoder_name
+    def __init__(self, root: str | Path, encoder_name: str, check_interval: float = 1.0) -> None:
         self.root = Path(root)
         self.encoder_name = encoder_name
         self.check_interval = check_interval
@@ -532,8 +513,6 @@ class KBService:
         return self._searcher
 
     def _maybe_reload(self) -> None:
-        from kb.index import current_index_dir
-
         target = current_index_dir(self.root)
         if target is None or target == self._loaded_dir or target == self._failed_dir:
             return

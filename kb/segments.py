@@ -12,6 +12,11 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from kb.normalize import normalize
+
+EntryScores = dict[str, tuple[float, int]]
+"""Per entry: (score, row id to show, -1 for none)."""
+
 # Clause ends: sentence punctuation (either width), commas, semicolons, line breaks. A full stop only
 # when followed by a space or the end, so that "7.5" and "e.g" stay whole.
 _CLAUSE_END = re.compile(r"(?<=[。！？!?；;，,、\n])|(?<=\.)(?=\s|$)")
@@ -40,8 +45,6 @@ def query_windows(text: str, min_chars: int = 0, max_clauses: int = 8) -> list[s
 def normalized_windows(text: str, norm: str, min_chars: int = 0, max_clauses: int = 8) -> list[str]:
     """:func:`query_windows` in matching form (:func:`kb.normalize.normalize`), without empty windows
     and without repeats of the whole query ``norm`` or of each other."""
-    from kb.normalize import normalize
-
     seen, out = {norm}, []
     for window in query_windows(text, min_chars, max_clauses):
         w = normalize(window)
@@ -51,7 +54,7 @@ def normalized_windows(text: str, norm: str, min_chars: int = 0, max_clauses: in
     return out
 
 
-def combine(whole: dict, windows: list[dict], weight: float) -> dict:
+def combine(whole: EntryScores, windows: list[EntryScores], weight: float) -> EntryScores:
     """``(1 - weight) * whole + weight * best window`` per entry, for ``{entry: (score, row)}`` maps.
 
     An entry missing from a map gets that map's lowest score (it was not among its candidates). The
@@ -59,7 +62,7 @@ def combine(whole: dict, windows: list[dict], weight: float) -> dict:
     """
     if not windows or weight <= 0:
         return whole
-    best: dict = {}
+    best: EntryScores = {}
     for scores in windows:
         for entry, (score, row) in scores.items():
             if entry not in best or score > best[entry][0]:

@@ -26,7 +26,15 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from kb.encoder import Encoder, new_encoder
+from kb.layout import file_sha256
+
+if TYPE_CHECKING:
+    import torch
 
 TUNED_FILE = "english_tuned.npz"
 
@@ -65,7 +73,7 @@ def planned_steps(n_rows: int, n_entries: int, config: dict[str, Any]) -> int:
     return max(int(config["min_steps"]), min(steps, int(config["max_steps"])))
 
 
-def _trainable(model):
+def _trainable(model: Encoder) -> list[tuple[str, torch.nn.Parameter]]:
     """(name, parameter) pairs that tuning moves: everything but the word/position embeddings."""
     return [(n, p) for n, p in model.named_parameters() if ".embeddings." not in f".{n}"]
 
@@ -76,7 +84,7 @@ def tune(
     labels: Sequence[str],
     config: dict[str, Any] | None = None,
     progress: bool = False,
-):
+) -> Encoder | None:
     """A fresh copy of encoder ``base_name`` tuned on English questions ``norms`` of entries ``labels``,
     weights rounded to float16; None when there is nothing to tune on (see :func:`planned_steps`)."""
     config = tuning_config(config)
@@ -90,8 +98,6 @@ def tune(
     if steps <= 0:
         return None
     import torch
-
-    from kb.encoder import new_encoder
 
     model = new_encoder(base_name)
     torch.manual_seed(int(config["seed"]))
@@ -124,7 +130,7 @@ def tune(
             + torch.nn.functional.cross_entropy(logits.T, target)
         ) / 2
         optimiser.zero_grad()
-        loss.backward()
+        loss.backward()  # type: ignore[no-untyped-call]  # untyped in torch
         optimiser.step()
     model.max_seq_length = saved_length
     model.eval()
@@ -133,11 +139,11 @@ def tune(
             p.copy_(p.half().float())
     for p in model.parameters():
         p.requires_grad_(False)
-    model.tuned_steps = done
+    model.tuned_steps = done  # type: ignore[assignment]  # torch types module attributes as Tensor | Module
     return model
 
 
-def _embed(model, texts: list[str]):
+def _embed(model: Encoder, texts: list[str]) -> tuple[torch.Tensor, int]:
     """(unit embeddings with gradients, padded tokens in the batch)."""
     import torch
 
@@ -148,14 +154,12 @@ def _embed(model, texts: list[str]):
     )
 
 
-def save(model, out_dir: str | Path, base_name: str, config: dict[str, Any]) -> dict[str, Any]:
+def save(model: Encoder, out_dir: str | Path, base_name: str, config: dict[str, Any]) -> dict[str, Any]:
     """Write :data:`TUNED_FILE`; return the manifest record."""
-    import numpy as np
-
-    from kb.index import file_sha256
-
     path = Path(out_dir) / TUNED_FILE
-    arrays = {name: p.detach().cpu().numpy().astype(np.float16) for name, p in _trainable(model)}
+    arrays: dict[str, Any] = {
+        name: p.detach().cpu().numpy().astype(np.float16) for name, p in _trainable(model)
+    }
     np.savez(path, **arrays)
     return {
         "base": base_name,
@@ -166,13 +170,9 @@ def save(model, out_dir: str | Path, base_name: str, config: dict[str, Any]) -> 
     }
 
 
-def load(index_dir: str | Path, record: dict[str, Any]):
+def load(index_dir: str | Path, record: dict[str, Any]) -> Encoder:
     """The tuned encoder of an index directory, verified against its manifest ``record``."""
-    import numpy as np
     import torch
-
-    from kb.encoder import new_encoder
-    from kb.index import file_sha256
 
     path = Path(index_dir) / TUNED_FILE
     if not path.is_file() or file_sha256(path) != record.get("sha256"):
@@ -202,5 +202,5 @@ def load(index_dir: str | Path, record: dict[str, Any]):
     model.eval()
     for p in model.parameters():
         p.requires_grad_(False)
-    model.tuned_steps = int(record.get("steps", 0))
+    model.tuned_steps = int(record.get("steps", 0))  # type: ignore[assignment]  # as in tune()
     return model

@@ -14,5 +14,5 @@ if [ -f "$root/CURRENT" ] && [ "$(cat "$root/.built-from" 2>/dev/null)" = "$want
   exit 0
 fi
 echo "==> [index] building the knowledge-base index"
-.venv/bin/python -m kb build --source "$export_file" --root "$root"
+.venv/bin/python -m kb build --source "$export_file" --root "$root" --encoder "${KB_ENCODER:-use-multilingual-v3}"
 echo "$want" > "$root/.built-from"

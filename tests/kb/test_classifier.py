@@ -179,7 +179,7 @@ def test_decision_matches_the_matrix_product(reference_index, reference_kb):
         normalize(q) for q in ("退貨要幾天內申請？", "how do i cancel my order", "zzz", "付款方式有哪些")
     ]
     emb = encode(load_encoder(ENCODER), norms)
-    x = clf._tfidf(clf._tokens(norms), clf.term_ids, clf.idf)
+    x = clf.tfidf(clf._tokens(norms), clf.term_ids, clf.idf)
     english = encode(clf.tuned[MINILM], norms) * np.array([[0.0], [1.0], [1.0], [0.0]], dtype=np.float32)
     extra = np.hstack([encode(load_encoder(E5_SMALL), norms), english])
     expected = (

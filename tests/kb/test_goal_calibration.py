@@ -1,10 +1,10 @@
-"""Threshold calibration for the product's goals (bench/kb_quality.py): the largest margin over both goals."""
+"""Threshold calibration for the product's goals (kb/calibrate.py): the largest margin over both goals."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from bench.kb_quality import GOAL_OOS, GRID_MIN, MIN_PRECISION, Scored, calibrate_for_goal, thresholds_tuple
+from kb.calibrate import GOAL_OOS, GRID_MIN, MIN_PRECISION, Scored, calibrate_for_goal, thresholds_tuple
 
 
 def _scored(in_scope_tops: np.ndarray, oos_tops: np.ndarray) -> Scored:

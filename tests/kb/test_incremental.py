@@ -93,7 +93,7 @@ def test_edited_entry_encodes_only_its_new_question(reference_index, reference_k
     encoder = CountingEncoder()
     second_encoder_texts = []
     monkeypatch.setattr(
-        "kb.classifier.encode_extra",
+        "kb.incremental.encode_extra",
         lambda config, norms, *a, **k: (
             second_encoder_texts.extend(norms) or encode_extra(config, norms, *a, **k)
         ),
@@ -164,8 +164,8 @@ def test_hnsw_base_keeps_its_index_and_tombstones_removed_rows(hnsw_base, small_
     deleted = [r for r in loaded.rows if r.get("deleted")]
     gone_rows = sum(len(q) for q in gone.questions.values())
     assert len(deleted) == loaded.manifest["deleted_rows"] == gone_rows + 1  # + the replaced English question
-    assert loaded.faiss_index.ntotal == base.faiss_index.ntotal + 1 == len(loaded.rows)
-    assert loaded.rows[-1]["question"] == NEW_PHRASE and loaded.rows[-1]["row"] == base.faiss_index.ntotal
+    assert loaded.vector_index.size == base.vector_index.size + 1 == len(loaded.rows)
+    assert loaded.rows[-1]["question"] == NEW_PHRASE and loaded.rows[-1]["row"] == base.vector_index.size
     searcher = KBSearcher(loaded)
     dead = {r["row"] for r in deleted}
     for question in [q for qs in gone.questions.values() for q in qs]:
@@ -262,7 +262,7 @@ def test_hnsw_index_is_compacted_when_tombstones_pile_up(hnsw_base, small_kb, tm
     assert loaded.manifest["incremental"]["index"] == "compacted" and encoder.texts == []
     assert loaded.manifest["index_type"].startswith("IDMap2,HNSW") and "deleted_rows" not in loaded.manifest
     assert (
-        loaded.faiss_index.ntotal
+        loaded.vector_index.size
         == len(loaded.rows)
         == sum(len(q) for e in kb.entries for q in e.questions.values())
     )

@@ -41,7 +41,7 @@ def test_manifest_and_files(reference_index, reference_kb):
     )
     assert {"row", "entry_id", "language", "question"} <= set(rows[0])
     loaded = load_index(reference_index, expected_encoder=ENCODER, expected_kb_hash=kb_hash(reference_kb))
-    assert loaded.faiss_index.ntotal == len(rows)
+    assert loaded.vector_index.size == len(rows)
     assert {"min_score", "answer_score", "margin"} <= set(loaded.search_config)
 
 
@@ -86,7 +86,7 @@ def test_hnsw_chosen_above_threshold(tmp_path):
 
     from kb.encoder import encode, load_encoder
 
-    scores, ids = loaded.faiss_index.search(encode(load_encoder(ENCODER), ["can i pay by credit card"]), 1)
+    scores, ids = loaded.vector_index.search(encode(load_encoder(ENCODER), ["can i pay by credit card"]), 1)
     assert loaded.rows[int(ids[0][0])]["entry_id"] == "payment" and np.isfinite(scores).all()
 
 

@@ -576,7 +576,7 @@ def test_0006_adds_the_shipment_columns_and_downgrades(db_url):
     from alembic import command
 
     assert migrate.upgrade(db_url, "0005") == "0005"
-    assert migrate.upgrade(db_url) == "0006"
+    assert migrate.upgrade(db_url, "0006") == "0006"
     eng = make_engine(db_url)
     try:
         with eng.connect() as conn:

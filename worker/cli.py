@@ -90,7 +90,10 @@ def run_queued(settings: Settings, factory: sessionmaker[Session]) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     command = args.command or "run"
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if command in ("run", "once"):
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        for noisy in ("alembic", "faiss", "torch", "sentence_transformers"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
     settings = get_settings()
     try:
         migrate.check(settings.database_url)

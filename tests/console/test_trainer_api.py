@@ -3,11 +3,10 @@ tests/console/test_rebuild_api.py and tests/worker)."""
 
 from __future__ import annotations
 
-
 import pytest
 
 from crm.db import session_scope
-from crm.models import AuditLog, UnansweredQuestion
+from crm.models import UnansweredQuestion
 from crm.repo.kb import record_unanswered, save_kb_version
 from worker import kbsync
 

@@ -13,7 +13,7 @@ import pytest
 
 from crm.db import session_scope
 from crm.repo.kb import save_kb_version
-from tests.console.conftest import fast_password_hashing, factory, settings, template_db  # noqa: F401
+from tests.console.conftest import factory, fast_password_hashing, settings, template_db  # noqa: F401
 
 
 @pytest.fixture

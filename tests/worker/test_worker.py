@@ -40,7 +40,10 @@ def test_a_request_is_built_published_and_recorded(settings, factory, seeded_kb,
     job_id = request(factory)
     worker = make_worker(settings, factory)
     real_stage = worker._stage
-    worker._stage = lambda j, stage, mode: (stages.append((stage, job(factory, j).status)), real_stage(j, stage, mode))
+    worker._stage = lambda j, stage, mode: (
+        stages.append((stage, job(factory, j).status)),
+        real_stage(j, stage, mode),
+    )
     assert worker.run_once() == job_id
     done = job(factory, job_id)
     assert (done.status, done.stage, done.mode, done.entries, done.attempts) == ("done", "done", "full", 1, 1)
@@ -115,7 +118,9 @@ def claim_as(factory, job_id: int, worker: str, beat_age_s: float = 0.0) -> None
         kb_jobs.set_stage(session, job_id, "build", mode="full", now=utcnow() - timedelta(seconds=beat_age_s))
 
 
-def test_a_job_left_running_by_a_killed_worker_is_retried_then_failed(settings, factory, seeded_kb, fake_builds):
+def test_a_job_left_running_by_a_killed_worker_is_retried_then_failed(
+    settings, factory, seeded_kb, fake_builds
+):
     worker = make_worker(settings, factory)
     job_id = request(factory)
     claim_as(factory, job_id, f"{worker.host}:{dead_pid()}")

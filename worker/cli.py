@@ -28,7 +28,7 @@ from crm.db import make_engine, make_session_factory, session_scope
 from crm.errors import CRMError
 from crm.repo import kb_jobs
 from worker.kbsync import crm_knowledge_base, export_yaml, import_if_empty
-from worker.loop import KBWorker, Liveness, Shutdown, WorkerConfig
+from worker.loop import KBWorker, Liveness, Shutdown
 
 HEALTH_MAX_AGE_S = 60.0
 
@@ -79,7 +79,7 @@ def serve(settings: Settings, factory: sessionmaker[Session]) -> int:
 
 
 def run_queued(settings: Settings, factory: sessionmaker[Session]) -> int:
-    kb_worker = KBWorker(factory, settings.kb_encoder, settings.kb_index_root, config=WorkerConfig())
+    kb_worker = KBWorker(factory, settings.kb_encoder, settings.kb_index_root)
     count = 0
     while kb_worker.run_once() is not None:
         count += 1

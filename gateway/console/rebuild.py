@@ -89,8 +89,17 @@ def job_view(job: KBRebuildJob, expected_build_s: float | None) -> RebuildStatus
 
 
 class RebuildDesk:
-    def __init__(self, factory: sessionmaker[Session], kb: ServedIndex) -> None:
+    """``factory`` queues requests; ``read_factory`` (read-only sessions, default ``factory``)
+    serves the page's polling without taking SQLite's write lock."""
+
+    def __init__(
+        self,
+        factory: sessionmaker[Session],
+        kb: ServedIndex,
+        read_factory: sessionmaker[Session] | None = None,
+    ) -> None:
         self._factory, self._kb = factory, kb
+        self._read_factory = read_factory or factory
         self._lock = threading.Lock()
         self._served: set[int] = set()  # finished jobs whose build this gateway has switched to
         self._reloading: set[int] = set()
@@ -103,7 +112,7 @@ class RebuildDesk:
         return self.status()
 
     def status(self) -> RebuildStatus:
-        with session_scope(self._factory) as session:
+        with session_scope(self._read_factory) as session:
             job = kb_jobs.job_to_show(session)
             if job is None:
                 return {"status": "idle", "stage": None, "progress": 0}
@@ -148,7 +157,10 @@ class RebuildDesk:
 def get_rebuilder(app: FastAPI) -> RebuildDesk:
     desk: RebuildDesk | None = getattr(app.state, "console_rebuilder", None)
     if desk is None:
+        from crm.db import make_session_factory
         from gateway.console.kbsearch import get_kb
 
-        desk = app.state.console_rebuilder = RebuildDesk(app.state.session_factory, get_kb(app))
+        factory: sessionmaker[Session] = app.state.session_factory
+        read_factory = make_session_factory(factory.kw["bind"], read_only=True)
+        desk = app.state.console_rebuilder = RebuildDesk(factory, get_kb(app), read_factory)
     return desk

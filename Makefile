@@ -31,7 +31,7 @@ db: install
 	@echo "==> [db] migrating the CRM store"
 	@$(APP_PY) -m crm migrate
 	@$(APP_PY) -m crm seed --no-users | tail -n 1
-	@$(APP_PY) -m gateway.console.kbsync import-if-empty
+	@$(APP_PY) -m worker import-if-empty
 
 gates: install
 	@scripts/gates.sh

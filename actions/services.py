@@ -12,25 +12,15 @@ from rasa_sdk import Tracker
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
 
-    from kb.search import KBService
+from kbaccess import KBAccess, shared_kb
 
 _lock = threading.Lock()
-_kb_service: KBService | None = None
 _session_factory: sessionmaker[Session] | None = None
 
 
-def kb_service() -> KBService:
-    """The hot-reloading knowledge-base service, loaded on first use."""
-    global _kb_service
-    if _kb_service is None:
-        with _lock:
-            if _kb_service is None:
-                from common.settings import get_settings
-                from kb.search import KBService
-
-                settings = get_settings()
-                _kb_service = KBService(settings.kb_index_root, encoder_name=settings.kb_encoder)
-    return _kb_service
+def kb_service() -> KBAccess:
+    """The process's hot-reloading knowledge base (:mod:`kbaccess`), loaded on first use."""
+    return shared_kb()
 
 
 @contextmanager

@@ -75,6 +75,9 @@ class Settings:
     redis_url: str = ""
     # Where Rasa finds the action server when it is not on the same machine (containers).
     action_server_url: str = ""
+    # The KB worker (`python -m worker`): its health endpoint (supervision and container probes).
+    worker_host: str = "127.0.0.1"
+    worker_port: int = 5070
 
     def __post_init__(self) -> None:
         if self.environment not in ENVIRONMENTS:
@@ -208,4 +211,6 @@ def get_settings() -> Settings:
         rasa_tracker_store=_tracker_store(),
         redis_url=os.environ.get("REDIS_URL", "").strip(),
         action_server_url=os.environ.get("ACTION_SERVER_URL", "").strip(),
+        worker_host=os.environ.get("WORKER_HOST", "127.0.0.1"),
+        worker_port=_int("WORKER_PORT", 5070),
     )

@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 root="${KB_INDEX_DIR:-var/kb}"
 mkdir -p "$root"
 export_file="$root/source.yml"
-.venv/bin/python -m gateway.console.kbsync export "$export_file.tmp" >/dev/null
+.venv/bin/python -m worker export "$export_file.tmp" >/dev/null
 mv "$export_file.tmp" "$export_file"
 want="$( { cat "$export_file"; echo "${KB_ENCODER:-use-multilingual-v3}"; cat kb/*.py kb/data/*.json; } | sha256sum | cut -c1-16)"
 if [ -f "$root/CURRENT" ] && [ "$(cat "$root/.built-from" 2>/dev/null)" = "$want" ]; then

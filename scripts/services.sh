@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Start the action server, the Rasa server and the gateway under supervisord (ops/supervise.py),
-# wait until each answers, print the URLs; Ctrl-C / TERM stops all three with their process trees.
+# Start the action server, the Rasa server, the gateway and the KB worker under supervisord
+# (ops/supervise.py), wait until each answers, print the URLs; Ctrl-C / TERM stops them all with
+# their process trees.
 # A crashed service is restarted (with backoff after repeated crashes); `make run` keeps going.
 # Usage: scripts/services.sh MODEL_PATH        (foreground; `make run` uses this)
 # Env: GATEWAY_HOST/GATEWAY_PORT (127.0.0.1:8000), RASA_PORT (5005), ACTION_SERVER_PORT (5055),
-#      LOG_DIR (var/log), RUN_DIR (<var>/run). Rasa and the action server listen on 127.0.0.1.
+#      WORKER_PORT (5070, the KB worker's health endpoint), LOG_DIR (var/log), RUN_DIR (<var>/run). Rasa and the action server listen on 127.0.0.1.
 # Control while running: .venv/bin/supervisorctl -c "$RUN_DIR/supervisord.conf" status|restart NAME
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,6 +28,7 @@ ACTION_SERVER_TOKEN="${ACTION_SERVER_TOKEN:-$("$py" -c 'from common.settings imp
 export RASA_TOKEN ACTION_SERVER_TOKEN
 # --- end secrets
 gw_host="${GATEWAY_HOST:-127.0.0.1}"; gw_port="${GATEWAY_PORT:-8000}"
+export WORKER_HOST=127.0.0.1 WORKER_PORT="${WORKER_PORT:-5070}"
 
 endpoints=$("$py" -m ops.rasa_endpoints "$run_dir/endpoints.yml")  # + tracker and lock stores
 
@@ -40,12 +42,16 @@ rasa_cmd=("$root/.venv-rasa/bin/python" -m bot.rasa_launch run --model "$model" 
 rasa_health="http://127.0.0.1:$rasa_port/webhooks/gateway/"
 gateway_cmd=("$py" -m gateway)
 gateway_health="http://$gw_host:$gw_port/healthz"
+# KB worker (worker/): runs the trainers' index rebuilds; serves only its health endpoint.
+worker_cmd=("$py" -m worker run)
+worker_health="http://127.0.0.1:$WORKER_PORT/healthz"
 
-"$py" -m ops.supervise check-ports "$ACTION_SERVER_PORT" "$rasa_port" "$gw_port"
+"$py" -m ops.supervise check-ports "$ACTION_SERVER_PORT" "$rasa_port" "$gw_port" "$WORKER_PORT"
 conf=$("$py" -m ops.supervise config "$run_dir" "$log_dir" --root "$root" --python "$py" \
   --service actions "$ACTION_SERVER_PORT" "$actions_health" "${actions_cmd[*]@Q}" \
   --service rasa "$rasa_port" "$rasa_health" "${rasa_cmd[*]@Q}" \
-  --service gateway "$gw_port" "$gateway_health" "${gateway_cmd[*]@Q}")
+  --service gateway "$gw_port" "$gateway_health" "${gateway_cmd[*]@Q}" \
+  --service worker "$WORKER_PORT" "$worker_health" "${worker_cmd[*]@Q}")
 
 "$root/.venv/bin/supervisord" -c "$conf" >"$log_dir/supervisord.out" 2>&1 &
 sup_pid=$!
@@ -74,6 +80,7 @@ curl -fsS -o /dev/null -X POST "http://127.0.0.1:$ACTION_SERVER_PORT/webhook" -H
   -d '{"next_action":"action_answer_from_kb","sender_id":"warm-up","version":"3.6.21","domain":{},"tracker":{"sender_id":"warm-up","slots":{"language":"en"},"latest_message":{"text":"warm up","intent":{},"entities":[]},"events":[],"paused":false,"followup_action":null,"active_loop":{},"latest_action_name":null}}' \
   && echo "==> [start] knowledge base loaded in $(( SECONDS - warm_start )) s" || echo "warning: knowledge-base warm-up failed; see $log_dir/actions.log" >&2
 wait_ready gateway 120
+wait_ready worker 60
 wait_ready rasa 300
 
 cat <<MSG

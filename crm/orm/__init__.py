@@ -5,6 +5,7 @@ from crm.orm.base import Base
 from crm.orm.conversation import Conversation, Feedback, Message, UnansweredQuestion
 from crm.orm.customer import Customer, Order, OrderItem
 from crm.orm.kb import KBEntry, KBEntryVersion
+from crm.orm.kb_jobs import KBRebuildJob
 from crm.orm.ticket import CompensationOffer, FollowUp, Ticket, TicketStatusChange
 
 __all__ = [
@@ -18,6 +19,7 @@ __all__ = [
     "FollowUp",
     "KBEntry",
     "KBEntryVersion",
+    "KBRebuildJob",
     "Message",
     "Order",
     "OrderItem",

@@ -138,7 +138,7 @@ async def suggestions(
     last = await _run(svc.last_customer_message, request.app.state.session_factory, conversation_id)
     if last is None:
         return {"query": None, "hits": []}
-    result = await _run(get_kb(request.app).search, last["text"], last["language"], 3)
+    result = await _run(get_kb(request.app).report, last["text"], last["language"], 3)
     for hit in result["hits"]:
         hit["answer"] = for_agent(hit["answer"])
     return {"query": last["text"], **result}

@@ -16,7 +16,7 @@ from gateway.console.auth import ConsoleUser, require
 from gateway.console.errors import ConsoleError
 from gateway.console.kbsearch import get_kb
 from gateway.console.pages import page
-from gateway.console.rebuild import get_rebuilder
+from gateway.console.rebuild import RebuildStatus, get_rebuilder
 from gateway.validation import CleanModel, DbId, QueryId
 
 router = APIRouter()
@@ -130,15 +130,18 @@ async def dismiss(body: IdsBody, request: Request, user: ConsoleUser = Depends(t
     return await _call(inbox_svc.dismiss, _factory(request), user, body.ids)
 
 
-@router.get("/api/trainer/rebuild")
-async def rebuild_status(request: Request, user: ConsoleUser = Depends(trainer_only)) -> Any:
-    return get_rebuilder(request.app).status()
+@router.get("/api/trainer/rebuild", response_model=None)
+async def rebuild_status(request: Request, user: ConsoleUser = Depends(trainer_only)) -> RebuildStatus:
+    return await asyncio.to_thread(get_rebuilder(request.app).status)
 
 
-@router.post("/api/trainer/rebuild")
-async def rebuild(request: Request, user: ConsoleUser = Depends(trainer_only)) -> Any:
+@router.post("/api/trainer/rebuild", response_model=None)
+async def rebuild(
+    request: Request, user: ConsoleUser = Depends(trainer_only)
+) -> RebuildStatus | JSONResponse:
+    """Queue a rebuild for the KB worker (``python -m worker``); the page polls its progress."""
     try:
-        return get_rebuilder(request.app).start(user.username)
+        return await asyncio.to_thread(get_rebuilder(request.app).start, user.username)
     except ConsoleError as exc:
         return JSONResponse({"error": exc.code, "message": exc.message}, status_code=exc.status)
 
@@ -147,7 +150,7 @@ async def rebuild(request: Request, user: ConsoleUser = Depends(trainer_only)) -
 async def try_it(body: TextBody, request: Request, user: ConsoleUser = Depends(trainer_only)) -> Any:
     if not body.text.strip():
         return JSONResponse({"error": "empty", "message": "Type a question."}, status_code=422)
-    return await asyncio.to_thread(get_kb(request.app).search, body.text, body.language, 5)
+    return await asyncio.to_thread(get_kb(request.app).report, body.text, body.language, 5)
 
 
 @router.post("/api/trainer/convert")

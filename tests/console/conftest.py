@@ -46,10 +46,13 @@ class FakeKB:
     def reload(self) -> None:
         pass
 
-    def closest_entry(self, text: str, language: str | None = None) -> str | None:
-        return self.search(text, language, 1)["hits"][0]["entry_id"]
+    def current_build(self) -> str | None:
+        return None
 
-    def search(self, text: str, language: str | None = None, k: int = 5) -> dict[str, Any]:
+    def closest_entry(self, text: str, language: str | None = None) -> str | None:
+        return self.report(text, language, 1)["hits"][0]["entry_id"]
+
+    def report(self, text: str, language: str | None = None, k: int = 5) -> dict[str, Any]:
         self.queries.append(text)
         return {
             "decision": "answer",

@@ -1,17 +1,14 @@
-"""Trainer console API: KB import, CRUD with versions and diffs, inbox actions, rebuild, try-it."""
+"""Trainer console API: KB import, CRUD with versions and diffs, inbox actions, try-it (the rebuild:
+tests/console/test_rebuild_api.py and tests/worker)."""
 
 from __future__ import annotations
-
-import time
 
 import pytest
 
 from crm.db import session_scope
-from crm.models import AuditLog, UnansweredQuestion
+from crm.models import UnansweredQuestion
 from crm.repo.kb import record_unanswered, save_kb_version
-from gateway.console import kbsync
-from gateway.console.errors import ConsoleError
-from gateway.console.rebuild import Rebuilder
+from worker import kbsync
 
 ENTRY = {
     "key": "gift-wrapping",
@@ -179,105 +176,6 @@ def test_try_it_and_script_conversion(as_user):
     assert trainer.post("/api/trainer/convert", json={"text": "退貨運費", "language": "zh-Hans"}).json() == {
         "text": "退货运费"
     }
-
-
-def test_rebuild_runs_in_the_background_with_stages(settings, factory, seeded_kb, monkeypatch):
-    import kb.encoder
-    import kb.index
-
-    built = {}
-
-    def fake_build(kb_, encoder, root):
-        time.sleep(0.2)
-        built["entries"] = [e.id for e in kb_.entries]
-        path = root / "builds" / "20300101T000000Z-test"
-        path.mkdir(parents=True)
-        return path
-
-    monkeypatch.setattr(kb.encoder, "load_encoder", lambda name: None)
-    monkeypatch.setattr(kb.index, "build_and_publish", fake_build)
-    reloaded = []
-    rebuilder = Rebuilder(factory, settings, on_published=lambda: reloaded.append(True))
-    assert rebuilder.start("trainer1")["status"] == "running"
-    with pytest.raises(ConsoleError):
-        rebuilder.start("trainer1")  # one at a time
-    deadline = time.monotonic() + 10
-    while rebuilder.status()["status"] == "running" and time.monotonic() < deadline:
-        time.sleep(0.05)
-    state = rebuilder.status()
-    assert state["status"] == "done" and state["progress"] == 100 and state["entries"] == 1
-    assert built["entries"] == ["returns-policy"] and reloaded == [True]
-    with session_scope(factory) as session:
-        assert session.query(AuditLog).filter_by(action="kb.rebuilt").count() == 1
-
-
-@pytest.mark.parametrize("update_fails", [False, True])
-def test_rebuild_updates_a_published_index_incrementally(
-    settings, factory, seeded_kb, monkeypatch, update_fails
-):
-    import json
-
-    import kb.encoder
-    import kb.incremental
-    import kb.index
-
-    root = settings.kb_index_root
-    (root / "builds" / "old").mkdir(parents=True)
-    (root / "CURRENT").write_text("builds/old\n")
-    calls = []
-
-    def fake_update(kb_, encoder, root_):
-        calls.append("incremental")
-        if update_fails:
-            raise RuntimeError("unreadable base")
-        path = root_ / "builds" / "new"
-        path.mkdir()
-        (path / "manifest.json").write_text(
-            json.dumps(
-                {
-                    "row_count": 3,
-                    "incremental": {
-                        "base": "old",
-                        "changed_entries": ["returns-policy"],
-                        "reused_rows": 2,
-                        "encoded_rows": 1,
-                        "retrained_classes": 1,
-                        "index": "rebuilt",
-                    },
-                }
-            )
-        )
-        return path
-
-    def fake_build(kb_, encoder, root_):
-        calls.append("full")
-        path = root_ / "builds" / "full"
-        path.mkdir()
-        return path
-
-    monkeypatch.setattr(kb.encoder, "load_encoder", lambda name: None)
-    monkeypatch.setattr(kb.incremental, "update_and_publish", fake_update)
-    monkeypatch.setattr(kb.index, "build_and_publish", fake_build)
-    rebuilder = Rebuilder(factory, settings)
-    rebuilder.start("trainer1")
-    deadline = time.monotonic() + 10
-    while rebuilder.status()["status"] == "running" and time.monotonic() < deadline:
-        time.sleep(0.05)
-    state = rebuilder.status()
-    assert state["status"] == "done" and state["progress"] == 100
-    if update_fails:
-        assert calls == ["incremental", "full"] and state["mode"] == "full" and state["build"] == "full"
-    else:
-        assert calls == ["incremental"] and state["mode"] == "incremental" and "1 encoded" in state["how"]
-
-
-def test_rebuild_failure_is_reported(settings, factory):
-    rebuilder = Rebuilder(factory, settings)  # the CRM holds no entries
-    rebuilder.start("trainer1")
-    deadline = time.monotonic() + 10
-    while rebuilder.status()["status"] == "running" and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert rebuilder.status()["status"] == "failed" and "no published" in rebuilder.status()["error"]
 
 
 def test_trainer_page_and_rebuild_api(as_user):

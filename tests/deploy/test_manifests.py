@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
 MANIFESTS = sorted((DEPLOY / "k8s").glob("*.yaml"))
 BIN = Path(sys.executable).parent
-SERVICES = {"postgres", "redis", "actions", "rasa", "gateway"}
+SERVICES = {"postgres", "redis", "actions", "rasa", "gateway", "worker"}
 
 
 def run(*command: str) -> subprocess.CompletedProcess:

@@ -1,4 +1,4 @@
-"""Start the real stack (action server, Rasa server, gateway) as subprocesses.
+"""Start the real stack (action server, Rasa server, gateway, KB worker) as subprocesses.
 
 Shared by the e2e and web tests (through ``tests/e2e/conftest.py``) and by benchmarks such as
 ``bench/conversations.py``. Uses the model trained by ``scripts/train.sh`` (cached by
@@ -86,12 +86,12 @@ def free_port() -> int:
 def running_stack(
     var_dir: Path, database_url: str, extra_env: Mapping[str, str] | None = None
 ) -> Iterator[Stack]:
-    """Start the three services against ``database_url``; stop them on exit.
+    """Start the services against ``database_url``; stop them on exit.
 
     ``extra_env`` overrides the services' environment (e.g. ``FOLLOWUP_INTERVAL_S``).
     Raises :class:`StackError` when the services do not come up.
     """
-    gateway_port, rasa_port, actions_port = free_port(), free_port(), free_port()
+    gateway_port, rasa_port, actions_port, worker_port = free_port(), free_port(), free_port(), free_port()
     rasa_token = secrets.token_urlsafe(24)
     identity_secret = secrets.token_urlsafe(24)
     env = {
@@ -106,6 +106,7 @@ def running_stack(
         "RASA_TOKEN": rasa_token,
         "IDENTITY_SECRET": identity_secret,
         "ACTION_SERVER_PORT": str(actions_port),
+        "WORKER_PORT": str(worker_port),
         "LOG_DIR": str(var_dir / "log"),
         "RUN_DIR": str(var_dir / "run"),
         "SERVICES_READY_FILE": str(var_dir / "ready"),

@@ -100,7 +100,7 @@ def web_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebStack]:
         }
         _run(["-m", "crm", "--url", database_url, "seed", "--no-users"], env)
         _run(["-m", "gateway.console.devusers"], env)
-        _run(["-m", "gateway.console.kbsync", "import-if-empty"], env)
+        _run(["-m", "worker", "import-if-empty"], env)
         logins = json.loads((var_dir / "secrets" / "dev_users.json").read_text())
         yield WebStack(stack, var_dir, index_root, logins)
 

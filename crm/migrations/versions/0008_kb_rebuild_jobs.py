@@ -6,8 +6,8 @@ stage, heartbeat and result. ``ix_kb_rebuild_jobs_status (status, id)`` serves t
 "oldest queued" query; the partial unique index ``uq_kb_rebuild_jobs_running`` (``WHERE status
 = 'running'``, on SQLite and PostgreSQL alike) lets at most one job run at a time.
 
-Revision ID: 0007b
-Revises: 0006
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-12-07 04:30:00.000000
 """
 from __future__ import annotations
@@ -18,8 +18,8 @@ import sqlalchemy as sa
 # Frozen copies of the model column types (migrations never import the models).
 TS = sa.DateTime(timezone=True)
 
-revision = '0007b'
-down_revision = '0006'
+revision = '0008'
+down_revision = '0007'
 branch_labels = None
 depends_on = None
 

@@ -7,6 +7,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
@@ -14,12 +15,15 @@ from fastapi.staticfiles import StaticFiles
 
 from common.settings import Settings, get_settings
 
+if TYPE_CHECKING:
+    from gateway.store import ChatStore
+
 WEB_DIR = Path(__file__).resolve().parent / "web"
 OUTBOX_REPLAY_INTERVAL_S = 2.0
 logger = logging.getLogger(__name__)
 
 
-async def replay_outbox_forever(store) -> None:
+async def replay_outbox_forever(store: ChatStore) -> None:
     """Write messages queued during a database outage back as soon as it answers again."""
     while True:
         await asyncio.sleep(OUTBOX_REPLAY_INTERVAL_S)

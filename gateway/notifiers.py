@@ -27,6 +27,7 @@ from typing import Any, Protocol
 import httpx
 from sqlalchemy.orm import Session
 
+from common.settings import Settings
 from crm.repo import conversations as conv_repo
 from crm.repo._serialize import iso
 
@@ -188,7 +189,7 @@ def webhook_payload(notice: FollowUpNotice) -> dict[str, Any]:
     }
 
 
-def make_notifier(settings: Any) -> Notifier:
+def make_notifier(settings: Settings) -> Notifier:
     """The notifier ``FOLLOWUP_NOTIFIER`` names; the local one primes Rasa through its API."""
     if settings.followup_notifier == "webhook":
         return WebhookNotifier(settings.followup_webhook_url, settings.followup_webhook_secret)

@@ -25,6 +25,9 @@ from pydantic import BaseModel, Field, model_validator
 logger = logging.getLogger(__name__)
 MAX_ID = 2**63 - 1
 _SURROGATE = re.compile("[\ud800-\udfff]")
+# The response model of routes that answer JSON data or a refusal (a Response): FastAPI serialises
+# the data through pydantic as for a route annotated ``-> Any``, whatever the precise annotation.
+OPEN_JSON: Any = Any
 DbId = Annotated[int, Field(ge=0, le=MAX_ID, strict=True)]
 PathId = Annotated[int, Path(ge=0, le=MAX_ID)]
 QueryId = Annotated[int, Query(ge=0, le=MAX_ID)]

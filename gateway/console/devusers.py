@@ -32,9 +32,9 @@ def credentials_path(settings: Settings) -> Path:
 def load_or_create(path: Path) -> dict[str, dict[str, str]]:
     """``{role: {"username", "password"}}``, created once with random passwords."""
     if path.exists():
-        data = json.loads(path.read_text(encoding="utf-8"))
-        if all(role in data for role in DEV_USERNAMES):
-            return data
+        stored: dict[str, dict[str, str]] = json.loads(path.read_text(encoding="utf-8"))
+        if all(role in stored for role in DEV_USERNAMES):
+            return stored
     data = {
         role: {"username": name, "password": secrets.token_urlsafe(12)}
         for role, name in DEV_USERNAMES.items()

@@ -27,7 +27,7 @@ COOKIE_MAX_AGE = 400 * 24 * 3600
 @cache
 def catalogue(language: str) -> dict[str, str]:
     """The texts of ``language`` over the English ones (so a missing key reads in English)."""
-    english = json.loads((CATALOGUE_DIR / "en.json").read_text(encoding="utf-8"))
+    english: dict[str, str] = json.loads((CATALOGUE_DIR / "en.json").read_text(encoding="utf-8"))
     if language == "en":
         return english
     return {**english, **json.loads((CATALOGUE_DIR / f"{language}.json").read_text(encoding="utf-8"))}

@@ -119,6 +119,7 @@ def add_paraphrase(
             raise ConsoleError(404, "not_found", f"No KB entry {key!r}.")
         rows = _review(session, ids, "paraphrase", user, key)
         current = kb_repo.current_kb_version(session, entry)
+        assert current is not None  # every saved entry has its current version
         questions = {lang: list(qs) for lang, qs in (current.questions or {}).items()}
         if text not in questions.setdefault(language, []):
             questions[language].append(text)

@@ -33,13 +33,13 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeGuard
+from typing import TypeGuard
 
 from common.lang import DEFAULT_LANGUAGE, detect_language
 from gateway.hub import Hub
 from gateway.notices import chosen_option_text, queue_busy_text, status_notice
 from gateway.rasa_client import Assistant, RasaUnavailable
-from gateway.store import ChatStore, ConversationRef
+from gateway.store import ChatStore, ConversationRef, MessageView
 from recovery.frustration import frustration_score
 
 logger = logging.getLogger(__name__)
@@ -62,7 +62,7 @@ def payload_intent(payload: str) -> str:
 _WORDS = re.compile(r"[A-Za-z]{2,}")
 
 
-def for_customer(views: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def for_customer(views: list[MessageView]) -> list[MessageView]:
     """Drop internal records (the handoff summary for agents) from what a widget receives."""
     return [v for v in views if "handoff" not in v]
 
@@ -91,7 +91,7 @@ class Waiting:
 @dataclass
 class ChatReply:
     client_id: str
-    messages: list[dict[str, Any]]
+    messages: list[MessageView]
     notice: str | None = None
     duplicate: bool = False
     status: str = "bot"
@@ -166,7 +166,7 @@ class ChatService:
     async def find(self, token: str) -> ConversationRef | None:
         return await asyncio.to_thread(self.store.find_conversation, token)
 
-    async def history(self, conversation: ConversationRef) -> list[dict[str, Any]]:
+    async def history(self, conversation: ConversationRef) -> list[MessageView]:
         return for_customer(await asyncio.to_thread(self.store.history, conversation.id))
 
     async def handle(
@@ -259,7 +259,7 @@ class ChatService:
             await asyncio.to_thread(self.store.record_parse, conversation.id, client_id, intent, confidence)
         await self.hub.to_consoles({"type": "queue_changed", "conversation_id": conversation.id})
 
-    async def _answer(self, item: Waiting) -> tuple[list[dict[str, Any]], str, str | None]:
+    async def _answer(self, item: Waiting) -> tuple[list[MessageView], str, str | None]:
         """One bot turn for ``item``, stored and shown to consoles: (replies, chat status, a notice
         when the hand-over limit kept the chat with the bot)."""
         conversation = item.conversation
@@ -313,7 +313,7 @@ class ChatService:
         queue = self.waiting.get(conversation_id, [])
         while queue:
             item = queue[0]
-            replies: list[dict[str, Any]]
+            replies: list[MessageView]
             current = await asyncio.to_thread(self.store.conversation_status, conversation_id)
             if current in HUMAN_STATUSES:  # an agent has the chat and sees these messages
                 replies, status = [], current
@@ -357,7 +357,7 @@ class ChatService:
 
     async def agent_reply(
         self, conversation_id: int, agent_id: int, text: object, client_id: str | None = None
-    ) -> dict[str, Any]:
+    ) -> MessageView:
         """Store an agent's message and push it live to the customer's widget."""
         cleaned, _ = clean_text(text, self._max_chars)
         view = await asyncio.to_thread(
@@ -397,7 +397,7 @@ class ChatService:
             {"type": "queue_changed", "conversation_id": conversation_id, "status": status}
         )
 
-    async def _to_consoles(self, conversation: ConversationRef, views: list[dict[str, Any]]) -> None:
+    async def _to_consoles(self, conversation: ConversationRef, views: list[MessageView]) -> None:
         if views:
             await self.hub.to_consoles(
                 {"type": "messages", "conversation_id": conversation.id, "messages": views}

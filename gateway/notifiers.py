@@ -22,7 +22,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import httpx
 from sqlalchemy.orm import Session
@@ -30,6 +30,9 @@ from sqlalchemy.orm import Session
 from common.settings import Settings
 from crm.repo import conversations as conv_repo
 from crm.repo._serialize import iso
+
+if TYPE_CHECKING:
+    from gateway.store import MessageView
 
 HUMAN_STATUSES = ("waiting_agent", "agent")
 WEBHOOK_TIMEOUT_S = 10.0
@@ -61,7 +64,7 @@ class FollowUpNotice:
         return f"follow-up-{self.follow_up_id}"
 
 
-Push = tuple[int, dict[str, Any]]  # (conversation id, stored message view)
+Push = tuple[int, "MessageView"]  # (conversation id, stored message view)
 
 
 class Notifier(Protocol):

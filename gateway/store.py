@@ -17,7 +17,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, NotRequired, TypedDict, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, NotRequired, TypedDict, TypeVar
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -48,6 +48,27 @@ class ConversationRef:
     token: str
     language: str | None
     status: str
+
+
+PayloadKey = Literal["buttons", "custom", "notice", "handoff", "button", "times"]
+VIEW_PAYLOAD_KEYS: tuple[PayloadKey, ...] = ("buttons", "custom", "notice", "handoff", "button", "times")
+
+
+class MessageView(TypedDict):
+    """A stored message as the widget and the consoles see it (JSON). The optional keys are
+    copied from the message's payload when set; ``handoff`` marks the agents' summary record."""
+
+    id: int | None
+    client_id: str
+    direction: str
+    text: str
+    created_at: str
+    buttons: NotRequired[list[dict[str, Any]]]
+    custom: NotRequired[dict[str, Any]]
+    notice: NotRequired[str]
+    handoff: NotRequired[dict[str, Any]]
+    button: NotRequired[dict[str, Any]]
+    times: NotRequired[list[dict[str, str]]]
 
 
 class NewMessage(TypedDict):
@@ -89,7 +110,7 @@ def _status_or_none(conversation: Conversation | None) -> str | None:
     return None if conversation is None else conversation.status
 
 
-def message_view(message: Message) -> dict[str, Any]:
+def message_view(message: Message) -> MessageView:
     """The JSON shape of a stored message as the widget and consoles see it."""
     return _view(
         message.id,
@@ -108,8 +129,8 @@ def _view(
     text: str,
     created_at: datetime,
     payload: dict[str, Any] | None,
-) -> dict[str, Any]:
-    view: dict[str, Any] = {
+) -> MessageView:
+    view: MessageView = {
         "id": message_id,
         "client_id": client_id,
         "direction": direction,
@@ -117,7 +138,7 @@ def _view(
         "created_at": created_at.isoformat(),
     }
     payload = payload or {}
-    for key in ("buttons", "custom", "notice", "handoff", "button", "times"):
+    for key in VIEW_PAYLOAD_KEYS:
         if payload.get(key):
             view[key] = payload[key]
     return view
@@ -190,7 +211,7 @@ class ChatStore:
         except DB_DOWN_ERRORS as exc:
             raise StoreUnavailable("cannot look up the conversation while the database is down") from exc
 
-    def history(self, conversation_id: int) -> list[dict[str, Any]]:
+    def history(self, conversation_id: int) -> list[MessageView]:
         try:
             return self._db(
                 lambda s: [message_view(m) for m in repo.list_messages(s, conversation_id, limit=1000)]
@@ -207,7 +228,7 @@ class ChatStore:
         *,
         button: str | None = None,
         frustration: float | None = None,
-    ) -> tuple[dict[str, Any], bool, str]:
+    ) -> tuple[MessageView, bool, str]:
         """Store the message; return its view, whether it is new, and the conversation status.
         A button click is stored by its title (``text``) with the ``button`` payload beside it."""
         fields: NewMessage = {
@@ -219,7 +240,7 @@ class ChatStore:
             "payload": {"button": {"payload": button}} if button else None,
         }
 
-        def work(session: Session) -> tuple[dict[str, Any], bool, str]:
+        def work(session: Session) -> tuple[MessageView, bool, str]:
             message, created = repo.add_message(session, conversation_id=conversation.id, **fields)
             if created:
                 repo.set_conversation_language(session, conversation.id, language)
@@ -227,7 +248,7 @@ class ChatStore:
             assert stored is not None  # the message was just added to it
             return message_view(message), created, stored.status
 
-        def queued() -> tuple[dict[str, Any], bool, str]:
+        def queued() -> tuple[MessageView, bool, str]:
             return (
                 _view(None, client_id, "customer", text, utcnow(), fields.get("payload")),
                 True,
@@ -266,7 +287,7 @@ class ChatStore:
         except DB_DOWN_ERRORS:
             logger.warning("database unavailable: intent of message %s not stored", client_id)
 
-    def replies_to(self, conversation_id: int, client_id: str) -> list[dict[str, Any]]:
+    def replies_to(self, conversation_id: int, client_id: str) -> list[MessageView]:
         prefix = f"{client_id}{REPLY_SEPARATOR}"
         try:
             return self._db(
@@ -284,7 +305,7 @@ class ChatStore:
         language: str | None = None,
         *,
         keep_language: bool = False,
-    ) -> list[dict[str, Any]]:
+    ) -> list[MessageView]:
         """Store the bot's replies in the turn's language (else ``language``, the conversation's)
         and the NLU result on the customer's message (its language kept when ``keep_language``:
         a button click takes the conversation's language)."""
@@ -325,7 +346,7 @@ class ChatStore:
                 }
             )
 
-        def work(session: Session) -> list[dict[str, Any]]:
+        def work(session: Session) -> list[MessageView]:
             question = repo.get_message_by_client_id(session, conversation.id, customer_client_id)
             repeated = (
                 bool(replies)
@@ -348,7 +369,7 @@ class ChatStore:
                 for r in replies
             ]
 
-        def queued() -> list[dict[str, Any]]:
+        def queued() -> list[MessageView]:
             now = utcnow()
             return [_view(None, r["client_id"], "bot", r["text"], now, r.get("payload")) for r in replies]
 
@@ -356,7 +377,7 @@ class ChatStore:
 
     def record_wait_reply(
         self, conversation: ConversationRef, client_id: str, language: str, reason: str
-    ) -> list[dict[str, Any]]:
+    ) -> list[MessageView]:
         """Store and return the "one moment" notice shown while the assistant is down; it also
         marks the customer message as waiting (:mod:`crm.repo.waiting`)."""
         from gateway.notices import one_moment_text
@@ -401,7 +422,7 @@ class ChatStore:
 
     def record_agent_message(
         self, conversation_id: int, client_id: str, text: str, agent_id: int
-    ) -> dict[str, Any]:
+    ) -> MessageView:
         return self._db(
             lambda s: message_view(
                 repo.add_message(

@@ -20,7 +20,7 @@ import hmac
 import secrets
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, TypedDict
 from urllib.parse import urlsplit
 
 from fastapi import HTTPException, Request, WebSocket
@@ -62,7 +62,16 @@ def _serializer(settings: Settings, purpose: str) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(settings.session_secret, salt=f"lumen-console-{purpose}")
 
 
-def cookie_options(settings: Settings) -> dict[str, Any]:
+class CookieOptions(TypedDict):
+    """Keyword arguments of ``Response.set_cookie`` shared by the console's cookies."""
+
+    httponly: bool
+    samesite: Literal["lax", "strict"]
+    secure: bool
+    path: str
+
+
+def cookie_options(settings: Settings) -> CookieOptions:
     return {"httponly": True, "samesite": "lax", "secure": settings.is_production, "path": "/"}
 
 

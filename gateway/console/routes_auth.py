@@ -17,6 +17,7 @@ from gateway.console.auth import (
     LOGIN_COOKIE,
     SESSION_MAX_AGE_S,
     ConsoleUser,
+    CookieOptions,
     check_login_token,
     cookie_options,
     current_user,
@@ -54,9 +55,8 @@ def _login_page(request: Request, next_url: str, error: str = "", status: int = 
         },
         status,
     )
-    response.set_cookie(
-        LOGIN_COOKIE, cookie, max_age=3600, **{**cookie_options(settings), "samesite": "strict"}
-    )
+    options: CookieOptions = {**cookie_options(settings), "samesite": "strict"}
+    response.set_cookie(LOGIN_COOKIE, cookie, max_age=3600, **options)
     return response
 
 

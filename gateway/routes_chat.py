@@ -61,7 +61,7 @@ def _reply_frame(reply: ChatReply) -> dict[str, Any]:
     return frame
 
 
-def _error(code: str, message: str, client_id: object = None, **extra: Any) -> dict[str, Any]:
+def _error(code: str, message: str, client_id: object = None, **extra: object) -> dict[str, Any]:
     frame: dict[str, Any] = {"type": "error", "code": code, "message": message, **extra}
     if safe_client_id(client_id):
         frame["id"] = client_id

@@ -74,7 +74,7 @@ class SafeJSONResponse(JSONResponse):
         return dumps(content).encode("utf-8")
 
 
-def _problem(status: int, error: str, message: str, **extra: Any) -> SafeJSONResponse:
+def _problem(status: int, error: str, message: str, **extra: object) -> SafeJSONResponse:
     return SafeJSONResponse({"error": error, "message": message, **extra}, status_code=status)
 
 

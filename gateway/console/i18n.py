@@ -13,7 +13,6 @@ import json
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
-from typing import Any
 
 from fastapi import Request
 
@@ -36,7 +35,7 @@ def catalogue(language: str) -> dict[str, str]:
 def translator(language: str) -> Callable[..., str]:
     texts = catalogue(language)
 
-    def t(key: str, **values: Any) -> str:
+    def t(key: str, **values: object) -> str:
         text = texts.get(key, key)
         for name, value in values.items():
             text = text.replace("{" + name + "}", str(value))

@@ -7,6 +7,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
@@ -14,12 +15,16 @@ from fastapi.staticfiles import StaticFiles
 
 from common.settings import Settings, get_settings
 
+if TYPE_CHECKING:
+    from gateway.rasa_client import RasaClient
+    from gateway.store import ChatStore
+
 WEB_DIR = Path(__file__).resolve().parent / "web"
 OUTBOX_REPLAY_INTERVAL_S = 2.0
 logger = logging.getLogger(__name__)
 
 
-async def replay_outbox_forever(store) -> None:
+async def replay_outbox_forever(store: ChatStore) -> None:
     """Write messages queued during a database outage back as soon as it answers again."""
     while True:
         await asyncio.sleep(OUTBOX_REPLAY_INTERVAL_S)
@@ -79,27 +84,27 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         check(settings.database_url)
         engine = make_engine(settings.database_url)
         rasa = RasaClient(settings.rasa_url, settings.rasa_token)
+        factory = make_session_factory(engine)
+        chat = ChatService(
+            ChatStore(factory, Outbox(default_outbox_path())), rasa, Hub(), settings.max_message_chars
+        )
+        # Read back through gateway.state (typed accessors).
         app.state.rasa = rasa
         app.state.settings = settings
-        app.state.session_factory = make_session_factory(engine)
-        app.state.chat = ChatService(
-            ChatStore(app.state.session_factory, Outbox(default_outbox_path())),
-            rasa,
-            Hub(),
-            settings.max_message_chars,
-        )
-        replayer = asyncio.create_task(replay_outbox_forever(app.state.chat.store))
+        app.state.session_factory = factory
+        app.state.chat = chat
+        replayer = asyncio.create_task(replay_outbox_forever(chat.store))
         from gateway.waiting import answer_waiting_forever
 
-        answerer = asyncio.create_task(answer_waiting_forever(app.state.chat, rasa))
+        answerer = asyncio.create_task(answer_waiting_forever(chat, rasa))
         from gateway.followups import make_worker
 
-        app.state.follow_ups = make_worker(settings, app.state.session_factory, app.state.chat.hub)
-        app.state.follow_ups.start()  # not when FOLLOWUP_INTERVAL_S is 0
+        follow_ups = app.state.follow_ups = make_worker(settings, factory, chat.hub)
+        follow_ups.start()  # not when FOLLOWUP_INTERVAL_S is 0
         try:
             yield
         finally:
-            await app.state.follow_ups.stop()
+            await follow_ups.stop()
             replayer.cancel()
             answerer.cancel()
             await rasa.close()
@@ -160,7 +165,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.get("/healthz")
     async def health() -> JSONResponse:
-        rasa_ok = await app.state.rasa.ready()
+        rasa: RasaClient = app.state.rasa
+        rasa_ok = await rasa.ready()
         return JSONResponse({"gateway": "ok", "rasa": "ok" if rasa_ok else "down"})
 
     return app

@@ -33,13 +33,13 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TypeGuard
 
 from common.lang import DEFAULT_LANGUAGE, detect_language
 from gateway.hub import Hub
 from gateway.notices import chosen_option_text, queue_busy_text, status_notice
-from gateway.rasa_client import RasaClient, RasaUnavailable
-from gateway.store import ChatStore, ConversationRef
+from gateway.rasa_client import Assistant, RasaUnavailable
+from gateway.store import ChatStore, ConversationRef, MessageView
 from recovery.frustration import frustration_score
 
 logger = logging.getLogger(__name__)
@@ -62,7 +62,7 @@ def payload_intent(payload: str) -> str:
 _WORDS = re.compile(r"[A-Za-z]{2,}")
 
 
-def for_customer(views: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def for_customer(views: list[MessageView]) -> list[MessageView]:
     """Drop internal records (the handoff summary for agents) from what a widget receives."""
     return [v for v in views if "handoff" not in v]
 
@@ -91,14 +91,14 @@ class Waiting:
 @dataclass
 class ChatReply:
     client_id: str
-    messages: list[dict[str, Any]]
+    messages: list[MessageView]
     notice: str | None = None
     duplicate: bool = False
     status: str = "bot"
     language: str | None = None
 
 
-def clean_text(text: Any, max_chars: int) -> tuple[str, str | None]:
+def clean_text(text: object, max_chars: int) -> tuple[str, str | None]:
     """Return the text to process and a notice when it had to be shortened."""
     if not isinstance(text, str):
         raise ChatError("invalid_text", "'text' must be a string")
@@ -110,7 +110,7 @@ def clean_text(text: Any, max_chars: int) -> tuple[str, str | None]:
     return text, None
 
 
-def safe_client_id(client_id: Any) -> bool:
+def safe_client_id(client_id: object) -> TypeGuard[str]:
     """A string of 1 to MAX_CLIENT_ID characters, printable as UTF-8 (no surrogates, controls)."""
     return (
         isinstance(client_id, str)
@@ -133,14 +133,14 @@ def message_language(text: str, current: str | None) -> str:
     return detected
 
 
-def check_client_id(client_id: Any) -> str:
+def check_client_id(client_id: object) -> str:
     if not safe_client_id(client_id):
         raise ChatError("invalid_id", f"'id' must be a string of 1 to {MAX_CLIENT_ID} printable characters")
     return client_id
 
 
 class ChatService:
-    def __init__(self, store: ChatStore, rasa: RasaClient, hub: Hub, max_chars: int) -> None:
+    def __init__(self, store: ChatStore, rasa: Assistant, hub: Hub, max_chars: int) -> None:
         self.store = store
         self._rasa = rasa
         self.hub = hub
@@ -156,37 +156,38 @@ class ChatService:
             conversation = await asyncio.to_thread(self.store.find_conversation, token)
         if conversation is None:
             conversation = await asyncio.to_thread(self.store.create_conversation)
-        if customer_ref and await asyncio.to_thread(
-            self.store.attach_customer, conversation.id, customer_ref
-        ):
-            conversation = await asyncio.to_thread(self.store.find_conversation, conversation.token)
+        if customer_ref:
+            customer_id = await asyncio.to_thread(self.store.attach_customer, conversation.id, customer_ref)
+            if customer_id:
+                refreshed = await asyncio.to_thread(self.store.find_conversation, conversation.token)
+                conversation = refreshed or conversation
         return conversation
 
     async def find(self, token: str) -> ConversationRef | None:
         return await asyncio.to_thread(self.store.find_conversation, token)
 
-    async def history(self, conversation: ConversationRef) -> list[dict[str, Any]]:
+    async def history(self, conversation: ConversationRef) -> list[MessageView]:
         return for_customer(await asyncio.to_thread(self.store.history, conversation.id))
 
     async def handle(
         self,
         conversation: ConversationRef,
-        client_id: Any,
-        text: Any,
+        client_id: object,
+        text: object,
         on_recorded: Callable[[str], Awaitable[None]] | None = None,
-        title: Any = None,
+        title: object = None,
         may_hand_off: Callable[[], bool] | None = None,
     ) -> ChatReply:
         """Answer one customer message; ``on_recorded`` runs once it is safely stored.
         ``title``: the button title the widget showed when ``text`` is a button payload.
         ``may_hand_off`` (the sender's hand-over rate limit) is asked before the chat joins the
         agents' queue; when it says no, the chat stays with the bot and the reply says why."""
-        client_id = check_client_id(client_id)
-        text, notice = clean_text(text, self._max_chars)
-        title = title.strip()[:MAX_TITLE] if isinstance(title, str) and title.strip() else None
+        checked_id = check_client_id(client_id)
+        cleaned, notice = clean_text(text, self._max_chars)
+        shown_title = title.strip()[:MAX_TITLE] if isinstance(title, str) and title.strip() else None
         async with self._locks[conversation.id]:
             return await self._handle_locked(
-                conversation, client_id, text, notice, on_recorded, title, may_hand_off
+                conversation, checked_id, cleaned, notice, on_recorded, shown_title, may_hand_off
             )
 
     async def _handle_locked(
@@ -258,7 +259,7 @@ class ChatService:
             await asyncio.to_thread(self.store.record_parse, conversation.id, client_id, intent, confidence)
         await self.hub.to_consoles({"type": "queue_changed", "conversation_id": conversation.id})
 
-    async def _answer(self, item: Waiting) -> tuple[list[dict[str, Any]], str, str | None]:
+    async def _answer(self, item: Waiting) -> tuple[list[MessageView], str, str | None]:
         """One bot turn for ``item``, stored and shown to consoles: (replies, chat status, a notice
         when the hand-over limit kept the chat with the bot)."""
         conversation = item.conversation
@@ -283,15 +284,17 @@ class ChatService:
         status, busy = "bot", None
         if turn.handoff_reason and item.may_hand_off is not None and not item.may_hand_off():
             busy = queue_busy_text(item.language)
-        elif turn.handoff_reason and await asyncio.to_thread(
-            self.store.transition,
-            conversation.id,
-            ("bot",),
-            "waiting_agent",
-            reason=turn.handoff_reason,
-        ):
-            status = conversation.status = "waiting_agent"
-            await self.hub.to_consoles({"type": "queue_changed", "conversation_id": conversation.id})
+        elif turn.handoff_reason:
+            moved = await asyncio.to_thread(
+                self.store.transition,
+                conversation.id,
+                ("bot",),
+                "waiting_agent",
+                reason=turn.handoff_reason,
+            )
+            if moved:
+                status = conversation.status = "waiting_agent"
+                await self.hub.to_consoles({"type": "queue_changed", "conversation_id": conversation.id})
         return replies, status, busy
 
     async def _wait(self, item: Waiting, notice: str | None, reason: str) -> ChatReply:
@@ -310,6 +313,7 @@ class ChatService:
         queue = self.waiting.get(conversation_id, [])
         while queue:
             item = queue[0]
+            replies: list[MessageView]
             current = await asyncio.to_thread(self.store.conversation_status, conversation_id)
             if current in HUMAN_STATUSES:  # an agent has the chat and sees these messages
                 replies, status = [], current
@@ -352,15 +356,15 @@ class ChatService:
                 queue.append(Waiting(conversation, client_id, text, language))
 
     async def agent_reply(
-        self, conversation_id: int, agent_id: int, text: Any, client_id: str | None = None
-    ) -> dict[str, Any]:
+        self, conversation_id: int, agent_id: int, text: object, client_id: str | None = None
+    ) -> MessageView:
         """Store an agent's message and push it live to the customer's widget."""
-        text, _ = clean_text(text, self._max_chars)
+        cleaned, _ = clean_text(text, self._max_chars)
         view = await asyncio.to_thread(
             self.store.record_agent_message,
             conversation_id,
             check_client_id(client_id or f"agent-{uuid.uuid4().hex[:16]}"),
-            text,
+            cleaned,
             agent_id,
         )
         await self.hub.to_customer(conversation_id, {"type": "push", "messages": [view]})
@@ -393,7 +397,7 @@ class ChatService:
             {"type": "queue_changed", "conversation_id": conversation_id, "status": status}
         )
 
-    async def _to_consoles(self, conversation: ConversationRef, views: list[dict[str, Any]]) -> None:
+    async def _to_consoles(self, conversation: ConversationRef, views: list[MessageView]) -> None:
         if views:
             await self.hub.to_consoles(
                 {"type": "messages", "conversation_id": conversation.id, "messages": views}

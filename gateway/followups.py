@@ -30,13 +30,14 @@ import logging
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from common.settings import Settings
 from crm.orm.base import utcnow
 from crm.repo import follow_ups as repo
 from crm.repo._serialize import iso
+from gateway.hub import Broadcaster
 from gateway.notices import follow_up_language, follow_up_text
 from gateway.notifiers import FollowUpNotice, Notifier, Push
 
@@ -135,7 +136,7 @@ class FollowUpWorker:
         self,
         session_factory: sessionmaker[Session],
         notifier: Notifier,
-        hub: Any = None,
+        hub: Broadcaster | None = None,
         interval_s: float = 60.0,
         batch: int = BATCH,
     ) -> None:
@@ -293,7 +294,9 @@ class FollowUpWorker:
         report.failed.append(follow_up_id)
 
 
-def make_worker(settings: Any, session_factory: sessionmaker[Session], hub: Any) -> FollowUpWorker:
+def make_worker(
+    settings: Settings, session_factory: sessionmaker[Session], hub: Broadcaster
+) -> FollowUpWorker:
     from gateway.notifiers import make_notifier
 
     return FollowUpWorker(session_factory, make_notifier(settings), hub, settings.followup_interval_s)

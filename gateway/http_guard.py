@@ -13,9 +13,11 @@ response headers every answer gets.
 from __future__ import annotations
 
 import re
-from typing import Any
+from collections.abc import Sequence
 
 from fastapi import HTTPException
+from starlette.requests import HTTPConnection
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 KIB = 1024
 DEFAULT_BODY_LIMIT = 64 * KIB
@@ -46,7 +48,9 @@ class BodyTooLarge(HTTPException):
         super().__init__(413, {"error": "body_too_large", "message": f"The body exceeds {limit} bytes."})
 
 
-async def _send_json(send: Any, status: int, body: bytes, headers: list[tuple[bytes, bytes]] = ()) -> None:
+async def _send_json(
+    send: Send, status: int, body: bytes, headers: Sequence[tuple[bytes, bytes]] = ()
+) -> None:
     await send(
         {
             "type": "http.response.start",
@@ -64,10 +68,10 @@ async def _send_json(send: Any, status: int, body: bytes, headers: list[tuple[by
 
 
 class GuardMiddleware:
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
-    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -82,7 +86,7 @@ class GuardMiddleware:
         received = 0
         started = False
 
-        async def limited_receive() -> dict:
+        async def limited_receive() -> Message:
             nonlocal received
             message = await receive()
             if message["type"] == "http.request":
@@ -91,7 +95,7 @@ class GuardMiddleware:
                     raise BodyTooLarge(limit)
             return message
 
-        async def guarded_send(message: dict) -> None:
+        async def guarded_send(message: Message) -> None:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
@@ -108,7 +112,7 @@ class GuardMiddleware:
             )
 
 
-def _content_length(scope: dict) -> int | None:
+def _content_length(scope: Scope) -> int | None:
     for name, value in scope.get("headers", []):
         if name == b"content-length":
             try:
@@ -127,7 +131,7 @@ def _with_headers(path: str, headers: list[tuple[bytes, bytes]]) -> list[tuple[b
     return headers
 
 
-def safe_host(request: Any) -> str:
+def safe_host(request: HTTPConnection) -> str:
     """The request's ``Host`` for a CSP source (the page's own WebSocket); a value that is not a
     plain host[:port] becomes a name that matches nothing."""
     host = request.headers.get("host", "")

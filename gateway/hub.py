@@ -13,8 +13,20 @@ from typing import Any, Protocol
 logger = logging.getLogger(__name__)
 
 
+Frame = dict[str, Any]
+"""A JSON frame pushed to widgets and consoles (its ``type`` says what it carries)."""
+
+
 class Socket(Protocol):
-    async def send_json(self, data: Any) -> None: ...
+    async def send_json(self, data: Frame) -> None: ...
+
+
+class Broadcaster(Protocol):
+    """What the chat path and the workers push through: the :class:`Hub`, or a test's fake."""
+
+    async def to_customer(self, conversation_id: int, frame: Frame) -> None: ...
+
+    async def to_consoles(self, frame: Frame) -> None: ...
 
 
 class Hub:
@@ -38,13 +50,13 @@ class Hub:
     def leave_console(self, socket: Socket) -> None:
         self._consoles.discard(socket)
 
-    async def to_customer(self, conversation_id: int, frame: dict[str, Any]) -> None:
+    async def to_customer(self, conversation_id: int, frame: Frame) -> None:
         await self._send(list(self._customers.get(conversation_id, ())), frame)
 
-    async def to_consoles(self, frame: dict[str, Any]) -> None:
+    async def to_consoles(self, frame: Frame) -> None:
         await self._send(list(self._consoles), frame)
 
-    async def _send(self, sockets: list[Socket], frame: dict[str, Any]) -> None:
+    async def _send(self, sockets: list[Socket], frame: Frame) -> None:
         for socket in sockets:
             try:
                 await socket.send_json(frame)

@@ -29,7 +29,7 @@ def redact(text: str) -> str:
     return text
 
 
-def _redact_value(value: Any) -> Any:
+def _redact_value(value: object) -> object:
     return redact(value) if isinstance(value, str) else value
 
 

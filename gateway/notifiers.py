@@ -22,13 +22,17 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import httpx
 from sqlalchemy.orm import Session
 
+from common.settings import Settings
 from crm.repo import conversations as conv_repo
 from crm.repo._serialize import iso
+
+if TYPE_CHECKING:
+    from gateway.store import MessageView
 
 HUMAN_STATUSES = ("waiting_agent", "agent")
 WEBHOOK_TIMEOUT_S = 10.0
@@ -60,7 +64,7 @@ class FollowUpNotice:
         return f"follow-up-{self.follow_up_id}"
 
 
-Push = tuple[int, dict[str, Any]]  # (conversation id, stored message view)
+Push = tuple[int, "MessageView"]  # (conversation id, stored message view)
 
 
 class Notifier(Protocol):
@@ -188,7 +192,7 @@ def webhook_payload(notice: FollowUpNotice) -> dict[str, Any]:
     }
 
 
-def make_notifier(settings: Any) -> Notifier:
+def make_notifier(settings: Settings) -> Notifier:
     """The notifier ``FOLLOWUP_NOTIFIER`` names; the local one primes Rasa through its API."""
     if settings.followup_notifier == "webhook":
         return WebhookNotifier(settings.followup_webhook_url, settings.followup_webhook_secret)

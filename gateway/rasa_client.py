@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
@@ -31,6 +31,18 @@ class RasaParse:
     intent: str | None
     confidence: float | None
     entities: list[dict[str, Any]] = field(default_factory=list)
+
+
+class Assistant(Protocol):
+    """The bot as the chat path sees it: :class:`RasaClient`, or a test's fake."""
+
+    async def send(
+        self, sender: str, text: str, *, metadata: dict[str, Any], message_id: str
+    ) -> RasaTurn: ...
+
+    async def parse(self, text: str) -> RasaParse: ...
+
+    async def ready(self, deep: bool = False) -> bool: ...
 
 
 class RasaClient:

@@ -16,11 +16,14 @@ from __future__ import annotations
 import asyncio
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, fields
-from typing import Any
 
 from fastapi.responses import JSONResponse
 from limits import parse_many, storage, strategies
+from starlette.requests import HTTPConnection
+
+from gateway.state import rate_limiter_of
 
 
 @dataclass(frozen=True)
@@ -82,15 +85,15 @@ def too_many(wait: float) -> JSONResponse:
     )
 
 
-def client_address(conn: Any) -> str:
+def client_address(conn: HTTPConnection) -> str:
     return conn.client.host if conn.client else "unknown"
 
 
-def limiter_of(conn: Any) -> RateLimiter:
-    return conn.app.state.rate_limiter
+def limiter_of(conn: HTTPConnection) -> RateLimiter:
+    return rate_limiter_of(conn)
 
 
-def hand_off_gate(conn: Any) -> Any:
+def hand_off_gate(conn: HTTPConnection) -> Callable[[], bool]:
     """``may_hand_off`` for :meth:`gateway.chat.ChatService.handle`: one hand-over counted
     against the sender's address."""
     return lambda: limiter_of(conn).hit(("handoffs_per_address", client_address(conn))) == 0

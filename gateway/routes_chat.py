@@ -32,13 +32,14 @@ import logging
 from typing import Any
 
 from fastapi import APIRouter, Request, WebSocket
+from fastapi.responses import JSONResponse
 
 from common.identity import verify_identity
 from gateway.chat import ChatError, ChatReply, ChatService, safe_client_id
 from gateway.ratelimit import client_address, hand_off_gate, limiter_of, too_many
-from gateway.store import StoreUnavailable
-from gateway.validation import SafeJSONResponse as JSONResponse
-from gateway.validation import dumps
+from gateway.state import chat_of, settings_of
+from gateway.store import ConversationRef, StoreUnavailable
+from gateway.validation import SafeJSONResponse, dumps
 
 logger = logging.getLogger(__name__)
 router = APIRouter()
@@ -60,15 +61,11 @@ def _reply_frame(reply: ChatReply) -> dict[str, Any]:
     return frame
 
 
-def _error(code: str, message: str, client_id: Any = None, **extra: Any) -> dict[str, Any]:
-    frame = {"type": "error", "code": code, "message": message, **extra}
+def _error(code: str, message: str, client_id: object = None, **extra: object) -> dict[str, Any]:
+    frame: dict[str, Any] = {"type": "error", "code": code, "message": message, **extra}
     if safe_client_id(client_id):
         frame["id"] = client_id
     return frame
-
-
-def _service(scope: Any) -> ChatService:
-    return scope.app.state.chat
 
 
 def parse_frame(raw: str) -> dict[str, Any] | str:
@@ -105,9 +102,9 @@ class Socket:
             self.open = False
 
 
-async def _open(websocket: WebSocket, chat: ChatService, sock: Socket) -> Any:
+async def _open(websocket: WebSocket, chat: ChatService, sock: Socket) -> ConversationRef | None:
     """The socket's conversation, or None when refused (rate limit, store down)."""
-    settings = websocket.app.state.settings
+    settings = settings_of(websocket)
     customer_ref = verify_identity(settings.identity_secret, websocket.query_params.get("identity"))
     token = websocket.query_params.get("token")
     try:
@@ -144,7 +141,7 @@ async def _open(websocket: WebSocket, chat: ChatService, sock: Socket) -> Any:
 
 @router.websocket("/ws")
 async def chat_socket(websocket: WebSocket) -> None:
-    chat = _service(websocket)
+    chat = chat_of(websocket)
     await websocket.accept()
     sock = Socket(websocket)
     conversation = await _open(websocket, chat, sock)
@@ -197,7 +194,7 @@ async def chat_socket(websocket: WebSocket) -> None:
 
 
 async def _handle_frame(
-    websocket: WebSocket, chat: ChatService, conversation: Any, sock: Socket, raw: str
+    websocket: WebSocket, chat: ChatService, conversation: ConversationRef, sock: Socket, raw: str
 ) -> None:
     frame = parse_frame(raw)
     if isinstance(frame, str):
@@ -239,7 +236,7 @@ async def _handle_frame(
 
 
 def unavailable() -> JSONResponse:
-    return JSONResponse({"error": "unavailable"}, status_code=503)
+    return SafeJSONResponse({"error": "unavailable"}, status_code=503)
 
 
 @router.post("/api/conversations")
@@ -248,10 +245,10 @@ async def create_conversation(request: Request) -> JSONResponse:
     if wait:
         return too_many(wait)
     try:
-        conversation = await _service(request).open(None)
+        conversation = await chat_of(request).open(None)
     except StoreUnavailable:
         return unavailable()
-    return JSONResponse({"token": conversation.token}, status_code=201)
+    return SafeJSONResponse({"token": conversation.token}, status_code=201)
 
 
 @router.get("/api/conversations/{token}/messages")
@@ -259,30 +256,32 @@ async def conversation_history(token: str, request: Request) -> JSONResponse:
     wait = limiter_of(request).hit(("reads_per_address", client_address(request)))
     if wait:
         return too_many(wait)
-    chat = _service(request)
+    chat = chat_of(request)
     try:
         conversation = await chat.find(token[:64])
         if conversation is None:
-            return JSONResponse({"error": "unknown_conversation"}, status_code=404)
-        return JSONResponse({"messages": await chat.history(conversation)})
+            return SafeJSONResponse({"error": "unknown_conversation"}, status_code=404)
+        return SafeJSONResponse({"messages": await chat.history(conversation)})
     except StoreUnavailable:
         return unavailable()
 
 
 @router.post("/api/conversations/{token}/messages")
 async def post_message(token: str, request: Request) -> JSONResponse:
-    chat = _service(request)
+    chat = chat_of(request)
     try:
         conversation = await chat.find(token[:64])
     except StoreUnavailable:
         return unavailable()
     if conversation is None:
-        return JSONResponse({"error": "unknown_conversation"}, status_code=404)
+        return SafeJSONResponse({"error": "unknown_conversation"}, status_code=404)
     body = await request.body()
     frame = parse_frame(body.decode("utf-8", "replace"))
     if isinstance(frame, str):
         status = 413 if frame == "frame_too_large" else 400
-        return JSONResponse({"error": frame, "message": "Body must be a JSON object."}, status_code=status)
+        return SafeJSONResponse(
+            {"error": frame, "message": "Body must be a JSON object."}, status_code=status
+        )
     wait = limiter_of(request).hit(
         ("messages_per_conversation", str(conversation.id)), ("messages_per_address", client_address(request))
     )
@@ -297,7 +296,7 @@ async def post_message(token: str, request: Request) -> JSONResponse:
             may_hand_off=hand_off_gate(request),
         )
     except ChatError as exc:
-        return JSONResponse({"error": exc.code, "message": exc.message}, status_code=422)
+        return SafeJSONResponse({"error": exc.code, "message": exc.message}, status_code=422)
     except StoreUnavailable:
         return unavailable()
-    return JSONResponse(_reply_frame(reply))
+    return SafeJSONResponse(_reply_frame(reply))

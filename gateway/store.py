@@ -14,21 +14,24 @@ so the stored order is the order of the conversation.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, NotRequired, TypedDict, TypeVar
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from crm.db import session_scope
-from crm.models import Message
+from crm.models import Conversation, Message
 from crm.orm.base import utcnow
 from crm.outbox import DB_DOWN_ERRORS, Outbox, make_entry, replay
 from crm.repo import conversations as repo
 from crm.repo import waiting as waiting_repo
 from crm.repo.customers import find_customer_by_external_ref
 from crm.repo.kb import record_unanswered
+
+if TYPE_CHECKING:
+    from gateway.rasa_client import RasaTurn
 
 logger = logging.getLogger(__name__)
 REPLY_SEPARATOR = ":r"
@@ -47,11 +50,67 @@ class ConversationRef:
     status: str
 
 
-def _ref(conversation: Any) -> ConversationRef:
+PayloadKey = Literal["buttons", "custom", "notice", "handoff", "button", "times"]
+VIEW_PAYLOAD_KEYS: tuple[PayloadKey, ...] = ("buttons", "custom", "notice", "handoff", "button", "times")
+
+
+class MessageView(TypedDict):
+    """A stored message as the widget and the consoles see it (JSON). The optional keys are
+    copied from the message's payload when set; ``handoff`` marks the agents' summary record."""
+
+    id: int | None
+    client_id: str
+    direction: str
+    text: str
+    created_at: str
+    buttons: NotRequired[list[dict[str, Any]]]
+    custom: NotRequired[dict[str, Any]]
+    notice: NotRequired[str]
+    handoff: NotRequired[dict[str, Any]]
+    button: NotRequired[dict[str, Any]]
+    times: NotRequired[list[dict[str, str]]]
+
+
+class NewMessage(TypedDict):
+    """A message to store: the keyword arguments of :func:`crm.repo.conversations.add_message`
+    (and the fields of an outbox entry's message)."""
+
+    client_id: str
+    direction: str
+    text: str
+    language: NotRequired[str | None]
+    intent: NotRequired[str | None]
+    confidence: NotRequired[float | None]
+    kb_entry_id: NotRequired[str | None]
+    kb_score: NotRequired[float | None]
+    frustration: NotRequired[float | None]
+    latency_ms: NotRequired[int | None]
+    payload: NotRequired[dict[str, Any] | None]
+
+
+class MessageNlu(TypedDict):
+    """What Rasa understood of a customer message (:func:`crm.repo.conversations.update_message_nlu`)."""
+
+    language: str | None
+    intent: str | None
+    confidence: float | None
+    kb_entry_id: str | None
+    kb_score: float | None
+
+
+def _ref(conversation: Conversation) -> ConversationRef:
     return ConversationRef(conversation.id, conversation.token, conversation.language, conversation.status)
 
 
-def message_view(message: Message) -> dict[str, Any]:
+def _ref_or_none(conversation: Conversation | None) -> ConversationRef | None:
+    return None if conversation is None else _ref(conversation)
+
+
+def _status_or_none(conversation: Conversation | None) -> str | None:
+    return None if conversation is None else conversation.status
+
+
+def message_view(message: Message) -> MessageView:
     """The JSON shape of a stored message as the widget and consoles see it."""
     return _view(
         message.id,
@@ -70,16 +129,17 @@ def _view(
     text: str,
     created_at: datetime,
     payload: dict[str, Any] | None,
-) -> dict[str, Any]:
-    view: dict[str, Any] = {
+) -> MessageView:
+    view: MessageView = {
         "id": message_id,
         "client_id": client_id,
         "direction": direction,
         "text": text,
         "created_at": created_at.isoformat(),
     }
-    for key in ("buttons", "custom", "notice", "handoff", "button", "times"):
-        if (payload or {}).get(key):
+    payload = payload or {}
+    for key in VIEW_PAYLOAD_KEYS:
+        if payload.get(key):
             view[key] = payload[key]
     return view
 
@@ -105,7 +165,7 @@ class ChatStore:
     def _durable(
         self,
         conversation: ConversationRef,
-        messages: list[dict[str, Any]],
+        messages: Sequence[NewMessage],
         work: Callable[[Session], T],
         queued: Callable[[], T],
     ) -> T:
@@ -147,11 +207,11 @@ class ChatStore:
 
     def find_conversation(self, token: str) -> ConversationRef | None:
         try:
-            return self._db(lambda s: (c := repo.get_conversation_by_token(s, token)) and _ref(c))
+            return self._db(lambda s: _ref_or_none(repo.get_conversation_by_token(s, token)))
         except DB_DOWN_ERRORS as exc:
             raise StoreUnavailable("cannot look up the conversation while the database is down") from exc
 
-    def history(self, conversation_id: int) -> list[dict[str, Any]]:
+    def history(self, conversation_id: int) -> list[MessageView]:
         try:
             return self._db(
                 lambda s: [message_view(m) for m in repo.list_messages(s, conversation_id, limit=1000)]
@@ -168,10 +228,10 @@ class ChatStore:
         *,
         button: str | None = None,
         frustration: float | None = None,
-    ) -> tuple[dict[str, Any], bool, str]:
+    ) -> tuple[MessageView, bool, str]:
         """Store the message; return its view, whether it is new, and the conversation status.
         A button click is stored by its title (``text``) with the ``button`` payload beside it."""
-        fields = {
+        fields: NewMessage = {
             "client_id": client_id,
             "direction": "customer",
             "text": text,
@@ -180,15 +240,17 @@ class ChatStore:
             "payload": {"button": {"payload": button}} if button else None,
         }
 
-        def work(session: Session) -> tuple[dict[str, Any], bool, str]:
+        def work(session: Session) -> tuple[MessageView, bool, str]:
             message, created = repo.add_message(session, conversation_id=conversation.id, **fields)
             if created:
                 repo.set_conversation_language(session, conversation.id, language)
-            return message_view(message), created, repo.get_conversation(session, conversation.id).status
+            stored = repo.get_conversation(session, conversation.id)
+            assert stored is not None  # the message was just added to it
+            return message_view(message), created, stored.status
 
-        def queued() -> tuple[dict[str, Any], bool, str]:
+        def queued() -> tuple[MessageView, bool, str]:
             return (
-                _view(None, client_id, "customer", text, utcnow(), fields["payload"]),
+                _view(None, client_id, "customer", text, utcnow(), fields.get("payload")),
                 True,
                 conversation.status,
             )
@@ -225,7 +287,7 @@ class ChatStore:
         except DB_DOWN_ERRORS:
             logger.warning("database unavailable: intent of message %s not stored", client_id)
 
-    def replies_to(self, conversation_id: int, client_id: str) -> list[dict[str, Any]]:
+    def replies_to(self, conversation_id: int, client_id: str) -> list[MessageView]:
         prefix = f"{client_id}{REPLY_SEPARATOR}"
         try:
             return self._db(
@@ -238,32 +300,36 @@ class ChatStore:
         self,
         conversation: ConversationRef,
         customer_client_id: str,
-        turn: Any,
+        turn: RasaTurn,
         latency_ms: float,
         language: str | None = None,
         *,
         keep_language: bool = False,
-    ) -> list[dict[str, Any]]:
+    ) -> list[MessageView]:
         """Store the bot's replies in the turn's language (else ``language``, the conversation's)
         and the NLU result on the customer's message (its language kept when ``keep_language``:
         a button click takes the conversation's language)."""
         language = turn.language or language
-        nlu = {
+        nlu: MessageNlu = {
             "language": language,
             "intent": turn.intent,
             "confidence": turn.confidence,
             "kb_entry_id": turn.kb_entry_id,
             "kb_score": turn.kb_score,
         }
-        question_nlu = {**nlu, "language": None} if keep_language else nlu
-        replies = [
+        question_nlu: MessageNlu = {**nlu, "language": None} if keep_language else nlu
+        replies: list[NewMessage] = [
             {
                 "client_id": f"{customer_client_id}{REPLY_SEPARATOR}{index}",
                 "direction": "bot",
                 "text": m.get("text") or "",
                 "latency_ms": round(latency_ms),
                 "payload": _bot_payload(m),
-                **nlu,
+                "language": nlu["language"],
+                "intent": nlu["intent"],
+                "confidence": nlu["confidence"],
+                "kb_entry_id": nlu["kb_entry_id"],
+                "kb_score": nlu["kb_score"],
             }
             for index, m in enumerate(turn.messages)
         ]
@@ -280,7 +346,7 @@ class ChatStore:
                 }
             )
 
-        def work(session: Session) -> list[dict[str, Any]]:
+        def work(session: Session) -> list[MessageView]:
             question = repo.get_message_by_client_id(session, conversation.id, customer_client_id)
             repeated = (
                 bool(replies)
@@ -303,20 +369,20 @@ class ChatStore:
                 for r in replies
             ]
 
-        def queued() -> list[dict[str, Any]]:
+        def queued() -> list[MessageView]:
             now = utcnow()
-            return [_view(None, r["client_id"], "bot", r["text"], now, r["payload"]) for r in replies]
+            return [_view(None, r["client_id"], "bot", r["text"], now, r.get("payload")) for r in replies]
 
         return self._durable(conversation, replies, work, queued)
 
     def record_wait_reply(
         self, conversation: ConversationRef, client_id: str, language: str, reason: str
-    ) -> list[dict[str, Any]]:
+    ) -> list[MessageView]:
         """Store and return the "one moment" notice shown while the assistant is down; it also
         marks the customer message as waiting (:mod:`crm.repo.waiting`)."""
         from gateway.notices import one_moment_text
 
-        reply = {
+        reply: NewMessage = {
             "client_id": waiting_repo.wait_marker_id(client_id),
             "direction": "system",
             "text": one_moment_text(language),
@@ -327,7 +393,9 @@ class ChatStore:
             conversation,
             [reply],
             lambda s: [message_view(repo.add_message(s, conversation_id=conversation.id, **reply)[0])],
-            lambda: [_view(None, reply["client_id"], "system", reply["text"], utcnow(), reply["payload"])],
+            lambda: [
+                _view(None, reply["client_id"], "system", reply["text"], utcnow(), reply.get("payload"))
+            ],
         )
 
     def list_waiting(self, since: datetime) -> list[tuple[ConversationRef, str, str, str]]:
@@ -348,13 +416,13 @@ class ChatStore:
 
     def conversation_status(self, conversation_id: int) -> str | None:
         try:
-            return self._db(lambda s: (c := repo.get_conversation(s, conversation_id)) and c.status)
+            return self._db(lambda s: _status_or_none(repo.get_conversation(s, conversation_id)))
         except DB_DOWN_ERRORS:
             return None
 
     def record_agent_message(
         self, conversation_id: int, client_id: str, text: str, agent_id: int
-    ) -> dict[str, Any]:
+    ) -> MessageView:
         return self._db(
             lambda s: message_view(
                 repo.add_message(

@@ -17,7 +17,7 @@ import logging
 import re
 from typing import Annotated, Any
 
-from fastapi import Path, Query, Request
+from fastapi import FastAPI, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, model_validator
@@ -25,12 +25,15 @@ from pydantic import BaseModel, Field, model_validator
 logger = logging.getLogger(__name__)
 MAX_ID = 2**63 - 1
 _SURROGATE = re.compile("[\ud800-\udfff]")
+# The response model of routes that answer JSON data or a refusal (a Response): FastAPI serialises
+# the data through pydantic as for a route annotated ``-> Any``, whatever the precise annotation.
+OPEN_JSON: Any = Any
 DbId = Annotated[int, Field(ge=0, le=MAX_ID, strict=True)]
 PathId = Annotated[int, Path(ge=0, le=MAX_ID)]
 QueryId = Annotated[int, Query(ge=0, le=MAX_ID)]
 
 
-def has_lone_surrogate(value: Any, depth: int = 0) -> bool:
+def has_lone_surrogate(value: object, depth: int = 0) -> bool:
     """True when a string anywhere in ``value`` (dicts, lists) holds a surrogate code point."""
     if isinstance(value, str):
         return _SURROGATE.search(value) is not None
@@ -50,13 +53,13 @@ class CleanModel(BaseModel):
 
     @model_validator(mode="before")
     @classmethod
-    def _no_lone_surrogates(cls, data: Any) -> Any:
+    def _no_lone_surrogates(cls, data: object) -> object:
         if has_lone_surrogate(data):
             raise ValueError("text must be valid Unicode (no lone surrogates)")
         return data
 
 
-def dumps(content: Any) -> str:
+def dumps(content: object) -> str:
     """Compact JSON; falls back to ASCII escapes when some text cannot be encoded as UTF-8."""
     text = json.dumps(content, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
     try:
@@ -67,11 +70,11 @@ def dumps(content: Any) -> str:
 
 
 class SafeJSONResponse(JSONResponse):
-    def render(self, content: Any) -> bytes:
+    def render(self, content: object) -> bytes:
         return dumps(content).encode("utf-8")
 
 
-def _problem(status: int, error: str, message: str, **extra: Any) -> SafeJSONResponse:
+def _problem(status: int, error: str, message: str, **extra: object) -> SafeJSONResponse:
     return SafeJSONResponse({"error": error, "message": message, **extra}, status_code=status)
 
 
@@ -96,7 +99,8 @@ async def _overflow(request: Request, exc: OverflowError) -> SafeJSONResponse:
     return _problem(422, "out_of_range", "A number or date is out of range.")
 
 
-def install_error_handlers(app: Any) -> None:
-    app.add_exception_handler(RequestValidationError, _invalid)
-    app.add_exception_handler(RecursionError, _too_deep)
-    app.add_exception_handler(OverflowError, _overflow)
+def install_error_handlers(app: FastAPI) -> None:
+    # FastAPI's decorator form: Starlette types add_exception_handler for handlers of any Exception.
+    app.exception_handler(RequestValidationError)(_invalid)
+    app.exception_handler(RecursionError)(_too_deep)
+    app.exception_handler(OverflowError)(_overflow)

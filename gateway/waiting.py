@@ -13,15 +13,22 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from crm.orm.base import utcnow
+
+if TYPE_CHECKING:
+    from gateway.chat import ChatService
+    from gateway.rasa_client import Assistant
 
 logger = logging.getLogger(__name__)
 RETRY_INTERVAL_S = 2.0
 MAX_WAIT = timedelta(hours=6)
 
 
-async def answer_waiting_forever(chat, rasa, interval_s: float = RETRY_INTERVAL_S) -> None:
+async def answer_waiting_forever(
+    chat: ChatService, rasa: Assistant, interval_s: float = RETRY_INTERVAL_S
+) -> None:
     loaded = False
     while True:
         if not loaded:

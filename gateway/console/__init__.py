@@ -4,12 +4,15 @@ their JSON APIs, sign-in, and the widget's CSAT endpoint. ``install(app)`` mount
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 CONSOLE_WEB = Path(__file__).resolve().parents[1] / "web" / "console"
 
 
-def install(app: Any) -> None:
+def install(app: FastAPI) -> None:
     from fastapi.staticfiles import StaticFiles
 
     from gateway.console import (

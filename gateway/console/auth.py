@@ -18,16 +18,18 @@ from __future__ import annotations
 import asyncio
 import hmac
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, TypedDict
 from urllib.parse import urlsplit
 
 from fastapi import HTTPException, Request, WebSocket
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
+from common.settings import Settings
 from crm.repo.admin import CONSOLE_SESSION_LIFETIME
 from gateway.console import users
+from gateway.state import session_factory_of, settings_of
 
 COOKIE = "lumen_console"
 LOGIN_COOKIE = "lumen_login_csrf"
@@ -56,20 +58,29 @@ class ConsoleUser:
         return {"id": self.id, "username": self.username, "role": self.role, "name": self.label}
 
 
-def _serializer(settings: Any, purpose: str) -> URLSafeTimedSerializer:
+def _serializer(settings: Settings, purpose: str) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(settings.session_secret, salt=f"lumen-console-{purpose}")
 
 
-def cookie_options(settings: Any) -> dict[str, Any]:
+class CookieOptions(TypedDict):
+    """Keyword arguments of ``Response.set_cookie`` shared by the console's cookies."""
+
+    httponly: bool
+    samesite: Literal["lax", "strict"]
+    secure: bool
+    path: str
+
+
+def cookie_options(settings: Settings) -> CookieOptions:
     return {"httponly": True, "samesite": "lax", "secure": settings.is_production, "path": "/"}
 
 
-def session_cookie(settings: Any, token: str) -> str:
+def session_cookie(settings: Settings, token: str) -> str:
     """The cookie value for a server-side session: its random token, signed."""
     return _serializer(settings, "session").dumps(token)
 
 
-def read_session(settings: Any, cookie: str | None) -> str | None:
+def read_session(settings: Settings, cookie: str | None) -> str | None:
     """The session token of a cookie with a valid signature (not yet checked against the DB)."""
     if not cookie:
         return None
@@ -80,13 +91,13 @@ def read_session(settings: Any, cookie: str | None) -> str | None:
     return token if isinstance(token, str) and 0 < len(token) <= 128 else None
 
 
-def login_token(settings: Any) -> tuple[str, str]:
+def login_token(settings: Settings) -> tuple[str, str]:
     """(cookie value, form value) of the login form's double-submit CSRF token."""
     nonce = secrets.token_urlsafe(24)
     return nonce, _serializer(settings, "login").dumps(nonce)
 
 
-def check_login_token(settings: Any, cookie: str | None, form_value: str | None) -> bool:
+def check_login_token(settings: Settings, cookie: str | None, form_value: str | None) -> bool:
     if not cookie or not form_value:
         return False
     try:
@@ -98,11 +109,11 @@ def check_login_token(settings: Any, cookie: str | None, form_value: str | None)
 
 async def current_user(conn: Request | WebSocket) -> ConsoleUser | None:
     """The signed-in console user of this request or WebSocket, or None."""
-    settings = conn.app.state.settings
+    settings = settings_of(conn)
     token = read_session(settings, conn.cookies.get(COOKIE))
     if token is None:
         return None
-    row = await asyncio.to_thread(users.load_session, conn.app.state.session_factory, token)
+    row = await asyncio.to_thread(users.load_session, session_factory_of(conn), token)
     if row is None or not users.may_sign_in(settings, row["username"]):
         return None
     return ConsoleUser(row["id"], row["username"], row["role"], row["display_name"] or "", row["csrf"])
@@ -125,7 +136,7 @@ def check_csrf(request: Request, user: ConsoleUser) -> None:
         )
 
 
-def require(*roles: str) -> Callable[[Request], Any]:
+def require(*roles: str) -> Callable[[Request], Coroutine[Any, Any, ConsoleUser]]:
     """FastAPI dependency for JSON APIs: 401 when signed out, 403 for another role or bad CSRF."""
 
     async def dependency(request: Request) -> ConsoleUser:

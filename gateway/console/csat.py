@@ -21,7 +21,7 @@ from crm.db import session_scope
 from crm.repo.conversations import get_conversation_by_token
 from crm.repo.tickets import record_csat
 from gateway.ratelimit import client_address, limiter_of, too_many
-from gateway.validation import CleanModel
+from gateway.validation import OPEN_JSON, CleanModel
 
 router = APIRouter()
 MAX_COMMENT = 1000
@@ -47,8 +47,8 @@ def record_rating(factory: sessionmaker[Session], token: str, score: int, commen
         return conversation.id
 
 
-@router.post("/api/conversations/{token}/csat")
-async def rate(token: str, request: Request) -> Any:
+@router.post("/api/conversations/{token}/csat", response_model=OPEN_JSON)
+async def rate(token: str, request: Request) -> dict[str, Any] | JSONResponse:
     try:
         rating = Rating.model_validate_json(await request.body())
     except (ValidationError, ValueError, RecursionError):

@@ -14,10 +14,10 @@ import os
 import secrets
 import sys
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from common.settings import Settings
 from crm.db import session_scope
 from crm.repo import admin
 from crm.seed import DEV_USERNAMES
@@ -25,16 +25,16 @@ from crm.seed import DEV_USERNAMES
 FILE_NAME = "dev_users.json"
 
 
-def credentials_path(settings: Any) -> Path:
+def credentials_path(settings: Settings) -> Path:
     return Path(settings.var_dir) / "secrets" / FILE_NAME
 
 
 def load_or_create(path: Path) -> dict[str, dict[str, str]]:
     """``{role: {"username", "password"}}``, created once with random passwords."""
     if path.exists():
-        data = json.loads(path.read_text(encoding="utf-8"))
-        if all(role in data for role in DEV_USERNAMES):
-            return data
+        stored: dict[str, dict[str, str]] = json.loads(path.read_text(encoding="utf-8"))
+        if all(role in stored for role in DEV_USERNAMES):
+            return stored
     data = {
         role: {"username": name, "password": secrets.token_urlsafe(12)}
         for role, name in DEV_USERNAMES.items()
@@ -49,7 +49,7 @@ def load_or_create(path: Path) -> dict[str, dict[str, str]]:
     return data
 
 
-def dev_usernames(settings: Any) -> set[str]:
+def dev_usernames(settings: Settings) -> set[str]:
     names = set(DEV_USERNAMES.values())
     path = credentials_path(settings)
     try:

@@ -13,7 +13,6 @@ import json
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
-from typing import Any
 
 from fastapi import Request
 
@@ -27,7 +26,7 @@ COOKIE_MAX_AGE = 400 * 24 * 3600
 @cache
 def catalogue(language: str) -> dict[str, str]:
     """The texts of ``language`` over the English ones (so a missing key reads in English)."""
-    english = json.loads((CATALOGUE_DIR / "en.json").read_text(encoding="utf-8"))
+    english: dict[str, str] = json.loads((CATALOGUE_DIR / "en.json").read_text(encoding="utf-8"))
     if language == "en":
         return english
     return {**english, **json.loads((CATALOGUE_DIR / f"{language}.json").read_text(encoding="utf-8"))}
@@ -36,7 +35,7 @@ def catalogue(language: str) -> dict[str, str]:
 def translator(language: str) -> Callable[..., str]:
     texts = catalogue(language)
 
-    def t(key: str, **values: Any) -> str:
+    def t(key: str, **values: object) -> str:
         text = texts.get(key, key)
         for name, value in values.items():
             text = text.replace("{" + name + "}", str(value))

@@ -10,12 +10,13 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from common.lang import LANGUAGES
 from crm.db import session_scope
+from crm.models import UnansweredQuestion
 from crm.repo import kb as kb_repo
 from crm.repo._serialize import iso
 from crm.repo.admin import audit
@@ -24,9 +25,13 @@ from gateway.console.auth import ConsoleUser
 from gateway.console.errors import ConsoleError
 from kb.normalize import normalize
 
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
+
 SIMILARITY = 0.8
 INBOX_LIMIT = 500
-Embed = Callable[[list[str]], Any]
+Embed = Callable[[list[str]], "NDArray[np.floating[Any]]"]  # texts -> L2-normalised rows
 Suggest = Callable[[str, str], "str | None"]
 MISROUTED_LOOKBACK = timedelta(days=30)
 
@@ -59,7 +64,7 @@ def cluster(
     return sorted(groups, key=lambda g: (-len(g), min(g)))
 
 
-def _group(rows: list[Any], reasons: dict[int, str]) -> dict[str, Any]:
+def _group(rows: list[UnansweredQuestion], reasons: dict[int, str]) -> dict[str, Any]:
     variants = Counter(r.text for r in rows)
     entries = Counter(r.best_entry_id for r in rows if r.best_entry_id)
     scores = [r.best_score for r in rows if r.best_score is not None]
@@ -97,7 +102,9 @@ def inbox(
     return {"grouping": "similarity" if embed else "text", "total": len(rows), "groups": groups}
 
 
-def _review(session: Session, ids: list[int], status: str, user: ConsoleUser, key: str | None) -> list[Any]:
+def _review(
+    session: Session, ids: list[int], status: str, user: ConsoleUser, key: str | None
+) -> list[UnansweredQuestion]:
     rows = [r for r in kb_repo.get_unanswered(session, ids) if r.status == "new"]
     if not rows:
         raise ConsoleError(404, "not_found", "These questions were already handled.")
@@ -119,6 +126,7 @@ def add_paraphrase(
             raise ConsoleError(404, "not_found", f"No KB entry {key!r}.")
         rows = _review(session, ids, "paraphrase", user, key)
         current = kb_repo.current_kb_version(session, entry)
+        assert current is not None  # every saved entry has its current version
         questions = {lang: list(qs) for lang, qs in (current.questions or {}).items()}
         if text not in questions.setdefault(language, []):
             questions[language].append(text)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from typing import Any
+from typing import Any, TypedDict
 
 from common.lang import CJK_CHARS, LANGUAGES
 
@@ -35,10 +35,27 @@ def text_diff(old: str, new: str) -> list[list[str]]:
     return out
 
 
+class QuestionChanges(TypedDict):
+    added: list[str]
+    removed: list[str]
+    kept: list[str]
+
+
+class LanguageDiff(TypedDict):
+    questions: QuestionChanges
+    answer: list[list[str]]
+    answer_changed: bool
+
+
+class VersionDiff(TypedDict):
+    languages: dict[str, LanguageDiff]
+    changed: bool
+
+
 def version_diff(
     old_q: dict[str, Any], old_a: dict[str, Any], new_q: dict[str, Any], new_a: dict[str, Any]
-) -> dict[str, Any]:
-    languages = {}
+) -> VersionDiff:
+    languages: dict[str, LanguageDiff] = {}
     for lang in LANGUAGES:
         before, after = list((old_q or {}).get(lang) or []), list((new_q or {}).get(lang) or [])
         answer_old, answer_new = (old_a or {}).get(lang) or "", (new_a or {}).get(lang) or ""

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+from collections.abc import Callable
+from typing import Any, ParamSpec, TypeVar
 
 from fastapi import APIRouter, Depends, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import JSONResponse, Response
@@ -19,12 +20,15 @@ from gateway.console.auth import ConsoleUser, current_user, require, same_origin
 from gateway.console.errors import ConsoleError
 from gateway.console.kbsearch import get_kb
 from gateway.console.pages import page
-from gateway.validation import CleanModel, PathId
+from gateway.state import chat_of, session_factory_of
+from gateway.validation import OPEN_JSON, CleanModel, PathId
 
 logger = logging.getLogger(__name__)
 router = APIRouter()
 AGENT_ROLES = ("agent", "manager")
 agent_only = require(*AGENT_ROLES)
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 class ReplyBody(CleanModel):
@@ -53,14 +57,12 @@ def _refused(exc: ConsoleError) -> JSONResponse:
     return JSONResponse({"error": exc.code, "message": exc.message}, status_code=exc.status)
 
 
-async def _run(fn: Any, *args: Any) -> Any:
-    return await asyncio.to_thread(fn, *args)
+async def _run(fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
+    return await asyncio.to_thread(fn, *args, **kwargs)
 
 
 async def _changed(request: Request, conversation_id: int | None) -> None:
-    await request.app.state.chat.hub.to_consoles(
-        {"type": "queue_changed", "conversation_id": conversation_id}
-    )
+    await chat_of(request).hub.to_consoles({"type": "queue_changed", "conversation_id": conversation_id})
 
 
 @router.get("/agent", include_in_schema=False)
@@ -70,23 +72,25 @@ async def agent_page(request: Request) -> Response:
 
 
 @router.get("/api/agent/queue")
-async def agent_queue(request: Request, user: ConsoleUser = Depends(agent_only)) -> dict:
-    return {"items": await _run(svc.ranked_queue, request.app.state.session_factory)}
+async def agent_queue(request: Request, user: ConsoleUser = Depends(agent_only)) -> dict[str, Any]:
+    return {"items": await _run(svc.ranked_queue, session_factory_of(request))}
 
 
-@router.get("/api/agent/conversations/{conversation_id}")
+@router.get("/api/agent/conversations/{conversation_id}", response_model=OPEN_JSON)
 async def conversation(
     conversation_id: PathId, request: Request, user: ConsoleUser = Depends(agent_only)
-) -> Any:
+) -> dict[str, Any] | JSONResponse:
     try:
-        return await _run(svc.chat_view, request.app.state.session_factory, conversation_id, user)
+        return await _run(svc.chat_view, session_factory_of(request), conversation_id, user)
     except ConsoleError as exc:
         return _refused(exc)
 
 
-@router.post("/api/agent/conversations/{conversation_id}/claim")
-async def claim(conversation_id: PathId, request: Request, user: ConsoleUser = Depends(agent_only)) -> Any:
-    won = await request.app.state.chat.claim(conversation_id, user.id)
+@router.post("/api/agent/conversations/{conversation_id}/claim", response_model=OPEN_JSON)
+async def claim(
+    conversation_id: PathId, request: Request, user: ConsoleUser = Depends(agent_only)
+) -> dict[str, Any] | JSONResponse:
+    won = await chat_of(request).claim(conversation_id, user.id)
     if not won:
         return JSONResponse(
             {
@@ -95,19 +99,17 @@ async def claim(conversation_id: PathId, request: Request, user: ConsoleUser = D
             },
             status_code=409,
         )
-    await _run(svc.log_action, request.app.state.session_factory, user, "chat.claimed", conversation_id)
+    await _run(svc.log_action, session_factory_of(request), user, "chat.claimed", conversation_id)
     return {"ok": True, "conversation_id": conversation_id}
 
 
-@router.post("/api/agent/conversations/{conversation_id}/reply")
+@router.post("/api/agent/conversations/{conversation_id}/reply", response_model=OPEN_JSON)
 async def reply(
     conversation_id: PathId, body: ReplyBody, request: Request, user: ConsoleUser = Depends(agent_only)
-) -> Any:
+) -> dict[str, Any] | JSONResponse:
     try:
-        await _run(svc.require_holder, request.app.state.session_factory, conversation_id, user)
-        message = await request.app.state.chat.agent_reply(
-            conversation_id, user.id, body.text, body.client_id
-        )
+        await _run(svc.require_holder, session_factory_of(request), conversation_id, user)
+        message = await chat_of(request).agent_reply(conversation_id, user.id, body.text, body.client_id)
     except ConsoleError as exc:
         return _refused(exc)
     except ChatError as exc:
@@ -115,27 +117,25 @@ async def reply(
     return {"message": message}
 
 
-@router.post("/api/agent/conversations/{conversation_id}/hand-back")
+@router.post("/api/agent/conversations/{conversation_id}/hand-back", response_model=OPEN_JSON)
 async def hand_back(
     conversation_id: PathId, request: Request, user: ConsoleUser = Depends(agent_only)
-) -> Any:
+) -> dict[str, Any] | JSONResponse:
     try:
-        await _run(svc.require_holder, request.app.state.session_factory, conversation_id, user)
+        await _run(svc.require_holder, session_factory_of(request), conversation_id, user)
     except ConsoleError as exc:
         return _refused(exc)
-    done = await request.app.state.chat.hand_back(conversation_id)
+    done = await chat_of(request).hand_back(conversation_id)
     if done:
-        await _run(
-            svc.log_action, request.app.state.session_factory, user, "chat.handed_back", conversation_id
-        )
+        await _run(svc.log_action, session_factory_of(request), user, "chat.handed_back", conversation_id)
     return {"ok": done}
 
 
-@router.get("/api/agent/conversations/{conversation_id}/suggestions")
+@router.get("/api/agent/conversations/{conversation_id}/suggestions", response_model=OPEN_JSON)
 async def suggestions(
     conversation_id: PathId, request: Request, user: ConsoleUser = Depends(agent_only)
-) -> Any:
-    last = await _run(svc.last_customer_message, request.app.state.session_factory, conversation_id)
+) -> dict[str, Any] | JSONResponse:
+    last = await _run(svc.last_customer_message, session_factory_of(request), conversation_id)
     if last is None:
         return {"query": None, "hits": []}
     result = await _run(get_kb(request.app).report, last["text"], last["language"], 3)
@@ -144,42 +144,38 @@ async def suggestions(
     return {"query": last["text"], **result}
 
 
-@router.post("/api/agent/offers/{offer_id}/decision")
+@router.post("/api/agent/offers/{offer_id}/decision", response_model=OPEN_JSON)
 async def decide(
     offer_id: PathId, body: DecisionBody, request: Request, user: ConsoleUser = Depends(agent_only)
-) -> Any:
+) -> dict[str, Any] | JSONResponse:
     try:
-        result = await _run(
-            svc.decide_offer, request.app.state.session_factory, offer_id, body.decision, user
-        )
+        result = await _run(svc.decide_offer, session_factory_of(request), offer_id, body.decision, user)
     except ConsoleError as exc:
         return _refused(exc)
     await _changed(request, result["conversation_id"])
     return result
 
 
-@router.post("/api/agent/tickets/{ticket_id}/resolve")
+@router.post("/api/agent/tickets/{ticket_id}/resolve", response_model=OPEN_JSON)
 async def resolve(
     ticket_id: PathId, body: ResolveBody, request: Request, user: ConsoleUser = Depends(agent_only)
-) -> Any:
+) -> dict[str, Any] | JSONResponse:
     try:
-        result = await _run(
-            svc.resolve_ticket, request.app.state.session_factory, ticket_id, body.resolution, user
-        )
+        result = await _run(svc.resolve_ticket, session_factory_of(request), ticket_id, body.resolution, user)
     except ConsoleError as exc:
         return _refused(exc)
     await _changed(request, result["conversation_id"])
     return result
 
 
-@router.post("/api/agent/conversations/{conversation_id}/follow-ups")
+@router.post("/api/agent/conversations/{conversation_id}/follow-ups", response_model=OPEN_JSON)
 async def follow_up(
     conversation_id: PathId, body: FollowUpBody, request: Request, user: ConsoleUser = Depends(agent_only)
-) -> Any:
+) -> dict[str, Any] | JSONResponse:
     try:
         return await _run(
             svc.schedule_follow_up,
-            request.app.state.session_factory,
+            session_factory_of(request),
             conversation_id,
             body.due_at,
             body.note,
@@ -189,23 +185,23 @@ async def follow_up(
         return _refused(exc)
 
 
-@router.get("/api/agent/follow-ups")
-async def follow_up_board(request: Request, user: ConsoleUser = Depends(agent_only)) -> Any:
+@router.get("/api/agent/follow-ups", response_model=OPEN_JSON)
+async def follow_up_board(request: Request, user: ConsoleUser = Depends(agent_only)) -> dict[str, Any]:
     """Follow-ups due, overdue, sent (awaiting the answer), needing an agent; late tickets."""
-    return await _run(svc.follow_up_board, request.app.state.session_factory)
+    return await _run(svc.follow_up_board, session_factory_of(request))
 
 
-@router.post("/api/agent/follow-ups/{follow_up_id}/done")
+@router.post("/api/agent/follow-ups/{follow_up_id}/done", response_model=OPEN_JSON)
 async def follow_up_done(
     follow_up_id: PathId, body: FollowUpDoneBody, request: Request, user: ConsoleUser = Depends(agent_only)
-) -> Any:
+) -> dict[str, Any] | JSONResponse:
     try:
         result = await _run(
-            svc.complete_follow_up, request.app.state.session_factory, follow_up_id, body.outcome, user
+            svc.complete_follow_up, session_factory_of(request), follow_up_id, body.outcome, user
         )
     except ConsoleError as exc:
         return _refused(exc)
-    await request.app.state.chat.hub.to_consoles({"type": "follow_ups_changed"})
+    await chat_of(request).hub.to_consoles({"type": "follow_ups_changed"})
     return result
 
 
@@ -217,7 +213,7 @@ async def console_socket(websocket: WebSocket) -> None:
         await websocket.close(code=4403)
         return
     await websocket.accept()
-    hub = websocket.app.state.chat.hub
+    hub = chat_of(websocket).hub
     hub.join_console(websocket)
     watcher = asyncio.create_task(_end_with_session(websocket))
     try:
@@ -251,7 +247,7 @@ async def _end_with_session(websocket: WebSocket) -> None:
             logger.warning("console socket: session re-check failed", exc_info=True)
             continue
         if user is None or not user.can(*AGENT_ROLES):
-            websocket.app.state.chat.hub.leave_console(websocket)
+            chat_of(websocket).hub.leave_console(websocket)
             try:
                 await websocket.close(code=4401)
             except Exception:  # already closing

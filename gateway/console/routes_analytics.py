@@ -6,7 +6,7 @@ import asyncio
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -15,6 +15,7 @@ from crm.db import make_session_factory, session_scope
 from crm.repo import analytics as metrics
 from gateway.console.auth import ConsoleUser, require
 from gateway.console.pages import page
+from gateway.validation import OPEN_JSON
 
 router = APIRouter()
 MANAGER_ROLES = ("manager",)
@@ -62,7 +63,7 @@ def _in_range(day: date) -> date:
     return day
 
 
-def _read_factory(app: Any) -> sessionmaker[Session]:
+def _read_factory(app: FastAPI) -> sessionmaker[Session]:
     factory = getattr(app.state, "console_read_factory", None)
     if factory is None:
         engine = app.state.session_factory.kw["bind"]
@@ -75,8 +76,10 @@ async def analytics_page(request: Request) -> Response:
     return await page(request, "analytics.html", MANAGER_ROLES, "analytics", {"languages": LANGUAGES})
 
 
-@router.get("/api/analytics")
-async def analytics(request: Request, user: ConsoleUser = Depends(require(*MANAGER_ROLES))) -> Any:
+@router.get("/api/analytics", response_model=OPEN_JSON)
+async def analytics(
+    request: Request, user: ConsoleUser = Depends(require(*MANAGER_ROLES))
+) -> dict[str, Any] | JSONResponse:
     q = request.query_params
     try:
         f = parse_filters(q.get("from", ""), q.get("to", ""), q.get("language", ""))

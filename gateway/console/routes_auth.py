@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+from typing import Any
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
@@ -16,6 +17,7 @@ from gateway.console.auth import (
     LOGIN_COOKIE,
     SESSION_MAX_AGE_S,
     ConsoleUser,
+    CookieOptions,
     check_login_token,
     cookie_options,
     current_user,
@@ -27,6 +29,7 @@ from gateway.console.auth import (
     session_cookie,
 )
 from gateway.console.pages import render
+from gateway.state import session_factory_of, settings_of
 
 router = APIRouter()
 MESSAGES = {
@@ -39,7 +42,7 @@ MESSAGES = {
 
 
 def _login_page(request: Request, next_url: str, error: str = "", status: int = 200) -> Response:
-    settings = request.app.state.settings
+    settings = settings_of(request)
     cookie, form_value = login_token(settings)
     response = render(
         request,
@@ -52,9 +55,8 @@ def _login_page(request: Request, next_url: str, error: str = "", status: int = 
         },
         status,
     )
-    response.set_cookie(
-        LOGIN_COOKIE, cookie, max_age=3600, **{**cookie_options(settings), "samesite": "strict"}
-    )
+    options: CookieOptions = {**cookie_options(settings), "samesite": "strict"}
+    response.set_cookie(LOGIN_COOKIE, cookie, max_age=3600, **options)
     return response
 
 
@@ -74,13 +76,13 @@ async def login_submit(
     csrf: str = Form(""),
     next: str = Form(""),
 ) -> Response:
-    settings = request.app.state.settings
+    settings = settings_of(request)
     if not check_login_token(settings, request.cookies.get(LOGIN_COOKIE), csrf):
         return _login_page(request, next, "csrf", 403)
     client = request.client.host if request.client else ""
     row, reason = await asyncio.to_thread(
         users.sign_in,
-        request.app.state.session_factory,
+        session_factory_of(request),
         settings,
         username,
         password[:256],
@@ -109,10 +111,10 @@ async def logout(request: Request, csrf: str = Form("")) -> Response:
     if user is not None:
         if not same_origin(request) or not csrf or not hmac.compare_digest(csrf, user.csrf):
             return Response(status_code=403)
-        token = read_session(request.app.state.settings, request.cookies.get(COOKIE))
+        token = read_session(settings_of(request), request.cookies.get(COOKIE))
         client = request.client.host if request.client else ""
         await asyncio.to_thread(
-            users.end_session, request.app.state.session_factory, token or "", user.username, client
+            users.end_session, session_factory_of(request), token or "", user.username, client
         )
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(COOKIE, path="/")
@@ -120,7 +122,7 @@ async def logout(request: Request, csrf: str = Form("")) -> Response:
 
 
 @router.get("/api/console/me")
-async def me(user: ConsoleUser = Depends(require("agent", "trainer", "manager"))) -> dict:
+async def me(user: ConsoleUser = Depends(require("agent", "trainer", "manager"))) -> dict[str, Any]:
     return {**user.public(), "csrf": user.csrf}
 
 
@@ -143,6 +145,6 @@ async def set_language(
         i18n.cookie_name(user.id),
         body.language,
         max_age=i18n.COOKIE_MAX_AGE,
-        **cookie_options(request.app.state.settings),
+        **cookie_options(settings_of(request)),
     )
     return response

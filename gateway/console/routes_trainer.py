@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from collections.abc import Callable
+from typing import Any, ParamSpec, TypeVar
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
@@ -17,11 +18,14 @@ from gateway.console.errors import ConsoleError
 from gateway.console.kbsearch import get_kb
 from gateway.console.pages import page
 from gateway.console.rebuild import RebuildStatus, get_rebuilder
-from gateway.validation import CleanModel, DbId, QueryId
+from gateway.state import session_factory_of
+from gateway.validation import OPEN_JSON, CleanModel, DbId, QueryId
 
 router = APIRouter()
 TRAINER_ROLES = ("trainer",)
 trainer_only = require(*TRAINER_ROLES)
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 class EntryBody(CleanModel):
@@ -54,15 +58,11 @@ class TextBody(CleanModel):
     language: str | None = None
 
 
-async def _call(fn: Any, *args: Any, **kwargs: Any) -> Any:
+async def _call(fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R | JSONResponse:
     try:
         return await asyncio.to_thread(fn, *args, **kwargs)
     except ConsoleError as exc:
         return JSONResponse({"error": exc.code, "message": exc.message}, status_code=exc.status)
-
-
-def _factory(request: Request) -> Any:
-    return request.app.state.session_factory
 
 
 @router.get("/trainer", include_in_schema=False)
@@ -71,71 +71,87 @@ async def trainer_page(request: Request) -> Response:
     return await page(request, "trainer.html", TRAINER_ROLES, "trainer")
 
 
-@router.get("/api/trainer/entries")
+@router.get("/api/trainer/entries", response_model=OPEN_JSON)
 async def entries(
     request: Request, q: str = "", status: str = "", user: ConsoleUser = Depends(trainer_only)
-) -> Any:
-    return {"items": await _call(svc.list_entries, _factory(request), q[:200], status)}
+) -> dict[str, Any]:
+    return {"items": await _call(svc.list_entries, session_factory_of(request), q[:200], status)}
 
 
-@router.get("/api/trainer/entries/{key}")
-async def entry(key: str, request: Request, user: ConsoleUser = Depends(trainer_only)) -> Any:
-    return await _call(svc.entry_detail, _factory(request), key)
+@router.get("/api/trainer/entries/{key}", response_model=OPEN_JSON)
+async def entry(
+    key: str, request: Request, user: ConsoleUser = Depends(trainer_only)
+) -> dict[str, Any] | JSONResponse:
+    return await _call(svc.entry_detail, session_factory_of(request), key)
 
 
-@router.post("/api/trainer/entries")
-async def create(body: EntryBody, request: Request, user: ConsoleUser = Depends(trainer_only)) -> Any:
-    return await _call(svc.save_entry, _factory(request), user, body.key, body.model_dump(), create=True)
-
-
-@router.put("/api/trainer/entries/{key}")
-async def update(
-    key: str, body: EntryBody, request: Request, user: ConsoleUser = Depends(trainer_only)
-) -> Any:
-    return await _call(svc.save_entry, _factory(request), user, key, body.model_dump(), create=False)
-
-
-@router.post("/api/trainer/entries/{key}/status")
-async def status(
-    key: str, body: StatusBody, request: Request, user: ConsoleUser = Depends(trainer_only)
-) -> Any:
-    return await _call(svc.set_status, _factory(request), user, key, body.status)
-
-
-@router.get("/api/trainer/entries/{key}/diff")
-async def diff(
-    key: str, a: QueryId, b: QueryId, request: Request, user: ConsoleUser = Depends(trainer_only)
-) -> Any:
-    return await _call(svc.diff, _factory(request), key, a, b)
-
-
-@router.get("/api/trainer/inbox")
-async def inbox(request: Request, user: ConsoleUser = Depends(trainer_only)) -> Any:
-    kb = get_kb(request.app)
-    embed = await asyncio.to_thread(kb.embedder)
-    return await _call(inbox_svc.inbox, _factory(request), embed, kb.closest_entry)
-
-
-@router.post("/api/trainer/inbox/paraphrase")
-async def paraphrase(
-    body: ParaphraseBody, request: Request, user: ConsoleUser = Depends(trainer_only)
-) -> Any:
+@router.post("/api/trainer/entries", response_model=OPEN_JSON)
+async def create(
+    body: EntryBody, request: Request, user: ConsoleUser = Depends(trainer_only)
+) -> dict[str, Any] | JSONResponse:
     return await _call(
-        inbox_svc.add_paraphrase, _factory(request), user, body.ids, body.key, body.text, body.language
+        svc.save_entry, session_factory_of(request), user, body.key, body.model_dump(), create=True
     )
 
 
-@router.post("/api/trainer/inbox/dismiss")
-async def dismiss(body: IdsBody, request: Request, user: ConsoleUser = Depends(trainer_only)) -> Any:
-    return await _call(inbox_svc.dismiss, _factory(request), user, body.ids)
+@router.put("/api/trainer/entries/{key}", response_model=OPEN_JSON)
+async def update(
+    key: str, body: EntryBody, request: Request, user: ConsoleUser = Depends(trainer_only)
+) -> dict[str, Any] | JSONResponse:
+    return await _call(
+        svc.save_entry, session_factory_of(request), user, key, body.model_dump(), create=False
+    )
 
 
-@router.get("/api/trainer/rebuild", response_model=None)
+@router.post("/api/trainer/entries/{key}/status", response_model=OPEN_JSON)
+async def status(
+    key: str, body: StatusBody, request: Request, user: ConsoleUser = Depends(trainer_only)
+) -> dict[str, Any] | JSONResponse:
+    return await _call(svc.set_status, session_factory_of(request), user, key, body.status)
+
+
+@router.get("/api/trainer/entries/{key}/diff", response_model=OPEN_JSON)
+async def diff(
+    key: str, a: QueryId, b: QueryId, request: Request, user: ConsoleUser = Depends(trainer_only)
+) -> dict[str, Any] | JSONResponse:
+    return await _call(svc.diff, session_factory_of(request), key, a, b)
+
+
+@router.get("/api/trainer/inbox", response_model=OPEN_JSON)
+async def inbox(request: Request, user: ConsoleUser = Depends(trainer_only)) -> dict[str, Any] | JSONResponse:
+    kb = get_kb(request.app)
+    embed = await asyncio.to_thread(kb.embedder)
+    return await _call(inbox_svc.inbox, session_factory_of(request), embed, kb.closest_entry)
+
+
+@router.post("/api/trainer/inbox/paraphrase", response_model=OPEN_JSON)
+async def paraphrase(
+    body: ParaphraseBody, request: Request, user: ConsoleUser = Depends(trainer_only)
+) -> dict[str, Any] | JSONResponse:
+    return await _call(
+        inbox_svc.add_paraphrase,
+        session_factory_of(request),
+        user,
+        body.ids,
+        body.key,
+        body.text,
+        body.language,
+    )
+
+
+@router.post("/api/trainer/inbox/dismiss", response_model=OPEN_JSON)
+async def dismiss(
+    body: IdsBody, request: Request, user: ConsoleUser = Depends(trainer_only)
+) -> dict[str, Any] | JSONResponse:
+    return await _call(inbox_svc.dismiss, session_factory_of(request), user, body.ids)
+
+
+@router.get("/api/trainer/rebuild", response_model=OPEN_JSON)
 async def rebuild_status(request: Request, user: ConsoleUser = Depends(trainer_only)) -> RebuildStatus:
     return await asyncio.to_thread(get_rebuilder(request.app).status)
 
 
-@router.post("/api/trainer/rebuild", response_model=None)
+@router.post("/api/trainer/rebuild", response_model=OPEN_JSON)
 async def rebuild(
     request: Request, user: ConsoleUser = Depends(trainer_only)
 ) -> RebuildStatus | JSONResponse:
@@ -146,15 +162,17 @@ async def rebuild(
         return JSONResponse({"error": exc.code, "message": exc.message}, status_code=exc.status)
 
 
-@router.post("/api/trainer/try")
-async def try_it(body: TextBody, request: Request, user: ConsoleUser = Depends(trainer_only)) -> Any:
+@router.post("/api/trainer/try", response_model=OPEN_JSON)
+async def try_it(
+    body: TextBody, request: Request, user: ConsoleUser = Depends(trainer_only)
+) -> dict[str, Any] | JSONResponse:
     if not body.text.strip():
         return JSONResponse({"error": "empty", "message": "Type a question."}, status_code=422)
     return await asyncio.to_thread(get_kb(request.app).report, body.text, body.language, 5)
 
 
-@router.post("/api/trainer/convert")
-async def convert(body: TextBody, user: ConsoleUser = Depends(trainer_only)) -> Any:
+@router.post("/api/trainer/convert", response_model=OPEN_JSON)
+async def convert(body: TextBody, user: ConsoleUser = Depends(trainer_only)) -> dict[str, str]:
     """Convert between Chinese scripts (``language`` is the target) to help fill both."""
     fn = to_simplified if body.language == "zh-Hans" else to_traditional
     return {"text": await asyncio.to_thread(fn, body.text)}

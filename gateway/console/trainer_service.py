@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from common.lang import LANGUAGES
 from crm.db import session_scope
 from crm.errors import CRMNotFound
+from crm.models import KBEntry, KBEntryVersion
 from crm.orm.base import KB_STATUSES
 from crm.repo import kb as kb_repo
 from crm.repo._serialize import iso
@@ -24,7 +25,7 @@ KEY = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}[a-z0-9]$")
 MAX_QUESTION, MAX_ANSWER, MAX_QUESTIONS = 300, 4000, 50
 
 
-def clean_content(questions: Any, answers: Any) -> tuple[dict[str, list[str]], dict[str, str]]:
+def clean_content(questions: object, answers: object) -> tuple[dict[str, list[str]], dict[str, str]]:
     """Validated ``({lang: [questions]}, {lang: answer})``: every language needs an answer and
     at least one question must exist; blanks and repeats are dropped."""
     if not isinstance(questions, dict) or not isinstance(answers, dict):
@@ -57,7 +58,7 @@ def clean_content(questions: Any, answers: Any) -> tuple[dict[str, list[str]], d
     return qs, ans
 
 
-def _summary(entry: Any, version: Any) -> dict[str, Any]:
+def _summary(entry: KBEntry, version: KBEntryVersion) -> dict[str, Any]:
     questions = version.questions or {}
     first = next((q[0] for lang in LANGUAGES if (q := questions.get(lang))), "")
     return {
@@ -72,7 +73,7 @@ def _summary(entry: Any, version: Any) -> dict[str, Any]:
     }
 
 
-def _matches(query: str, entry: Any, version: Any) -> bool:
+def _matches(query: str, entry: KBEntry, version: KBEntryVersion) -> bool:
     haystack = " ".join(
         [entry.key, entry.category or ""]
         + [q for qs in (version.questions or {}).values() for q in qs]

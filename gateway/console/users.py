@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from common.settings import Settings
 from crm.db import session_scope
 from crm.models import User
 from crm.repo import admin
@@ -128,7 +129,7 @@ def end_session(factory: sessionmaker[Session], token: str, username: str, clien
         return revoked
 
 
-def may_sign_in(settings: Any, username: str) -> bool:
+def may_sign_in(settings: Settings, username: str) -> bool:
     """Development accounts are refused when the app runs in production mode."""
     if not settings.is_production:
         return True
@@ -139,7 +140,7 @@ def may_sign_in(settings: Any, username: str) -> bool:
 
 def sign_in(
     factory: sessionmaker[Session],
-    settings: Any,
+    settings: Settings,
     username: str,
     password: str,
     client: str = "",
@@ -168,7 +169,12 @@ def sign_in(
 
 
 def _check(
-    factory: sessionmaker[Session], settings: Any, username: str, password: str, client: str, user_agent: str
+    factory: sessionmaker[Session],
+    settings: Settings,
+    username: str,
+    password: str,
+    client: str,
+    user_agent: str,
 ) -> tuple[dict[str, Any] | None, str]:
     if not may_sign_in(settings, username):
         with session_scope(factory) as session:

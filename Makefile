@@ -49,6 +49,7 @@ pg-stop:
 	@PG_PORT=$(PG_PORT) crm/devtools/pg_server.sh stop
 
 test: install index
+	@scripts/gates.sh
 	@scripts/system_packages.sh
 	@scripts/train.sh >/dev/null
 	@$(MAKE) --no-print-directory pg-start

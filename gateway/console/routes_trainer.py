@@ -20,6 +20,7 @@ from gateway.console.pages import page
 from gateway.console.rebuild import RebuildStatus, get_rebuilder
 from gateway.state import session_factory_of
 from gateway.validation import OPEN_JSON, CleanModel, DbId, QueryId
+from kbaccess import SearchReport
 
 router = APIRouter()
 TRAINER_ROLES = ("trainer",)
@@ -165,7 +166,7 @@ async def rebuild(
 @router.post("/api/trainer/try", response_model=OPEN_JSON)
 async def try_it(
     body: TextBody, request: Request, user: ConsoleUser = Depends(trainer_only)
-) -> dict[str, Any] | JSONResponse:
+) -> SearchReport | JSONResponse:
     if not body.text.strip():
         return JSONResponse({"error": "empty", "message": "Type a question."}, status_code=422)
     return await asyncio.to_thread(get_kb(request.app).report, body.text, body.language, 5)

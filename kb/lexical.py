@@ -37,16 +37,15 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numpy.typing import NDArray
 
+from common.lang import CJK, CJK_CHARS
 from kb.normalize import normalize
 
 if TYPE_CHECKING:
     from kb.layout import Row
 
 # Script runs (a CJK run or a whitespace-free non-CJK run) and one CJK character; kb/classifier.py uses both.
-SCRIPT_RUNS = re.compile(
-    r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+|[^\s\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+"
-)
-CJK_CHAR = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+SCRIPT_RUNS = re.compile(rf"[{CJK_CHARS}]+|[^\s{CJK_CHARS}]+")
+CJK_CHAR = CJK
 
 DEFAULT_FEATURES = ("words", "bigrams", "trigrams")
 # Function words dropped from the word tokens (character n-grams are kept): they carry no topic and

@@ -96,10 +96,10 @@ def save_reply(
     session: Session, fields: CannedFields, *, actor: str, reply_id: int | None = None
 ) -> CannedView:
     """Creates (``reply_id`` None) or updates a reply; ValueError for bad fields or a taken shortcut."""
+    reply = CannedReply() if reply_id is None else get_reply(session, reply_id)
     clean = validate(fields)
     if _taken(session, clean["shortcut"], reply_id):
         raise ValueError(f"the shortcut {clean['shortcut']} is taken")
-    reply = CannedReply() if reply_id is None else get_reply(session, reply_id)
     reply.shortcut, reply.title, reply.updated_by = clean["shortcut"], clean["title"], actor[:64]
     for language, column in LANG_COLUMNS.items():
         setattr(reply, column, clean["bodies"][language])

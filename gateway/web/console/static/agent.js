@@ -22,6 +22,7 @@
 
   /* ------------------------------------------------------------ queue */
   function visible(item) {
+    if (state.label && (item.labels || []).indexOf(state.label) < 0) return false;
     if (state.filter === "waiting") return item.status === "waiting_agent";
     if (state.filter === "mine") return item.status === "agent" && item.assigned_agent_id === me.id;
     if (state.filter === "bot") return item.status === "bot";
@@ -153,6 +154,7 @@
     L.clear(transcript); state.seen = {};
     addMessages(chat.messages);
     window.LumenSide.render(chat, me, refreshChat);
+    if (window.LumenDesk) window.LumenDesk.render(chat, me);
     loadSuggestions();
   }
   function select(id) {
@@ -230,6 +232,8 @@
           if (frame.messages.some(function (m) { return m.direction === "customer"; })) loadSuggestions();
         }
         if (state.items.some(function (i) { return i.id === frame.conversation_id; })) queueSoon();
+      } else if (frame.type === "desk_changed") {
+        if (window.LumenDesk) window.LumenDesk.changed(frame.conversation_id);
       } else if (frame.type === "follow_ups_changed") {
         if (window.LumenFollowUps) window.LumenFollowUps.reload();
       } else if (frame.type === "queue_changed" || frame.type === "csat") {
@@ -245,5 +249,6 @@
   }
   loadQueue();
   connect();
-  window.LumenAgent = { select: select, refresh: refreshChat };
+  window.LumenAgent = { select: select, refresh: refreshChat, reloadQueue: loadQueue,
+                        setLabel: function (label) { state.label = label || null; renderQueue(); } };
 })();

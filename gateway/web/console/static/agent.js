@@ -17,7 +17,7 @@
   function statusChip(item) {
     if (item.status === "waiting_agent") return h("span", { "class": "chip amber" }, t("agent.waiting_min", { n: Math.round(item.priority ? item.priority.waited_min : 0) }));
     if (item.status === "agent") return h("span", { "class": "chip green" }, item.assigned_agent_id === me.id ? t("agent.you") : (item.assigned_agent || t("agent.agent")));
-    return h("span", { "class": "chip" }, item.status === "bot" ? t("agent.with_bot") : item.status);
+    return h("span", { "class": "chip" }, item.status === "bot" ? t("agent.with_bot") : known("desk.status." + item.status) ? t("desk.status." + item.status) : item.status);
   }
 
   /* ------------------------------------------------------------ queue */
@@ -149,7 +149,8 @@
     reply.disabled = !chat.held_by_me;
     document.getElementById("send").disabled = !chat.held_by_me;
     document.getElementById("composer-hint").textContent = t(chat.held_by_me ? "agent.hint.held"
-      : chat.status === "waiting_agent" ? "agent.hint.claim" : chat.status === "agent" ? "agent.hint.other" : "agent.hint.bot");
+      : chat.status === "waiting_agent" ? "agent.hint.claim" : chat.status === "agent" ? "agent.hint.other"
+      : chat.status === "closed" ? "desk.hint.closed" : "agent.hint.bot");
     renderSummary(chat);
     L.clear(transcript); state.seen = {};
     addMessages(chat.messages);

@@ -140,6 +140,7 @@ def test_agent_searches_opens_notes_labels_and_inserts_a_canned_reply(web_stack,
     agent.locator("#chat-status", has_text="Closed").wait_for()
     agent.locator("#desk .history .search-hit", has_text="我的訂單").wait_for()  # the other chat, beside it
     assert agent.locator("#reply").is_disabled() and agent.locator("#claim").is_hidden()
+    assert agent.locator("#canned").is_disabled()
     assert agent.locator("#composer-hint").inner_text() == "This chat is closed: read only."
     pages.shot(agent, "earlier-chat-read-only")
     assert not pages.errors

@@ -12,6 +12,11 @@
   var picker = h("select", { id: "canned", "aria-label": t("canned.pick") });
   composer.insertBefore(h("div", { "class": "canned-row" }, picker), composer.querySelector(".composer-row"));
 
+  /* the picker follows the reply box: usable only while the agent holds the chat */
+  function follow() { picker.disabled = reply.disabled; }
+  new MutationObserver(follow).observe(reply, { attributes: true, attributeFilter: ["disabled"] });
+  follow();
+
   function insert(text) {
     var start = reply.selectionStart, end = reply.selectionEnd, value = reply.value;
     reply.value = value ? value.slice(0, start) + text + value.slice(end) : text;
@@ -21,7 +26,7 @@
   picker.addEventListener("change", function () {
     var id = picker.value, chat = window.LumenDesk && window.LumenDesk.current();
     picker.value = "";
-    if (!id || !chat) return;
+    if (!id || !chat || reply.disabled) return;
     L.api("GET", "/api/agent/conversations/" + chat.id + "/canned/" + id)
       .then(function (data) { insert(data.text); }).catch(function (e) { L.toast(e.message, true); });
   });

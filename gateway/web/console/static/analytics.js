@@ -26,14 +26,14 @@
   var LOCALE = window.LumenI18n.locale;
   function pct(v) { return v === null || v === undefined ? "–" : (v * 100).toLocaleString(LOCALE, { maximumFractionDigits: 1 }) + "%"; }
   function num(v, digits) { return v === null || v === undefined ? "–" : Number(v).toLocaleString(LOCALE, { maximumFractionDigits: digits || 0 }); }
-  function money(amounts) {
-    var keys = Object.keys(amounts || {});
-    if (!keys.length) return "–";
-    return keys.map(function (cur) {
+  function moneyList(amounts) {  /* one localised amount per currency (never added up) */
+    return Object.keys(amounts || {}).map(function (cur) {
       try { return Number(amounts[cur]).toLocaleString(LOCALE, { style: "currency", currency: cur }); }
       catch (e) { return cur + " " + amounts[cur]; }
-    }).join(" · ");
+    });
   }
+  function money(amounts) { var list = moneyList(amounts); return list.length ? list.join(" · ") : "–"; }
+  function moneyLines(amounts) { var list = moneyList(amounts); return list.length ? list.map(function (m) { return h("div", {}, m); }) : "–"; }
   function tier(name) { return code("analytics.tier.", name); }
   function filterQuery() { return "from=" + fromEl.value + "&to=" + toEl.value + "&language=" + encodeURIComponent(langEl.value); }
   /* A number that opens the conversations behind it. */
@@ -136,8 +136,8 @@
       item(t("analytics.loyalty.retention"), pct(ly.retention)),
       item(t("analytics.loyalty.churn"), pct(ly.churn)),
       item(t("analytics.loyalty.frequency"), num(ly.purchase_frequency, 2), t("analytics.loyalty.frequency_sub")),
-      item(t("analytics.loyalty.aov"), money(ly.average_order_value)),
-      item(t("analytics.loyalty.clv"), money(ly.lifetime_value)));
+      item(t("analytics.loyalty.aov"), moneyLines(ly.average_order_value)),
+      item(t("analytics.loyalty.clv"), moneyLines(ly.lifetime_value)));
     chart("c-loyalty", { type: "bar", data: { labels: [t("analytics.loyalty.retention"), t("analytics.loyalty.churn")],
       datasets: [{ label: t("analytics.series.rate"), data: [ly.retention, ly.churn].map(function (v) { return v === null ? 0 : Math.round(v * 1000) / 10; }), backgroundColor: [GREEN, RED], borderRadius: 4 }] },
       options: { indexAxis: "y", plugins: { legend: { display: false }, subtitle: { display: true, text: t("analytics.loyalty.previous") } },
@@ -163,6 +163,7 @@
       h("tr", {}, h("th", {}, t("analytics.col.tier")), h("th", { "class": "num" }, t("analytics.series.fr_met")), h("th", { "class": "num" }, t("analytics.series.res_met"))),
       at.map(function (r) {
         function cell(kind, rate, met, missed) {
+          if (rate === null) return h("td", { "class": "num muted" }, "–");
           return h("td", { "class": "num" }, drillable(pct(rate), kind + "_met", r.tier, t("analytics.drill.kind." + kind + "_met", { key: tier(r.tier) })),
             " ", h("span", { "class": "muted" }, t("analytics.kpi.of", { a: met, b: met + missed })));
         }

@@ -134,9 +134,7 @@ def pick_agent(agents: Iterable[Agent], language: str | None, skill: str) -> Age
     return min(fitting, key=lambda a: (a.load / a.capacity, a.load, a.id), default=None)
 
 
-def plan(
-    waiting: Iterable[tuple[int, str | None, str]], agents: Iterable[Agent]
-) -> list[tuple[int, int]]:
+def plan(waiting: Iterable[tuple[int, str | None, str]], agents: Iterable[Agent]) -> list[tuple[int, int]]:
     """Assignments ``(conversation id, agent id)`` for waiting chats ``(id, language, skill)``
     given in queue order; each assignment counts against the agent's capacity for the next."""
     pool = {a.id: a for a in agents}
@@ -177,9 +175,7 @@ def targets(tier: str | None, rules: Routing | None = None) -> tuple[int, int]:
     return rules.targets.get(tier or "standard", rules.targets["standard"])
 
 
-def clock(
-    started: datetime, ended: datetime | None, target_min: int, now: datetime, warn_at: float
-) -> Clock:
+def clock(started: datetime, ended: datetime | None, target_min: int, now: datetime, warn_at: float) -> Clock:
     """One target's state: ``met`` / ``missed`` once ended; else ``ok``, ``warning`` (from
     ``warn_at`` of the target) or ``breached``."""
     stop = ended or now
@@ -194,7 +190,12 @@ def clock(
     else:
         state = "ok"
     due = started + timedelta(minutes=target_min)
-    return {"state": state, "target_min": target_min, "elapsed_min": round(elapsed, 1), "due_at": due.isoformat()}
+    return {
+        "state": state,
+        "target_min": target_min,
+        "elapsed_min": round(elapsed, 1),
+        "due_at": due.isoformat(),
+    }
 
 
 def sla(

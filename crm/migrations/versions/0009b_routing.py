@@ -26,22 +26,17 @@ JSON = sa.JSON().with_variant(postgresql.JSONB(), 'postgresql')
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('users') as batch_op:
-        batch_op.add_column(sa.Column('languages', JSON, nullable=True))
-        batch_op.add_column(sa.Column('skills', JSON, nullable=True))
-        batch_op.add_column(sa.Column('capacity', sa.Integer(), nullable=True))
-        batch_op.add_column(sa.Column('available', sa.Boolean(), nullable=False, server_default=sa.false()))
-    with op.batch_alter_table('conversations') as batch_op:
-        batch_op.add_column(sa.Column('first_response_breached_at', TS, nullable=True))
-        batch_op.add_column(sa.Column('resolution_breached_at', TS, nullable=True))
+    op.add_column('users', sa.Column('languages', JSON, nullable=True))
+    op.add_column('users', sa.Column('skills', JSON, nullable=True))
+    op.add_column('users', sa.Column('capacity', sa.Integer(), nullable=True))
+    op.add_column('users', sa.Column('available', sa.Boolean(), nullable=False, server_default=sa.false()))
+    op.add_column('conversations', sa.Column('first_response_breached_at', TS, nullable=True))
+    op.add_column('conversations', sa.Column('resolution_breached_at', TS, nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('conversations') as batch_op:
-        batch_op.drop_column('resolution_breached_at')
-        batch_op.drop_column('first_response_breached_at')
-    with op.batch_alter_table('users') as batch_op:
-        batch_op.drop_column('available')
-        batch_op.drop_column('capacity')
-        batch_op.drop_column('skills')
-        batch_op.drop_column('languages')
+    # Plain ALTER TABLE (SQLite >= 3.35): a batch copy of these tables would cascade to messages.
+    op.drop_column('conversations', 'resolution_breached_at')
+    op.drop_column('conversations', 'first_response_breached_at')
+    for column in ('available', 'capacity', 'skills', 'languages'):
+        op.drop_column('users', column)

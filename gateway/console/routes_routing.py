@@ -9,7 +9,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from gateway.console import routing_service as svc
 from gateway.console.auth import ConsoleUser, require
@@ -25,7 +25,10 @@ managers = require("manager")  # admins too (ConsoleUser.can)
 
 
 class AssignBody(CleanModel):
-    agent_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
+    """``agent_id``: the new holder, or null for the queue (required: a typo must not unassign)."""
+
+    model_config = ConfigDict(extra="forbid")
+    agent_id: int | None = Field(ge=1, le=2**31 - 1)
 
 
 class AvailabilityBody(CleanModel):

@@ -106,7 +106,7 @@
   }
 
   /* ------------------------------------------------------------ transfer */
-  var transfer = h("select", { id: "transfer", "aria-label": t("routing.transfer_label"), hidden: true });
+  var transfer = h("select", { id: "transfer", "class": "transfer", "aria-label": t("routing.transfer_label"), hidden: true });
   var head = document.querySelector(".conv-head");
   head.insertBefore(transfer, document.getElementById("hand-back"));
   function renderTransfer(chat) {

@@ -205,3 +205,26 @@ def test_queue_shows_targets_warns_before_a_breach_and_records_the_breach(as_use
     with session_scope(factory) as session:
         stamped = {c.id: c.first_response_breached_at for c in session.query(Conversation)}
     assert stamped[late] is not None and stamped[warn] is None and stamped[calm] is None
+
+
+def test_dev_agents_and_managers_get_every_language_and_skill_once(settings, factory):
+    from crm.models import User
+    from gateway.console import devusers
+
+    creds = devusers.load_or_create(devusers.credentials_path(settings))
+    devusers.ensure_dev_users(factory, creds)
+    with session_scope(factory) as session:
+        profiles = {
+            u.role: (u.languages, u.skills, u.available)
+            for u in session.query(User).filter(User.username.in_([c["username"] for c in creds.values()]))
+        }
+        manager = session.query(User).filter_by(username=creds["manager"]["username"]).one()
+        manager.skills = ["billing"]  # edited in the console: kept
+    everything = (["zh-Hant", "zh-Hans", "en"], ["orders", "billing", "repairs", "general"], False)
+    assert profiles["agent"] == profiles["manager"] == everything
+    assert profiles["trainer"][:2] == profiles["admin"][:2] == (None, None)
+    devusers.ensure_dev_users(factory, creds)
+    with session_scope(factory) as session:
+        assert session.query(User).filter_by(username=creds["manager"]["username"]).one().skills == [
+            "billing"
+        ]

@@ -18,7 +18,9 @@ def argv_with_token(argv: list[str], token: str) -> list[str]:
     """Rasa's argv: ``argv`` plus the token, refusing a token given on the command line."""
     if any(arg == "--auth-token" or arg.startswith("--auth-token=") for arg in argv):
         raise SystemExit("rasa_launch: pass the token in RASA_TOKEN, not on the command line")
-    return ["rasa", *argv, "--auth-token", token]
+    # One argument with "=": a token may begin with "-" (token_urlsafe), which argparse would
+    # otherwise read as an option and refuse ("expected one argument").
+    return ["rasa", *argv, f"--auth-token={token}"]
 
 
 def main() -> None:

@@ -96,7 +96,25 @@ def _check(policy: dict[str, Any]) -> dict[str, Any]:
             if unknown:
                 raise PolicyError(f"compensation policy: {name}/{severity}: unknown {unknown}")
     _check_approval_limits(policy)
+    _check_service_targets(policy)
     return policy
+
+
+SERVICE_TARGET_KEYS = ("first_response_minutes", "resolution_hours")
+
+
+def _check_service_targets(policy: dict[str, Any]) -> None:
+    """Optional ``service_targets``: per tier, positive ``first_response_minutes`` and ``resolution_hours``."""
+    targets = policy.get("service_targets") or {}
+    if not isinstance(targets, dict):
+        raise PolicyError("compensation policy: service_targets must map tiers to targets")
+    for tier, spec in targets.items():
+        for key in SERVICE_TARGET_KEYS:
+            value = (spec or {}).get(key) if isinstance(spec, dict) else None
+            if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+                raise PolicyError(
+                    f"compensation policy: service_targets.{tier}.{key} must be a positive number"
+                )
 
 
 def _check_approval_limits(policy: dict[str, Any]) -> None:
@@ -124,6 +142,14 @@ def _load(path: str) -> dict[str, Any]:
 def load_policy() -> dict[str, Any]:
     """The policy (cached). ``COMPENSATION_POLICY`` may point at another file (tests)."""
     return _load(os.environ.get("COMPENSATION_POLICY") or str(POLICY_PATH))
+
+
+def service_targets() -> dict[str, dict[str, float]]:
+    """Per tier: ``first_response_minutes`` and ``resolution_hours`` (empty without the section)."""
+    targets = load_policy().get("service_targets") or {}
+    return {
+        str(tier): {key: float(spec[key]) for key in SERVICE_TARGET_KEYS} for tier, spec in targets.items()
+    }
 
 
 def resolutions_for(category: str | None) -> list[str]:

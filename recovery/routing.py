@@ -1,6 +1,8 @@
 """Call-centre routing of escalated chats: which skill a chat needs, which agent fits it, and
-the response targets per customer tier. Pure functions over the ``routing`` section of
-``compensation_policy.yml`` (loaded through :func:`recovery.policy.load_policy`).
+the state of the response targets per customer tier. Pure functions over the ``routing`` section
+of ``compensation_policy.yml`` (loaded through :func:`recovery.policy.load_policy`); the targets
+themselves are the policy's ``service_targets`` (:func:`recovery.policy.service_targets`, also
+read by the analytics).
 
 The order in which waiting chats are served is :mod:`recovery.priority`'s (tier included);
 this module decides who takes each one.
@@ -14,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import Literal, TypedDict
 
 from common.lang import LANGUAGES
-from recovery.policy import PolicyError, load_policy
+from recovery.policy import PolicyError, load_policy, service_targets
 
 ClockState = Literal["ok", "warning", "breached", "met", "missed"]
 
@@ -28,7 +30,7 @@ class Routing:
     skill_by_category: Mapping[str, str]
     skill_by_intent: Mapping[str, str]
     warn_at: float
-    targets: Mapping[str, tuple[int, int]]  # tier -> (first response, resolution) minutes
+    targets: Mapping[str, tuple[float, float]]  # tier -> (first response, resolution) minutes
 
 
 @dataclass(frozen=True)
@@ -45,7 +47,7 @@ class Agent:
 
 class Clock(TypedDict):
     state: ClockState
-    target_min: int
+    target_min: float
     elapsed_min: float
     due_at: str
 
@@ -80,15 +82,12 @@ def load_routing() -> Routing:
     warn_at = section.get("warn_at")
     if isinstance(warn_at, bool) or not isinstance(warn_at, int | float) or not 0 < warn_at < 1:
         raise PolicyError("compensation policy: routing.warn_at must be between 0 and 1")
-    targets: dict[str, tuple[int, int]] = {}
-    for tier, spec in (section.get("targets_minutes") or {}).items():
-        spec = spec or {}
-        targets[str(tier)] = (
-            _minutes(spec.get("first_response"), f"targets_minutes.{tier}.first_response"),
-            _minutes(spec.get("resolution"), f"targets_minutes.{tier}.resolution"),
-        )
+    targets = {
+        tier: (spec["first_response_minutes"], spec["resolution_hours"] * 60)
+        for tier, spec in service_targets().items()
+    }
     if "standard" not in targets:
-        raise PolicyError("compensation policy: routing.targets_minutes needs the standard tier")
+        raise PolicyError("compensation policy: service_targets needs the standard tier")
     max_capacity = _minutes(section.get("max_capacity"), "max_capacity")
     capacity = _minutes(section.get("default_capacity"), "default_capacity")
     if capacity > max_capacity:
@@ -169,13 +168,15 @@ def clean_profile(
     return [lang for lang in LANGUAGES if lang in langs], [s for s in rules.skills if s in wanted], capacity
 
 
-def targets(tier: str | None, rules: Routing | None = None) -> tuple[int, int]:
-    """(first response, resolution) targets in minutes for a customer tier."""
+def targets(tier: str | None, rules: Routing | None = None) -> tuple[float, float]:
+    """(first response, resolution) targets in minutes for a customer tier (``service_targets``)."""
     rules = rules or load_routing()
     return rules.targets.get(tier or "standard", rules.targets["standard"])
 
 
-def clock(started: datetime, ended: datetime | None, target_min: int, now: datetime, warn_at: float) -> Clock:
+def clock(
+    started: datetime, ended: datetime | None, target_min: float, now: datetime, warn_at: float
+) -> Clock:
     """One target's state: ``met`` / ``missed`` once ended; else ``ok``, ``warning`` (from
     ``warn_at`` of the target) or ``breached``."""
     stop = ended or now

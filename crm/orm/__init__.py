@@ -4,6 +4,7 @@ from crm.orm.admin import AuditLog, ConsoleSession, User
 from crm.orm.base import Base
 from crm.orm.conversation import Conversation, Feedback, Message, UnansweredQuestion
 from crm.orm.customer import Customer, Order, OrderItem
+from crm.orm.desk import CannedReply, ConversationLabel, ConversationNote
 from crm.orm.kb import KBEntry, KBEntryVersion
 from crm.orm.kb_jobs import KBRebuildJob
 from crm.orm.ticket import CompensationOffer, FollowUp, Ticket, TicketStatusChange
@@ -11,9 +12,12 @@ from crm.orm.ticket import CompensationOffer, FollowUp, Ticket, TicketStatusChan
 __all__ = [
     "AuditLog",
     "Base",
+    "CannedReply",
     "CompensationOffer",
     "ConsoleSession",
     "Conversation",
+    "ConversationLabel",
+    "ConversationNote",
     "Customer",
     "Feedback",
     "FollowUp",

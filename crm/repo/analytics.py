@@ -255,7 +255,8 @@ def repeat_contact(session: Session, f: Filters) -> RepeatContact:
     return {"conversations": len(flags), "repeated": repeated, "rate": _ratio(repeated, len(flags))}
 
 
-def first_contact_resolution(session: Session, f: Filters) -> FirstContactResolution:
+def fcr_flags(session: Session, f: Filters) -> dict[int, bool]:
+    """Conversation id -> resolved at first contact, for counted chats of identified customers."""
     flags = _repeat_flags(session, f)
     open_tickets: set[int | None] = (
         set(
@@ -268,7 +269,12 @@ def first_contact_resolution(session: Session, f: Filters) -> FirstContactResolu
         if flags
         else set()
     )
-    resolved = sum(1 for cid, again in flags if not again and cid not in open_tickets)
+    return {cid: not again and cid not in open_tickets for cid, again in flags}
+
+
+def first_contact_resolution(session: Session, f: Filters) -> FirstContactResolution:
+    flags = fcr_flags(session, f)
+    resolved = sum(1 for ok in flags.values() if ok)
     return {"conversations": len(flags), "resolved": resolved, "rate": _ratio(resolved, len(flags))}
 
 
@@ -286,10 +292,19 @@ def _derived_handoff(rows: list[tuple[str, datetime]], asked: datetime | None) -
     return before[-1] if before else asked
 
 
-def response_times(session: Session, f: Filters) -> ResponseTimes:
-    first: list[float] = []
-    agent_first: list[float] = []
-    queue_wait: list[float] = []
+class ChatTimes(NamedTuple):
+    """When a counted chat was first asked and answered, and its latest escalation: handed to the
+    queue, claimed, and the agent's first reply after the hand-over (None where it did not happen)."""
+
+    asked: datetime | None
+    answered: datetime | None
+    handoff: datetime | None
+    joined: datetime | None
+    replied: datetime | None
+
+
+def chat_times(session: Session, f: Filters) -> dict[int, ChatTimes]:
+    """The :class:`ChatTimes` of every counted conversation with messages (see the module notes)."""
     counted = _counted_ids(f)
     messages: dict[int, list[tuple[str, datetime]]] = defaultdict(list)
     for cid, direction, at in session.execute(
@@ -306,21 +321,30 @@ def response_times(session: Session, f: Filters) -> ResponseTimes:
             )
         ).all()
     }
+    out: dict[int, ChatTimes] = {}
     for cid, rows in messages.items():
         asked = next((at for d, at in rows if d == "customer"), None)
         answer = next((at for d, at in rows if d != "customer" and asked and at >= asked), None)
-        if asked and answer:
-            first.append((answer - asked).total_seconds())
         handoff, joined = escalations.get(cid, (None, None))
         handoff = handoff or _derived_handoff(rows, asked)
-        if handoff is None:
+        replied = next((at for d, at in rows if d == "agent" and at >= handoff), None) if handoff else None
+        out[cid] = ChatTimes(asked, answer, handoff, (joined or replied) if handoff else None, replied)
+    return out
+
+
+def response_times(session: Session, f: Filters) -> ResponseTimes:
+    first: list[float] = []
+    agent_first: list[float] = []
+    queue_wait: list[float] = []
+    for times in chat_times(session, f).values():
+        if times.asked and times.answered:
+            first.append((times.answered - times.asked).total_seconds())
+        if times.handoff is None:
             continue
-        replied = next((at for d, at in rows if d == "agent" and at >= handoff), None)
-        if replied:
-            agent_first.append((replied - handoff).total_seconds())
-        joined = joined or replied
-        if joined and joined >= handoff:
-            queue_wait.append((joined - handoff).total_seconds())
+        if times.replied:
+            agent_first.append((times.replied - times.handoff).total_seconds())
+        if times.joined and times.joined >= times.handoff:
+            queue_wait.append((times.joined - times.handoff).total_seconds())
     resolved = session.execute(
         select(Ticket.created_at, Ticket.resolved_at).where(
             Ticket.created_at >= f.start, Ticket.created_at < f.end, Ticket.resolved_at.is_not(None)

@@ -14,6 +14,7 @@ from crm.db import rowcount
 from crm.errors import CRMNotFound
 from crm.models import (
     Conversation,
+    ConversationNote,
     Customer,
     Feedback,
     FollowUp,
@@ -112,6 +113,10 @@ def forget_customer(session: Session, customer_id: int, *, actor: str = "cli") -
         ),
         "follow_ups": _run(
             session, update(FollowUp).where(FollowUp.customer_id == customer_id).values(note=None)
+        ),
+        "notes": _run(  # agents' private notes on the customer's chats (migration 0009a)
+            session,
+            update(ConversationNote).where(ConversationNote.conversation_id.in_(convs)).values(body=REDACTED),
         ),
     }
     audit(session, actor=actor, action="customer.forget", target=f"customer:{customer_id}", details=counts)

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from crm.db import session_scope
 from crm.errors import CRMNotFound
 from crm.models import Conversation, Ticket
-from crm.repo import agent_desk, tickets
+from crm.repo import agent_desk, desk, tickets
 from crm.repo.admin import audit
 from crm.repo.conversations import list_messages
 from crm.repo.customers import customer_360
@@ -35,10 +35,12 @@ def ranked_queue(factory: Factory, now: datetime | None = None) -> list[dict[str
     with session_scope(factory) as session:
         items = agent_desk.escalated_conversations(session)
         recent = agent_desk.recently_handed_back(session, since)
+        labels = desk.labels_of(session, [item["id"] for item in items + recent])
     ranked = priority.rank(items) + recent
     for item in ranked:
         for key in PRIVATE_SIGNALS:
             item.pop(key, None)
+        item["labels"] = labels.get(item["id"], [])
     return ranked
 
 

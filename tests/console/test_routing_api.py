@@ -194,14 +194,14 @@ def test_queue_shows_targets_warns_before_a_breach_and_records_the_breach(as_use
     warn = waiting_chat(
         factory, "w", language="en", tier="gold", category=None, minutes_ago=4.5
     )  # gold: 5 min
-    late = waiting_chat(factory, "l", language="en", tier="standard", category=None, minutes_ago=11)  # 10 min
+    late = waiting_chat(factory, "l", language="en", tier="standard", category=None, minutes_ago=16)  # 15 min
     calm = waiting_chat(factory, "c", language="en", tier="standard", category=None, minutes_ago=1)
     items = {i["id"]: i for i in as_user("agent1").get("/api/agent/queue").json()["items"]}
     assert items[warn]["sla"]["first_response"]["state"] == "warning"
     assert items[warn]["sla"]["first_response"]["target_min"] == 5
     assert items[late]["sla"]["first_response"]["state"] == "breached"
     assert items[calm]["sla"]["first_response"]["state"] == "ok"
-    assert items[calm]["sla"]["resolution"]["target_min"] == 120
+    assert items[calm]["sla"]["resolution"]["target_min"] == 48 * 60  # service_targets: 48 hours
     with session_scope(factory) as session:
         stamped = {c.id: c.first_response_breached_at for c in session.query(Conversation)}
     assert stamped[late] is not None and stamped[warn] is None and stamped[calm] is None

@@ -110,7 +110,7 @@ def test_a_broken_routing_section_fails_loudly(tmp_path, monkeypatch):
         text.replace("default_skill: general", "default_skill: cooking"),
         text.replace("    order_status: orders", "    order_status: cooking"),
         text.replace("warn_at: 0.8", "warn_at: 1.5"),
-        text.replace("standard: {first_response: 10,", "standard: {first_response: 0,"),
+        text.replace("  standard: {first_response_minutes: 15, resolution_hours: 48}\n", ""),
         text.replace("routing:", "routing_off:"),
     ):
         path = tmp_path / "policy.yml"

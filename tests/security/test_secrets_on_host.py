@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import logging
 import stat
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -88,7 +89,7 @@ def test_services_never_put_a_token_on_the_command_line():
     assert "TOKEN" not in services.split("-m bot.rasa_launch run")[1].split("\n")[0]
     from bot.rasa_launch import argv_with_token
 
-    assert argv_with_token(["run", "--enable-api"], "tok")[-2:] == ["--auth-token", "tok"]
+    assert argv_with_token(["run", "--enable-api"], "tok")[-1] == "--auth-token=tok"
     with pytest.raises(SystemExit):
         argv_with_token(["run", "--auth-token=leak"], "tok")
 
@@ -143,3 +144,25 @@ def test_the_crm_sqlite_file_is_private(tmp_path):
     loose.chmod(0o644)
     make_engine(f"sqlite:///{loose}").dispose()
     assert stat.S_IMODE(loose.stat().st_mode) == 0o600
+
+
+@pytest.mark.parametrize("token", ["-starts-with-a-dash", "plain_Token-123"])
+def test_rasa_reads_any_generated_token_even_one_starting_with_a_dash(token):
+    """``secrets.token_urlsafe`` begins with "-" once in 64 tokens; Rasa's own argument parser
+    must still take it as the token (as two arguments it stopped Rasa: "expected one argument")."""
+    from bot.rasa_launch import argv_with_token
+
+    rasa_python = ROOT / ".venv-rasa" / "bin" / "python"
+    if not rasa_python.exists():
+        pytest.skip("the Rasa environment is not installed (make install)")
+    argv = argv_with_token(["run", "--enable-api"], token)[1:]
+    code = (
+        "import sys\n"
+        "from rasa.__main__ import create_argument_parser\n"
+        "print(create_argument_parser().parse_args(sys.argv[1:]).auth_token)\n"
+    )
+    out = subprocess.run(
+        [str(rasa_python), "-c", code, *argv], capture_output=True, text=True, timeout=300, cwd=ROOT
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().splitlines()[-1] == token

@@ -6,7 +6,7 @@ the policy's default) and ``available`` (false). ``conversations`` gains
 ``first_response_breached_at`` and ``resolution_breached_at``. Downgrade drops them.
 
 Revision ID: 0009b
-Revises: 0008
+Revises: 0009a
 Create Date: 2026-12-07 05:10:00.000000
 """
 from __future__ import annotations
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 revision = '0009b'
-down_revision = '0008'
+down_revision = '0009a'
 branch_labels = None
 depends_on = None
 

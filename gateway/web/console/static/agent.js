@@ -17,11 +17,12 @@
   function statusChip(item) {
     if (item.status === "waiting_agent") return h("span", { "class": "chip amber" }, t("agent.waiting_min", { n: Math.round(item.priority ? item.priority.waited_min : 0) }));
     if (item.status === "agent") return h("span", { "class": "chip green" }, item.assigned_agent_id === me.id ? t("agent.you") : (item.assigned_agent || t("agent.agent")));
-    return h("span", { "class": "chip" }, item.status === "bot" ? t("agent.with_bot") : item.status);
+    return h("span", { "class": "chip" }, item.status === "bot" ? t("agent.with_bot") : known("desk.status." + item.status) ? t("desk.status." + item.status) : item.status);
   }
 
   /* ------------------------------------------------------------ queue */
   function visible(item) {
+    if (state.label && (item.labels || []).indexOf(state.label) < 0) return false;
     if (state.filter === "waiting") return item.status === "waiting_agent";
     if (state.filter === "mine") return item.status === "agent" && item.assigned_agent_id === me.id;
     if (state.filter === "bot") return item.status === "bot";
@@ -150,11 +151,13 @@
     reply.disabled = !chat.held_by_me;
     document.getElementById("send").disabled = !chat.held_by_me;
     document.getElementById("composer-hint").textContent = t(chat.held_by_me ? "agent.hint.held"
-      : chat.status === "waiting_agent" ? "agent.hint.claim" : chat.status === "agent" ? "agent.hint.other" : "agent.hint.bot");
+      : chat.status === "waiting_agent" ? "agent.hint.claim" : chat.status === "agent" ? "agent.hint.other"
+      : chat.status === "closed" ? "desk.hint.closed" : "agent.hint.bot");
     renderSummary(chat);
     L.clear(transcript); state.seen = {};
     addMessages(chat.messages);
     window.LumenSide.render(chat, me, refreshChat);
+    if (window.LumenDesk) window.LumenDesk.render(chat, me);
     loadSuggestions();
     document.dispatchEvent(new CustomEvent("lumen:chat", { detail: { chat: chat, me: me } }));
   }
@@ -234,6 +237,8 @@
           if (frame.messages.some(function (m) { return m.direction === "customer"; })) loadSuggestions();
         }
         if (state.items.some(function (i) { return i.id === frame.conversation_id; })) queueSoon();
+      } else if (frame.type === "desk_changed") {
+        if (window.LumenDesk) window.LumenDesk.changed(frame.conversation_id);
       } else if (frame.type === "follow_ups_changed") {
         if (window.LumenFollowUps) window.LumenFollowUps.reload();
       } else if (frame.type === "queue_changed" || frame.type === "csat") {
@@ -249,5 +254,6 @@
   }
   loadQueue();
   connect();
-  window.LumenAgent = { select: select, refresh: refreshChat };
+  window.LumenAgent = { select: select, refresh: refreshChat, reloadQueue: loadQueue,
+                        setLabel: function (label) { state.label = label || null; renderQueue(); } };
 })();

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import ForeignKey, Index, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from crm.orm.base import ROLES, Base, JSONType, one_of, utcnow
@@ -25,6 +25,13 @@ class User(Base):
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None]
+    # Routing (migration 0009b, recovery/routing.py): the languages and skills this agent takes
+    # chats in (None: not set, no chat is routed to them), how many chats at once (None: the
+    # policy's default) and whether they take new chats now.
+    languages: Mapped[list[str] | None] = mapped_column(JSONType)
+    skills: Mapped[list[str] | None] = mapped_column(JSONType)
+    capacity: Mapped[int | None]
+    available: Mapped[bool] = mapped_column(server_default=false())
 
 
 class ConsoleSession(Base):

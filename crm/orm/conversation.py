@@ -46,6 +46,10 @@ class Conversation(Base):
     # Both stay after the chat is handed back to the bot; a new escalation starts them over.
     handoff_at: Mapped[datetime | None]
     agent_joined_at: Mapped[datetime | None]
+    # When the latest escalation first passed its first-response / resolution target (migration
+    # 0009b, recorded by crm.repo.routing.record_breaches); a new escalation starts them over.
+    first_response_breached_at: Mapped[datetime | None]
+    resolution_breached_at: Mapped[datetime | None]
 
     customer: Mapped[Customer | None] = relationship(back_populates="conversations")
     assigned_agent: Mapped[User | None] = relationship()

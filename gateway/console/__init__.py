@@ -21,10 +21,19 @@ def install(app: FastAPI) -> None:
         routes_analytics,
         routes_auth,
         routes_desk,
+        routes_routing,
         routes_trainer,
     )
 
-    for module in (routes_auth, routes_agent, routes_desk, routes_trainer, routes_analytics, csat):
+    for module in (
+        routes_auth,
+        routes_agent,
+        routes_desk,
+        routes_routing,
+        routes_trainer,
+        routes_analytics,
+        csat,
+    ):
         app.include_router(module.router)
     app.mount("/console/static", StaticFiles(directory=CONSOLE_WEB / "static"), name="console-static")
     app.mount("/console/vendor", StaticFiles(directory=CONSOLE_WEB / "vendor"), name="console-vendor")

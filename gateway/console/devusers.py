@@ -83,8 +83,22 @@ def ensure_dev_users(factory: sessionmaker[Session], creds: dict[str, dict[str, 
                 user.role, user.active = role, True
                 admin.revoke_user_console_sessions(session, user.id)  # old sign-ins end
                 changed.append(f"reset {cred['username']}")
+        _seed_routing(session, [c["username"] for c in creds.values()])
         session.flush()
     return changed
+
+
+def _seed_routing(session: Session, usernames: list[str]) -> None:
+    """Development agents and managers take chats in every language and skill (until someone
+    edits their routing profile in the console)."""
+    from common.lang import LANGUAGES
+    from recovery.routing import load_routing
+
+    skills = list(load_routing().skills)
+    for name in usernames:
+        user = admin.get_user_by_username(session, name)
+        if user is not None and user.role in ("agent", "manager") and user.languages is None:
+            user.languages, user.skills = list(LANGUAGES), skills
 
 
 def main(argv: list[str] | None = None) -> int:

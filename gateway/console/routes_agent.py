@@ -15,6 +15,7 @@ from starlette.websockets import WebSocketState
 from gateway.chat import ChatError
 from gateway.console import agent_service as svc
 from gateway.console import auth as console_auth
+from gateway.console import routes_routing, routing_service
 from gateway.console.agent_text import for_agent
 from gateway.console.auth import ConsoleUser, current_user, require, same_origin
 from gateway.console.errors import ConsoleError
@@ -73,7 +74,10 @@ async def agent_page(request: Request) -> Response:
 
 @router.get("/api/agent/queue")
 async def agent_queue(request: Request, user: ConsoleUser = Depends(agent_only)) -> dict[str, Any]:
-    return {"items": await _run(svc.ranked_queue, session_factory_of(request))}
+    await routes_routing.route_now(request)  # routing: waiting chats to available agents first
+    items = await _run(svc.ranked_queue, session_factory_of(request))
+    await _run(routing_service.add_sla, session_factory_of(request), items)
+    return {"items": items}
 
 
 @router.get("/api/agent/conversations/{conversation_id}", response_model=OPEN_JSON)

@@ -44,6 +44,7 @@
       var level = p.score >= 45 ? "p3" : p.score >= 20 ? "p2" : "";
       var chips = [h("span", { "class": "chip" }, L.LANG[item.language] || "–")];
       (p.reasons || []).forEach(function (r) { if (r in REASONS) chips.push(h("span", { "class": "chip " + REASONS[r] }, t("reason." + r))); });
+      if (window.LumenRouting) chips = chips.concat(window.LumenRouting.chips(item));  /* response targets */
       var last = item.last_message;
       var avatar = h("span", { "class": "avatar" }, L.initials(customerName(item)));
       avatar.style.background = L.colorFor(customerName(item));
@@ -65,6 +66,7 @@
     clearTimeout(queueTimer);
     return L.api("GET", "/api/agent/queue").then(function (data) {
       state.items = data.items; renderQueue();
+      document.dispatchEvent(new CustomEvent("lumen:queue", { detail: { items: data.items, me: me } }));
     }).catch(function (e) { L.toast(e.message, true); }).then(function () {
       queueTimer = setTimeout(loadQueue, 15000);
     });
@@ -157,6 +159,7 @@
     window.LumenSide.render(chat, me, refreshChat);
     if (window.LumenDesk) window.LumenDesk.render(chat, me);
     loadSuggestions();
+    document.dispatchEvent(new CustomEvent("lumen:chat", { detail: { chat: chat, me: me } }));
   }
   function select(id) {
     state.selected = id; renderQueue();
@@ -227,6 +230,7 @@
     ws.onopen = function () { retry = 0; live.textContent = t("agent.live"); live.className = "chip green"; loadQueue(); refreshChat(); };
     ws.onmessage = function (event) {
       var frame; try { frame = JSON.parse(event.data); } catch (err) { return; }
+      document.dispatchEvent(new CustomEvent("lumen:frame", { detail: frame }));
       if (frame.type === "messages") {
         if (state.chat && frame.conversation_id === state.chat.id) {
           addMessages(frame.messages);

@@ -125,7 +125,7 @@ cat <<MSG
     Health               http://127.0.0.1:$gw_lb/healthz    (balancer: http://127.0.0.1:$lb_health/healthz)
     Rasa (balanced)      http://127.0.0.1:$rasa_lb           (servers :$rasa1, :$rasa2)
     Action servers       http://127.0.0.1:$act_lb           (servers :$act1, :$act2)
-    PostgreSQL :$PG_PORT (CRM + trackers), Redis :$REDIS_PORT (lock store + live hub)
+    PostgreSQL ${DATABASE_URL##*@} (CRM + trackers), Redis 127.0.0.1:$REDIS_PORT (lock store + live hub)
   Status: .venv/bin/supervisorctl -c $conf status
   Press Ctrl-C to stop.
 

@@ -1,7 +1,9 @@
 """The cluster's load balancer configuration (HAProxy, Debian's ``haproxy``).
 
 ``python -m ops.haproxy OUT --health PORT --pool NAME LISTEN HEALTH_PATH BACKEND_PORT... ...``
-writes an HAProxy configuration: one loopback frontend per pool, its servers health-checked
+writes an HAProxy configuration: one loopback frontend per pool (``leastconn``, or ``roundrobin``
+for the pools named by ``--roundrobin``: the gateways, whose WebSockets live long and would all
+land on the first server while it has as few connections as the other), its servers health-checked
 every second (out after 2 failures, back after 1 success; a check may take 5 s, as Rasa's
 single event loop answers late during a heavy turn), WebSocket upgrades passed through
 (``timeout tunnel``), a request that could not reach a server retried on another
@@ -21,6 +23,7 @@ class Pool:
     listen: int
     health_path: str
     servers: tuple[int, ...]
+    balance: str = "leastconn"
 
 
 def render(pools: list[Pool], health_port: int) -> str:
@@ -48,7 +51,7 @@ def render(pools: list[Pool], health_port: int) -> str:
             f"    bind 127.0.0.1:{pool.listen}",
             f"    default_backend {pool.name}_servers",
             f"backend {pool.name}_servers",
-            "    balance leastconn",
+            f"    balance {pool.balance}",
             f"    option httpchk GET {pool.health_path}",
             "    http-check expect status 200",
         ]
@@ -63,8 +66,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("out", type=Path)
     parser.add_argument("--health", type=int, required=True)
     parser.add_argument("--pool", nargs="+", action="append", required=True, metavar="NAME LISTEN PATH PORT")
+    parser.add_argument("--roundrobin", nargs="*", default=[], metavar="NAME", help="pools spread by turn")
     args = parser.parse_args(argv)
-    pools = [Pool(p[0], int(p[1]), p[2], tuple(int(x) for x in p[3:])) for p in args.pool]
+    pools = [
+        Pool(
+            p[0],
+            int(p[1]),
+            p[2],
+            tuple(int(x) for x in p[3:]),
+            "roundrobin" if p[0] in args.roundrobin else "leastconn",
+        )
+        for p in args.pool
+    ]
     args.out.write_text(render(pools, args.health))
     print(args.out)
     return 0

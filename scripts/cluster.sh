@@ -59,7 +59,7 @@ endpoints=$("$py" -m ops.rasa_endpoints "$run_dir/endpoints.yml")  # SQL tracker
 lb_conf=$("$py" -m ops.haproxy "$run_dir/haproxy.cfg" --health "$lb_health" \
   --pool gateway "$gw_lb" /healthz "$gw1" "$gw2" \
   --pool rasa "$rasa_lb" /webhooks/gateway/ "$rasa1" "$rasa2" \
-  --pool actions "$act_lb" /health "$act1" "$act2")
+  --pool actions "$act_lb" /health "$act1" "$act2" --roundrobin gateway)
 haproxy -c -q -f "$lb_conf"
 
 services=()

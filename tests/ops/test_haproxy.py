@@ -21,6 +21,7 @@ def test_each_pool_balances_its_servers_with_health_checks() -> None:
     assert "bind 127.0.0.1:18000" in text and "bind 127.0.0.1:15005" in text
     assert "server gateway1 127.0.0.1:18001 check" in text and "server rasa2 127.0.0.1:15012 check" in text
     assert "option httpchk GET /webhooks/gateway/" in text
+    assert "balance leastconn" in text
     assert "timeout tunnel" in text  # WebSockets stay open
     assert "0.0.0.0" not in text and "bind *" not in text  # loopback only
 

@@ -22,7 +22,8 @@ A customer whose connection drops reconnects (through the balancer) and re-sends
 message with the same id, as the widget does; such a message counts as "dropped" once, and as lost
 only if it never reaches the CRM.
 
-For each fault: customer messages sent, lost (not stored), stored twice, replies missing (no bot
+For each fault (counting the messages in flight at the fault and those sent after it): customer
+messages sent, lost (not stored), stored twice, replies missing (no bot
 answer stored 4 minutes after the fault, or a turn Rasa processed twice), time to recover (fault
 until the first message sent after the last "one moment" / error gets the bot's answer directly
 again), and what customers saw (error
@@ -246,7 +247,10 @@ def main() -> int:
         load.start()
         for name in faults:
             time.sleep(args.before_s)
-            start_index = len(load.exchanges)
+            with load.lock:  # the window starts with the messages in flight at the fault
+                start_index = next(
+                    (i for i, e in enumerate(load.exchanges) if not e.kind), len(load.exchanges)
+                )
             fault_at = time.monotonic()
             print(f"==> {name}", flush=True)
             inject(name, stack, args.pg_url)
@@ -273,7 +277,7 @@ def main() -> int:
 def render(results: dict, customers: int) -> str:
     lines = [
         f"`python -m bench.faults` — {customers} customers in a closed loop (0.3 s think time), "
-        "one fault at a time; counts are of the customer messages sent from the fault to 45 s after it.",
+        "one fault at a time; counts are of the customer messages in flight at the fault or sent in the 45 s after it.",
         "",
         "| fault | sent | lost | stored twice | replies missing | processed twice by Rasa | recovery (s) "
         '| "one moment" | error frames | dropped (re-sent) | unanswered by the customer\'s socket |',

@@ -7,7 +7,9 @@ land on the first server while it has as few connections as the other), its serv
 every second (out after 2 failures, back after 1 success; a check may take 5 s, as Rasa's
 single event loop answers late during a heavy turn), WebSocket upgrades passed through
 (``timeout tunnel``), a request that could not reach a server retried on another
-(``option redispatch``), and ``/healthz`` on the health port answering while HAProxy runs.
+(``option redispatch``), the client's address passed on in ``X-Forwarded-For`` (uvicorn trusts it
+from 127.0.0.1, so the gateways' per-address rate limits see the customer, not HAProxy), and
+``/healthz`` on the health port answering while HAProxy runs.
 """
 
 from __future__ import annotations
@@ -52,6 +54,7 @@ def render(pools: list[Pool], health_port: int) -> str:
             f"    default_backend {pool.name}_servers",
             f"backend {pool.name}_servers",
             f"    balance {pool.balance}",
+            "    option forwardfor",
             f"    option httpchk GET {pool.health_path}",
             "    http-check expect status 200",
         ]

@@ -22,6 +22,7 @@ def test_each_pool_balances_its_servers_with_health_checks() -> None:
     assert "server gateway1 127.0.0.1:18001 check" in text and "server rasa2 127.0.0.1:15012 check" in text
     assert "option httpchk GET /webhooks/gateway/" in text
     assert "balance leastconn" in text
+    assert "option forwardfor" in text  # per-address rate limits see the customer, not the balancer
     assert "timeout tunnel" in text  # WebSockets stay open
     assert "0.0.0.0" not in text and "bind *" not in text  # loopback only
 

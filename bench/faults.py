@@ -25,8 +25,8 @@ only if it never reaches the CRM.
 For each fault (counting the messages in flight at the fault and those sent after it): customer
 messages sent, lost (not stored), stored twice, replies missing (no bot
 answer stored 4 minutes after the fault, or a turn Rasa processed twice), time to recover (fault
-until the first message sent after the last "one moment" / error gets the bot's answer directly
-again), and what customers saw (error
+until the first message sent after the last "one moment" / error / drop gets the bot's answer
+directly again, or until the last dropped customer's re-sent message is answered, if later), and what customers saw (error
 frames, dropped connections, "one moment" notices).
 """
 
@@ -65,6 +65,7 @@ class Exchange:
     text: str = ""
     kind: str = ""  # answer | one_moment | error ("" while unanswered)
     drops: int = 0  # connections lost while it waited for its reply (then re-sent)
+    answered_at: float = 0.0
 
 
 @dataclass
@@ -108,6 +109,7 @@ class Load:
                                 self.exchanges.append(pending)
                                 pending.text = QUESTIONS[len(self.exchanges) % 3]
                         reply = client.ask(pending.text, client_id=pending.client_id)
+                        pending.answered_at = time.monotonic()
                         if reply["type"] == "error":
                             pending.kind = "error"
                         elif reply["messages"] and reply["messages"][0]["text"].startswith(ONE_MOMENT):
@@ -172,8 +174,10 @@ def measure(stack, database_url: str, load: Load, fault_at: float, window: list[
     customer = Counter(cid for _, cid, d in rows if d == "customer")
     processed = tracker_user_ids(stack, database_url, tokens)
     outage = [e.sent_at for e in window if e.kind in ("one_moment", "error") or e.drops]
-    after = max(outage) if outage else fault_at
+    after = max([*outage, fault_at])
     recovered = [e.sent_at for e in window if e.sent_at > after and e.kind == "answer"]
+    # a dropped customer is back when its re-sent message is answered
+    back = [e.answered_at for e in window if e.drops and e.answered_at]
     kinds = Counter(e.kind or "unanswered" for e in window)
     return {
         "sent": len(window),
@@ -181,7 +185,7 @@ def measure(stack, database_url: str, load: Load, fault_at: float, window: list[
         "stored_twice": sum(1 for n in customer.values() if n > 1),
         "replies_missing": sum(1 for e in window if e.kind and e.client_id not in answered),
         "processed_twice": sum(1 for e in window if processed[e.client_id] > 1),
-        "recovery_s": round(min(recovered) - fault_at, 1) if recovered else None,
+        "recovery_s": round(max([min(recovered), *back]) - fault_at, 1) if recovered else None,
         "one_moment": kinds["one_moment"],
         "errors": kinds["error"],
         "dropped": sum(1 for e in window if e.drops),

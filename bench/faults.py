@@ -23,10 +23,10 @@ message with the same id, as the widget does; such a message counts as "dropped"
 only if it never reaches the CRM.
 
 For each fault (counting the messages in flight at the fault and those sent after it): customer
-messages sent, lost (not stored), stored twice, replies missing (no bot
-answer stored 4 minutes after the fault, or a turn Rasa processed twice), time to recover (fault
-until the first message sent after the last "one moment" / error / drop gets the bot's answer
-directly again, or until the last dropped customer's re-sent message is answered, if later), and what customers saw (error
+messages sent, lost (not stored), stored twice, replies missing (no bot answer stored 4 minutes
+after the fault, or a turn Rasa processed twice), time to recover (fault until the first message
+sent after the last "one moment" / error / drop gets the bot's answer directly again, or until the
+last dropped customer's re-sent message is answered, if later), and what customers saw (error
 frames, dropped connections, "one moment" notices).
 """
 

@@ -12,11 +12,12 @@ export TF_CPP_MIN_LOG_LEVEL := 3
 PG_PORT ?= 55432
 PG_URL := postgresql+psycopg://postgres@127.0.0.1:$(PG_PORT)/postgres
 
-.PHONY: help install index train db run test gates test-unit test-e2e validate pg-start pg-stop clean
+.PHONY: help install index train db run run-cluster redis-start redis-stop test gates test-unit test-e2e validate pg-start pg-stop clean
 
 help:
 	@echo "make run    install, build the KB index, train if needed, migrate the CRM, start everything"
 	@echo "make test   install and run the whole test suite"
+	@echo "make run-cluster   the same behind HAProxy with 2 gateways, 2 Rasa, 2 action servers, PostgreSQL, Redis"
 
 install:
 	@scripts/install_envs.sh
@@ -41,6 +42,18 @@ validate: install
 
 run: install index
 	@model=$$(scripts/train.sh) && $(APP_PY) -m gateway.console.devusers && scripts/services.sh "$$model"
+
+# The scale-out topology on loopback (docs/reliability.md): PostgreSQL, Redis, 2 gateways, 2 Rasa,
+# 2 action servers, the KB worker, HAProxy in front; one command.
+run-cluster: install index
+	@scripts/system_packages.sh
+	@model=$$(scripts/train.sh) && scripts/cluster.sh "$$model"
+
+redis-start:
+	@scripts/redis_server.sh start >/dev/null
+
+redis-stop:
+	@scripts/redis_server.sh stop
 
 pg-start:
 	@PG_PORT=$(PG_PORT) crm/devtools/pg_server.sh start >/dev/null

@@ -11,10 +11,22 @@ injects one fault at a time, with a quiet period between them:
 - ``rasa-restart``: ``supervisorctl restart rasa``;
 - ``db-stop-30s``: the PostgreSQL server stopped for 30 s (``--pg-url`` only).
 
-For each fault: customer messages sent, lost (not stored), stored twice, replies missing (no bot
-answer stored 4 minutes after the fault, or a turn Rasa processed twice), time to recover (fault
-until the first message sent after the last "one moment" / error gets the bot's answer directly
-again), and what customers saw (error
+With ``--cluster`` (and ``--pg-url``) it starts the loopback cluster instead (``scripts/cluster.sh``:
+HAProxy in front of 2 gateways, 2 Rasa servers, 2 action servers; Redis) and the customers connect
+through the balancer; its faults:
+
+- ``gateway-kill9``: ``kill -9`` on the first gateway's main process;
+- ``redis-stop-10s``: Redis stopped for 10 s, then started again on the same port.
+
+A customer whose connection drops reconnects (through the balancer) and re-sends the unanswered
+message with the same id, as the widget does; such a message counts as "dropped" once, and as lost
+only if it never reaches the CRM.
+
+For each fault (counting the messages in flight at the fault and those sent after it): customer
+messages sent, lost (not stored), stored twice, replies missing (no bot answer stored 4 minutes
+after the fault, or a turn Rasa processed twice), time to recover (fault until the first message
+sent after the last "one moment" / error / drop gets the bot's answer directly again, or until the
+last dropped customer's re-sent message is answered, if later), and what customers saw (error
 frames, dropped connections, "one moment" notices).
 """
 
@@ -42,6 +54,7 @@ QUESTIONS = ["How long do I have to return an item?", "退货期限是多久", "
 ONE_MOMENT = ("One moment", "请稍候", "請稍候")
 SETTLE_S = 240.0
 FAULTS = ("actions-kill9", "rasa-restart", "db-stop-30s")
+CLUSTER_FAULTS = ("gateway-kill9", "redis-stop-10s")
 
 
 @dataclass
@@ -49,7 +62,10 @@ class Exchange:
     client_id: str
     token: str
     sent_at: float
-    kind: str = ""  # answer | one_moment | error | dropped
+    text: str = ""
+    kind: str = ""  # answer | one_moment | error ("" while unanswered)
+    drops: int = 0  # connections lost while it waited for its reply (then re-sent)
+    answered_at: float = 0.0
 
 
 @dataclass
@@ -79,29 +95,33 @@ class Load:
             thread.join(timeout=120)
 
     def _customer(self, number: int) -> None:
-        token = None
+        token: str | None = None
+        asked, pending = 0, None
         while not self.stop.is_set():
             try:
                 with ChatClient(self.ws_url, token=token, timeout=60) as client:
-                    token, asked = client.token, 0
-                    while not self.stop.is_set() and asked < self.per_conversation:
-                        asked += 1
-                        exchange = Exchange(f"f{number}-{uuid.uuid4().hex[:10]}", token, time.monotonic())
-                        with self.lock:
-                            self.exchanges.append(exchange)
-                        reply = client.ask(QUESTIONS[len(self.exchanges) % 3], client_id=exchange.client_id)
+                    token = client.token
+                    while not self.stop.is_set() and (pending or asked < self.per_conversation):
+                        if pending is None:
+                            asked += 1
+                            pending = Exchange(f"f{number}-{uuid.uuid4().hex[:10]}", token, time.monotonic())
+                            with self.lock:
+                                self.exchanges.append(pending)
+                                pending.text = QUESTIONS[len(self.exchanges) % 3]
+                        reply = client.ask(pending.text, client_id=pending.client_id)
+                        pending.answered_at = time.monotonic()
                         if reply["type"] == "error":
-                            exchange.kind = "error"
+                            pending.kind = "error"
                         elif reply["messages"] and reply["messages"][0]["text"].startswith(ONE_MOMENT):
-                            exchange.kind = "one_moment"
+                            pending.kind = "one_moment"
                         else:
-                            exchange.kind = "answer"
+                            pending.kind = "answer"
+                        pending = None
                         time.sleep(self.think_s)
-                    token = None  # the next conversation
+                    token, asked = None, 0  # the next conversation
             except Exception:
-                with self.lock:
-                    if self.exchanges and not self.exchanges[-1].kind:
-                        self.exchanges[-1].kind = "dropped"
+                if pending is not None:
+                    pending.drops += 1  # re-sent with the same id after reconnecting
                 time.sleep(1)
 
 
@@ -153,9 +173,11 @@ def measure(stack, database_url: str, load: Load, fault_at: float, window: list[
         time.sleep(2)
     customer = Counter(cid for _, cid, d in rows if d == "customer")
     processed = tracker_user_ids(stack, database_url, tokens)
-    outage = [e.sent_at for e in window if e.kind in ("one_moment", "error", "dropped")]
-    after = max(outage) if outage else fault_at
+    outage = [e.sent_at for e in window if e.kind in ("one_moment", "error") or e.drops]
+    after = max([*outage, fault_at])
     recovered = [e.sent_at for e in window if e.sent_at > after and e.kind == "answer"]
+    # a dropped customer is back when its re-sent message is answered
+    back = [e.answered_at for e in window if e.drops and e.answered_at]
     kinds = Counter(e.kind or "unanswered" for e in window)
     return {
         "sent": len(window),
@@ -163,10 +185,11 @@ def measure(stack, database_url: str, load: Load, fault_at: float, window: list[
         "stored_twice": sum(1 for n in customer.values() if n > 1),
         "replies_missing": sum(1 for e in window if e.kind and e.client_id not in answered),
         "processed_twice": sum(1 for e in window if processed[e.client_id] > 1),
-        "recovery_s": round(min(recovered) - fault_at, 1) if recovered else None,
+        "recovery_s": round(max([min(recovered), *back]) - fault_at, 1) if recovered else None,
         "one_moment": kinds["one_moment"],
         "errors": kinds["error"],
-        "dropped": kinds["dropped"],
+        "dropped": sum(1 for e in window if e.drops),
+        "unanswered": kinds["unanswered"],
     }
 
 
@@ -178,7 +201,12 @@ def pg(command: str, url: str) -> None:
 
 
 def inject(name: str, stack, pg_url: str | None) -> None:
-    if name == "actions-kill9":
+    if name == "gateway-kill9":
+        os.kill(stack.service("gateway1")["pid"], signal.SIGKILL)
+    elif name == "redis-stop-10s":
+        stack.redis("stop")
+        threading.Timer(10, stack.redis, args=("start",)).start()
+    elif name == "actions-kill9":
         os.kill(stack.service("actions")["pid"], signal.SIGKILL)
     elif name == "rasa-restart":
         threading.Thread(target=stack.ctl, args=("restart", "rasa"), daemon=True).start()
@@ -193,10 +221,15 @@ def main() -> int:
     parser.add_argument("--pg-url", default=os.environ.get("TEST_POSTGRES_URL", ""))
     parser.add_argument("--before-s", type=float, default=8)
     parser.add_argument("--after-s", type=float, default=45)
-    parser.add_argument("--faults", nargs="+", choices=FAULTS, default=None)
+    parser.add_argument("--faults", nargs="+", choices=FAULTS + CLUSTER_FAULTS, default=None)
+    parser.add_argument("--cluster", action="store_true", help="the loopback cluster (needs --pg-url)")
     parser.add_argument("--write-docs", action="store_true")
     args = parser.parse_args()
-    faults = args.faults or [f for f in FAULTS if args.pg_url or f != "db-stop-30s"]
+    if args.cluster and not args.pg_url:
+        parser.error("--cluster needs --pg-url (the Rasa servers share their trackers in PostgreSQL)")
+    faults = args.faults or (
+        list(CLUSTER_FAULTS) if args.cluster else [f for f in FAULTS if args.pg_url or f != "db-stop-30s"]
+    )
     var_dir = Path(tempfile.mkdtemp(prefix="lumen-faults-"))
     database_url, database = f"sqlite:///{var_dir / 'crm.sqlite3'}", None
     if args.pg_url:
@@ -207,12 +240,21 @@ def main() -> int:
         admin.dispose()
         database_url = make_url(args.pg_url).set(database=database).render_as_string(hide_password=False)
     results = {}
-    with running_stack(var_dir, database_url) as stack:
+    if args.cluster:
+        from tests.e2e.cluster import running_cluster
+
+        starting = running_cluster(var_dir, database_url)
+    else:
+        starting = running_stack(var_dir, database_url)
+    with starting as stack:
         load = Load(stack.ws_url, args.customers)
         load.start()
         for name in faults:
             time.sleep(args.before_s)
-            start_index = len(load.exchanges)
+            with load.lock:  # the window starts with the messages in flight at the fault
+                start_index = next(
+                    (i for i, e in enumerate(load.exchanges) if not e.kind), len(load.exchanges)
+                )
             fault_at = time.monotonic()
             print(f"==> {name}", flush=True)
             inject(name, stack, args.pg_url)
@@ -232,23 +274,24 @@ def main() -> int:
     if args.write_docs:
         from bench.docs_section import write_section
 
-        write_section("faults", table, ROOT / "docs" / "reliability.md")
+        write_section("cluster-faults" if args.cluster else "faults", table, ROOT / "docs" / "reliability.md")
     return 0
 
 
 def render(results: dict, customers: int) -> str:
     lines = [
         f"`python -m bench.faults` — {customers} customers in a closed loop (0.3 s think time), "
-        "one fault at a time; counts are of the customer messages sent from the fault to 45 s after it.",
+        "one fault at a time; counts are of the customer messages in flight at the fault or sent in the 45 s after it.",
         "",
         "| fault | sent | lost | stored twice | replies missing | processed twice by Rasa | recovery (s) "
-        '| "one moment" | error frames | dropped connections |',
-        "|---|---|---|---|---|---|---|---|---|---|",
+        '| "one moment" | error frames | dropped (re-sent) | unanswered by the customer\'s socket |',
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, r in results.items():
         lines.append(
             f"| {name} | {r['sent']} | {r['lost']} | {r['stored_twice']} | {r['replies_missing']} "
-            f"| {r['processed_twice']} | {r['recovery_s']} | {r['one_moment']} | {r['errors']} | {r['dropped']} |"
+            f"| {r['processed_twice']} | {r['recovery_s']} | {r['one_moment']} | {r['errors']} | {r['dropped']} "
+            f"| {r['unanswered']} |"
         )
     return "\n".join(lines)
 

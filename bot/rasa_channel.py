@@ -158,34 +158,51 @@ class GatewayInput(InputChannel):
                 )
             agent = request.app.ctx.agent
             sender, message_id = body["sender"], body.get("message_id")
-            if isinstance(message_id, str) and message_id:
+
+            async def repeated() -> HTTPResponse | None:
+                """The stored answer when the tracker already holds this message id."""
+                if not (isinstance(message_id, str) and message_id):
+                    return None
                 tracker = await agent.tracker_store.retrieve(sender)
                 events = tracker.applied_events() if tracker else []
                 index = _last_user_index(events, message_id)
-                if index is not None:
-                    return response.json(
-                        {
-                            "messages": replies_after(events, index, sender),
-                            "turn": turn_summary(events, index),
-                            "repeated": True,
-                        }
-                    )
+                if index is None:
+                    return None
+                return response.json(
+                    {
+                        "messages": replies_after(events, index, sender),
+                        "turn": turn_summary(events, index),
+                        "repeated": True,
+                    }
+                )
+
+            if (stored := await repeated()) is not None:
+                return stored
             if not await _actions_healthy(request):
                 return response.json({"error": "actions_unavailable"}, status=503)
             collector = CollectingOutputChannel()
             failures: list[str] = []
             reset = _turn_failures.set(failures)
+            message = UserMessage(
+                body["message"],
+                collector,
+                sender,
+                input_channel=self.name(),
+                metadata=body.get("metadata") or None,
+                message_id=message_id,
+            )
             try:
-                await on_new_message(
-                    UserMessage(
-                        body["message"],
-                        collector,
-                        sender,
-                        input_channel=self.name(),
-                        metadata=body.get("metadata") or None,
-                        message_id=message_id,
-                    )
-                )
+                if agent.processor is None:  # no model loaded: Rasa's handler ignores it
+                    await on_new_message(message)
+                else:
+                    # What ``Agent.handle_message`` does, with the message id checked again under
+                    # the conversation's lock: the same message may have been sent again (a
+                    # gateway retrying after a timeout, through another Rasa server) while the
+                    # first request was still in its turn.
+                    async with agent.lock_store.lock(sender):
+                        if (stored := await repeated()) is not None:
+                            return stored
+                        await agent.processor.handle_message(message)
             finally:
                 _turn_failures.reset(reset)
             if failures:

@@ -214,3 +214,9 @@ def get_settings() -> Settings:
         worker_host=os.environ.get("WORKER_HOST", "127.0.0.1"),
         worker_port=_int("WORKER_PORT", 5070),
     )
+
+
+def redis_password() -> str:
+    """The password of the loopback Redis that ``scripts/redis_server.sh`` starts (``REDIS_PASSWORD``,
+    else a per-install secret in ``var/secrets``); the services get it inside ``REDIS_URL``."""
+    return os.environ.get("REDIS_PASSWORD") or _secret(get_settings().var_dir, "redis_password")

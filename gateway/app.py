@@ -77,16 +77,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         from crm.migrate import check
         from crm.outbox import Outbox, default_outbox_path
         from gateway.chat import ChatService
-        from gateway.hub import Hub
         from gateway.rasa_client import RasaClient
+        from gateway.redis_hub import make_hub
         from gateway.store import ChatStore
 
         check(settings.database_url)
         engine = make_engine(settings.database_url)
         rasa = RasaClient(settings.rasa_url, settings.rasa_token)
         factory = make_session_factory(engine)
+        hub = make_hub(settings.redis_url)  # shared through Redis when REDIS_URL is set
         chat = ChatService(
-            ChatStore(factory, Outbox(default_outbox_path())), rasa, Hub(), settings.max_message_chars
+            ChatStore(factory, Outbox(default_outbox_path())), rasa, hub, settings.max_message_chars
         )
         # Read back through gateway.state (typed accessors).
         app.state.rasa = rasa
@@ -108,6 +109,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             replayer.cancel()
             answerer.cancel()
             await rasa.close()
+            await hub.close()
             engine.dispose()
 
     from gateway.http_guard import GuardMiddleware
@@ -167,6 +169,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def health() -> JSONResponse:
         rasa: RasaClient = app.state.rasa
         rasa_ok = await rasa.ready()
-        return JSONResponse({"gateway": "ok", "rasa": "ok" if rasa_ok else "down"})
+        hub_state = app.state.chat.hub.state()
+        return JSONResponse({"gateway": "ok", "rasa": "ok" if rasa_ok else "down", "hub": hub_state})
 
     return app

@@ -1,7 +1,7 @@
 """In-process fan-out of live frames: to the widgets of one conversation and to agent consoles.
 
-The gateway runs as one process, so a set of sockets per conversation is enough. Running several
-gateway workers would need a shared bus (for example Redis pub/sub) behind the same interface.
+One gateway process: a set of sockets per conversation is enough. Several gateways (``REDIS_URL``
+set) share the frames through Redis pub/sub: :class:`gateway.redis_hub.RedisHub`, same interface.
 """
 
 from __future__ import annotations
@@ -55,6 +55,13 @@ class Hub:
 
     async def to_consoles(self, frame: Frame) -> None:
         await self._send(list(self._consoles), frame)
+
+    def state(self) -> str:
+        """For the health check: ``local`` (this process only), or the Redis hub's link state."""
+        return "local"
+
+    async def close(self) -> None:
+        """Nothing to release for the in-process hub."""
 
     async def _send(self, sockets: list[Socket], frame: Frame) -> None:
         for socket in sockets:

@@ -205,8 +205,8 @@ def test_analytics_dashboard(web_stack, pages):
     manager = pages.new(height=1900)  # the whole dashboard in one screenshot
     login(manager, web_stack, "manager", "/analytics")
     manager.locator("#updated", has_text="updated").wait_for()
-    assert manager.locator(".chart-card canvas").count() == 8
-    assert manager.evaluate("Object.keys(Chart.instances).length") == 8  # Chart.js, served locally
+    assert manager.locator(".chart-card canvas").count() == 11  # 8 + loyalty, tier pyramid, attainment
+    assert manager.evaluate("Object.keys(Chart.instances).length") == 11  # Chart.js, served locally
     first = manager.locator("#updated").inner_text()
     manager.locator("#updated", has_text="updated").filter(has_not_text=first).wait_for(
         timeout=20_000

@@ -66,6 +66,9 @@ class Settings:
     # message in the customer's latest chat; "webhook": JSON POSTed to `followup_webhook_url`,
     # signed with `followup_webhook_secret` when set).
     followup_interval_s: float = 60.0
+    # The agent router (gateway/console/routes_routing.py) also runs every `routing_interval_s`
+    # seconds (0: only when a console reads the queue), so a chat finds an agent who became free.
+    routing_interval_s: float = 10.0
     followup_notifier: str = "local"
     followup_webhook_url: str = ""
     followup_webhook_secret: str = ""
@@ -162,10 +165,10 @@ def _tracker_store() -> str:
     return value
 
 
-def _followup_interval() -> float:
-    interval = _float("FOLLOWUP_INTERVAL_S", 60.0)
+def _interval(name: str, default: float) -> float:
+    interval = _float(name, default)
     if interval < 0:
-        raise ValueError(f"FOLLOWUP_INTERVAL_S must be 0 (off) or positive, got {interval!r}")
+        raise ValueError(f"{name} must be 0 (off) or positive, got {interval!r}")
     return interval
 
 
@@ -204,7 +207,8 @@ def get_settings() -> Settings:
         environment=_environment(),
         action_token=os.environ.get("ACTION_SERVER_TOKEN") or _secret(var_dir, "action_token"),
         rate_limits=_switch("RATE_LIMITS", True),
-        followup_interval_s=_followup_interval(),
+        followup_interval_s=_interval("FOLLOWUP_INTERVAL_S", 60.0),
+        routing_interval_s=_interval("ROUTING_INTERVAL_S", 10.0),
         followup_notifier=followup_notifier,
         followup_webhook_url=followup_webhook_url,
         followup_webhook_secret=os.environ.get("FOLLOWUP_WEBHOOK_SECRET", ""),

@@ -102,12 +102,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
         follow_ups = app.state.follow_ups = make_worker(settings, factory, chat.hub)
         follow_ups.start()  # not when FOLLOWUP_INTERVAL_S is 0
+        from gateway.console.routes_routing import route_forever
+
+        router_loop = (
+            asyncio.create_task(route_forever(factory, chat.hub, settings.routing_interval_s))
+            if settings.routing_interval_s > 0
+            else None
+        )
         try:
             yield
         finally:
             await follow_ups.stop()
             replayer.cancel()
             answerer.cancel()
+            if router_loop is not None:
+                router_loop.cancel()
             await rasa.close()
             await hub.close()
             engine.dispose()

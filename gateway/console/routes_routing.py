@@ -1,10 +1,12 @@
 """Routing in the agent console: the team and availability, assignment and transfer of a chat,
 routing profiles (managers, admins). The router itself runs when the queue is read
-(``routes_agent.agent_queue``) and after these changes."""
+(``routes_agent.agent_queue``), after these changes, and every ``ROUTING_INTERVAL_S`` seconds
+(:func:`route_forever`, started by the gateway)."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -19,6 +21,7 @@ from gateway.notices import status_notice
 from gateway.state import chat_of, session_factory_of
 from gateway.validation import OPEN_JSON, CleanModel, PathId
 
+logger = logging.getLogger(__name__)
 router = APIRouter()
 agent_only = require("agent", "manager")
 managers = require("manager")  # admins too (ConsoleUser.can)
@@ -65,6 +68,18 @@ async def route_now(request: Request) -> None:
     await announce(
         chat_of(request).hub, await asyncio.to_thread(svc.route_waiting, session_factory_of(request))
     )
+
+
+async def route_forever(factory: svc.Factory, hub: Broadcaster, interval_s: float) -> None:
+    """Run the router every ``interval_s`` seconds, so a waiting chat goes to an agent who
+    became free even while no console reads the queue. A failed run (database down) is logged
+    and the next one tries again."""
+    while True:
+        await asyncio.sleep(interval_s)
+        try:
+            await announce(hub, await asyncio.to_thread(svc.route_waiting, factory))
+        except Exception:
+            logger.exception("router: a periodic run failed; retrying in %s s", interval_s)
 
 
 def _refused(exc: ConsoleError) -> JSONResponse:

@@ -228,3 +228,46 @@ def test_dev_agents_and_managers_get_every_language_and_skill_once(settings, fac
         assert session.query(User).filter_by(username=creds["manager"]["username"]).one().skills == [
             "billing"
         ]
+
+
+class _Frames:
+    """A hub that keeps what it was asked to send."""
+
+    def __init__(self) -> None:
+        self.customer: list[tuple[int, dict]] = []
+        self.consoles: list[dict] = []
+
+    async def to_customer(self, conversation_id: int, frame: dict) -> None:
+        self.customer.append((conversation_id, frame))
+
+    async def to_consoles(self, frame: dict) -> None:
+        self.consoles.append(frame)
+
+
+def test_the_router_also_runs_on_its_own_so_no_console_has_to_read_the_queue(as_user, users, team, factory):
+    import asyncio
+
+    from gateway.console.routes_routing import route_forever
+
+    as_user("agent1").post("/api/agent/routing/availability", json={"available": True})
+    repair = waiting_chat(
+        factory, "timer", language="zh-Hant", tier="silver", category="product", minutes_ago=1
+    )
+    assert chat(factory, repair) == ("waiting_agent", None)  # nobody read the queue since
+
+    frames = _Frames()
+
+    async def run_briefly() -> None:
+        loop = asyncio.create_task(route_forever(factory, frames, 0.05))
+        for _ in range(100):
+            await asyncio.sleep(0.05)
+            if chat(factory, repair)[0] == "agent":
+                break
+        loop.cancel()
+
+    asyncio.run(run_briefly())
+    assert chat(factory, repair) == ("agent", users["agent"])
+    assert [cid for cid, f in frames.customer if f["status"] == "agent"] == [repair]
+    assert any(
+        f["conversation_id"] == repair and f["assigned_agent_id"] == users["agent"] for f in frames.consoles
+    )

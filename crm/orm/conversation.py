@@ -46,6 +46,9 @@ class Conversation(Base):
     # Both stay after the chat is handed back to the bot; a new escalation starts them over.
     handoff_at: Mapped[datetime | None]
     agent_joined_at: Mapped[datetime | None]
+    # Read state (crm.repo.read_state): the latest message id each side has seen.
+    customer_read_id: Mapped[int | None]
+    agent_read_id: Mapped[int | None]
 
     customer: Mapped[Customer | None] = relationship(back_populates="conversations")
     assigned_agent: Mapped[User | None] = relationship()

@@ -33,7 +33,11 @@
       stars: ["非常不滿意", "不滿意", "普通", "滿意", "非常滿意"],
       msg: "訊息",
       lang: "語言",
-      unread: "則新訊息"
+      unread: "則新訊息",
+      agentNamed: "{name}（客服專員）",
+      agentTyping: "客服專員正在輸入…",
+      read: "已讀",
+      sentAt: "傳送時間"
     },
     "zh-Hans": {
       title: "流明客服",
@@ -57,7 +61,11 @@
       stars: ["非常不满意", "不满意", "一般", "满意", "非常满意"],
       msg: "消息",
       lang: "语言",
-      unread: "条新消息"
+      unread: "条新消息",
+      agentNamed: "{name}（客服专员）",
+      agentTyping: "客服专员正在输入…",
+      read: "已读",
+      sentAt: "发送时间"
     },
     "en": {
       title: "Lumen support",
@@ -81,7 +89,11 @@
       stars: ["Very poor", "Poor", "OK", "Good", "Excellent"],
       msg: "Message",
       lang: "Language",
-      unread: "new messages"
+      unread: "new messages",
+      agentNamed: "{name} (agent)",
+      agentTyping: "The agent is typing…",
+      read: "Read",
+      sentAt: "Sent"
     }
   };
   function guess() {

@@ -104,7 +104,7 @@
   var token = localStorage.getItem(STORE);
   var identity = (script && script.getAttribute("data-identity")) || window.LumenChatIdentity || "";
   var ws = null, connected = false, retry = 0, pending = [], seen = {}, chatStatus = "bot", hadAgent = false, unread = 0, count = 0;
-  var groups = [], lastSeenId = 0;
+  var groups = [], lastSeenId = 0, lastAgentId = 0, readSent = 0, typingTimer = null;
 
   function el(tag, attrs, text) {
     var node = document.createElement(tag);
@@ -165,6 +165,9 @@
     Object.keys(switches).forEach(function (k) { switches[k].setAttribute("aria-pressed", String(k === code)); });
     var hello = log.querySelector(".lw-hello");
     if (hello) { hello.firstChild.textContent = t.bot; hello.lastChild.textContent = t.hello; }
+    Array.prototype.forEach.call(log.querySelectorAll(".lw-agent .lw-sender"), function (n) { n.textContent = senderName(n.getAttribute("data-name"), "agent"); });
+    Array.prototype.forEach.call(log.querySelectorAll("time.lw-time"), function (n) { fillTime(n); });
+    Array.prototype.forEach.call(log.querySelectorAll(".lw-read"), function (n) { n.textContent = t.read; });
     setWho(); renderQuick();
   }
   function setWho() {
@@ -195,9 +198,28 @@
     node.appendChild(document.createTextNode(text.slice(last)));
   }
   /* Dates the server marks in a message (``times``: [{text, at}]) in the reader's own time zone. */
+  function locale() { return lang === "en" ? "en" : lang === "zh-Hans" ? "zh-CN" : "zh-TW"; }
   function localTime(at) {
-    return new Intl.DateTimeFormat(lang === "en" ? "en" : lang === "zh-Hans" ? "zh-CN" : "zh-TW",
+    return new Intl.DateTimeFormat(locale(),
       { month: "short", day: "numeric", weekday: "short", hour: "2-digit", minute: "2-digit", timeZoneName: "short" }).format(new Date(at));
+  }
+  /* A message's time in the reader's time zone and language: the time of day for today's
+   * messages, with the date for older ones; the full date and time on hover. */
+  function fillTime(node) {
+    var d = new Date(node.getAttribute("datetime"));
+    if (isNaN(d)) return;
+    var today = d.toDateString() === new Date().toDateString();
+    node.textContent = new Intl.DateTimeFormat(locale(), today ? { hour: "2-digit", minute: "2-digit" }
+      : { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" }).format(d);
+    node.title = T[lang].sentAt + " " + localTime(d.toISOString());
+  }
+  function stamp(iso) {
+    var node = el("time", { "class": "lw-time", datetime: iso });
+    fillTime(node); return node;
+  }
+  function senderName(name, dir) {
+    if (dir !== "agent") return T[lang].bot;
+    return name ? T[lang].agentNamed.split("{name}").join(name) : T[lang].agent;
   }
   function withTimes(text, times) {
     (times || []).forEach(function (t) {
@@ -227,6 +249,28 @@
   }
   function markRead() {
     if (token && lastSeenId) localStorage.setItem(READ + token, String(lastSeenId));
+    tellRead();
+  }
+  /* Read state: the agent learns that the customer saw the agent's messages (when the panel is
+   * open in a visible tab); the customer sees "Read" under the last message the agent saw. */
+  function tellRead() {
+    if (!connected || panel.hidden || document.hidden || lastAgentId <= readSent) return;
+    readSent = lastAgentId;
+    ws.send(JSON.stringify({ type: "read", id: lastAgentId }));
+  }
+  function readByAgent(mark) {
+    var row = mark && mark.client_id && seen[mark.client_id];
+    if (!row || !row.classList.contains("lw-customer")) return;
+    Array.prototype.forEach.call(log.querySelectorAll(".lw-read"), function (n) { n.parentNode.removeChild(n); });
+    row.querySelector(".lw-meta").appendChild(el("span", { "class": "lw-read" }, T[lang].read));
+  }
+  function showTyping(on, byAgent) {
+    clearTimeout(typingTimer);
+    typing.hidden = !on;
+    typing.setAttribute("data-who", byAgent ? "agent" : "bot");
+    typingText.textContent = byAgent ? T[lang].agentTyping : T[lang].typing;
+    if (on && byAgent) typingTimer = setTimeout(function () { typing.hidden = true; }, 8000);  /* a lost "off" */
+    scroll();
   }
   function scroll() { log.scrollTop = log.scrollHeight; }
   function put(node) { log.insertBefore(node, typing); scroll(); }
@@ -236,10 +280,13 @@
     var dir = m.direction || "bot", text = m.text || "";
     if (dir === "customer") { text = titleOf(text); closeGroups(m.text || ""); }
     var row = el("div", { "class": "lw-row lw-" + dir + (isPending ? " lw-pending" : "") });
-    if (dir === "agent" || dir === "bot") row.appendChild(el("span", { "class": "lw-sender" }, dir === "agent" ? T[lang].agent : T[lang].bot));
+    if (dir === "agent" || dir === "bot") row.appendChild(el("span", { "class": "lw-sender", "data-name": m.agent_name || "" }, senderName(m.agent_name, dir)));
     var bubble = el("div", { "class": "lw-msg" });
     linkify(bubble, dir === "customer" ? text : withTimes(text, m.times || (m.custom && m.custom.times)));
     row.appendChild(bubble);
+    var meta = el("div", { "class": "lw-meta" });
+    meta.appendChild(stamp(m.created_at || new Date().toISOString()));
+    row.appendChild(meta);
     if (key) seen[key] = row;
     if (m.text) { put(row); count += 1; quick.hidden = true; }
     if (m.buttons && m.buttons.length) {
@@ -255,6 +302,7 @@
     }
     var id = typeof m.id === "number" ? m.id : 0;
     lastSeenId = Math.max(lastSeenId, id);
+    if (dir === "agent") lastAgentId = Math.max(lastAgentId, id);
     if (!panel.hidden) markRead();
     else if (dir !== "customer" && !isPending && (!id || id > readMarker())) {
       unread += 1; badge.textContent = String(unread); badge.hidden = false; badge.setAttribute("aria-label", unread + " " + T[lang].unread);
@@ -353,12 +401,15 @@
       /* each customer message closes the button groups before it (closeGroups) */
       f.messages.forEach(function (m) { addMessage(m); if (m.direction === "agent") hadAgent = true; });
       if (!f.messages.length && !log.querySelector(".lw-hello")) greet();
+      readByAgent(f.read_by_agent); tellRead();
       flush();
     } else if (f.type === "ack") {
       pending = pending.filter(function (m) { return m.id !== f.id; });
       if (seen[f.id]) seen[f.id].classList.remove("lw-pending");
     } else if (f.type === "typing") {
-      typing.hidden = !f.on; scroll();
+      showTyping(f.on, f.who === "agent");
+    } else if (f.type === "read") {
+      if (f.by === "agent") readByAgent(f);
     } else if (f.type === "reply") {
       if (f.language && T[f.language]) followLang(f.language);
       typing.hidden = true;
@@ -367,8 +418,9 @@
       f.messages.forEach(function (m) { addMessage(m); });
       if (f.status && f.status !== chatStatus) setStatus(f.status, f.status === "waiting_agent" ? T[lang].waiting : null);
     } else if (f.type === "push") {
-      typing.hidden = true;
+      showTyping(false, false);
       f.messages.forEach(function (m) { addMessage(m); });
+      tellRead();
     } else if (f.type === "status") {
       setStatus(f.status, f.notice ? (f.notice[lang] || f.notice.en) : null);
     } else if (f.type === "error") {
@@ -382,7 +434,7 @@
     if (token) query.push("token=" + encodeURIComponent(token));
     if (identity) query.push("identity=" + encodeURIComponent(identity));
     ws = new WebSocket(base.replace(/^http/, "ws") + "/ws" + (query.length ? "?" + query.join("&") : ""));
-    ws.onopen = function () { connected = true; retry = 0; status.textContent = ""; panel.classList.remove("lw-offline"); };
+    ws.onopen = function () { connected = true; retry = 0; readSent = 0; status.textContent = ""; panel.classList.remove("lw-offline"); };
     ws.onmessage = function (e) { try { handle(JSON.parse(e.data)); } catch (err) { /* ignore a bad frame */ } };
     ws.onclose = function () {
       connected = false; retry += 1; status.textContent = T[lang].offline; panel.classList.add("lw-offline");
@@ -396,6 +448,7 @@
     if (open) { unread = 0; badge.hidden = true; markRead(); input.focus(); if (!ws) connect(); scroll(); } else { launcher.focus(); }
   }
   launcher.addEventListener("click", function () { toggle(panel.hidden); });
+  document.addEventListener("visibilitychange", tellRead);
   closeBtn.addEventListener("click", function () { toggle(false); });
   rateBtn.addEventListener("click", askRating);
   panel.addEventListener("keydown", function (e) { if (e.key === "Escape") toggle(false); });

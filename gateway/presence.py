@@ -32,6 +32,8 @@ from gateway.store import ChatStore, ConversationRef
 from recovery.wait import estimate_wait_minutes
 
 TYPING_EVERY_S = 1.5
+#: Message ids are 32-bit integers in the CRM; a larger "read up to" means "everything".
+MAX_ID = 2**31 - 1
 #: One acknowledgement with the wait per conversation at most this often (seconds).
 ACK_EVERY_S = 60.0
 #: First responses this recent feed the estimate.
@@ -69,7 +71,7 @@ class Presence:
         """The customer has seen the agent's messages up to ``up_to``; tell the consoles."""
         if not isinstance(up_to, int) or isinstance(up_to, bool) or up_to <= 0:
             return None
-        marker = await asyncio.to_thread(self._mark, conversation_id, "customer", up_to)
+        marker = await asyncio.to_thread(self._mark, conversation_id, "customer", min(up_to, MAX_ID))
         if marker is not None:
             await self._hub.to_consoles(
                 {"type": "read", "by": "customer", "conversation_id": conversation_id, "message_id": marker}
@@ -78,7 +80,7 @@ class Presence:
 
     async def agent_read(self, conversation_id: int, up_to: int) -> int | None:
         """The agent has seen the customer's messages up to ``up_to``; tell the widget."""
-        marker = await asyncio.to_thread(self._mark, conversation_id, "agent", up_to)
+        marker = await asyncio.to_thread(self._mark, conversation_id, "agent", min(up_to, MAX_ID))
         if marker is not None:
             mark = await asyncio.to_thread(self._client_id, conversation_id, marker)
             await self._hub.to_customer(conversation_id, {"type": "read", "by": "agent", **mark})

@@ -29,7 +29,7 @@ class TypingBody(CleanModel):
 
 
 class ReadBody(CleanModel):
-    message_id: int = Field(gt=0)
+    message_id: int = Field(gt=0, le=2**31 - 1)
 
 
 class DisplayNameBody(CleanModel):

@@ -20,12 +20,12 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('conversations') as batch:
-        batch.add_column(sa.Column('customer_read_id', sa.Integer(), nullable=True))
-        batch.add_column(sa.Column('agent_read_id', sa.Integer(), nullable=True))
+    op.add_column('conversations', sa.Column('customer_read_id', sa.Integer(), nullable=True))
+    op.add_column('conversations', sa.Column('agent_read_id', sa.Integer(), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('conversations') as batch:
-        batch.drop_column('agent_read_id')
-        batch.drop_column('customer_read_id')
+    # Plain ALTER TABLE ... DROP COLUMN (SQLite >= 3.35), as in 0003: a batch recreate of
+    # `conversations` would drop the table, and with foreign keys on that cascades to its messages.
+    op.drop_column('conversations', 'agent_read_id')
+    op.drop_column('conversations', 'customer_read_id')

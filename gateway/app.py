@@ -130,6 +130,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(chat_router)
 
+    from gateway.routes_attachments import router as attachments_router
+
+    app.include_router(attachments_router)
+
     from gateway.console import install as install_consoles
 
     install_consoles(app)

@@ -50,7 +50,7 @@ class ConversationRef:
     status: str
 
 
-PayloadKey = Literal["buttons", "custom", "notice", "handoff", "button", "times", "agent_name"]
+PayloadKey = Literal["buttons", "custom", "notice", "handoff", "button", "times", "agent_name", "upload"]
 VIEW_PAYLOAD_KEYS: tuple[PayloadKey, ...] = (
     "buttons",
     "custom",
@@ -59,6 +59,7 @@ VIEW_PAYLOAD_KEYS: tuple[PayloadKey, ...] = (
     "button",
     "times",
     "agent_name",
+    "upload",
 )
 
 
@@ -78,6 +79,7 @@ class MessageView(TypedDict):
     button: NotRequired[dict[str, Any]]
     times: NotRequired[list[dict[str, str]]]
     agent_name: NotRequired[str]
+    upload: NotRequired[dict[str, Any]]
 
 
 class NewMessage(TypedDict):

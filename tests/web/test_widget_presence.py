@@ -106,6 +106,7 @@ def test_customer_sees_times_agent_name_typing_wait_and_read_state(web_stack, pa
     # switching the widget to English re-renders names, times and marks in English
     customer.click(".lw-lang [data-lang='en']")
     assert reloaded.locator(".lw-sender").inner_text() == "Mei Chan (agent)"
+    assert customer.locator(".lw-bot:not(.lw-hello) .lw-sender").first.inner_text() == "Assistant"
     assert customer.locator(".lw-customer .lw-read").inner_text() == "Read"
     english = reloaded.locator("time.lw-time").inner_text()
     assert "AM" in english or "PM" in english, english

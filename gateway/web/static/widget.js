@@ -165,7 +165,9 @@
     Object.keys(switches).forEach(function (k) { switches[k].setAttribute("aria-pressed", String(k === code)); });
     var hello = log.querySelector(".lw-hello");
     if (hello) { hello.firstChild.textContent = t.bot; hello.lastChild.textContent = t.hello; }
-    Array.prototype.forEach.call(log.querySelectorAll(".lw-agent .lw-sender"), function (n) { n.textContent = senderName(n.getAttribute("data-name"), "agent"); });
+    Array.prototype.forEach.call(log.querySelectorAll(".lw-agent .lw-sender, .lw-bot .lw-sender"), function (n) {
+      n.textContent = senderName(n.getAttribute("data-name"), n.parentNode.classList.contains("lw-agent") ? "agent" : "bot");
+    });
     Array.prototype.forEach.call(log.querySelectorAll("time.lw-time"), function (n) { fillTime(n); });
     Array.prototype.forEach.call(log.querySelectorAll(".lw-read"), function (n) { n.textContent = t.read; });
     setWho(); renderQuick();

@@ -56,7 +56,7 @@ def page_headers(request: Request, html: str) -> dict[str, str]:
 
     host = safe_host(request)
     policy = (
-        f"default-src 'none'; script-src 'self'; style-src 'self' {styles}; img-src 'self' data:; "
+        f"default-src 'none'; script-src 'self'; style-src 'self' {styles}; img-src 'self' data: blob:; "
         f"connect-src 'self' ws://{host} wss://{host}; frame-ancestors 'none'; base-uri 'none'; "
         "form-action 'none'"
     )

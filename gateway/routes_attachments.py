@@ -44,6 +44,9 @@ def _error(status: int, code: str, message: str) -> JSONResponse:
 
 @router.post("/api/conversations/{token}/attachments")
 async def upload(token: str, request: Request) -> JSONResponse:
+    client_id = request.query_params.get("id") or f"img-{uuid.uuid4().hex[:16]}"
+    if not safe_client_id(client_id):
+        return _error(422, "invalid_id", "'id' must be a string of 1 to 64 printable characters.")
     limiter = limiter_of(request)
     wait = limiter.hit(("uploads_per_address", client_address(request)))
     if wait:
@@ -58,9 +61,6 @@ async def upload(token: str, request: Request) -> JSONResponse:
     wait = limiter.hit(("uploads_per_conversation", str(conversation.id)))
     if wait:
         return too_many(wait)
-    client_id = request.query_params.get("id") or f"img-{uuid.uuid4().hex[:16]}"
-    if not safe_client_id(client_id):
-        return _error(422, "invalid_id", "'id' must be a string of 1 to 64 printable characters.")
     try:
         image = await asyncio.to_thread(check_image, await request.body())
     except AttachmentError as exc:

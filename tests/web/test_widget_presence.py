@@ -121,3 +121,57 @@ def test_customer_sees_times_agent_name_typing_wait_and_read_state(web_stack, pa
     agent.keyboard.press("Enter")
     customer.locator(".lw-agent .lw-sender", has_text="Mei (agent)").wait_for()
     assert not pages.errors, pages.errors
+
+
+def damaged_item_photo() -> bytes:
+    """A small picture of a cracked phone screen (drawn, so the test needs no image file)."""
+    import io
+
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGB", (480, 360), (235, 238, 245))
+    draw = ImageDraw.Draw(image)
+    draw.rounded_rectangle((150, 30, 330, 330), radius=24, fill=(30, 32, 40))
+    draw.rectangle((162, 60, 318, 300), fill=(70, 110, 180))
+    draw.line((170, 80, 240, 170, 210, 230, 300, 290), fill=(250, 250, 250), width=4)
+    draw.line((240, 170, 310, 120), fill=(250, 250, 250), width=3)
+    out = io.BytesIO()
+    image.save(out, format="JPEG", quality=90)
+    return out.getvalue()
+
+
+def loaded(page, selector: str) -> bool:
+    return bool(page.eval_on_selector(selector, "img => img.complete && img.naturalWidth > 0"))
+
+
+def test_a_photo_of_the_damaged_item_reaches_the_agent(web_stack, pages):
+    customer = pages.new(width=1280)
+    open_widget(customer, web_stack)
+    cid = hand_over(web_stack, customer)
+
+    # not an image, whatever its name says: refused with a clear message in the customer's language
+    customer.set_input_files(
+        ".lw-file", files=[{"name": "photo.png", "mimeType": "image/png", "buffer": b"<svg onload=alert(1)>"}]
+    )
+    customer.locator(".lw-notice", has_text="請傳送 PNG、JPEG 或 WebP 格式的照片").wait_for()
+
+    customer.set_input_files(
+        ".lw-file", files=[{"name": "damaged.jpg", "mimeType": "image/jpeg", "buffer": damaged_item_photo()}]
+    )
+    customer.locator(".lw-customer img.lw-img").wait_for()
+    wait_for(lambda: loaded(customer, ".lw-customer img.lw-img"), timeout=15)
+    assert customer.locator(".lw-customer img.lw-img").get_attribute("src").startswith("blob:")
+    pages.shot(customer, "customer-sent-a-photo")
+
+    agent = pages.new()
+    login(agent, web_stack, "agent", "/agent")
+    agent.locator(f".queue-item[data-id='{cid}']").click()
+    agent.locator(".transcript .msg.customer img.thumb").wait_for()
+    wait_for(lambda: loaded(agent, ".transcript .msg.customer img.thumb"), timeout=15)
+    pages.shot(agent, "agent-sees-the-photo")
+
+    customer.reload()  # the customer's own history shows it again
+    customer.click(".lw-launcher")
+    customer.locator(".lw-customer img.lw-img").wait_for()
+    wait_for(lambda: loaded(customer, ".lw-customer img.lw-img"), timeout=15)
+    assert not pages.errors, pages.errors

@@ -37,7 +37,12 @@
       agentNamed: "{name}（客服專員）",
       agentTyping: "客服專員正在輸入…",
       read: "已讀",
-      sentAt: "傳送時間"
+      sentAt: "傳送時間",
+      attach: "傳送照片",
+      photo: "照片",
+      tooLarge: "照片不可超過 5 MB。",
+      badType: "請傳送 PNG、JPEG 或 WebP 格式的照片。",
+      uploadFailed: "照片傳送失敗，請稍後再試。"
     },
     "zh-Hans": {
       title: "流明客服",
@@ -65,7 +70,12 @@
       agentNamed: "{name}（客服专员）",
       agentTyping: "客服专员正在输入…",
       read: "已读",
-      sentAt: "发送时间"
+      sentAt: "发送时间",
+      attach: "发送照片",
+      photo: "照片",
+      tooLarge: "照片不能超过 5 MB。",
+      badType: "请发送 PNG、JPEG 或 WebP 格式的照片。",
+      uploadFailed: "照片发送失败，请稍后再试。"
     },
     "en": {
       title: "Lumen support",
@@ -93,7 +103,12 @@
       agentNamed: "{name} (agent)",
       agentTyping: "The agent is typing…",
       read: "Read",
-      sentAt: "Sent"
+      sentAt: "Sent",
+      attach: "Send a photo",
+      photo: "Photo",
+      tooLarge: "Photos can be at most 5 MB.",
+      badType: "Please send a PNG, JPEG or WebP photo.",
+      uploadFailed: "The photo could not be sent; please try again later."
     }
   };
   function guess() {
@@ -116,6 +131,13 @@
     var ns = "http://www.w3.org/2000/svg", svg = document.createElementNS(ns, "svg"), path = document.createElementNS(ns, "path");
     svg.setAttribute("viewBox", "0 0 24 24"); svg.setAttribute("class", "lw-launcher-icon"); svg.setAttribute("aria-hidden", "true");
     path.setAttribute("d", "M4 4h16a1 1 0 0 1 1 1v11a1 1 0 0 1-1 1H9l-5 4v-4H4a1 1 0 0 1-1-1V5a1 1 0 0 1 1-1z");
+    path.setAttribute("fill", "currentColor"); svg.appendChild(path);
+    return svg;
+  }
+  function cameraIcon() {
+    var ns = "http://www.w3.org/2000/svg", svg = document.createElementNS(ns, "svg"), path = document.createElementNS(ns, "path");
+    svg.setAttribute("viewBox", "0 0 24 24"); svg.setAttribute("aria-hidden", "true");
+    path.setAttribute("d", "M9 4h6l1.5 2H20a1 1 0 0 1 1 1v11a1 1 0 0 1-1 1H4a1 1 0 0 1-1-1V7a1 1 0 0 1 1-1h3.5L9 4zm3 4.5a4 4 0 1 0 0 8 4 4 0 0 0 0-8zm0 2a2 2 0 1 1 0 4 2 2 0 0 1 0-4z");
     path.setAttribute("fill", "currentColor"); svg.appendChild(path);
     return svg;
   }
@@ -150,7 +172,10 @@
   var form = el("form", { "class": "lw-form" });
   var input = el("textarea", { rows: "1", maxlength: "2000", id: "lw-input" });
   var sendBtn = el("button", { type: "submit", "class": "lw-send" });
-  form.appendChild(input); form.appendChild(sendBtn);
+  var attachBtn = el("button", { type: "button", "class": "lw-attach", "data-action": "attach" });
+  var picker = el("input", { type: "file", accept: "image/png,image/jpeg,image/webp", hidden: "", "class": "lw-file" });
+  attachBtn.appendChild(cameraIcon());
+  form.appendChild(attachBtn); form.appendChild(picker); form.appendChild(input); form.appendChild(sendBtn);
   [head, log, quick, status, form].forEach(function (n) { panel.appendChild(n); });
   log.appendChild(typing);
   document.body.appendChild(launcher); document.body.appendChild(panel);
@@ -160,7 +185,8 @@
     panel.setAttribute("lang", code);
     title.textContent = t.title; launchText.textContent = t.open; sendBtn.textContent = t.send;
     input.setAttribute("placeholder", t.placeholder); input.setAttribute("aria-label", t.msg);
-    typingText.textContent = t.typing; closeBtn.setAttribute("aria-label", t.close); rateBtn.setAttribute("aria-label", t.rate);
+    typingText.textContent = t.typing; closeBtn.setAttribute("aria-label", t.close);
+    attachBtn.setAttribute("aria-label", t.attach); attachBtn.title = t.attach; rateBtn.setAttribute("aria-label", t.rate);
     rateBtn.title = t.rate; switcher.setAttribute("aria-label", t.lang); log.setAttribute("aria-label", t.title);
     Object.keys(switches).forEach(function (k) { switches[k].setAttribute("aria-pressed", String(k === code)); });
     var hello = log.querySelector(".lw-hello");
@@ -284,7 +310,8 @@
     var row = el("div", { "class": "lw-row lw-" + dir + (isPending ? " lw-pending" : "") });
     if (dir === "agent" || dir === "bot") row.appendChild(el("span", { "class": "lw-sender", "data-name": m.agent_name || "" }, senderName(m.agent_name, dir)));
     var bubble = el("div", { "class": "lw-msg" });
-    linkify(bubble, dir === "customer" ? text : withTimes(text, m.times || (m.custom && m.custom.times)));
+    if (m.upload) bubble.appendChild(thumbnail(m.upload));
+    else linkify(bubble, dir === "customer" ? text : withTimes(text, m.times || (m.custom && m.custom.times)));
     row.appendChild(bubble);
     var meta = el("div", { "class": "lw-meta" });
     meta.appendChild(stamp(m.created_at || new Date().toISOString()));
@@ -309,6 +336,32 @@
     else if (dir !== "customer" && !isPending && (!id || id > readMarker())) {
       unread += 1; badge.textContent = String(unread); badge.hidden = false; badge.setAttribute("aria-label", unread + " " + T[lang].unread);
     }
+  }
+  /* ---------------------------------------------------------------- photos */
+  /* The image is fetched with the conversation token in a header (never in a URL) and shown from a blob. */
+  function thumbnail(upload) {
+    var img = el("img", { "class": "lw-img", alt: T[lang].photo, width: String(Math.min(220, upload.width)),
+      height: String(Math.round(Math.min(220, upload.width) * upload.height / Math.max(1, upload.width))) });
+    fetch(base + "/api/attachments/" + encodeURIComponent(upload.id), { headers: { "X-Conversation-Token": token } })
+      .then(function (r) { if (!r.ok) throw new Error("HTTP " + r.status); return r.blob(); })
+      .then(function (blob) { img.src = URL.createObjectURL(blob); })
+      .catch(function () { img.alt = T[lang].photo + " ✕"; });
+    return img;
+  }
+  var UPLOAD_ERRORS = { too_large: "tooLarge", body_too_large: "tooLarge", too_many_pixels: "tooLarge", unsupported_type: "badType", malformed_image: "badType" };
+  function sendPhoto(file) {
+    if (!file) return;
+    if (!token) { notice(T[lang].uploadFailed); return; }
+    if (file.size > 5 * 1024 * 1024) { notice(T[lang].tooLarge); return; }
+    attachBtn.disabled = true;
+    fetch(base + "/api/conversations/" + encodeURIComponent(token) + "/attachments?id=" + newId(), {
+      method: "POST", headers: { "Content-Type": "application/octet-stream" }, body: file
+    }).then(function (r) {
+      return r.json().catch(function () { return {}; }).then(function (data) {
+        if (!r.ok) { notice(T[lang][UPLOAD_ERRORS[data.error] || "uploadFailed"]); return; }
+        addMessage(data.message);
+      });
+    }).catch(function () { notice(T[lang].uploadFailed); }).then(function () { attachBtn.disabled = false; picker.value = ""; });
   }
   function readMarker() { return Number(token && localStorage.getItem(READ + token)) || 0; }
   function greet() {
@@ -453,6 +506,8 @@
   document.addEventListener("visibilitychange", tellRead);
   closeBtn.addEventListener("click", function () { toggle(false); });
   rateBtn.addEventListener("click", askRating);
+  attachBtn.addEventListener("click", function () { picker.click(); });
+  picker.addEventListener("change", function () { sendPhoto(picker.files && picker.files[0]); });
   panel.addEventListener("keydown", function (e) { if (e.key === "Escape") toggle(false); });
   form.addEventListener("submit", function (e) { e.preventDefault(); send(input.value); input.value = ""; input.focus(); });
   input.addEventListener("keydown", function (e) {
@@ -460,5 +515,5 @@
   });
   setLang(lang);
   if (token) connect();  /* a returning visitor: load the history and receive pushes at once */
-  window.LumenChat = { open: function () { toggle(true); }, send: send, setLanguage: setLang, rate: askRating };
+  window.LumenChat = { open: function () { toggle(true); }, send: send, setLanguage: setLang, rate: askRating, sendPhoto: sendPhoto };
 })();

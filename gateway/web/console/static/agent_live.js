@@ -61,7 +61,19 @@
     chat = e.detail;
     markRead(chat.messages); loadSeen();
   });
-  document.addEventListener("lumen:messages", function (e) { if (chat) markRead(e.detail); });
+  document.addEventListener("lumen:messages", function (e) { showImages(e.detail); if (chat) markRead(e.detail); });
+
+  /* ---------------------------------------------------------- photos the customer sent */
+  function showImages(messages) {
+    (messages || []).forEach(function (m) {
+      if (!m.upload) return;
+      var bubble = transcript.querySelector(".msg[data-id='" + Number(m.id) + "'] .bubble");
+      if (!bubble || bubble.querySelector("img")) return;
+      var url = "/api/attachments/" + Number(m.upload.id);
+      L.clear(bubble).appendChild(h("a", { href: url, target: "_blank", rel: "noopener", "class": "thumb-link" },
+        h("img", { "class": "thumb", src: url, alt: t("live.photo"), loading: "lazy" })));
+    });
+  }
   document.addEventListener("lumen:frame", function (e) {
     var f = e.detail;
     if (f.type === "read" && f.by === "customer" && chat && f.conversation_id === chat.id) showSeen(f.message_id);

@@ -235,3 +235,27 @@ def test_a_customer_cannot_mark_another_chats_messages_or_their_own_as_read(clie
     assert agent.get(f"/api/agent/conversations/{other_cid}/read").json()["customer_read_id"] is None
     for bad in ({"message_id": 0}, {"message_id": "x"}, {"message_id": 10**30}, {}):
         assert agent.post(f"/api/agent/conversations/{cid}/read", bad).status_code == 422
+
+
+def test_development_users_get_display_names_and_old_placeholders_are_replaced(factory):
+    from crm.repo import admin
+    from gateway.console.devusers import DEV_DISPLAY_NAMES, ensure_dev_users
+
+    creds = {"agent": {"username": "demo-agent", "password": "pw-one-123456"}}
+    with session_scope(factory) as session:
+        admin.create_user(
+            session, username="demo-agent", password="pw-one-123456", role="agent", display_name="Demo agent"
+        )
+    ensure_dev_users(factory, creds)
+    with session_scope(factory) as session:
+        assert admin.get_user_by_username(session, "demo-agent").display_name == DEV_DISPLAY_NAMES["agent"]
+        admin.get_user_by_username(session, "demo-agent").display_name = "Mei"
+    ensure_dev_users(factory, creds)
+    with session_scope(factory) as session:
+        assert (
+            admin.get_user_by_username(session, "demo-agent").display_name == "Mei"
+        )  # the user's choice stays
+    creds = {"manager": {"username": "demo-manager", "password": "pw-two-123456"}}
+    ensure_dev_users(factory, creds)
+    with session_scope(factory) as session:
+        assert admin.get_user_by_username(session, "demo-manager").display_name == "Alex Wong"

@@ -120,6 +120,10 @@ def test_customer_sees_times_agent_name_typing_wait_and_read_state(web_stack, pa
     agent.fill("#reply", "還有其他需要嗎？")
     agent.keyboard.press("Enter")
     customer.locator(".lw-agent .lw-sender", has_text="Mei (agent)").wait_for()
+    assert web_stack.sql(
+        "SELECT display_name FROM users WHERE role = 'agent' AND username LIKE 'demo-%'"
+    ) == [("Mei",)]
+    web_stack.sql("UPDATE users SET display_name = 'Mei Chan' WHERE display_name = 'Mei'")  # for later tests
     assert not pages.errors, pages.errors
 
 

@@ -36,6 +36,8 @@ TYPING_EVERY_S = 1.5
 MAX_ID = 2**31 - 1
 #: One acknowledgement with the wait per conversation at most this often (seconds).
 ACK_EVERY_S = 60.0
+#: Above this many remembered chats, entries older than their window are forgotten.
+PRUNE_ABOVE = 10_000
 #: First responses this recent feed the estimate.
 RECENT = timedelta(days=7)
 
@@ -43,6 +45,12 @@ RECENT = timedelta(days=7)
 class ReadMark(TypedDict):
     message_id: int
     client_id: str
+
+
+def _prune(stamps: dict[int, float], now: float, window: float) -> None:
+    if len(stamps) > PRUNE_ABOVE:
+        for key in [k for k, at in stamps.items() if now - at >= window]:
+            del stamps[key]
 
 
 class Presence:
@@ -61,6 +69,7 @@ class Presence:
             if last is not None and now - last < TYPING_EVERY_S:
                 return False
             self._typing_sent[conversation_id] = now
+            _prune(self._typing_sent, now, TYPING_EVERY_S)
         else:
             self._typing_sent.pop(conversation_id, None)
         await self._hub.to_customer(conversation_id, {"type": "typing", "on": on, "who": "agent"})
@@ -134,6 +143,7 @@ class Presence:
         if position is None:
             return None
         self._acked[conversation.id] = now
+        _prune(self._acked, now, ACK_EVERY_S)
         minutes = estimate_wait_minutes(position, recent)
         return text("notice.waiting_ack", language, position=position, minutes=minutes)
 

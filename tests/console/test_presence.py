@@ -259,3 +259,27 @@ def test_development_users_get_display_names_and_old_placeholders_are_replaced(f
     ensure_dev_users(factory, creds)
     with session_scope(factory) as session:
         assert admin.get_user_by_username(session, "demo-manager").display_name == "Alex Wong"
+
+
+def test_presence_forgets_old_chats_once_it_remembers_many():
+    import asyncio
+
+    from gateway import presence as presence_module
+
+    class Hub:
+        async def to_customer(self, conversation_id: int, frame: dict) -> None:
+            pass
+
+        async def to_consoles(self, frame: dict) -> None:
+            pass
+
+    tracker = presence_module.Presence(store=None, hub=Hub())  # type: ignore[arg-type]
+
+    async def many() -> None:
+        for cid in range(presence_module.PRUNE_ABOVE + 1):
+            await tracker.agent_typing(cid, True, now=0.0)
+        await tracker.agent_typing(-1, True, now=100.0)
+
+    asyncio.run(many())
+    assert tracker._typing_sent == {-1: 100.0}
+    assert asyncio.run(tracker.agent_typing(-1, True, now=100.5)) is False  # the recent one is kept

@@ -348,7 +348,10 @@
       .catch(function () { img.alt = T[lang].photo + " ✕"; });
     return img;
   }
-  var UPLOAD_ERRORS = { too_large: "tooLarge", body_too_large: "tooLarge", too_many_pixels: "tooLarge", unsupported_type: "badType", malformed_image: "badType" };
+  function uploadError(code) {
+    if (code === "unsupported_type" || code === "malformed_image") return T[lang].badType;
+    return /too_large|too_many_pixels/.test(code || "") ? T[lang].tooLarge : T[lang].uploadFailed;
+  }
   function sendPhoto(file) {
     if (!file) return;
     if (!token) { notice(T[lang].uploadFailed); return; }
@@ -358,7 +361,7 @@
       method: "POST", headers: { "Content-Type": "application/octet-stream" }, body: file
     }).then(function (r) {
       return r.json().catch(function () { return {}; }).then(function (data) {
-        if (!r.ok) { notice(T[lang][UPLOAD_ERRORS[data.error] || "uploadFailed"]); return; }
+        if (!r.ok) { notice(uploadError(data.error)); return; }
         addMessage(data.message);
       });
     }).catch(function () { notice(T[lang].uploadFailed); }).then(function () { attachBtn.disabled = false; picker.value = ""; });

@@ -20,11 +20,13 @@ def install(app: FastAPI) -> None:
         routes_agent,
         routes_analytics,
         routes_auth,
-        routes_live,
         routes_trainer,
     )
 
-    for module in (routes_auth, routes_agent, routes_live, routes_trainer, routes_analytics, csat):
+    for module in (routes_auth, routes_agent, routes_trainer, routes_analytics, csat):
         app.include_router(module.router)
+    from gateway.console import routes_live  # issue 22: typing, read state, display names
+
+    app.include_router(routes_live.router)
     app.mount("/console/static", StaticFiles(directory=CONSOLE_WEB / "static"), name="console-static")
     app.mount("/console/vendor", StaticFiles(directory=CONSOLE_WEB / "vendor"), name="console-vendor")

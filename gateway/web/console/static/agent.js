@@ -250,5 +250,5 @@
   }
   loadQueue();
   connect();
-  window.LumenAgent = { select: select, refresh: refreshChat, chat: function () { return state.chat; } };
+  window.LumenAgent = { select: select, refresh: refreshChat };
 })();

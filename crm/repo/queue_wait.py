@@ -5,27 +5,27 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from crm.models import Conversation
 
 
 def queue_position(session: Session, conversation_id: int) -> int | None:
-    """1 for the chat waiting longest; None when the chat is not waiting for an agent."""
+    """1 for the chat waiting longest; None when the chat is not waiting for an agent. A chat
+    queued without an escalation time (older rows, a manual fix) counts behind the timed ones
+    and, among such chats, by id."""
     conversation = session.get(Conversation, conversation_id)
-    if conversation is None or conversation.status != "waiting_agent" or conversation.handoff_at is None:
+    if conversation is None or conversation.status != "waiting_agent":
         return None
-    ahead = session.scalar(
-        select(func.count())
-        .select_from(Conversation)
-        .where(
-            Conversation.status == "waiting_agent",
-            Conversation.id != conversation_id,
-            Conversation.handoff_at <= conversation.handoff_at,
-        )
-    )
-    return int(ahead or 0) + 1
+    waiting = [Conversation.status == "waiting_agent", Conversation.id != conversation_id]
+    ahead: ColumnElement[bool]
+    if conversation.handoff_at is None:
+        ahead = Conversation.handoff_at.is_not(None) | (Conversation.id < conversation_id)
+    else:
+        ahead = Conversation.handoff_at <= conversation.handoff_at
+    count = session.scalar(select(func.count()).select_from(Conversation).where(*waiting, ahead))
+    return int(count or 0) + 1
 
 
 def recent_first_responses(session: Session, since: datetime, limit: int = 50) -> list[float]:

@@ -47,4 +47,8 @@ def test_queue_position_and_recent_first_responses(tmp_path):
         assert recent_first_responses(s, T0) == [300.0]
         assert recent_first_responses(s, T0 + timedelta(hours=1)) == []
         assert queue_position(s, 999) is None
+        untimed = repo.create_conversation(s, token="t-untimed", channel="web")
+        untimed.status = "waiting_agent"  # queued without an escalation time (an old row)
+        s.flush()
+        assert queue_position(s, untimed.id) == 4  # behind the three timed chats
     engine.dispose()

@@ -56,7 +56,7 @@ def page_headers(request: Request, html: str) -> dict[str, str]:
 
     host = safe_host(request)
     policy = (
-        f"default-src 'none'; script-src 'self'; style-src 'self' {styles}; img-src 'self' data:; "
+        f"default-src 'none'; script-src 'self'; style-src 'self' {styles}; img-src 'self' data: blob:; "
         f"connect-src 'self' ws://{host} wss://{host}; frame-ancestors 'none'; base-uri 'none'; "
         "form-action 'none'"
     )
@@ -140,6 +140,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from gateway.routes_chat import router as chat_router
 
     app.include_router(chat_router)
+
+    from gateway.routes_attachments import router as attachments_router
+
+    app.include_router(attachments_router)
 
     from gateway.console import install as install_consoles
 

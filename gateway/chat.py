@@ -38,6 +38,7 @@ from typing import TypeGuard
 from common.lang import DEFAULT_LANGUAGE, detect_language
 from gateway.hub import Hub
 from gateway.notices import chosen_option_text, queue_busy_text, status_notice
+from gateway.presence import Presence
 from gateway.rasa_client import Assistant, RasaUnavailable
 from gateway.store import ChatStore, ConversationRef, MessageView
 from recovery.frustration import frustration_score
@@ -147,6 +148,7 @@ class ChatService:
         self._max_chars = max_chars
         self._locks: dict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
         self.waiting: dict[int, list[Waiting]] = {}
+        self.presence = Presence(store, hub)
 
     async def open(self, token: str | None, customer_ref: str | None = None) -> ConversationRef:
         """Resume the conversation of ``token``, or start a new one when it is absent or unknown.
@@ -228,6 +230,7 @@ class ChatService:
         await self._to_consoles(conversation, [view])
         if status in HUMAN_STATUSES:
             await self._understand_for_record(conversation, client_id, text)
+            notice = notice or await self.presence.wait_notice(conversation, status, language)
             return ChatReply(client_id, [], notice, status=status, language=language)
         item = Waiting(
             conversation,
@@ -356,9 +359,14 @@ class ChatService:
                 queue.append(Waiting(conversation, client_id, text, language))
 
     async def agent_reply(
-        self, conversation_id: int, agent_id: int, text: object, client_id: str | None = None
+        self,
+        conversation_id: int,
+        agent_id: int,
+        text: object,
+        client_id: str | None = None,
+        agent_name: str | None = None,
     ) -> MessageView:
-        """Store an agent's message and push it live to the customer's widget."""
+        """Store an agent's message (signed with ``agent_name``) and push it live to the widget."""
         cleaned, _ = clean_text(text, self._max_chars)
         view = await asyncio.to_thread(
             self.store.record_agent_message,
@@ -366,7 +374,9 @@ class ChatService:
             check_client_id(client_id or f"agent-{uuid.uuid4().hex[:16]}"),
             cleaned,
             agent_id,
+            agent_name,
         )
+        await self.presence.agent_typing(conversation_id, False)
         await self.hub.to_customer(conversation_id, {"type": "push", "messages": [view]})
         await self.hub.to_consoles(
             {"type": "messages", "conversation_id": conversation_id, "messages": [view]}

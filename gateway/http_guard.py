@@ -30,11 +30,16 @@ BODY_LIMITS: tuple[tuple[str, int], ...] = (  # first matching prefix wins
     ("/logout", 8 * KIB),
 )
 CSAT_BODY_LIMIT = 8 * KIB
+#: An image (gateway/attachments.py refuses more than 5 MiB with a clear message; the guard
+#: stops anything far beyond it before it is read).
+UPLOAD_BODY_LIMIT = 5 * 1024 * KIB + 64 * KIB
 
 
 def body_limit(path: str) -> int:
     if path.startswith("/api/conversations/") and path.endswith("/csat"):
         return CSAT_BODY_LIMIT
+    if path.startswith("/api/conversations/") and path.endswith("/attachments"):
+        return UPLOAD_BODY_LIMIT
     for prefix, limit in BODY_LIMITS:
         if path.startswith(prefix):
             return limit

@@ -37,6 +37,8 @@ class Policy:
     ratings_per_address: str = "30/minute"
     reads_per_address: str = "120/minute"
     handoffs_per_address: str = "5/10 minute;30/day"
+    uploads_per_conversation: str = "5/minute;30/hour"
+    uploads_per_address: str = "10/minute;60/hour"
 
 
 class RateLimiter:

@@ -12,6 +12,10 @@ WebSocket protocol (JSON text frames), ``/ws?token=<conversation token>``:
 - pushed by the server at any time: ``{"type": "push", "messages": [...]}`` (an agent's reply) and
   ``{"type": "status", "status": "agent"|"bot", "notice": {...}}`` when the chat changes hands;
 - ``{"type": "ping"}`` -> ``{"type": "pong"}``;
+- client -> server ``{"type": "read", "id": <message id>}``: the customer has seen the agent's
+  messages up to that id (no answer; consoles get a ``read`` frame, :mod:`gateway.presence`);
+  the history frame carries ``"read_by_agent": {"message_id", "client_id"}`` when the agent has
+  read a customer message, and the agent's typing and reads arrive as ``typing`` / ``read`` frames;
 - any problem -> ``{"type": "error", "code": ..., "message": ..., "id"?: ...}``; the connection
   stays open (binary frames, bad or too deeply nested JSON, unknown types alike).
 
@@ -123,6 +127,7 @@ async def _open(websocket: WebSocket, chat: ChatService, sock: Socket) -> Conver
                 return None
         conversation = await chat.open(token if known else None, customer_ref)
         history = await chat.history(conversation)
+        read_by_agent = await asyncio.to_thread(chat.presence.agent_read_mark, conversation.id)
     except StoreUnavailable:
         await sock.send(_error("unavailable", "The service is temporarily unavailable."))
         await websocket.close(code=1013)
@@ -135,7 +140,10 @@ async def _open(websocket: WebSocket, chat: ChatService, sock: Socket) -> Conver
             "status": conversation.status,
         }
     )
-    await sock.send({"type": "history", "messages": history})
+    frame: dict[str, Any] = {"type": "history", "messages": history}
+    if read_by_agent is not None:
+        frame["read_by_agent"] = read_by_agent
+    await sock.send(frame)
     return conversation
 
 
@@ -203,6 +211,10 @@ async def _handle_frame(
     kind = frame.get("type")
     if kind == "ping":
         await sock.send({"type": "pong"})
+        return
+    if kind == "read":
+        if not limiter_of(websocket).hit(("reads_per_address", client_address(websocket))):
+            await chat.presence.customer_read(conversation.id, frame.get("id"))
         return
     if kind != "message":
         await sock.send(_error("unknown_type", f"Unknown frame type {str(kind)[:40]!r}."))

@@ -50,8 +50,17 @@ class ConversationRef:
     status: str
 
 
-PayloadKey = Literal["buttons", "custom", "notice", "handoff", "button", "times"]
-VIEW_PAYLOAD_KEYS: tuple[PayloadKey, ...] = ("buttons", "custom", "notice", "handoff", "button", "times")
+PayloadKey = Literal["buttons", "custom", "notice", "handoff", "button", "times", "agent_name", "upload"]
+VIEW_PAYLOAD_KEYS: tuple[PayloadKey, ...] = (
+    "buttons",
+    "custom",
+    "notice",
+    "handoff",
+    "button",
+    "times",
+    "agent_name",
+    "upload",
+)
 
 
 class MessageView(TypedDict):
@@ -69,6 +78,8 @@ class MessageView(TypedDict):
     handoff: NotRequired[dict[str, Any]]
     button: NotRequired[dict[str, Any]]
     times: NotRequired[list[dict[str, str]]]
+    agent_name: NotRequired[str]
+    upload: NotRequired[dict[str, Any]]
 
 
 class NewMessage(TypedDict):
@@ -161,6 +172,10 @@ class ChatStore:
     def _db(self, work: Callable[[Session], T]) -> T:
         with session_scope(self._factory) as session:
             return work(session)
+
+    def run(self, work: Callable[[Session], T]) -> T:
+        """One unit of work in the CRM (committed); for the chat's side services (presence)."""
+        return self._db(work)
 
     def _durable(
         self,
@@ -421,8 +436,12 @@ class ChatStore:
             return None
 
     def record_agent_message(
-        self, conversation_id: int, client_id: str, text: str, agent_id: int
+        self, conversation_id: int, client_id: str, text: str, agent_id: int, agent_name: str | None = None
     ) -> MessageView:
+        """Stored with the agent's id and display name as they are now (the name the customer saw)."""
+        payload: dict[str, Any] = {"agent_id": agent_id}
+        if agent_name:
+            payload["agent_name"] = agent_name
         return self._db(
             lambda s: message_view(
                 repo.add_message(
@@ -431,7 +450,7 @@ class ChatStore:
                     client_id=client_id,
                     direction="agent",
                     text=text,
-                    payload={"agent_id": agent_id},
+                    payload=payload,
                 )[0]
             )
         )

@@ -50,6 +50,9 @@ class Conversation(Base):
     # 0009b, recorded by crm.repo.routing.record_breaches); a new escalation starts them over.
     first_response_breached_at: Mapped[datetime | None]
     resolution_breached_at: Mapped[datetime | None]
+    # Read state (crm.repo.read_state): the latest message id each side has seen.
+    customer_read_id: Mapped[int | None]
+    agent_read_id: Mapped[int | None]
 
     customer: Mapped[Customer | None] = relationship(back_populates="conversations")
     assigned_agent: Mapped[User | None] = relationship()

@@ -35,5 +35,8 @@ def install(app: FastAPI) -> None:
         csat,
     ):
         app.include_router(module.router)
+    from gateway.console import routes_live  # issue 22: typing, read state, display names
+
+    app.include_router(routes_live.router)
     app.mount("/console/static", StaticFiles(directory=CONSOLE_WEB / "static"), name="console-static")
     app.mount("/console/vendor", StaticFiles(directory=CONSOLE_WEB / "vendor"), name="console-vendor")

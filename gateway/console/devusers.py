@@ -23,6 +23,9 @@ from crm.repo import admin
 from crm.seed import DEV_USERNAMES
 
 FILE_NAME = "dev_users.json"
+#: What customers see on a development user's messages ("Mei Chan (agent)"); each user can
+#: change it in the console.
+DEV_DISPLAY_NAMES = {"agent": "Mei Chan", "manager": "Alex Wong", "trainer": "Sam Lee", "admin": "Jo Lau"}
 
 
 def credentials_path(settings: Settings) -> Path:
@@ -71,7 +74,7 @@ def ensure_dev_users(factory: sessionmaker[Session], creds: dict[str, dict[str, 
                     username=cred["username"],
                     password=cred["password"],
                     role=role,
-                    display_name=f"Demo {role}",
+                    display_name=DEV_DISPLAY_NAMES.get(role, f"Demo {role}"),
                 )
                 changed.append(f"created {cred['username']}")
             elif (
@@ -83,6 +86,8 @@ def ensure_dev_users(factory: sessionmaker[Session], creds: dict[str, dict[str, 
                 user.role, user.active = role, True
                 admin.revoke_user_console_sessions(session, user.id)  # old sign-ins end
                 changed.append(f"reset {cred['username']}")
+            if user is not None and user.display_name in (None, "", f"Demo {role}"):
+                user.display_name = DEV_DISPLAY_NAMES.get(role, user.display_name)
         _seed_routing(session, [c["username"] for c in creds.values()])
         session.flush()
     return changed

@@ -113,7 +113,9 @@ async def reply(
 ) -> dict[str, Any] | JSONResponse:
     try:
         await _run(svc.require_holder, session_factory_of(request), conversation_id, user)
-        message = await chat_of(request).agent_reply(conversation_id, user.id, body.text, body.client_id)
+        message = await chat_of(request).agent_reply(
+            conversation_id, user.id, body.text, body.client_id, agent_name=user.label
+        )
     except ConsoleError as exc:
         return _refused(exc)
     except ChatError as exc:

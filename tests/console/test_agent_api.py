@@ -156,7 +156,7 @@ def test_reply_goes_live_to_the_widget_and_is_logged(as_user, escalated, app_cli
     me = agent.get("/api/console/me").json()["id"]
     with session_scope(factory) as session:
         row = session.query(Message).filter_by(conversation_id=escalated["id"], direction="agent").one()
-        assert row.payload == {"agent_id": me}
+        assert row.payload == {"agent_id": me, "agent_name": "Agent One"}  # the name the customer saw
     back = agent.post(f"/api/agent/conversations/{escalated['id']}/hand-back")
     assert back.json() == {"ok": True}
     assert widget.frames[-1]["status"] == "bot"

@@ -33,7 +33,16 @@
       stars: ["非常不滿意", "不滿意", "普通", "滿意", "非常滿意"],
       msg: "訊息",
       lang: "語言",
-      unread: "則新訊息"
+      unread: "則新訊息",
+      agentNamed: "{name}（客服專員）",
+      agentTyping: "客服專員正在輸入…",
+      read: "已讀",
+      sentAt: "傳送時間",
+      attach: "傳送照片",
+      photo: "照片",
+      tooLarge: "照片不可超過 5 MB。",
+      badType: "請傳送 PNG、JPEG 或 WebP 格式的照片。",
+      uploadFailed: "照片傳送失敗，請稍後再試。"
     },
     "zh-Hans": {
       title: "流明客服",
@@ -57,7 +66,16 @@
       stars: ["非常不满意", "不满意", "一般", "满意", "非常满意"],
       msg: "消息",
       lang: "语言",
-      unread: "条新消息"
+      unread: "条新消息",
+      agentNamed: "{name}（客服专员）",
+      agentTyping: "客服专员正在输入…",
+      read: "已读",
+      sentAt: "发送时间",
+      attach: "发送照片",
+      photo: "照片",
+      tooLarge: "照片不能超过 5 MB。",
+      badType: "请发送 PNG、JPEG 或 WebP 格式的照片。",
+      uploadFailed: "照片发送失败，请稍后再试。"
     },
     "en": {
       title: "Lumen support",
@@ -81,7 +99,16 @@
       stars: ["Very poor", "Poor", "OK", "Good", "Excellent"],
       msg: "Message",
       lang: "Language",
-      unread: "new messages"
+      unread: "new messages",
+      agentNamed: "{name} (agent)",
+      agentTyping: "The agent is typing…",
+      read: "Read",
+      sentAt: "Sent",
+      attach: "Send a photo",
+      photo: "Photo",
+      tooLarge: "Photos can be at most 5 MB.",
+      badType: "Please send a PNG, JPEG or WebP photo.",
+      uploadFailed: "The photo could not be sent; please try again later."
     }
   };
   function guess() {
@@ -92,7 +119,7 @@
   var token = localStorage.getItem(STORE);
   var identity = (script && script.getAttribute("data-identity")) || window.LumenChatIdentity || "";
   var ws = null, connected = false, retry = 0, pending = [], seen = {}, chatStatus = "bot", hadAgent = false, unread = 0, count = 0;
-  var groups = [], lastSeenId = 0;
+  var groups = [], lastSeenId = 0, lastAgentId = 0, readSent = 0, typingTimer = null;
 
   function el(tag, attrs, text) {
     var node = document.createElement(tag);
@@ -104,6 +131,13 @@
     var ns = "http://www.w3.org/2000/svg", svg = document.createElementNS(ns, "svg"), path = document.createElementNS(ns, "path");
     svg.setAttribute("viewBox", "0 0 24 24"); svg.setAttribute("class", "lw-launcher-icon"); svg.setAttribute("aria-hidden", "true");
     path.setAttribute("d", "M4 4h16a1 1 0 0 1 1 1v11a1 1 0 0 1-1 1H9l-5 4v-4H4a1 1 0 0 1-1-1V5a1 1 0 0 1 1-1z");
+    path.setAttribute("fill", "currentColor"); svg.appendChild(path);
+    return svg;
+  }
+  function cameraIcon() {
+    var ns = "http://www.w3.org/2000/svg", svg = document.createElementNS(ns, "svg"), path = document.createElementNS(ns, "path");
+    svg.setAttribute("viewBox", "0 0 24 24"); svg.setAttribute("aria-hidden", "true");
+    path.setAttribute("d", "M9 4h6l1.5 2H20a1 1 0 0 1 1 1v11a1 1 0 0 1-1 1H4a1 1 0 0 1-1-1V7a1 1 0 0 1 1-1h3.5L9 4zm3 4.5a4 4 0 1 0 0 8 4 4 0 0 0 0-8zm0 2a2 2 0 1 1 0 4 2 2 0 0 1 0-4z");
     path.setAttribute("fill", "currentColor"); svg.appendChild(path);
     return svg;
   }
@@ -138,7 +172,10 @@
   var form = el("form", { "class": "lw-form" });
   var input = el("textarea", { rows: "1", maxlength: "2000", id: "lw-input" });
   var sendBtn = el("button", { type: "submit", "class": "lw-send" });
-  form.appendChild(input); form.appendChild(sendBtn);
+  var attachBtn = el("button", { type: "button", "class": "lw-attach", "data-action": "attach" });
+  var picker = el("input", { type: "file", accept: "image/png,image/jpeg,image/webp", hidden: "", "class": "lw-file" });
+  attachBtn.appendChild(cameraIcon());
+  form.appendChild(attachBtn); form.appendChild(picker); form.appendChild(input); form.appendChild(sendBtn);
   [head, log, quick, status, form].forEach(function (n) { panel.appendChild(n); });
   log.appendChild(typing);
   document.body.appendChild(launcher); document.body.appendChild(panel);
@@ -148,11 +185,17 @@
     panel.setAttribute("lang", code);
     title.textContent = t.title; launchText.textContent = t.open; sendBtn.textContent = t.send;
     input.setAttribute("placeholder", t.placeholder); input.setAttribute("aria-label", t.msg);
-    typingText.textContent = t.typing; closeBtn.setAttribute("aria-label", t.close); rateBtn.setAttribute("aria-label", t.rate);
+    typingText.textContent = t.typing; closeBtn.setAttribute("aria-label", t.close);
+    attachBtn.setAttribute("aria-label", t.attach); attachBtn.title = t.attach; rateBtn.setAttribute("aria-label", t.rate);
     rateBtn.title = t.rate; switcher.setAttribute("aria-label", t.lang); log.setAttribute("aria-label", t.title);
     Object.keys(switches).forEach(function (k) { switches[k].setAttribute("aria-pressed", String(k === code)); });
     var hello = log.querySelector(".lw-hello");
     if (hello) { hello.firstChild.textContent = t.bot; hello.lastChild.textContent = t.hello; }
+    Array.prototype.forEach.call(log.querySelectorAll(".lw-agent .lw-sender, .lw-bot .lw-sender"), function (n) {
+      n.textContent = senderName(n.getAttribute("data-name"), n.parentNode.classList.contains("lw-agent") ? "agent" : "bot");
+    });
+    Array.prototype.forEach.call(log.querySelectorAll("time.lw-time"), function (n) { fillTime(n); });
+    Array.prototype.forEach.call(log.querySelectorAll(".lw-read"), function (n) { n.textContent = t.read; });
     setWho(); renderQuick();
   }
   function setWho() {
@@ -183,9 +226,28 @@
     node.appendChild(document.createTextNode(text.slice(last)));
   }
   /* Dates the server marks in a message (``times``: [{text, at}]) in the reader's own time zone. */
+  function locale() { return lang === "en" ? "en" : lang === "zh-Hans" ? "zh-CN" : "zh-TW"; }
   function localTime(at) {
-    return new Intl.DateTimeFormat(lang === "en" ? "en" : lang === "zh-Hans" ? "zh-CN" : "zh-TW",
+    return new Intl.DateTimeFormat(locale(),
       { month: "short", day: "numeric", weekday: "short", hour: "2-digit", minute: "2-digit", timeZoneName: "short" }).format(new Date(at));
+  }
+  /* A message's time in the reader's time zone and language: the time of day for today's
+   * messages, with the date for older ones; the full date and time on hover. */
+  function fillTime(node) {
+    var d = new Date(node.getAttribute("datetime"));
+    if (isNaN(d)) return;
+    var today = d.toDateString() === new Date().toDateString();
+    node.textContent = new Intl.DateTimeFormat(locale(), today ? { hour: "2-digit", minute: "2-digit" }
+      : { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" }).format(d);
+    node.title = T[lang].sentAt + " " + localTime(d.toISOString());
+  }
+  function stamp(iso) {
+    var node = el("time", { "class": "lw-time", datetime: iso });
+    fillTime(node); return node;
+  }
+  function senderName(name, dir) {
+    if (dir !== "agent") return T[lang].bot;
+    return name ? T[lang].agentNamed.split("{name}").join(name) : T[lang].agent;
   }
   function withTimes(text, times) {
     (times || []).forEach(function (t) {
@@ -215,6 +277,28 @@
   }
   function markRead() {
     if (token && lastSeenId) localStorage.setItem(READ + token, String(lastSeenId));
+    tellRead();
+  }
+  /* Read state: the agent learns that the customer saw the agent's messages (when the panel is
+   * open in a visible tab); the customer sees "Read" under the last message the agent saw. */
+  function tellRead() {
+    if (!connected || panel.hidden || document.hidden || lastAgentId <= readSent) return;
+    readSent = lastAgentId;
+    ws.send(JSON.stringify({ type: "read", id: lastAgentId }));
+  }
+  function readByAgent(mark) {
+    var row = mark && mark.client_id && seen[mark.client_id];
+    if (!row || !row.classList.contains("lw-customer")) return;
+    Array.prototype.forEach.call(log.querySelectorAll(".lw-read"), function (n) { n.parentNode.removeChild(n); });
+    row.querySelector(".lw-meta").appendChild(el("span", { "class": "lw-read" }, T[lang].read));
+  }
+  function showTyping(on, byAgent) {
+    clearTimeout(typingTimer);
+    typing.hidden = !on;
+    typing.setAttribute("data-who", byAgent ? "agent" : "bot");
+    typingText.textContent = byAgent ? T[lang].agentTyping : T[lang].typing;
+    if (on && byAgent) typingTimer = setTimeout(function () { typing.hidden = true; }, 8000);  /* a lost "off" */
+    scroll();
   }
   function scroll() { log.scrollTop = log.scrollHeight; }
   function put(node) { log.insertBefore(node, typing); scroll(); }
@@ -224,10 +308,14 @@
     var dir = m.direction || "bot", text = m.text || "";
     if (dir === "customer") { text = titleOf(text); closeGroups(m.text || ""); }
     var row = el("div", { "class": "lw-row lw-" + dir + (isPending ? " lw-pending" : "") });
-    if (dir === "agent" || dir === "bot") row.appendChild(el("span", { "class": "lw-sender" }, dir === "agent" ? T[lang].agent : T[lang].bot));
+    if (dir === "agent" || dir === "bot") row.appendChild(el("span", { "class": "lw-sender", "data-name": m.agent_name || "" }, senderName(m.agent_name, dir)));
     var bubble = el("div", { "class": "lw-msg" });
-    linkify(bubble, dir === "customer" ? text : withTimes(text, m.times || (m.custom && m.custom.times)));
+    if (m.upload) bubble.appendChild(thumbnail(m.upload));
+    else linkify(bubble, dir === "customer" ? text : withTimes(text, m.times || (m.custom && m.custom.times)));
     row.appendChild(bubble);
+    var meta = el("div", { "class": "lw-meta" });
+    meta.appendChild(stamp(m.created_at || new Date().toISOString()));
+    row.appendChild(meta);
     if (key) seen[key] = row;
     if (m.text) { put(row); count += 1; quick.hidden = true; }
     if (m.buttons && m.buttons.length) {
@@ -243,10 +331,40 @@
     }
     var id = typeof m.id === "number" ? m.id : 0;
     lastSeenId = Math.max(lastSeenId, id);
+    if (dir === "agent") lastAgentId = Math.max(lastAgentId, id);
     if (!panel.hidden) markRead();
     else if (dir !== "customer" && !isPending && (!id || id > readMarker())) {
       unread += 1; badge.textContent = String(unread); badge.hidden = false; badge.setAttribute("aria-label", unread + " " + T[lang].unread);
     }
+  }
+  /* ---------------------------------------------------------------- photos */
+  /* The image is fetched with the conversation token in a header (never in a URL) and shown from a blob. */
+  function thumbnail(upload) {
+    var img = el("img", { "class": "lw-img", alt: T[lang].photo, width: String(Math.min(220, upload.width)),
+      height: String(Math.round(Math.min(220, upload.width) * upload.height / Math.max(1, upload.width))) });
+    fetch(base + "/api/attachments/" + encodeURIComponent(upload.id), { headers: { "X-Conversation-Token": token } })
+      .then(function (r) { if (!r.ok) throw new Error("HTTP " + r.status); return r.blob(); })
+      .then(function (blob) { img.src = URL.createObjectURL(blob); })
+      .catch(function () { img.alt = T[lang].photo + " ✕"; });
+    return img;
+  }
+  function uploadError(code) {
+    if (code === "unsupported_type" || code === "malformed_image") return T[lang].badType;
+    return /too_large|too_many_pixels/.test(code || "") ? T[lang].tooLarge : T[lang].uploadFailed;
+  }
+  function sendPhoto(file) {
+    if (!file) return;
+    if (!token) { notice(T[lang].uploadFailed); return; }
+    if (file.size > 5 * 1024 * 1024) { notice(T[lang].tooLarge); return; }
+    attachBtn.disabled = true;
+    fetch(base + "/api/conversations/" + encodeURIComponent(token) + "/attachments?id=" + newId(), {
+      method: "POST", headers: { "Content-Type": "application/octet-stream" }, body: file
+    }).then(function (r) {
+      return r.json().catch(function () { return {}; }).then(function (data) {
+        if (!r.ok) { notice(uploadError(data.error)); return; }
+        addMessage(data.message);
+      });
+    }).catch(function () { notice(T[lang].uploadFailed); }).then(function () { attachBtn.disabled = false; picker.value = ""; });
   }
   function readMarker() { return Number(token && localStorage.getItem(READ + token)) || 0; }
   function greet() {
@@ -341,12 +459,15 @@
       /* each customer message closes the button groups before it (closeGroups) */
       f.messages.forEach(function (m) { addMessage(m); if (m.direction === "agent") hadAgent = true; });
       if (!f.messages.length && !log.querySelector(".lw-hello")) greet();
+      readByAgent(f.read_by_agent); tellRead();
       flush();
     } else if (f.type === "ack") {
       pending = pending.filter(function (m) { return m.id !== f.id; });
       if (seen[f.id]) seen[f.id].classList.remove("lw-pending");
     } else if (f.type === "typing") {
-      typing.hidden = !f.on; scroll();
+      showTyping(f.on, f.who === "agent");
+    } else if (f.type === "read") {
+      if (f.by === "agent") readByAgent(f);
     } else if (f.type === "reply") {
       if (f.language && T[f.language]) followLang(f.language);
       typing.hidden = true;
@@ -355,8 +476,9 @@
       f.messages.forEach(function (m) { addMessage(m); });
       if (f.status && f.status !== chatStatus) setStatus(f.status, f.status === "waiting_agent" ? T[lang].waiting : null);
     } else if (f.type === "push") {
-      typing.hidden = true;
+      showTyping(false, false);
       f.messages.forEach(function (m) { addMessage(m); });
+      tellRead();
     } else if (f.type === "status") {
       setStatus(f.status, f.notice ? (f.notice[lang] || f.notice.en) : null);
     } else if (f.type === "error") {
@@ -370,7 +492,7 @@
     if (token) query.push("token=" + encodeURIComponent(token));
     if (identity) query.push("identity=" + encodeURIComponent(identity));
     ws = new WebSocket(base.replace(/^http/, "ws") + "/ws" + (query.length ? "?" + query.join("&") : ""));
-    ws.onopen = function () { connected = true; retry = 0; status.textContent = ""; panel.classList.remove("lw-offline"); };
+    ws.onopen = function () { connected = true; retry = 0; readSent = 0; status.textContent = ""; panel.classList.remove("lw-offline"); };
     ws.onmessage = function (e) { try { handle(JSON.parse(e.data)); } catch (err) { /* ignore a bad frame */ } };
     ws.onclose = function () {
       connected = false; retry += 1; status.textContent = T[lang].offline; panel.classList.add("lw-offline");
@@ -384,8 +506,11 @@
     if (open) { unread = 0; badge.hidden = true; markRead(); input.focus(); if (!ws) connect(); scroll(); } else { launcher.focus(); }
   }
   launcher.addEventListener("click", function () { toggle(panel.hidden); });
+  document.addEventListener("visibilitychange", tellRead);
   closeBtn.addEventListener("click", function () { toggle(false); });
   rateBtn.addEventListener("click", askRating);
+  attachBtn.addEventListener("click", function () { picker.click(); });
+  picker.addEventListener("change", function () { sendPhoto(picker.files && picker.files[0]); });
   panel.addEventListener("keydown", function (e) { if (e.key === "Escape") toggle(false); });
   form.addEventListener("submit", function (e) { e.preventDefault(); send(input.value); input.value = ""; input.focus(); });
   input.addEventListener("keydown", function (e) {
@@ -393,5 +518,5 @@
   });
   setLang(lang);
   if (token) connect();  /* a returning visitor: load the history and receive pushes at once */
-  window.LumenChat = { open: function () { toggle(true); }, send: send, setLanguage: setLang, rate: askRating };
+  window.LumenChat = { open: function () { toggle(true); }, send: send, setLanguage: setLang, rate: askRating, sendPhoto: sendPhoto };
 })();

@@ -91,7 +91,7 @@
     var node = h("div", { "class": "msg " + m.direction, "data-id": m.id },
       h("div", { "class": "bubble" }, m.text || ""),
       m.buttons && m.buttons.length ? h("div", { "class": "buttons" }, m.buttons.map(function (b) { return h("span", { "class": "chip" }, b.title); })) : null,
-      h("div", { "class": "meta" }, who(m.direction) + " · " + L.clock(m.created_at)));
+      h("div", { "class": "meta" }, (m.direction === "agent" && m.agent_name ? m.agent_name : who(m.direction)) + " · " + L.clock(m.created_at)));
     return node;
   }
   function addMessages(messages) {
@@ -102,7 +102,10 @@
       transcript.appendChild(messageNode(m));
     });
     if (atBottom || messages.length) transcript.scrollTop = transcript.scrollHeight;
+    emit("messages", messages);
   }
+  /* Extensions (agent_live.js: typing, read state) listen to "lumen:chat", "lumen:messages", "lumen:frame". */
+  function emit(name, detail) { document.dispatchEvent(new CustomEvent("lumen:" + name, { detail: detail })); }
   function latestHandoff(chat) {
     for (var i = chat.messages.length - 1; i >= 0; i--) if (chat.messages[i].handoff) return chat.messages[i].handoff;
     return null;
@@ -159,7 +162,7 @@
     window.LumenSide.render(chat, me, refreshChat);
     if (window.LumenDesk) window.LumenDesk.render(chat, me);
     loadSuggestions();
-    document.dispatchEvent(new CustomEvent("lumen:chat", { detail: { chat: chat, me: me } }));
+    emit("chat", chat);
   }
   function select(id) {
     state.selected = id; renderQueue();
@@ -230,7 +233,7 @@
     ws.onopen = function () { retry = 0; live.textContent = t("agent.live"); live.className = "chip green"; loadQueue(); refreshChat(); };
     ws.onmessage = function (event) {
       var frame; try { frame = JSON.parse(event.data); } catch (err) { return; }
-      document.dispatchEvent(new CustomEvent("lumen:frame", { detail: frame }));
+      emit("frame", frame);
       if (frame.type === "messages") {
         if (state.chat && frame.conversation_id === state.chat.id) {
           addMessages(frame.messages);

@@ -131,8 +131,8 @@
     }).catch(function (err) { L.toast(err.message, true); transfer.value = ""; });
   });
   document.addEventListener("lumen:chat", function (e) {
-    state.open = e.detail.chat.id; seen(state.open);
-    renderTransfer(e.detail.chat);
+    state.open = e.detail.id; seen(state.open);
+    renderTransfer(e.detail);
   });
 
   loadTeam();

@@ -10,7 +10,10 @@ from datetime import timedelta
 
 import pytest
 
+from gateway.console.devusers import DEV_DISPLAY_NAMES
 from tests.web.conftest import WebStack, login
+
+AGENT_NAME = DEV_DISPLAY_NAMES["agent"]
 
 pytestmark = pytest.mark.browser
 ORDER = "LM20269999"
@@ -115,7 +118,7 @@ def test_agent_searches_opens_notes_labels_and_inserts_a_canned_reply(web_stack,
     agent.click("#note-add")
     note = agent.locator("#desk .notes .note", has_text=NOTE)
     note.wait_for()
-    assert "Demo agent" in note.inner_text()
+    assert AGENT_NAME in note.inner_text()
     customer_view = agent.request.get(f"{web_stack.url}/api/conversations/{ids['token']}/messages")
     assert customer_view.ok and NOTE not in customer_view.text()  # staff only
 
@@ -132,7 +135,7 @@ def test_agent_searches_opens_notes_labels_and_inserts_a_canned_reply(web_stack,
     pages.shot(agent, "note-and-label")
 
     agent.select_option("#canned", label="/resend · 補寄通知")
-    expected = f"林嘉欣您好，我是Demo agent。訂單 {ORDER} 已安排補寄。"
+    expected = f"林嘉欣您好，我是{AGENT_NAME}。訂單 {ORDER} 已安排補寄。"
     agent.wait_for_function("text => document.getElementById('reply').value === text", arg=expected)
     pages.shot(agent, "canned-reply-inserted")
 

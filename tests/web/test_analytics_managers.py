@@ -11,6 +11,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from gateway.console.devusers import DEV_DISPLAY_NAMES
 from tests.web.conftest import WebStack, login
 from tests.web.test_seams import doc_shot
 
@@ -81,7 +82,7 @@ def test_manager_charts_agent_table_csv_and_drill_down(web_stack, pages):
     assert bytes(exported[:3]) == b"\xef\xbb\xbf"
     assert (
         bytes(exported).decode("utf-8-sig").startswith("Agent,Conversations")
-        and "Demo agent" in bytes(exported).decode()
+        and DEV_DISPLAY_NAMES["agent"] in bytes(exported).decode()
     )
     pages.shot(manager, "analytics-managers", full_page=True)
 

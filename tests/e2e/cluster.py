@@ -8,13 +8,20 @@ from __future__ import annotations
 import os
 import secrets
 import subprocess
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.e2e.stack import ROOT, START_TIMEOUT_S, Stack, StackError, free_port, stop_session
+from tests.e2e.stack import (
+    ROOT,
+    Stack,
+    StackError,
+    free_port,
+    start_session,
+    stop_session,
+    trained_model,
+)
 
 
 @dataclass
@@ -77,33 +84,13 @@ def running_cluster(var_dir: Path, database_url: str) -> Iterator[Cluster]:
         "RUN_DIR": str(var_dir / "run" / "cluster"),
         "SERVICES_READY_FILE": str(var_dir / "ready"),
     }
-    model = (
-        subprocess.run(
-            [str(ROOT / "scripts" / "train.sh")],
-            cwd=ROOT,
-            env=env,
-            check=True,
-            capture_output=True,
-            text=True,
-        )
-        .stdout.strip()
-        .splitlines()[-1]
-    )
-    started = time.monotonic()
-    proc = subprocess.Popen(
-        [str(ROOT / "scripts" / "cluster.sh"), model],
-        cwd=ROOT,
-        env=env,
-        start_new_session=True,
-        stdout=open(var_dir / "cluster.out", "w"),
-        stderr=subprocess.STDOUT,
-    )
+    model = trained_model(env)
     try:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while not (var_dir / "ready").exists():
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise StackError("cluster did not start:\n" + (var_dir / "cluster.out").read_text()[-3000:])
-            time.sleep(0.5)
+        proc, ready_s = start_session("cluster.sh", model, env, var_dir, "cluster")
+    except StackError:
+        stop_session_leftovers(var_dir, redis_port)
+        raise
+    try:
         yield Cluster(
             base_url=f"http://127.0.0.1:{base}",
             ws_url=f"ws://127.0.0.1:{base}/ws",
@@ -114,7 +101,7 @@ def running_cluster(var_dir: Path, database_url: str) -> Iterator[Cluster]:
             identity_secret=env["IDENTITY_SECRET"],
             actions_port=str(actions_lb),
             session_id=proc.pid,
-            ready_s=time.monotonic() - started,
+            ready_s=ready_s,
             run_dir=var_dir / "run" / "cluster",
             gateway_ports=(base + 1, base + 2),
             redis_dir=var_dir / "redis",

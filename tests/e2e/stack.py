@@ -112,18 +112,7 @@ def running_stack(
         "SERVICES_READY_FILE": str(var_dir / "ready"),
         **(extra_env or {}),
     }
-    model = (
-        subprocess.run(
-            [str(ROOT / "scripts" / "train.sh")],
-            cwd=ROOT,
-            env=env,
-            check=True,
-            capture_output=True,
-            text=True,
-        )
-        .stdout.strip()
-        .splitlines()[-1]
-    )
+    model = trained_model(env)
     subprocess.run(
         [str(ROOT / ".venv" / "bin" / "python"), "-m", "crm", "migrate"],
         cwd=ROOT,
@@ -131,21 +120,8 @@ def running_stack(
         check=True,
         capture_output=True,
     )
-    started = time.monotonic()
-    proc = subprocess.Popen(
-        [str(ROOT / "scripts" / "services.sh"), model],
-        cwd=ROOT,
-        env=env,
-        start_new_session=True,
-        stdout=open(var_dir / "services.out", "w"),
-        stderr=subprocess.STDOUT,
-    )
+    proc, ready_s = start_session("services.sh", model, env, var_dir, "stack")
     try:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while not (var_dir / "ready").exists():
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise StackError("stack did not start:\n" + (var_dir / "services.out").read_text()[-3000:])
-            time.sleep(0.5)
         yield Stack(
             base_url=f"http://127.0.0.1:{gateway_port}",
             ws_url=f"ws://127.0.0.1:{gateway_port}/ws",
@@ -156,11 +132,44 @@ def running_stack(
             identity_secret=identity_secret,
             actions_port=env["ACTION_SERVER_PORT"],
             session_id=proc.pid,
-            ready_s=time.monotonic() - started,
+            ready_s=ready_s,
             run_dir=var_dir / "run",
         )
     finally:
         stop_session(proc)
+
+
+def trained_model(env: dict[str, str]) -> str:
+    """The model ``scripts/train.sh`` trains, or finds in the fingerprint cache."""
+    out = subprocess.run(
+        [str(ROOT / "scripts" / "train.sh")], cwd=ROOT, env=env, check=True, capture_output=True, text=True
+    )
+    return out.stdout.strip().splitlines()[-1]
+
+
+def start_session(
+    script: str, model: str, env: dict[str, str], var_dir: Path, what: str
+) -> tuple[subprocess.Popen, float]:
+    """Run ``scripts/<script> <model>`` in a session of its own until it writes ``var_dir/ready``;
+    return the process and the seconds it took. When it exits or times out first, stop the
+    session and raise :class:`StackError` with the end of its output (``<script stem>.out``)."""
+    started = time.monotonic()
+    out = var_dir / f"{Path(script).stem}.out"
+    proc = subprocess.Popen(
+        [str(ROOT / "scripts" / script), model],
+        cwd=ROOT,
+        env=env,
+        start_new_session=True,
+        stdout=open(out, "w"),
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while not (var_dir / "ready").exists():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            stop_session(proc)
+            raise StackError(f"{what} did not start:\n" + out.read_text()[-3000:])
+        time.sleep(0.5)
+    return proc, time.monotonic() - started
 
 
 def stop_session(proc: subprocess.Popen) -> None:

@@ -13,24 +13,14 @@ import os
 import subprocess
 from pathlib import Path
 
+from tests.e2e.stack import trained_model
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_rasa_test_stories_pass(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(ROOT), "RASA_TELEMETRY_ENABLED": "false"}
-    model = (
-        subprocess.run(
-            [str(ROOT / "scripts" / "train.sh")],
-            cwd=ROOT,
-            env=env,
-            check=True,
-            capture_output=True,
-            text=True,
-            timeout=900,
-        )
-        .stdout.strip()
-        .splitlines()[-1]
-    )
+    model = trained_model(env)
     result = subprocess.run(
         [
             str(ROOT / ".venv-rasa" / "bin" / "rasa"),

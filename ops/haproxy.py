@@ -6,8 +6,8 @@ for the pools named by ``--roundrobin``: the gateways, whose WebSockets live lon
 land on the first server while it has as few connections as the other), its servers health-checked
 every second (out after 2 failures, back after 1 success; a check may take 5 s, as Rasa's
 single event loop answers late during a heavy turn), WebSocket upgrades passed through
-(``timeout tunnel``), a request that could not reach a server retried on another
-(``option redispatch``), the client's address passed on in ``X-Forwarded-For`` (uvicorn trusts it
+(``timeout tunnel``), a request that could not reach a server or got no answer from it retried on another
+(``option redispatch``, ``retry-on``), the client's address passed on in ``X-Forwarded-For`` (uvicorn trusts it
 from 127.0.0.1, so the gateways' per-address rate limits see the customer, not HAProxy), and
 ``/healthz`` on the health port answering while HAProxy runs.
 """
@@ -37,6 +37,8 @@ def render(pools: list[Pool], health_port: int) -> str:
         "    mode http",
         "    option redispatch",
         "    retries 2",
+        # A server killed mid-handshake answers nothing: retry that too, not only refused connections.
+        "    retry-on conn-failure empty-response response-timeout",
         "    timeout connect 2s",
         "    timeout client 5m",
         "    timeout server 5m",

@@ -16,10 +16,25 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from websockets.exceptions import InvalidStatus
 
 from tests.e2e.chat_client import ChatClient
 from tests.e2e.cluster import Cluster, running_cluster
 from tests.e2e.stack import StackError
+
+
+def reconnect(ws_url: str, token: str, within_s: float = 20.0) -> ChatClient:
+    """Connect again as the widget does after a drop: retry (the widget backs off from 1 s) until
+    the balancer has taken the dead gateway out, a second or two after its health checks fail."""
+    deadline = time.monotonic() + within_s
+    while True:
+        try:
+            return ChatClient(ws_url, token=token)
+        except (InvalidStatus, OSError):
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+
 
 PG_URL = os.environ.get("TEST_POSTGRES_URL", "").strip()
 pytestmark = [
@@ -93,7 +108,7 @@ def test_the_cluster_serves_through_the_balancer_and_survives_a_gateway_kill(clu
         token = customer.token
     os.kill(cluster.service("gateway1")["pid"], signal.SIGKILL)
     # through the balancer, with the same conversation: gateway 2 serves it
-    with ChatClient(cluster.ws_url, token=token) as customer:
+    with reconnect(cluster.ws_url, token) as customer:
         again = customer.ask(QUESTION, client_id="q2")
         assert again["type"] == "reply" and again["messages"]
         ids = [m["client_id"] for m in customer.history]

@@ -16,9 +16,11 @@ pytestmark = pytest.mark.browser
 HONG_KONG = timedelta(hours=8)
 
 
-def stored_time(web: WebStack, cid: int, direction: str) -> datetime:
+def stored_time(web: WebStack, cid: int, direction: str, *, first: bool = False) -> datetime:
+    """When the chat's latest (or ``first``) message in ``direction`` was stored."""
+    order = "ASC" if first else "DESC"
     raw = web.sql(
-        "SELECT created_at FROM messages WHERE conversation_id = :c AND direction = :d ORDER BY id DESC LIMIT 1",
+        f"SELECT created_at FROM messages WHERE conversation_id = :c AND direction = :d ORDER BY id {order} LIMIT 1",
         c=cid,
         d=direction,
     )[0][0]
@@ -43,7 +45,7 @@ def test_customer_sees_times_agent_name_typing_wait_and_read_state(web_stack, pa
     cid = hand_over(web_stack, customer)
 
     # every message carries its time, in Hong Kong time (UTC+8), not UTC
-    question_at = stored_time(web_stack, cid, "customer")
+    question_at = stored_time(web_stack, cid, "customer", first=True)  # the widget's first message
     first_time = customer.locator(".lw-customer time.lw-time").first.inner_text()
     assert clock_12h(question_at + HONG_KONG) in first_time and clock_12h(question_at) not in first_time
     assert ("上午" in first_time) or ("下午" in first_time) or ("中午" in first_time), first_time

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from fastapi.responses import JSONResponse
-
 
 class ConsoleError(Exception):
     """A refused console action, reported as ``{"error": code, "message": ...}`` with ``status``."""
@@ -11,8 +9,3 @@ class ConsoleError(Exception):
     def __init__(self, status: int, code: str, message: str) -> None:
         super().__init__(message)
         self.status, self.code, self.message = status, code, message
-
-
-def refused(exc: ConsoleError) -> JSONResponse:
-    """The HTTP answer of a refused console action."""
-    return JSONResponse({"error": exc.code, "message": exc.message}, status_code=exc.status)

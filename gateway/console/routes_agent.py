@@ -18,7 +18,7 @@ from gateway.console import auth as console_auth
 from gateway.console import routes_routing, routing_service
 from gateway.console.agent_text import for_agent
 from gateway.console.auth import ConsoleUser, current_user, require, same_origin
-from gateway.console.errors import ConsoleError, refused
+from gateway.console.errors import ConsoleError
 from gateway.console.kbsearch import get_kb
 from gateway.console.pages import page
 from gateway.state import chat_of, session_factory_of
@@ -54,6 +54,10 @@ class FollowUpDoneBody(CleanModel):
     outcome: str = Field(max_length=20)
 
 
+def _refused(exc: ConsoleError) -> JSONResponse:
+    return JSONResponse({"error": exc.code, "message": exc.message}, status_code=exc.status)
+
+
 async def _run(fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
     return await asyncio.to_thread(fn, *args, **kwargs)
 
@@ -83,7 +87,7 @@ async def conversation(
     try:
         return await _run(svc.chat_view, session_factory_of(request), conversation_id, user)
     except ConsoleError as exc:
-        return refused(exc)
+        return _refused(exc)
 
 
 @router.post("/api/agent/conversations/{conversation_id}/claim", response_model=OPEN_JSON)
@@ -113,7 +117,7 @@ async def reply(
             conversation_id, user.id, body.text, body.client_id, agent_name=user.label
         )
     except ConsoleError as exc:
-        return refused(exc)
+        return _refused(exc)
     except ChatError as exc:
         return JSONResponse({"error": exc.code, "message": exc.message}, status_code=422)
     return {"message": message}
@@ -126,7 +130,7 @@ async def hand_back(
     try:
         await _run(svc.require_holder, session_factory_of(request), conversation_id, user)
     except ConsoleError as exc:
-        return refused(exc)
+        return _refused(exc)
     done = await chat_of(request).hand_back(conversation_id)
     if done:
         await _run(svc.log_action, session_factory_of(request), user, "chat.handed_back", conversation_id)
@@ -153,7 +157,7 @@ async def decide(
     try:
         result = await _run(svc.decide_offer, session_factory_of(request), offer_id, body.decision, user)
     except ConsoleError as exc:
-        return refused(exc)
+        return _refused(exc)
     await _changed(request, result["conversation_id"])
     return result
 
@@ -165,7 +169,7 @@ async def resolve(
     try:
         result = await _run(svc.resolve_ticket, session_factory_of(request), ticket_id, body.resolution, user)
     except ConsoleError as exc:
-        return refused(exc)
+        return _refused(exc)
     await _changed(request, result["conversation_id"])
     return result
 
@@ -184,7 +188,7 @@ async def follow_up(
             user,
         )
     except ConsoleError as exc:
-        return refused(exc)
+        return _refused(exc)
 
 
 @router.get("/api/agent/follow-ups", response_model=OPEN_JSON)
@@ -202,7 +206,7 @@ async def follow_up_done(
             svc.complete_follow_up, session_factory_of(request), follow_up_id, body.outcome, user
         )
     except ConsoleError as exc:
-        return refused(exc)
+        return _refused(exc)
     await chat_of(request).hub.to_consoles({"type": "follow_ups_changed"})
     return result
 

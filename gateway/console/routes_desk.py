@@ -15,7 +15,7 @@ from pydantic import Field
 from crm.repo import canned
 from gateway.console import desk_service as svc
 from gateway.console.auth import ConsoleUser, require
-from gateway.console.errors import ConsoleError, refused
+from gateway.console.errors import ConsoleError
 from gateway.state import chat_of, session_factory_of
 from gateway.validation import OPEN_JSON, CleanModel, PathId
 
@@ -50,6 +50,10 @@ class CannedBody(CleanModel):
         }
 
 
+def _refused(exc: ConsoleError) -> JSONResponse:
+    return JSONResponse({"error": exc.code, "message": exc.message}, status_code=exc.status)
+
+
 async def _run(fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
     return await asyncio.to_thread(fn, *args, **kwargs)
 
@@ -69,7 +73,7 @@ async def search(
     try:
         return {"items": await _run(svc.search, session_factory_of(request), q, label or None)}
     except ConsoleError as exc:
-        return refused(exc)
+        return _refused(exc)
 
 
 @router.get("/api/agent/labels", response_model=OPEN_JSON)
@@ -84,7 +88,7 @@ async def desk(
     try:
         return await _run(svc.desk_view, session_factory_of(request), conversation_id)
     except ConsoleError as exc:
-        return refused(exc)
+        return _refused(exc)
 
 
 @router.post("/api/agent/conversations/{conversation_id}/notes", response_model=OPEN_JSON)
@@ -94,7 +98,7 @@ async def add_note(
     try:
         note = await _run(svc.add_note, session_factory_of(request), conversation_id, body.body, user)
     except ConsoleError as exc:
-        return refused(exc)
+        return _refused(exc)
     await _desk_changed(request, conversation_id)
     return {"note": note}
 
@@ -108,7 +112,7 @@ async def add_label(
             svc.change_label, session_factory_of(request), conversation_id, body.label, user, add=True
         )
     except ConsoleError as exc:
-        return refused(exc)
+        return _refused(exc)
     await _desk_changed(request, conversation_id)
     return {"labels": found}
 
@@ -124,7 +128,7 @@ async def remove_label(
             svc.change_label, session_factory_of(request), conversation_id, label, user, add=False
         )
     except ConsoleError as exc:
-        return refused(exc)
+        return _refused(exc)
     await _desk_changed(request, conversation_id)
     return {"labels": found}
 
@@ -145,7 +149,7 @@ async def canned_create(
     try:
         return {"item": await _run(svc.save_canned, session_factory_of(request), body.fields(), user)}
     except ConsoleError as exc:
-        return refused(exc)
+        return _refused(exc)
 
 
 @router.put("/api/agent/canned/{reply_id}", response_model=OPEN_JSON)
@@ -157,7 +161,7 @@ async def canned_update(
             "item": await _run(svc.save_canned, session_factory_of(request), body.fields(), user, reply_id)
         }
     except ConsoleError as exc:
-        return refused(exc)
+        return _refused(exc)
 
 
 @router.delete("/api/agent/canned/{reply_id}", response_model=OPEN_JSON)
@@ -167,7 +171,7 @@ async def canned_delete(
     try:
         await _run(svc.delete_canned, session_factory_of(request), reply_id, user)
     except ConsoleError as exc:
-        return refused(exc)
+        return _refused(exc)
     return {"ok": True}
 
 
@@ -178,4 +182,4 @@ async def canned_filled(
     try:
         return await _run(svc.fill_canned, session_factory_of(request), conversation_id, reply_id, user)
     except ConsoleError as exc:
-        return refused(exc)
+        return _refused(exc)

@@ -15,7 +15,7 @@ from crm.db import session_scope
 from crm.models import User
 from gateway.console import agent_service as svc
 from gateway.console.auth import ConsoleUser, require
-from gateway.console.errors import ConsoleError, refused
+from gateway.console.errors import ConsoleError
 from gateway.state import chat_of, session_factory_of
 from gateway.validation import OPEN_JSON, CleanModel, PathId
 
@@ -36,6 +36,10 @@ class DisplayNameBody(CleanModel):
     display_name: str = Field(max_length=MAX_NAME)
 
 
+def _refused(exc: ConsoleError) -> JSONResponse:
+    return JSONResponse({"error": exc.code, "message": exc.message}, status_code=exc.status)
+
+
 @router.post("/api/agent/conversations/{conversation_id}/typing", response_model=OPEN_JSON)
 async def typing(
     conversation_id: PathId, body: TypingBody, request: Request, user: ConsoleUser = Depends(agent_only)
@@ -44,7 +48,7 @@ async def typing(
     try:
         await asyncio.to_thread(svc.require_holder, session_factory_of(request), conversation_id, user)
     except ConsoleError as exc:
-        return refused(exc)
+        return _refused(exc)
     sent = await chat_of(request).presence.agent_typing(conversation_id, body.on)
     return {"ok": True, "sent": sent}
 
@@ -57,7 +61,7 @@ async def read(
     try:
         await asyncio.to_thread(svc.require_holder, session_factory_of(request), conversation_id, user)
     except ConsoleError as exc:
-        return refused(exc)
+        return _refused(exc)
     marker = await chat_of(request).presence.agent_read(conversation_id, body.message_id)
     return {"agent_read_id": marker}
 
@@ -95,5 +99,5 @@ async def display_name(
     try:
         saved = await asyncio.to_thread(_rename, session_factory_of(request), user.id, name)
     except ConsoleError as exc:
-        return refused(exc)
+        return _refused(exc)
     return {"display_name": saved}

@@ -15,7 +15,7 @@ from pydantic import ConfigDict, Field
 
 from gateway.console import routing_service as svc
 from gateway.console.auth import ConsoleUser, require
-from gateway.console.errors import ConsoleError, refused
+from gateway.console.errors import ConsoleError
 from gateway.hub import Broadcaster
 from gateway.notices import status_notice
 from gateway.state import chat_of, session_factory_of
@@ -82,6 +82,10 @@ async def route_forever(factory: svc.Factory, hub: Broadcaster, interval_s: floa
             logger.exception("router: a periodic run failed; retrying in %s s", interval_s)
 
 
+def _refused(exc: ConsoleError) -> JSONResponse:
+    return JSONResponse({"error": exc.code, "message": exc.message}, status_code=exc.status)
+
+
 @router.get("/api/agent/routing/team", response_model=OPEN_JSON)
 async def team(request: Request, user: ConsoleUser = Depends(agent_only)) -> dict[str, Any]:
     return await asyncio.to_thread(svc.team, session_factory_of(request), user)
@@ -106,7 +110,7 @@ async def assign(
             svc.assign, session_factory_of(request), conversation_id, body.agent_id, user
         )
     except ConsoleError as exc:
-        return refused(exc)
+        return _refused(exc)
     await announce(chat_of(request).hub, [change])
     if change.agent_id is None:
         await route_now(request)
@@ -128,6 +132,6 @@ async def profile(
             user,
         )
     except ConsoleError as exc:
-        return refused(exc)
+        return _refused(exc)
     await route_now(request)
     return result

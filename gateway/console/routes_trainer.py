@@ -14,7 +14,7 @@ from common.lang import to_simplified, to_traditional
 from gateway.console import inbox as inbox_svc
 from gateway.console import trainer_service as svc
 from gateway.console.auth import ConsoleUser, require
-from gateway.console.errors import ConsoleError, refused
+from gateway.console.errors import ConsoleError
 from gateway.console.kbsearch import get_kb
 from gateway.console.pages import page
 from gateway.console.rebuild import RebuildStatus, get_rebuilder
@@ -63,7 +63,7 @@ async def _call(fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R | JS
     try:
         return await asyncio.to_thread(fn, *args, **kwargs)
     except ConsoleError as exc:
-        return refused(exc)
+        return JSONResponse({"error": exc.code, "message": exc.message}, status_code=exc.status)
 
 
 @router.get("/trainer", include_in_schema=False)
@@ -160,7 +160,7 @@ async def rebuild(
     try:
         return await asyncio.to_thread(get_rebuilder(request.app).start, user.username)
     except ConsoleError as exc:
-        return refused(exc)
+        return JSONResponse({"error": exc.code, "message": exc.message}, status_code=exc.status)
 
 
 @router.post("/api/trainer/try", response_model=OPEN_JSON)
